@@ -1,0 +1,35 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from server import config as settings
+from server.stores import open_store
+
+
+def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> Flask:
+    """Build the app.  ``config`` overrides settings by name (``{"STORE": ...}``)."""
+    app = Flask(__name__)
+    app.config.update(settings.load(environ, config))
+    store = open_store(settings.store_url(app.config), app.config)
+    app.extensions["blockwalk.store"] = store
+
+    from server.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        # One JSON shape for every error: {code, status, message}.
+        response = jsonify(code=exc.code, status=exc.name, message=exc.description)
+        return response, exc.code
+
+    return app
+
+
+def store_of(app: Flask):
+    return app.extensions["blockwalk.store"]

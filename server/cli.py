@@ -1,0 +1,165 @@
+"""The ``blockwalk`` command.
+
+Results go to stdout, messages to stderr, and a failure exits non-zero, so
+every command can be scripted.  Every command that touches the store takes
+``--store`` with the same default as the server (``BLOCKWALK_STORE``, else
+``blockwalk.db`` in ``BLOCKWALK_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from server import config as settings
+from server.stores import StoreURLError, open_store
+from sync.errors import SyncError
+
+store_option = click.option(
+    "--store",
+    metavar="URL",
+    default=None,
+    help="sqlite:///path/to/file.db (default: BLOCKWALK_STORE, else blockwalk.db in BLOCKWALK_DATA_DIR)",
+)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"blockwalk: {message}", err=True)
+    sys.exit(code)
+
+
+def _guarded(fn):
+    """Turn the errors a user can cause into one line on stderr and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (settings.ConfigError, StoreURLError) as exc:
+            _fail(str(exc), 2)
+        except SyncError as exc:
+            _fail(f"{exc.error}: {exc.reason}", 1)
+        except OSError as exc:
+            _fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "), 1)
+
+    return wrapper
+
+
+def _config(**overrides) -> dict:
+    return settings.load(overrides=overrides)
+
+
+def _open(config: dict):
+    return open_store(settings.store_url(config), config)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="blockwalk")
+def main() -> None:
+    """Blockwalk: offline-first sync server for door-to-door canvassing."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default: BLOCKWALK_HOST, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: BLOCKWALK_PORT, 8000; 0 picks a free one).")
+@click.option("--threads", type=int, default=None, help="Worker threads (default: BLOCKWALK_THREADS, 8).")
+@store_option
+@_guarded
+def serve(host: str | None, port: int | None, threads: int | None, store: str | None) -> None:
+    """Run the server with a production WSGI server (waitress)."""
+    from waitress import create_server
+
+    from server.app import create_app
+
+    app = create_app({"STORE": store, "HOST": host, "PORT": port, "THREADS": threads})
+    server = create_server(
+        app,
+        host=app.config["HOST"],
+        port=app.config["PORT"],
+        threads=app.config["THREADS"],
+        ident="blockwalk",
+    )
+    click.echo(
+        f"Blockwalk listening on http://{app.config['HOST']}:{server.effective_port} "
+        f"(store: {_safe_url(settings.store_url(app.config))})",
+        err=True,
+    )
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        app.extensions["blockwalk.store"].close()
+
+
+def _safe_url(url: str) -> str:
+    """The store URL without any password, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest.split("/", 1)[0]:
+        rest = "***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest
+
+
+@main.command()
+@store_option
+@_guarded
+def init(store: str | None) -> None:
+    """Create the store if it does not exist; print its URL."""
+    config = _config(STORE=store)
+    _open(config).close()
+    click.echo(_safe_url(settings.store_url(config)))
+
+
+@main.group()
+def db() -> None:
+    """Databases (one per campaign)."""
+
+
+@db.command("create")
+@click.argument("name")
+@store_option
+@_guarded
+def db_create(name: str, store: str | None) -> None:
+    """Create database NAME."""
+    server = _open(_config(STORE=store))
+    try:
+        server.create_db(name)
+    finally:
+        server.close()
+    click.echo(name)
+
+
+@db.command("list")
+@store_option
+@_guarded
+def db_list(store: str | None) -> None:
+    """List the databases, one a line."""
+    server = _open(_config(STORE=store))
+    try:
+        for name in server.list_dbs():
+            click.echo(name)
+    finally:
+        server.close()
+
+
+@main.command()
+@click.option("--name", default="demo", show_default=True, help="Database of the demo campaign.")
+@store_option
+@_guarded
+def demo(name: str, store: str | None) -> None:
+    """Load a realistic demo campaign (asset mapping, recruitment, a meeting)."""
+    from server.demo import load_demo
+
+    server = _open(_config(STORE=store))
+    try:
+        count = load_demo(server, name)
+    finally:
+        server.close()
+    if count:
+        click.echo(f"Loaded the demo campaign into {name!r}: {count} documents.", err=True)
+    else:
+        click.echo(f"The demo campaign is already in {name!r}.", err=True)
+    click.echo(name)

@@ -1,0 +1,107 @@
+"""Configuration from ``BLOCKWALK_*`` environment variables.
+
+Every setting is declared once in ``SETTINGS`` with its type, default and
+help; ``docs/configuration.md`` lists them and a test keeps the two in step.
+A ``BLOCKWALK_`` variable that is not declared stops the server at start: a
+misspelt setting that is silently ignored is a bug.  ``BLOCKWALK_TEST_*``
+variables belong to the test suite and are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+PREFIX = "BLOCKWALK_"
+TEST_PREFIX = "BLOCKWALK_TEST_"
+
+
+class ConfigError(ValueError):
+    """A setting that is unknown or has a bad value."""
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number
+
+
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 65535:
+        raise ValueError("must be a port number (0 picks a free one)")
+    return number
+
+
+def _synchronous(value: str) -> str:
+    value = value.upper()
+    if value not in ("NORMAL", "FULL", "EXTRA"):
+        raise ValueError("must be NORMAL, FULL or EXTRA")
+    return value
+
+
+def default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "blockwalk")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # without the prefix
+    parse: Callable[[str], object]
+    default: Callable[[], object]
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting("DATA_DIR", str, default_data_dir, "Folder of the default SQLite store (default: $XDG_DATA_HOME/blockwalk or ~/.local/share/blockwalk)."),
+        Setting("STORE", str, lambda: None, "The store: sqlite:///absolute/path.db or sqlite://relative/path.db (default: blockwalk.db in DATA_DIR)."),
+        Setting("MAX_DOCUMENT_BYTES", _positive_int, lambda: 1_000_000, "Largest JSON body of one document, attachments' data not counted."),
+        Setting("REVS_LIMIT", _positive_int, lambda: 1000, "Revisions kept on each path of a document's history (CouchDB's revs_limit)."),
+        Setting("SQLITE_SYNCHRONOUS", _synchronous, lambda: "FULL", "SQLite synchronous mode: FULL (default) syncs every batch to disk before answering."),
+        Setting("HOST", str, lambda: "127.0.0.1", "Address `blockwalk serve` listens on."),
+        Setting("PORT", _port, lambda: 8000, "Port `blockwalk serve` listens on."),
+        Setting("THREADS", _positive_int, lambda: 8, "Worker threads of the WSGI server."),
+    ]
+}
+
+
+def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None) -> dict:
+    """Settings from the environment (and explicit overrides), every key known."""
+    environ = os.environ if environ is None else environ
+    unknown = sorted(
+        key for key in environ if key.startswith(PREFIX) and not key.startswith(TEST_PREFIX) and key[len(PREFIX):] not in SETTINGS
+    )
+    if unknown:
+        raise ConfigError(
+            f"Unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"known: {', '.join(PREFIX + k for k in SETTINGS)}"
+        )
+    config: dict = {}
+    for name, setting in SETTINGS.items():
+        raw = environ.get(PREFIX + name)
+        if raw is None:
+            config[name] = setting.default()
+            continue
+        try:
+            config[name] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}{name}={raw!r}: {exc}") from None
+    for name, value in (overrides or {}).items():
+        if name not in SETTINGS:
+            raise ConfigError(f"Unknown setting {name}; known: {', '.join(SETTINGS)}")
+        if value is not None:
+            config[name] = value
+    return config
+
+
+def store_url(config: Mapping[str, object]) -> str:
+    url = config.get("STORE")
+    if url:
+        return str(url)
+    return "sqlite://" + str(Path(str(config["DATA_DIR"])) / "blockwalk.db")

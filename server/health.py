@@ -1,0 +1,18 @@
+"""``GET /healthz``: is the server up and its store readable."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    store = current_app.extensions["blockwalk.store"]
+    try:
+        databases = len(store.list_dbs())
+    except Exception as exc:  # the store is down: say so, do not crash
+        current_app.logger.error("health check: store unreadable: %s", type(exc).__name__)
+        return jsonify(status="unavailable", store="unreadable"), 503
+    return jsonify(status="ok", store=type(store).__name__, databases=databases)

@@ -1,0 +1,66 @@
+"""Every error the sync engine raises, named as CouchDB names it.
+
+The replication endpoint answers ``{"error": <error>, "reason": <reason>}``
+with ``status``; a per-document error in ``_bulk_docs`` uses the same names.
+"""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    """Base class; ``error`` and ``status`` are CouchDB's for the case."""
+
+    error = "unknown_error"
+    status = 500
+
+    def __init__(self, reason: str, doc_id: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.doc_id = doc_id
+
+    def as_result(self) -> dict:
+        """The per-document shape of ``_bulk_docs``: ``{id, error, reason}``."""
+        result = {"error": self.error, "reason": self.reason}
+        if self.doc_id is not None:
+            result = {"id": self.doc_id, **result}
+        return result
+
+
+class BadRequest(SyncError):
+    """Malformed input: a bad revision id, a non-object body, a bad id."""
+
+    error, status = "bad_request", 400
+
+
+class Forbidden(SyncError):
+    """A document the writer may not write (validation or authorisation)."""
+
+    error, status = "forbidden", 403
+
+
+class NotFound(SyncError):
+    """No such document, revision, attachment or database."""
+
+    error, status = "not_found", 404
+
+
+class Conflict(SyncError):
+    """A user edit against a revision that is not a leaf: CouchDB's 409."""
+
+    error, status = "conflict", 409
+
+
+class PreconditionFailed(SyncError):
+    """An attachment stub with no attachment behind it, or a db that exists."""
+
+    error, status = "precondition_failed", 412
+
+
+class MissingStub(PreconditionFailed):
+    error = "missing_stub"
+
+
+class DocumentTooLarge(SyncError):
+    """A body over the configured size limit (attachments not counted)."""
+
+    error, status = "document_too_large", 413

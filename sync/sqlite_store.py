@@ -1,0 +1,748 @@
+"""The embedded store: SQLite in WAL mode, with Blockwalk keeping the revision trees.
+
+One file holds every database (one per campaign).  Tables:
+
+* ``dbs``: each database's name, ``update_seq`` and document counts;
+* ``docs``: one row per document: its revision tree (``sync.revtree`` as
+  JSON), the winning revision, whether the winner is deleted, and the
+  sequence of its latest change (``UNIQUE (db, seq)``: the changes feed is an
+  index range scan, each document listed once at its newest change);
+* ``revs``: the body of each stored revision;
+* ``blobs``: attachment bytes, once per digest whatever refers to them;
+* ``local_docs``: ``_local/`` documents (checkpoints), never in the feed.
+
+Each batch is one ``BEGIN IMMEDIATE`` transaction; ``synchronous=FULL`` by
+default, so a write that was acknowledged is on disk before the answer goes
+out.  Writers are serialised by a lock (SQLite has one writer at a time);
+readers use a connection per thread and never block the writer.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+from typing import Iterable, Literal
+
+from sync import attachments as atts
+from sync import jsonutil, revtree, update
+from sync.errors import BadRequest, Conflict, DocumentTooLarge, MissingStub, NotFound, PreconditionFailed, SyncError
+from sync.revid import InvalidRev, parse_rev
+from sync.store import Attachment, ChangesPage, DbInfo, StoreLimits
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dbs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    update_seq INTEGER NOT NULL DEFAULT 0,
+    doc_count INTEGER NOT NULL DEFAULT 0,
+    doc_del_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS docs (
+    db INTEGER NOT NULL REFERENCES dbs(id),
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    winner TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    tree BLOB NOT NULL,
+    UNIQUE (db, id),
+    UNIQUE (db, seq)
+);
+CREATE TABLE IF NOT EXISTS revs (
+    db INTEGER NOT NULL,
+    doc_id TEXT NOT NULL,
+    rev TEXT NOT NULL,
+    body BLOB NOT NULL,
+    UNIQUE (db, doc_id, rev)
+);
+CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, length INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS local_docs (
+    db INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (db, id)
+);
+"""
+
+SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+class SQLiteServer:
+    """Every database of one SQLite file (implements ``sync.store.StoreServer``)."""
+
+    def __init__(self, path: str | os.PathLike, *, limits: StoreLimits | None = None, synchronous: str = "FULL"):
+        if synchronous.upper() not in SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
+        self.path = Path(path)
+        self.limits = limits or StoreLimits()
+        self._synchronous = synchronous.upper()
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self.write_lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self.connection()
+        with self.write_lock:
+            conn.executescript(SCHEMA)
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('uuid', ?)", (uuid.uuid4().hex,))
+        self.uuid: str = conn.execute("SELECT value FROM meta WHERE key = 'uuid'").fetchone()[0]
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit; transactions are explicit)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def create_db(self, name: str) -> "SQLiteStore":
+        update.check_db_name(name)
+        with self.write_lock:
+            try:
+                self.connection().execute("INSERT INTO dbs (name) VALUES (?)", (name,))
+            except sqlite3.IntegrityError:
+                raise PreconditionFailed("The database could not be created, the file already exists.") from None
+        return self.open_db(name)
+
+    def open_db(self, name: str) -> "SQLiteStore":
+        row = self.connection().execute("SELECT id FROM dbs WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NotFound("Database does not exist.")
+        return SQLiteStore(self, row[0], name)
+
+    def list_dbs(self) -> list[str]:
+        return [r[0] for r in self.connection().execute("SELECT name FROM dbs ORDER BY name")]
+
+    def integrity_check(self) -> str:
+        return self.connection().execute("PRAGMA integrity_check").fetchone()[0]
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+class _Batch:
+    """The state of one write transaction: trees read once, rows written at the end."""
+
+    def __init__(self, trees: dict[str, revtree.Tree], seq: int):
+        self.trees = trees
+        self.seq = seq
+        self.changed: dict[str, int] = {}  # doc id -> its new seq
+        self.bodies: list[tuple] = []
+        self.blobs: dict[str, bytes] = {}
+        self.stemmed: list[tuple[str, str]] = []
+
+
+class SQLiteStore:
+    """One database (implements ``sync.store.DocumentStore``)."""
+
+    def __init__(self, server: SQLiteServer, db_id: int, name: str):
+        self.server = server
+        self.db = db_id
+        self.name = name
+
+    @property
+    def limits(self) -> StoreLimits:
+        return self.server.limits
+
+    def _conn(self) -> sqlite3.Connection:
+        return self.server.connection()
+
+    # -- info ------------------------------------------------------------------
+
+    def info(self) -> DbInfo:
+        row = self._conn().execute(
+            "SELECT update_seq, doc_count, doc_del_count FROM dbs WHERE id = ?", (self.db,)
+        ).fetchone()
+        if row is None:
+            raise NotFound("Database does not exist.")
+        return DbInfo(update_seq=row[0], doc_count=row[1], doc_del_count=row[2])
+
+    # -- writes ----------------------------------------------------------------
+
+    def put(self, doc: dict) -> dict:
+        result = self.bulk_docs([doc], new_edits=True)[0]
+        if "error" in result:
+            raise _error_from_result(result)
+        return result
+
+    def bulk_docs(self, docs: list, new_edits: bool = True) -> list[dict]:
+        if not isinstance(docs, list):
+            raise BadRequest("docs must be an array")
+        results: list[dict | None] = [None] * len(docs)
+        regular: list[tuple[int, dict]] = []
+        for i, doc in enumerate(docs):
+            if isinstance(doc, dict) and isinstance(doc.get("_id"), str) and doc["_id"].startswith(update.LOCAL_PREFIX):
+                results[i] = self._put_local_result(doc)
+            elif isinstance(doc, dict) and new_edits and "_id" not in doc:
+                regular.append((i, {**doc, "_id": uuid.uuid4().hex}))
+            else:
+                regular.append((i, doc))
+        if regular:
+            for i, result in zip((i for i, _ in regular), self._write([d for _, d in regular], new_edits)):
+                results[i] = result
+        return results  # type: ignore[return-value]
+
+    def _put_local_result(self, doc: dict) -> dict:
+        try:
+            return self.put_local(doc)
+        except SyncError as exc:
+            exc.doc_id = exc.doc_id or doc.get("_id")
+            return exc.as_result()
+
+    def _write(self, docs: list, new_edits: bool) -> list[dict]:
+        ids = {d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
+        conn = self._conn()
+        results: list[dict] = []
+        with self.server.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                batch = _Batch(self._load_trees(conn, ids), self._update_seq(conn))
+                for doc in docs:
+                    try:
+                        results.append(self._write_one(conn, batch, doc, new_edits))
+                    except SyncError as exc:
+                        if exc.doc_id is None and isinstance(doc, dict) and isinstance(doc.get("_id"), str):
+                            exc.doc_id = doc["_id"]
+                        results.append(exc.as_result())
+                self._flush(conn, batch)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return results
+
+    def _load_trees(self, conn: sqlite3.Connection, ids: set[str]) -> dict[str, revtree.Tree]:
+        trees: dict[str, revtree.Tree] = {}
+        id_list = list(ids)
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for doc_id, tree in conn.execute(
+                f"SELECT id, tree FROM docs WHERE db = ? AND id IN ({marks})", (self.db, *chunk)
+            ):
+                trees[doc_id] = revtree.from_json(jsonutil.loads(tree))
+        return trees
+
+    def _update_seq(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT update_seq FROM dbs WHERE id = ?", (self.db,)).fetchone()
+        if row is None:
+            raise NotFound("Database does not exist.")
+        return row[0]
+
+    def _write_one(self, conn: sqlite3.Connection, batch: _Batch, doc: object, new_edits: bool) -> dict:
+        update.check_body(doc)
+        assert isinstance(doc, dict)
+        doc, blobs = atts.prepare(doc)
+        if new_edits:
+            doc_id = update.check_doc_id(doc.get("_id"))
+            write = update.plan_edit(doc, doc_id, batch.trees.get(doc_id, revtree.EMPTY))
+        else:
+            write = update.plan_replicated(doc)
+        tree = batch.trees.get(write.doc_id, revtree.EMPTY)
+        merged, result = revtree.merge(tree, write.path)
+        if result is revtree.MergeResult.INTERNAL_NODE:
+            # Case: every revision is known already (a resent batch): nothing to do.
+            return {"ok": True, "id": write.doc_id, "rev": write.rev}
+        body = write.body
+        if body.get("_attachments"):
+            self._resolve_stubs(conn, write, blobs)
+        data = jsonutil.dumps(body)
+        if len(data) > self.limits.max_document_bytes:
+            raise DocumentTooLarge(
+                f"Document {write.doc_id} is {len(data)} bytes; the limit is "
+                f"{self.limits.max_document_bytes} bytes (attachments not counted)",
+                write.doc_id,
+            )
+        merged, cut = revtree.stem(merged, self.limits.revs_limit)
+        batch.trees[write.doc_id] = merged
+        batch.seq += 1
+        batch.changed[write.doc_id] = batch.seq
+        batch.bodies.append((self.db, write.doc_id, write.rev, data))
+        batch.blobs.update(blobs)
+        batch.stemmed.extend((write.doc_id, rev) for rev in cut)
+        return {"ok": True, "id": write.doc_id, "rev": write.rev}
+
+    def _resolve_stubs(self, conn: sqlite3.Connection, write: update.Write, new_blobs: dict[str, bytes]) -> None:
+        """Give every attachment stub its digest, length and revpos, or refuse it."""
+        pos = parse_rev(write.rev)[0]
+        parent_atts: dict | None = None
+        resolved = {}
+        for name, stub in write.body["_attachments"].items():
+            stub = dict(stub)
+            if "digest" not in stub:
+                if parent_atts is None:
+                    parent_atts = self._parent_attachments(conn, write)
+                known = parent_atts.get(name)
+                if known is None:
+                    raise MissingStub(f"Invalid attachment stub in {write.doc_id} for {name}", write.doc_id)
+                stub = dict(known)
+            elif stub["digest"] not in new_blobs:
+                row = conn.execute("SELECT length FROM blobs WHERE digest = ?", (stub["digest"],)).fetchone()
+                if row is None:
+                    raise MissingStub(f"Invalid attachment stub in {write.doc_id} for {name}", write.doc_id)
+                stub.setdefault("length", row[0])
+            stub.setdefault("revpos", pos)
+            stub.setdefault("content_type", "application/octet-stream")
+            stub["stub"] = True
+            resolved[name] = stub
+        write.body["_attachments"] = resolved
+
+    def _parent_attachments(self, conn: sqlite3.Connection, write: update.Write) -> dict:
+        if write.parent is None:
+            return {}
+        row = conn.execute(
+            "SELECT body FROM revs WHERE db = ? AND doc_id = ? AND rev = ?", (self.db, write.doc_id, write.parent)
+        ).fetchone()
+        return {} if row is None else jsonutil.loads(row[0]).get("_attachments", {})
+
+    def _flush(self, conn: sqlite3.Connection, batch: _Batch) -> None:
+        if not batch.changed:
+            return
+        if batch.blobs:
+            conn.executemany(
+                "INSERT OR IGNORE INTO blobs (digest, length, data) VALUES (?, ?, ?)",
+                [(d, len(b), b) for d, b in batch.blobs.items()],
+            )
+        conn.executemany("INSERT OR IGNORE INTO revs (db, doc_id, rev, body) VALUES (?, ?, ?, ?)", batch.bodies)
+        if batch.stemmed:
+            conn.executemany(
+                "DELETE FROM revs WHERE db = ? AND doc_id = ? AND rev = ?",
+                [(self.db, doc_id, rev) for doc_id, rev in batch.stemmed],
+            )
+        # Rows whose seq moves must leave their old seq first: UNIQUE (db, seq).
+        changed_ids = list(batch.changed)
+        before = self._deleted_states(conn, changed_ids)
+        rows = []
+        added = deleted_delta = 0
+        for doc_id, seq in batch.changed.items():
+            tree = batch.trees[doc_id]
+            win = revtree.winner(tree)
+            rows.append((self.db, doc_id, seq, win.rev_id, int(win.deleted), jsonutil.dumps(revtree.to_json(tree))))
+            was = before.get(doc_id)
+            if was is None:
+                added += 0 if win.deleted else 1
+                deleted_delta += 1 if win.deleted else 0
+            elif was != win.deleted:
+                added += -1 if win.deleted else 1
+                deleted_delta += 1 if win.deleted else -1
+        conn.executemany(
+            "INSERT INTO docs (db, id, seq, winner, deleted, tree) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (db, id) DO UPDATE SET seq = excluded.seq, winner = excluded.winner, "
+            "deleted = excluded.deleted, tree = excluded.tree",
+            rows,
+        )
+        conn.execute(
+            "UPDATE dbs SET update_seq = ?, doc_count = doc_count + ?, doc_del_count = doc_del_count + ? WHERE id = ?",
+            (batch.seq, added, deleted_delta, self.db),
+        )
+
+    def _deleted_states(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, bool]:
+        states: dict[str, bool] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for doc_id, deleted in conn.execute(
+                f"SELECT id, deleted FROM docs WHERE db = ? AND id IN ({marks})", (self.db, *chunk)
+            ):
+                states[doc_id] = bool(deleted)
+        return states
+
+    # -- reads -----------------------------------------------------------------
+
+    def _tree(self, conn: sqlite3.Connection, doc_id: str) -> revtree.Tree:
+        row = conn.execute("SELECT tree FROM docs WHERE db = ? AND id = ?", (self.db, doc_id)).fetchone()
+        if row is None:
+            raise NotFound("missing", doc_id)
+        return revtree.from_json(jsonutil.loads(row[0]))
+
+    def _body(self, conn: sqlite3.Connection, doc_id: str, rev: str) -> dict | None:
+        row = conn.execute(
+            "SELECT body FROM revs WHERE db = ? AND doc_id = ? AND rev = ?", (self.db, doc_id, rev)
+        ).fetchone()
+        return None if row is None else jsonutil.loads(row[0])
+
+    def _with_attachments(self, conn: sqlite3.Connection, doc: dict) -> dict:
+        stubs = doc.get("_attachments")
+        if not stubs:
+            return doc
+        inlined = {}
+        for name, stub in stubs.items():
+            row = conn.execute("SELECT data FROM blobs WHERE digest = ?", (stub["digest"],)).fetchone()
+            inlined[name] = atts.inline(stub, row[0]) if row is not None else stub
+        return {**doc, "_attachments": inlined}
+
+    def get(
+        self,
+        doc_id: str,
+        rev: str | None = None,
+        *,
+        revs: bool = False,
+        conflicts: bool = False,
+        deleted_conflicts: bool = False,
+        attachments: bool = False,
+    ) -> dict:
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            tree = self._tree(conn, doc_id)
+            if rev is None:
+                leaf = revtree.winner(tree)
+                if leaf.deleted:
+                    raise NotFound("deleted", doc_id)
+                path = leaf.path
+                rev = leaf.rev_id
+            else:
+                pos, rev_hash = _parse_rev_or_400(rev, doc_id)
+                found = revtree.find(tree, pos, rev_hash)
+                if found is None:
+                    raise NotFound("missing", doc_id)
+                path = found[1]
+            doc = self._body(conn, doc_id, rev)
+            if doc is None:
+                raise NotFound("missing", doc_id)
+            if revs:
+                doc["_revisions"] = {"start": int(rev.split("-", 1)[0]), "ids": list(path)}
+            if conflicts:
+                found_conflicts = [leaf.rev_id for leaf in revtree.conflicts(tree)]
+                if found_conflicts:
+                    doc["_conflicts"] = found_conflicts
+            if deleted_conflicts:
+                found_deleted = [leaf.rev_id for leaf in revtree.deleted_conflicts(tree)]
+                if found_deleted:
+                    doc["_deleted_conflicts"] = found_deleted
+            if attachments:
+                doc = self._with_attachments(conn, doc)
+            return doc
+        finally:
+            conn.execute("COMMIT")
+
+    def open_revs(
+        self,
+        doc_id: str,
+        revs: list[str] | Literal["all"],
+        *,
+        latest: bool = False,
+        attachments: bool = False,
+    ) -> list[dict]:
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            try:
+                tree = self._tree(conn, doc_id)
+            except NotFound:
+                if revs == "all":
+                    return []
+                return [{"missing": rev} for rev in revs]
+            if revs == "all":
+                wanted: list[tuple[str, list[revtree.Leaf] | None]] = [
+                    (leaf.rev_id, [leaf]) for leaf in revtree.leaves(tree)
+                ]
+            else:
+                wanted = [(rev, self._resolve(tree, rev, latest)) for rev in revs]
+            out: list[dict] = []
+            seen: set[str] = set()
+            for asked, found in wanted:
+                if not found:
+                    out.append({"missing": asked})
+                    continue
+                for leaf in found:
+                    if leaf.rev_id in seen:
+                        continue
+                    seen.add(leaf.rev_id)
+                    doc = self._body(conn, doc_id, leaf.rev_id)
+                    if doc is None:
+                        out.append({"missing": leaf.rev_id})
+                        continue
+                    doc["_revisions"] = {"start": leaf.pos, "ids": list(leaf.path)}
+                    if attachments:
+                        doc = self._with_attachments(conn, doc)
+                    out.append({"ok": doc})
+            return out
+        finally:
+            conn.execute("COMMIT")
+
+    @staticmethod
+    def _resolve(tree: revtree.Tree, rev: str, latest: bool) -> list[revtree.Leaf] | None:
+        try:
+            pos, rev_hash = parse_rev(rev)
+        except InvalidRev:
+            return None
+        if latest:
+            return revtree.leaves_under(tree, pos, rev_hash) or None
+        found = revtree.find(tree, pos, rev_hash)
+        if found is None:
+            return None
+        return [revtree.Leaf(pos, rev_hash, found[0].deleted, found[1])]
+
+    def revs_diff(self, revs: dict[str, list[str]]) -> dict[str, dict]:
+        if not isinstance(revs, dict):
+            raise BadRequest("Request body must be a JSON object of {id: [revs]}")
+        conn = self._conn()
+        out: dict[str, dict] = {}
+        conn.execute("BEGIN")
+        try:
+            trees = self._load_trees(conn, set(revs))
+        finally:
+            conn.execute("COMMIT")
+        for doc_id, asked in revs.items():
+            if not isinstance(asked, list) or not all(isinstance(r, str) for r in asked):
+                raise BadRequest(f"revs_diff: the revisions of {doc_id!r} must be a list of strings")
+            tree = trees.get(doc_id, revtree.EMPTY)
+            missing = revtree.find_missing(tree, asked)
+            if not missing:
+                continue
+            entry: dict = {"missing": missing}
+            positions = [parse_rev(r)[0] for r in missing if _is_rev(r)]
+            if tree and positions:
+                ancestors = [leaf.rev_id for leaf in revtree.leaves(tree) if leaf.pos < max(positions)]
+                if ancestors:
+                    entry["possible_ancestors"] = ancestors
+            out[doc_id] = entry
+        return out
+
+    def changes(
+        self,
+        since: object = 0,
+        *,
+        limit: int | None = None,
+        style: Literal["main_only", "all_docs"] = "main_only",
+        include_docs: bool = False,
+        doc_ids: Iterable[str] | None = None,
+    ) -> ChangesPage:
+        conn = self._conn()
+        since_seq = self._parse_since(conn, since)
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise BadRequest("limit must be a non-negative integer")
+        if style not in ("main_only", "all_docs"):
+            raise BadRequest("style must be main_only or all_docs")
+        columns = "d.seq, d.id, d.winner, d.deleted, d.tree"
+        if include_docs:
+            sql = (
+                f"SELECT {columns}, r.body FROM docs d LEFT JOIN revs r "
+                "ON r.db = d.db AND r.doc_id = d.id AND r.rev = d.winner WHERE d.db = ? AND d.seq > ?"
+            )
+        else:
+            sql = f"SELECT {columns}, NULL FROM docs d WHERE d.db = ? AND d.seq > ?"
+        params: list = [self.db, since_seq]
+        if doc_ids is not None:
+            ids = list(doc_ids)
+            if not ids:
+                return ChangesPage([], since_seq)
+            sql += f" AND d.id IN ({','.join('?' * len(ids))})"
+            params.extend(ids)
+        sql += " ORDER BY d.seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        conn.execute("BEGIN")
+        try:
+            rows = conn.execute(sql, params).fetchall()
+            last = rows[-1][0] if rows else (since_seq if limit == 0 or doc_ids is not None else self._update_seq(conn))
+        finally:
+            conn.execute("COMMIT")
+        results = []
+        loads = jsonutil.loads
+        for seq, doc_id, win, deleted, tree, body in rows:
+            if style == "all_docs":
+                changes = [{"rev": leaf.rev_id} for leaf in revtree.leaves(revtree.from_json(loads(tree)))]
+            else:
+                changes = [{"rev": win}]
+            row: dict = {"seq": seq, "id": doc_id, "changes": changes}
+            if deleted:
+                row["deleted"] = True
+            if include_docs:
+                row["doc"] = loads(body) if body is not None else None
+            results.append(row)
+        return ChangesPage(results, last)
+
+    def _parse_since(self, conn: sqlite3.Connection, since: object) -> int:
+        if since == "now":
+            return self._update_seq(conn)
+        if isinstance(since, bool):
+            raise BadRequest("since must be a sequence this database gave out, 0 or now")
+        if isinstance(since, int) and since >= 0:
+            return since
+        if isinstance(since, str) and since.isascii() and since.isdigit() and len(since) < 19:
+            return int(since)
+        raise BadRequest(f"since must be a sequence this database gave out, 0 or now (got {since!r})")
+
+    def all_docs(
+        self,
+        *,
+        keys: list[str] | None = None,
+        startkey: str | None = None,
+        endkey: str | None = None,
+        limit: int | None = None,
+        skip: int = 0,
+        descending: bool = False,
+        include_docs: bool = False,
+    ) -> dict:
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            total = self.info().doc_count
+            if keys is not None:
+                rows = [self._all_docs_key_row(conn, key, include_docs) for key in keys]
+                return {"total_rows": total, "offset": None, "rows": rows}
+            sql = "SELECT id, winner FROM docs WHERE db = ? AND deleted = 0"
+            params: list = [self.db]
+            lo, hi = (endkey, startkey) if descending else (startkey, endkey)
+            if lo is not None:
+                sql += " AND id >= ?"
+                params.append(lo)
+            if hi is not None:
+                sql += " AND id <= ?"
+                params.append(hi)
+            sql += " ORDER BY id DESC" if descending else " ORDER BY id"
+            sql += " LIMIT ? OFFSET ?"
+            params.extend([-1 if limit is None else limit, skip])
+            rows = []
+            for doc_id, win in conn.execute(sql, params).fetchall():
+                row: dict = {"id": doc_id, "key": doc_id, "value": {"rev": win}}
+                if include_docs:
+                    row["doc"] = self._body(conn, doc_id, win)
+                rows.append(row)
+            return {"total_rows": total, "offset": skip, "rows": rows}
+        finally:
+            conn.execute("COMMIT")
+
+    def _all_docs_key_row(self, conn: sqlite3.Connection, key: str, include_docs: bool) -> dict:
+        row = conn.execute("SELECT winner, deleted FROM docs WHERE db = ? AND id = ?", (self.db, key)).fetchone()
+        if row is None:
+            return {"key": key, "error": "not_found"}
+        win, deleted = row
+        if deleted:
+            return {"id": key, "key": key, "value": {"rev": win, "deleted": True}, **({"doc": None} if include_docs else {})}
+        out: dict = {"id": key, "key": key, "value": {"rev": win}}
+        if include_docs:
+            out["doc"] = self._body(conn, key, win)
+        return out
+
+    # -- attachments ------------------------------------------------------------
+
+    def get_attachment(self, doc_id: str, name: str, rev: str | None = None) -> Attachment:
+        doc = self.get(doc_id, rev)
+        stub = (doc.get("_attachments") or {}).get(name)
+        if stub is None:
+            raise NotFound("Document is missing attachment", doc_id)
+        row = self._conn().execute("SELECT data FROM blobs WHERE digest = ?", (stub["digest"],)).fetchone()
+        if row is None:
+            raise NotFound("Document is missing attachment", doc_id)
+        return Attachment(stub.get("content_type", "application/octet-stream"), stub["digest"], bytes(row[0]))
+
+    # -- _local documents -------------------------------------------------------
+
+    def get_local(self, local_id: str) -> dict:
+        local_id = _local_id(local_id)
+        row = self._conn().execute(
+            "SELECT rev, body FROM local_docs WHERE db = ? AND id = ?", (self.db, local_id)
+        ).fetchone()
+        if row is None:
+            raise NotFound("missing", local_id)
+        doc = jsonutil.loads(row[1])
+        doc.update({"_id": local_id, "_rev": f"0-{row[0]}"})
+        return doc
+
+    def put_local(self, doc: dict) -> dict:
+        if not isinstance(doc, dict):
+            raise BadRequest("Document must be a JSON object")
+        local_id = _local_id(doc.get("_id"))
+        body = {k: v for k, v in doc.items() if k not in ("_id", "_rev")}
+        if body.get("_deleted") is True:
+            return self.delete_local(local_id, doc.get("_rev"))
+        data = jsonutil.dumps(body)
+        if len(data) > self.limits.max_document_bytes:
+            raise DocumentTooLarge(f"Document {local_id} is too large", local_id)
+        conn = self._conn()
+        with self.server.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                current = self._local_rev(conn, local_id)
+                _check_local_rev(local_id, doc.get("_rev"), current)
+                new = (current or 0) + 1
+                conn.execute(
+                    "INSERT INTO local_docs (db, id, rev, body) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (db, id) DO UPDATE SET rev = excluded.rev, body = excluded.body",
+                    (self.db, local_id, new, data),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return {"ok": True, "id": local_id, "rev": f"0-{new}"}
+
+    def delete_local(self, local_id: str, rev: str | None) -> dict:
+        local_id = _local_id(local_id)
+        conn = self._conn()
+        with self.server.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                current = self._local_rev(conn, local_id)
+                if current is None:
+                    raise NotFound("missing", local_id)
+                _check_local_rev(local_id, rev, current)
+                conn.execute("DELETE FROM local_docs WHERE db = ? AND id = ?", (self.db, local_id))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return {"ok": True, "id": local_id, "rev": "0-0"}
+
+    def _local_rev(self, conn: sqlite3.Connection, local_id: str) -> int | None:
+        row = conn.execute("SELECT rev FROM local_docs WHERE db = ? AND id = ?", (self.db, local_id)).fetchone()
+        return None if row is None else row[0]
+
+    def close(self) -> None:
+        """Databases share the server's connections; closing one is a no-op."""
+
+
+def _local_id(value: object) -> str:
+    if not isinstance(value, str) or not value.startswith(update.LOCAL_PREFIX) or len(value) <= len(update.LOCAL_PREFIX):
+        raise BadRequest("A local document id must start with _local/")
+    if len(value) > update.MAX_ID_LENGTH:
+        raise BadRequest("Document id is too long")
+    return value
+
+
+def _check_local_rev(local_id: str, given: object, current: int | None) -> None:
+    # A _local document follows the same rule as any other: name the revision
+    # you saw, or none if it does not exist.
+    expected = None if current is None else f"0-{current}"
+    if given != expected and not (current is None and given in (None, "0-0")):
+        raise Conflict("Document update conflict.", local_id)
+
+
+def _parse_rev_or_400(rev: str, doc_id: str) -> tuple[int, str]:
+    try:
+        return parse_rev(rev)
+    except InvalidRev as exc:
+        raise BadRequest(str(exc), doc_id) from None
+
+
+def _is_rev(rev: str) -> bool:
+    try:
+        parse_rev(rev)
+    except InvalidRev:
+        return False
+    return True
+
+
+_ERRORS = {cls.error: cls for cls in (BadRequest, Conflict, DocumentTooLarge, MissingStub, NotFound, PreconditionFailed)}
+
+
+def _error_from_result(result: dict) -> SyncError:
+    cls = _ERRORS.get(result["error"], SyncError)
+    return cls(result["reason"], result.get("id"))

@@ -1,0 +1,140 @@
+"""The store interface: what every document store (SQLite, CouchDB) provides.
+
+Documents are plain dicts in CouchDB's shape (``_id``, ``_rev``, ``_deleted``,
+``_attachments``, ``_revisions``, ``_conflicts``).  Sequence values are
+opaque: a store hands them out and takes them back, and nothing outside the
+store may do arithmetic on them.  Errors are the classes of ``sync.errors``.
+The contract tests in ``tests/contract`` hold every store to this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Literal, Protocol, runtime_checkable
+
+Seq = object  # opaque: int in SQLite, a string in CouchDB 3
+
+
+@dataclass(frozen=True)
+class DbInfo:
+    update_seq: Seq
+    doc_count: int
+    doc_del_count: int
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    """Rows ``{seq, id, changes: [{rev}], deleted?, doc?}`` and the last seq."""
+
+    results: list[dict]
+    last_seq: Seq
+
+
+@dataclass(frozen=True)
+class Attachment:
+    content_type: str
+    digest: str
+    data: bytes
+
+
+@dataclass
+class StoreLimits:
+    """Limits a store enforces on every write (configurable in the server)."""
+
+    max_document_bytes: int = 1_000_000  # the JSON body, attachments' data not counted
+    revs_limit: int = 1000
+
+
+@runtime_checkable
+class DocumentStore(Protocol):
+    def info(self) -> DbInfo: ...
+
+    def bulk_docs(self, docs: list, new_edits: bool = True) -> list[dict]:
+        """Write a batch; one result per input, ``{ok, id, rev}`` or ``{id, error, reason}``.
+
+        ``new_edits=True``: user edits (the conflict rule of ``sync.update``).
+        ``new_edits=False``: replicated revisions with their ``_revisions``.
+        A bad document fails alone; the rest of the batch is stored.
+        """
+        ...
+
+    def put(self, doc: dict) -> dict:
+        """One user edit; raises the error instead of returning it."""
+        ...
+
+    def get(
+        self,
+        doc_id: str,
+        rev: str | None = None,
+        *,
+        revs: bool = False,
+        conflicts: bool = False,
+        deleted_conflicts: bool = False,
+        attachments: bool = False,
+    ) -> dict: ...
+
+    def open_revs(
+        self,
+        doc_id: str,
+        revs: list[str] | Literal["all"],
+        *,
+        latest: bool = False,
+        attachments: bool = False,
+    ) -> list[dict]:
+        """``[{"ok": doc with _revisions} | {"missing": rev}]``."""
+        ...
+
+    def revs_diff(self, revs: dict[str, list[str]]) -> dict[str, dict]: ...
+
+    def changes(
+        self,
+        since: Seq = 0,
+        *,
+        limit: int | None = None,
+        style: Literal["main_only", "all_docs"] = "main_only",
+        include_docs: bool = False,
+        doc_ids: Iterable[str] | None = None,
+    ) -> ChangesPage: ...
+
+    def all_docs(
+        self,
+        *,
+        keys: list[str] | None = None,
+        startkey: str | None = None,
+        endkey: str | None = None,
+        limit: int | None = None,
+        skip: int = 0,
+        descending: bool = False,
+        include_docs: bool = False,
+    ) -> dict:
+        """``{total_rows, offset, rows: [{id, key, value: {rev}, doc?}]}``."""
+        ...
+
+    def get_local(self, local_id: str) -> dict: ...
+
+    def put_local(self, doc: dict) -> dict: ...
+
+    def delete_local(self, local_id: str, rev: str) -> dict: ...
+
+    def get_attachment(self, doc_id: str, name: str, rev: str | None = None) -> Attachment: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class StoreServer(Protocol):
+    """A set of named databases (one per campaign), like a CouchDB server."""
+
+    uuid: str
+
+    def create_db(self, name: str) -> DocumentStore:
+        """Raises PreconditionFailed if it exists, BadRequest for an illegal name."""
+        ...
+
+    def open_db(self, name: str) -> DocumentStore:
+        """Raises NotFound if there is no such database."""
+        ...
+
+    def list_dbs(self) -> list[str]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,196 @@
+"""How an incoming document becomes a path to merge: the conflict rule, in one place.
+
+There are two kinds of write, as in CouchDB's ``_bulk_docs``:
+
+* a **user edit** (``new_edits=true``) names the revision it was made on in
+  ``_rev``.  It may only extend a leaf: an edit on an older revision, or a
+  new document whose id is taken, is a 409 conflict, because accepting it
+  would branch the tree behind the writer's back.  A document whose winner
+  is deleted may be written again without ``_rev``: the new revision extends
+  the deleted leaf (CouchDB's rule for re-creating a deleted document).
+* a **replicated write** (``new_edits=false``) carries its revision and its
+  history (``_revisions``) and is merged as it is: branches are kept, which
+  is how conflicts reach the server.
+
+Stores call ``plan_edit`` or ``plan_replicated`` and merge the result; they
+never decide this themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sync import revtree
+from sync.errors import BadRequest, Conflict
+from sync.revid import InvalidRev, is_hash, new_rev, parse_rev
+
+LOCAL_PREFIX = "_local/"
+DESIGN_PREFIX = "_design/"
+MAX_ID_LENGTH = 512
+
+# Special members a document may carry.  The first set is stored, the second
+# is produced by reads and ignored when written back (PouchDB and CouchDB
+# replicators send some of them).
+_STORED_SPECIAL = {"_id", "_rev", "_deleted", "_attachments"}
+_IGNORED_SPECIAL = {"_revisions", "_conflicts", "_deleted_conflicts", "_revs_info", "_local_seq"}
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A revision ready to store: merge ``path``; the new leaf is ``rev``."""
+
+    doc_id: str
+    rev: str
+    deleted: bool
+    path: revtree.Branch
+    body: dict  # _id, _rev, _deleted when true, _attachments as sent, fields
+    parent: str | None = None  # the edited revision, for a user edit
+
+
+def check_doc_id(doc_id: object) -> str:
+    """A stored document's id: a non-empty string; ``_`` only for ``_design/``."""
+    if not isinstance(doc_id, str) or not doc_id:
+        raise BadRequest("Document id must be a non-empty string", _id_or_none(doc_id))
+    if len(doc_id) > MAX_ID_LENGTH:
+        raise BadRequest(f"Document id is longer than {MAX_ID_LENGTH} characters", doc_id[:MAX_ID_LENGTH])
+    if "\x00" in doc_id or any(0xD800 <= ord(c) <= 0xDFFF for c in doc_id):
+        raise BadRequest("Document id contains an invalid character", doc_id)
+    if doc_id.startswith("_") and not doc_id.startswith(DESIGN_PREFIX):
+        raise BadRequest(
+            "Only reserved document ids may start with underscore "
+            "(_design/ and _local/)",
+            doc_id,
+        )
+    return doc_id
+
+
+def _id_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def check_body(doc: object) -> dict:
+    """A document must be a JSON object with only known special members."""
+    if not isinstance(doc, dict):
+        raise BadRequest("Document must be a JSON object")
+    for key in doc:
+        if key.startswith("_") and key not in _STORED_SPECIAL and key not in _IGNORED_SPECIAL:
+            raise BadRequest(f"Bad special document member: {key}", _id_or_none(doc.get("_id")))
+    deleted = doc.get("_deleted", False)
+    if not isinstance(deleted, bool):
+        raise BadRequest("_deleted must be true or false", _id_or_none(doc.get("_id")))
+    attachments = doc.get("_attachments")
+    if attachments is not None and not isinstance(attachments, dict):
+        raise BadRequest("_attachments must be an object", _id_or_none(doc.get("_id")))
+    return doc
+
+
+def _stored_body(doc: dict, doc_id: str, rev: str, deleted: bool) -> dict:
+    body = {k: v for k, v in doc.items() if not k.startswith("_")}
+    body["_id"] = doc_id
+    body["_rev"] = rev
+    if deleted:
+        body["_deleted"] = True
+    if doc.get("_attachments"):
+        body["_attachments"] = doc["_attachments"]
+    return body
+
+
+def plan_replicated(doc: dict) -> Write:
+    """A replicated revision (``new_edits=false``): its path, as sent."""
+    doc_id = check_doc_id(doc.get("_id"))
+    check_body(doc)
+    rev = doc.get("_rev")
+    if rev is None:
+        raise BadRequest("A replicated document needs _rev", doc_id)
+    try:
+        pos, rev_hash = parse_rev(rev)
+    except InvalidRev as exc:
+        raise BadRequest(str(exc), doc_id) from None
+    deleted = doc.get("_deleted", False)
+    revisions = doc.get("_revisions")
+    if revisions is None:
+        if pos != 1:
+            raise BadRequest(
+                f"_revisions is missing: {rev} has ancestors, and without them it "
+                "would be stored unconnected to its history",
+                doc_id,
+            )
+        ids = [rev_hash]
+    else:
+        ids = _check_revisions(revisions, pos, rev_hash, rev, doc_id)
+    path = revtree.path_branch(pos, ids, deleted)
+    return Write(doc_id, rev, deleted, path, _stored_body(doc, doc_id, rev, deleted))
+
+
+def _check_revisions(revisions: object, pos: int, rev_hash: str, rev: str, doc_id: str) -> list[str]:
+    if not isinstance(revisions, dict):
+        raise BadRequest("_revisions must be an object {start, ids}", doc_id)
+    start, ids = revisions.get("start"), revisions.get("ids")
+    if type(start) is not int or not isinstance(ids, list) or not ids:
+        raise BadRequest("_revisions needs an integer start and a non-empty list of ids", doc_id)
+    if not all(is_hash(i) for i in ids):
+        raise BadRequest("_revisions.ids must be lowercase hex revision hashes", doc_id)
+    if start != pos or ids[0] != rev_hash:
+        raise BadRequest(f"_revisions ({start}-{ids[0]}) does not match _rev ({rev})", doc_id)
+    if len(ids) > start:
+        raise BadRequest(f"_revisions lists {len(ids)} revisions for generation {start}", doc_id)
+    if len(set(ids)) != len(ids):
+        raise BadRequest("_revisions.ids repeats a revision", doc_id)
+    return ids
+
+
+def plan_edit(doc: dict, doc_id: str, tree: revtree.Tree) -> Write:
+    """A user edit (``new_edits=true``) on ``tree``; raises Conflict per the rule."""
+    check_doc_id(doc_id)
+    check_body(doc)
+    deleted = doc.get("_deleted", False)
+    given = doc.get("_rev")
+    if given is None:
+        if not tree:
+            # Case: a new document.
+            parent = None
+        else:
+            current = revtree.winner(tree)
+            if not current.deleted:
+                # Case: the id is taken and the writer did not say which revision it saw.
+                raise Conflict("Document update conflict.", doc_id)
+            # Case: re-creating a deleted document extends its deleted leaf.
+            parent = current
+    else:
+        try:
+            pos, rev_hash = parse_rev(given)
+        except InvalidRev as exc:
+            raise BadRequest(str(exc), doc_id) from None
+        found = revtree.find(tree, pos, rev_hash)
+        if found is None or found[0].children:
+            # Case: an edit on an unknown or non-leaf revision would branch the tree.
+            raise Conflict("Document update conflict.", doc_id)
+        node = found[0]
+        parent = revtree.Leaf(pos, rev_hash, node.deleted, found[1])
+    body = _stored_body(doc, doc_id, "", deleted)
+    rev = new_rev(None if parent is None else parent.rev_id, body, deleted)
+    body["_rev"] = rev
+    new_hash = rev.split("-", 1)[1]
+    if parent is None:
+        path = revtree.path_branch(1, [new_hash], deleted)
+    else:
+        path = revtree.Branch(
+            parent.pos, revtree.Node(parent.rev, parent.deleted, (revtree.Node(new_hash, deleted),))
+        )
+    return Write(doc_id, rev, deleted, path, body, None if parent is None else parent.rev_id)
+
+
+_DB_NAME = re.compile(r"[a-z][a-z0-9_$()+-]{0,237}")
+
+
+def check_db_name(name: object) -> str:
+    """CouchDB's database name rule, without ``/`` (names appear in URL paths)."""
+    if not isinstance(name, str) or _DB_NAME.fullmatch(name) is None:
+        raise BadRequest(
+            "Name: "
+            + repr(name)
+            + ". Only lowercase letters (a-z), digits (0-9), and any of the characters "
+            "_, $, (, ), +, - are allowed. Must begin with a letter."
+        )
+    return name
