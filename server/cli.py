@@ -163,3 +163,7 @@ def demo(name: str, store: str | None) -> None:
     else:
         click.echo(f"The demo campaign is already in {name!r}.", err=True)
     click.echo(name)
+
+
+if __name__ == "__main__":
+    main()

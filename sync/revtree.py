@@ -17,42 +17,70 @@ how conflicts are introduced.  A path that only extends a leaf (``2-b ->
 3-d``) adds no leaf; a path that is already known changes nothing.
 
 Histories are also *stemmed*: only the newest ``revs_limit`` revisions of
-each path are kept, so an old root may be cut away.  A forest of such
-stemmed trees is therefore a tuple of branches, each starting at some
-generation ``pos``::
+each path are kept, so old roots are cut away and a tree may become a forest
+whose roots sit at any generation.
 
-    Tree = (Branch(pos=1, root=Node("a", children=(Node("b"), Node("c")))),)
+**The shape.**  CouchDB's key tree is nested (``{Pos, {Key, Value,
+Children}}``), but a history can be 1,000 revisions deep and nested Python
+structures that deep overflow the interpreter's recursion limit.  So a
+``Tree`` is flat: a map from ``(pos, hash)`` to ``Rev(parent, deleted)``,
+where ``parent`` is the hash of the revision at ``pos - 1`` (``None`` for a
+first revision or a root left by stemming).  Merging is then a union of
+nodes, and a stemmed root that learns its parent joins its ancestors.  The
+nested ``Branch``/``Node`` form is kept for writing small trees by hand
+(tests, examples): ``from_nested`` and ``to_nested`` convert.
 
-The shapes are frozen dataclasses; every function returns a new tree and
-never changes its input.
+Every function returns a new tree and never changes its input.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
+
+Key = tuple[int, str]  # (generation, hash)
 
 
 @dataclass(frozen=True, slots=True)
-class Node:
-    """One revision: its hash, whether it is a deletion, and its children."""
+class Rev:
+    """One revision's place in the tree: its parent's hash and its deleted flag."""
 
-    rev: str
+    parent: str | None
     deleted: bool = False
-    children: tuple["Node", ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Branch:
-    """A tree of revisions whose root is at generation ``pos``."""
+class Tree:
+    """An immutable revision tree (a forest, after stemming)."""
 
-    pos: int
-    root: Node
+    __slots__ = ("_nodes",)
+
+    def __init__(self, nodes: Mapping[Key, Rev] | None = None):
+        self._nodes: dict[Key, Rev] = dict(nodes or {})
+
+    @property
+    def nodes(self) -> Mapping[Key, Rev]:
+        return self._nodes
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tree) and self._nodes == other._nodes
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __bool__(self) -> bool:
+        return bool(self._nodes)
+
+    def __contains__(self, rev_id: object) -> bool:
+        return isinstance(rev_id, str) and _key(rev_id) in self._nodes
+
+    def __repr__(self) -> str:
+        return f"Tree({to_nested(self)!r})"
 
 
-Tree = tuple[Branch, ...]
-EMPTY: Tree = ()
+EMPTY = Tree()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,103 +108,56 @@ class MergeResult(str, Enum):
 DEFAULT_REVS_LIMIT = 1000
 
 
+def _key(rev_id: str) -> Key:
+    pos, _, rev = rev_id.partition("-")
+    return int(pos), rev
+
+
 # -- building -----------------------------------------------------------------
 
 
-def path_branch(pos: int, revs: Iterable[str], deleted: bool = False) -> Branch:
-    """A linear branch from a leaf at generation ``pos`` and its history.
+def path(pos: int, revs: Iterable[str], deleted: bool = False) -> Tree:
+    """A linear history: the leaf ``pos-revs[0]`` and its ancestors, newest first.
 
-    ``revs`` is newest first, as in a document's ``_revisions.ids``; only the
-    leaf carries ``deleted``.
+    ``revs`` is a document's ``_revisions.ids``; only the leaf carries
+    ``deleted``; the oldest revision is a root (its parent unknown or none).
     """
     revs = list(revs)
     if not revs:
         raise ValueError("a path needs at least one revision")
-    node = Node(revs[0], deleted)
-    for rev in revs[1:]:
-        node = Node(rev, False, (node,))
-    return Branch(pos - len(revs) + 1, node)
+    nodes: dict[Key, Rev] = {}
+    for i, rev in enumerate(revs):
+        parent = revs[i + 1] if i + 1 < len(revs) else None
+        nodes[(pos - i, rev)] = Rev(parent, deleted if i == 0 else False)
+    return Tree(nodes)
 
 
 # -- merging ------------------------------------------------------------------
 
 
-def merge(tree: Tree, incoming: Branch | Tree) -> tuple[Tree, MergeResult]:
-    """Merge a path (or a whole tree) into ``tree``; see the module docstring."""
-    branches = (incoming,) if isinstance(incoming, Branch) else tuple(incoming)
-    merged = tree
-    for branch in branches:
-        merged = _merge_branch(merged, branch)
-    return merged, _label(tree, merged)
-
-
-def _merge_branch(tree: Tree, incoming: Branch) -> Tree:
-    # Branches of a valid tree never share a revision, so one pass suffices:
-    # the incoming branch absorbs every branch it overlaps (a long path can
-    # join two branches that stemming had separated).
-    rest: list[Branch] = []
-    current = incoming
-    for branch in tree:
-        joined = _join(branch, current)
-        if joined is None:
-            rest.append(branch)
-        else:
-            current = joined
-    rest.append(current)
-    return _sorted(rest)
-
-
-def _join(a: Branch, b: Branch) -> Branch | None:
-    """The union of two branches if they share a revision, else None."""
-    if a.pos > b.pos:
-        a, b = b, a
-    # Case: same generation at the root; they overlap only if the roots match.
-    if a.pos == b.pos:
-        if a.root.rev != b.root.rev:
-            return None
-        return Branch(a.pos, _merge_nodes(a.root, b.root))
-    # Case: b starts deeper; graft b onto the node of a with b's root revision.
-    grafted = _graft(a.root, b.pos - a.pos, b.root)
-    return None if grafted is None else Branch(a.pos, grafted)
-
-
-def _graft(node: Node, depth: int, other: Node) -> Node | None:
-    if depth == 0:
-        return _merge_nodes(node, other) if node.rev == other.rev else None
-    children = list(node.children)
-    for i, child in enumerate(children):
-        grafted = _graft(child, depth - 1, other)
-        if grafted is not None:
-            children[i] = grafted
-            return Node(node.rev, node.deleted, tuple(children))
-    return None
-
-
-def _merge_nodes(a: Node, b: Node) -> Node:
-    """Two nodes with the same revision: the union of their children."""
-    if not b.children:
-        return a
-    children = {c.rev: c for c in a.children}
-    for child in b.children:
-        known = children.get(child.rev)
-        children[child.rev] = child if known is None else _merge_nodes(known, child)
-    ordered = tuple(children[k] for k in sorted(children))
-    return Node(a.rev, a.deleted, ordered)
-
-
-def _sorted(branches: list[Branch]) -> Tree:
-    return tuple(sorted(branches, key=lambda b: (b.pos, b.root.rev)))
-
-
-def _label(before: Tree, after: Tree) -> MergeResult:
-    if not before:
-        # Case: the first revision(s) of a document.
-        return MergeResult.NEW_LEAF
-    if after == before:
-        return MergeResult.INTERNAL_NODE
-    if len(leaves(after)) > len(leaves(before)):
-        return MergeResult.NEW_BRANCH
-    return MergeResult.NEW_LEAF
+def merge(tree: Tree, incoming: Tree) -> tuple[Tree, MergeResult]:
+    """Merge a path (or any tree) into ``tree``; see the module docstring."""
+    nodes = dict(tree._nodes)
+    changed = False
+    for key, rev in incoming._nodes.items():
+        known = nodes.get(key)
+        if known is None:
+            # Case: a revision the tree did not have.
+            nodes[key] = rev
+            changed = True
+        elif known.parent is None and rev.parent is not None:
+            # Case: a stemmed root learns its parent, joining its ancestors.
+            nodes[key] = Rev(rev.parent, known.deleted)
+            changed = True
+        # Case: a known revision; nothing to do.
+    if not changed:
+        return tree, MergeResult.INTERNAL_NODE
+    merged = Tree(nodes)
+    if not tree:
+        return merged, MergeResult.NEW_LEAF
+    if len(_leaf_keys(merged)) > len(_leaf_keys(tree)):
+        return merged, MergeResult.NEW_BRANCH
+    return merged, MergeResult.NEW_LEAF
 
 
 # -- stemming -----------------------------------------------------------------
@@ -195,30 +176,58 @@ def stem(tree: Tree, limit: int = DEFAULT_REVS_LIMIT) -> tuple[Tree, frozenset[s
     """
     if limit < 1:
         raise ValueError("revs_limit must be at least 1")
-    if depth(tree) <= limit:
+    nodes = tree._nodes
+    if not nodes or max(pos for pos, _ in nodes) - min(pos for pos, _ in nodes) < limit:
+        return tree, frozenset()  # Case: no path can be longer than the limit.
+    keep: set[Key] = set()
+    for leaf in _leaf_keys(tree):
+        key: Key | None = leaf
+        for _ in range(limit):
+            if key is None:
+                break
+            keep.add(key)
+            key = _parent_key(nodes, key)
+    if len(keep) == len(nodes):
         return tree, frozenset()
-    stemmed: Tree = EMPTY
-    for leaf in _iter_leaves(tree):
-        stemmed = _merge_branch(
-            stemmed, path_branch(leaf.pos, leaf.path[:limit], leaf.deleted)
-        )
-    return stemmed, frozenset(all_revs(tree) - all_revs(stemmed))
+    stemmed = {}
+    for key in keep:
+        rev = nodes[key]
+        parent = _parent_key(nodes, key)
+        stemmed[key] = rev if parent in keep else Rev(None, rev.deleted)
+    cut = frozenset(f"{pos}-{rev}" for pos, rev in nodes if (pos, rev) not in keep)
+    return Tree(stemmed), cut
 
 
 # -- reading ------------------------------------------------------------------
 
 
+def _parent_key(nodes: Mapping[Key, Rev], key: Key) -> Key | None:
+    parent = nodes[key].parent
+    if parent is None:
+        return None
+    parent_key = (key[0] - 1, parent)
+    return parent_key if parent_key in nodes else None
+
+
+def _leaf_keys(tree: Tree) -> set[Key]:
+    nodes = tree._nodes
+    parents = {(pos - 1, rev.parent) for (pos, _), rev in nodes.items() if rev.parent is not None}
+    return {key for key in nodes if key not in parents}
+
+
+def _path_of(nodes: Mapping[Key, Rev], key: Key) -> tuple[str, ...]:
+    hashes = []
+    current: Key | None = key
+    while current is not None:
+        hashes.append(current[1])
+        current = _parent_key(nodes, current)
+    return tuple(hashes)
+
+
 def _iter_leaves(tree: Tree) -> Iterator[Leaf]:
-    for branch in tree:
-        stack: list[tuple[Node, int, tuple[str, ...]]] = [
-            (branch.root, branch.pos, (branch.root.rev,))
-        ]
-        while stack:
-            node, pos, path = stack.pop()
-            if not node.children:
-                yield Leaf(pos, node.rev, node.deleted, path)
-            for child in node.children:
-                stack.append((child, pos + 1, (child.rev,) + path))
+    nodes = tree._nodes
+    for key in _leaf_keys(tree):
+        yield Leaf(key[0], key[1], nodes[key].deleted, _path_of(nodes, key))
 
 
 def _winner_key(leaf: Leaf) -> tuple[bool, int, str]:
@@ -234,6 +243,10 @@ def leaves(tree: Tree) -> list[Leaf]:
 
 def winner(tree: Tree) -> Leaf:
     """The winning leaf (raises ValueError for an empty tree)."""
+    nodes = tree._nodes
+    if len(nodes) == 1:  # Case: a single revision, by far the most common.
+        ((pos, rev), node), = nodes.items()
+        return Leaf(pos, rev, node.deleted, (rev,))
     found = max(_iter_leaves(tree), key=_winner_key, default=None)
     if found is None:
         raise ValueError("an empty tree has no winner")
@@ -252,80 +265,114 @@ def deleted_conflicts(tree: Tree) -> list[Leaf]:
 
 def all_revs(tree: Tree) -> set[str]:
     """Every ``N-hash`` in the tree."""
-    found: set[str] = set()
-    for branch in tree:
-        stack = [(branch.root, branch.pos)]
-        while stack:
-            node, pos = stack.pop()
-            found.add(f"{pos}-{node.rev}")
-            stack.extend((child, pos + 1) for child in node.children)
-    return found
+    return {f"{pos}-{rev}" for pos, rev in tree._nodes}
 
 
-def find(tree: Tree, pos: int, rev: str) -> tuple[Node, tuple[str, ...]] | None:
-    """The node ``pos-rev`` and its path (newest first), or None."""
-    for branch in tree:
-        if pos < branch.pos:
-            continue
-        found = _find(branch.root, pos - branch.pos, rev, (branch.root.rev,))
-        if found is not None:
-            return found
-    return None
-
-
-def _find(
-    node: Node, depth: int, rev: str, path: tuple[str, ...]
-) -> tuple[Node, tuple[str, ...]] | None:
-    if depth == 0:
-        return (node, path) if node.rev == rev else None
-    for child in node.children:
-        found = _find(child, depth - 1, rev, (child.rev,) + path)
-        if found is not None:
-            return found
-    return None
+def find(tree: Tree, pos: int, rev: str) -> tuple[Rev, tuple[str, ...], bool] | None:
+    """The revision ``pos-rev``: its node, its path (newest first), and whether it is a leaf."""
+    nodes = tree._nodes
+    key = (pos, rev)
+    node = nodes.get(key)
+    if node is None:
+        return None
+    is_leaf = not any(p == pos + 1 and r.parent == rev for (p, _), r in nodes.items())
+    return node, _path_of(nodes, key), is_leaf
 
 
 def leaves_under(tree: Tree, pos: int, rev: str) -> list[Leaf]:
     """The leaves that descend from ``pos-rev`` (itself, if it is a leaf)."""
-    found = find(tree, pos, rev)
-    if found is None:
+    nodes = tree._nodes
+    if (pos, rev) not in nodes:
         return []
-    node, path = found
-    result = []
-    stack = [(node, pos, path)]
-    while stack:
-        current, p, current_path = stack.pop()
-        if not current.children:
-            result.append(Leaf(p, current.rev, current.deleted, current_path))
-        for child in current.children:
-            stack.append((child, p + 1, (child.rev,) + current_path))
-    return sorted(result, key=_winner_key, reverse=True)
+    found = [
+        leaf
+        for leaf in _iter_leaves(tree)
+        if leaf.pos >= pos and len(leaf.path) > leaf.pos - pos and leaf.path[leaf.pos - pos] == rev
+    ]
+    return sorted(found, key=_winner_key, reverse=True)
 
 
 def find_missing(tree: Tree, revs: Iterable[str]) -> list[str]:
     """The ``N-hash`` ids of ``revs`` that the tree does not hold, in order."""
-    known = all_revs(tree)
-    return [rev for rev in revs if rev not in known]
+    nodes = tree._nodes
+    missing = []
+    for rev in revs:
+        pos, _, rev_hash = rev.partition("-")
+        if not pos.isdigit() or (int(pos), rev_hash) not in nodes:
+            missing.append(rev)
+    return missing
 
 
 # -- serialising --------------------------------------------------------------
 #
-# Stored compactly as JSON-ready lists: [[pos, node], ...] where a node is
-# [hash, deleted (0|1), [child, ...]].
+# Stored as a flat JSON-ready list, sorted by (pos, hash):
+#     [[pos, hash, parent_index, deleted (0|1)], ...]
+# where parent_index is the position of the parent in the same list, or -1.
 
 
 def to_json(tree: Tree) -> list:
-    return [[b.pos, _node_to_json(b.root)] for b in tree]
-
-
-def _node_to_json(node: Node) -> list:
-    return [node.rev, 1 if node.deleted else 0, [_node_to_json(c) for c in node.children]]
+    nodes = tree._nodes
+    order = sorted(nodes)
+    index = {key: i for i, key in enumerate(order)}
+    out = []
+    for key in order:
+        parent = _parent_key(nodes, key)
+        out.append([key[0], key[1], -1 if parent is None else index[parent], 1 if nodes[key].deleted else 0])
+    return out
 
 
 def from_json(data: list) -> Tree:
-    return tuple(Branch(pos, _node_from_json(node)) for pos, node in data)
+    nodes = {}
+    for pos, rev, parent, deleted in data:
+        nodes[(pos, rev)] = Rev(None if parent < 0 else data[parent][1], bool(deleted))
+    return Tree(nodes)
 
 
-def _node_from_json(data: list) -> Node:
-    rev, deleted, children = data
-    return Node(rev, bool(deleted), tuple(_node_from_json(c) for c in children))
+# -- the nested form, for writing small trees by hand ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A revision and its children, as CouchDB's key tree nests them."""
+
+    rev: str
+    deleted: bool = False
+    children: tuple["Node", ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """A nested tree whose root is at generation ``pos``."""
+
+    pos: int
+    root: Node
+
+
+def from_nested(*branches: Branch) -> Tree:
+    """A flat tree from nested branches (iterative: any depth)."""
+    nodes: dict[Key, Rev] = {}
+    for branch in branches:
+        stack: list[tuple[Node, int, str | None]] = [(branch.root, branch.pos, None)]
+        while stack:
+            node, pos, parent = stack.pop()
+            nodes[(pos, node.rev)] = Rev(parent, node.deleted)
+            stack.extend((child, pos + 1, node.rev) for child in node.children)
+    return Tree(nodes)
+
+
+def to_nested(tree: Tree) -> tuple[Branch, ...]:
+    """Nested branches sorted by (pos, root hash), children sorted by hash."""
+    nodes = tree._nodes
+    children: dict[Key, list[Key]] = {key: [] for key in nodes}
+    roots = []
+    for key in sorted(nodes, reverse=True):
+        parent = _parent_key(nodes, key)
+        if parent is None:
+            roots.append(key)
+        else:
+            children[parent].append(key)
+    built: dict[Key, Node] = {}
+    for key in sorted(nodes, reverse=True):  # deepest first: children are built before parents
+        kids = tuple(built[k] for k in sorted(children[key], key=lambda k: k[1]))
+        built[key] = Node(key[1], nodes[key].deleted, kids)
+    return tuple(Branch(key[0], built[key]) for key in sorted(roots))

@@ -43,7 +43,7 @@ class Write:
     doc_id: str
     rev: str
     deleted: bool
-    path: revtree.Branch
+    path: revtree.Tree
     body: dict  # _id, _rev, _deleted when true, _attachments as sent, fields
     parent: str | None = None  # the edited revision, for a user edit
 
@@ -119,7 +119,7 @@ def plan_replicated(doc: dict) -> Write:
         ids = [rev_hash]
     else:
         ids = _check_revisions(revisions, pos, rev_hash, rev, doc_id)
-    path = revtree.path_branch(pos, ids, deleted)
+    path = revtree.path(pos, ids, deleted)
     return Write(doc_id, rev, deleted, path, _stored_body(doc, doc_id, rev, deleted))
 
 
@@ -163,21 +163,17 @@ def plan_edit(doc: dict, doc_id: str, tree: revtree.Tree) -> Write:
         except InvalidRev as exc:
             raise BadRequest(str(exc), doc_id) from None
         found = revtree.find(tree, pos, rev_hash)
-        if found is None or found[0].children:
+        if found is None or not found[2]:
             # Case: an edit on an unknown or non-leaf revision would branch the tree.
             raise Conflict("Document update conflict.", doc_id)
-        node = found[0]
-        parent = revtree.Leaf(pos, rev_hash, node.deleted, found[1])
+        node, ancestry, _ = found
+        parent = revtree.Leaf(pos, rev_hash, node.deleted, ancestry)
     body = _stored_body(doc, doc_id, "", deleted)
     rev = new_rev(None if parent is None else parent.rev_id, body, deleted)
     body["_rev"] = rev
-    new_hash = rev.split("-", 1)[1]
-    if parent is None:
-        path = revtree.path_branch(1, [new_hash], deleted)
-    else:
-        path = revtree.Branch(
-            parent.pos, revtree.Node(parent.rev, parent.deleted, (revtree.Node(new_hash, deleted),))
-        )
+    new_pos, new_hash = parse_rev(rev)
+    ancestry = () if parent is None else parent.path
+    path = revtree.path(new_pos, (new_hash, *ancestry), deleted)
     return Write(doc_id, rev, deleted, path, body, None if parent is None else parent.rev_id)
 
 

@@ -458,3 +458,15 @@ def test_user_edit_bad_input(db):
 def test_bad_attachment_data_is_refused(db):
     (result,) = db.bulk_docs([make_record(_id="r1", _attachments={"a": {"data": "***not base64***"}})])
     assert result["error"] == "bad_request" and "base64" in result["reason"]
+
+
+def test_a_history_deeper_than_revs_limit(db):
+    labels = [f"r{i}" for i in range(1500)]
+    (result,) = db.bulk_docs([replicated(make_record(_id="deep"), *labels)], new_edits=False)
+    assert result.get("ok")
+    doc = db.get("deep", revs=True)
+    assert doc["_revisions"]["start"] == 1500 and len(doc["_revisions"]["ids"]) == 1000
+    assert doc["_revisions"]["ids"][0] == rev_hash("r1499")
+    doc["answers"] = {"outcome": "signed_up"}
+    assert db.put(doc)["rev"].startswith("1501-")
+    assert len(db.get("deep", revs=True)["_revisions"]["ids"]) == 1000
