@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import Mapping
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from server import config as settings
+from server.accounts import Accounts
 from server.stores import open_store
 
 
@@ -15,12 +17,19 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     """Build the app.  ``config`` overrides settings by name (``{"STORE": ...}``)."""
     app = Flask(__name__)
     app.config.update(settings.load(environ, config))
+    app.config["VERSION"] = _version()
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
     store = open_store(settings.store_url(app.config), app.config)
     app.extensions["blockwalk.store"] = store
+    app.extensions["blockwalk.accounts"] = Accounts(store)
 
+    from server import cors
     from server.health import bp as health_bp
+    from server.replication import bp as replication_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(replication_bp)
+    cors.init_app(app)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -31,5 +40,8 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     return app
 
 
-def store_of(app: Flask):
-    return app.extensions["blockwalk.store"]
+def _version() -> str:
+    try:
+        return metadata.version("blockwalk")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import sys
+from datetime import timedelta
 
 import click
 
 from server import config as settings
+from server.accounts import ROLES, AccountError, Accounts
 from server.stores import StoreURLError, open_store
 from sync.errors import SyncError
 
@@ -39,6 +41,8 @@ def _guarded(fn):
             return fn(*args, **kwargs)
         except (settings.ConfigError, StoreURLError) as exc:
             _fail(str(exc), 2)
+        except AccountError as exc:
+            _fail(str(exc), 1)
         except SyncError as exc:
             _fail(f"{exc.error}: {exc.reason}", 1)
         except OSError as exc:
@@ -143,6 +147,51 @@ def db_list(store: str | None) -> None:
             click.echo(name)
     finally:
         server.close()
+
+
+@main.group()
+def user() -> None:
+    """Users (stored server-side, never synced)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the user may do.")
+@store_option
+@_guarded
+def user_add(name: str, role: str, store: str | None) -> None:
+    """Add user NAME; the password is read from stdin, or prompted for on a terminal."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    server = _open(_config(STORE=store))
+    try:
+        Accounts(server).add_user(name, role, password)
+    finally:
+        server.close()
+    click.echo(name)
+
+
+@main.group()
+def token() -> None:
+    """Device tokens (shown once, stored hashed)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--label", default="", help="What the token is for, e.g. the phone's name.")
+@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True, help="Days until it expires.")
+@store_option
+@_guarded
+def token_create(name: str, label: str, days: int, store: str | None) -> None:
+    """Create a device token for NAME and print it, alone, on stdout."""
+    server = _open(_config(STORE=store))
+    try:
+        secret = Accounts(server).create_token(name, label=label, expires_in=timedelta(days=days))
+    finally:
+        server.close()
+    click.echo(secret)
 
 
 @main.command()

@@ -36,6 +36,14 @@ def _port(value: str) -> int:
     return number
 
 
+def _origins(value: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+    for origin in origins:
+        if origin == "*" or "://" not in origin:
+            raise ValueError(f"{origin!r} is not an origin like https://app.example.org (credentials rule out *)")
+    return origins
+
+
 def _synchronous(value: str) -> str:
     value = value.upper()
     if value not in ("NORMAL", "FULL", "EXTRA"):
@@ -66,7 +74,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("SQLITE_SYNCHRONOUS", _synchronous, lambda: "FULL", "SQLite synchronous mode: FULL (default) syncs every batch to disk before answering."),
         Setting("HOST", str, lambda: "127.0.0.1", "Address `blockwalk serve` listens on."),
         Setting("PORT", _port, lambda: 8000, "Port `blockwalk serve` listens on."),
-        Setting("THREADS", _positive_int, lambda: 8, "Worker threads of the WSGI server."),
+        Setting("THREADS", _positive_int, lambda: 64, "Worker threads of the WSGI server; a live (longpoll) replication holds one while it waits."),
+        Setting("MAX_REQUEST_BYTES", _positive_int, lambda: 128 * 1024 * 1024, "Largest request body (a _bulk_docs batch with its attachments inline)."),
+        Setting("LONGPOLL_SECONDS", _positive_int, lambda: 60, "Longest a longpoll _changes request is held open."),
+        Setting("CORS_ORIGINS", _origins, lambda: (), "Comma-separated origins (scheme://host:port) whose pages may call /sync with credentials, e.g. the canvasser app's."),
     ]
 }
 

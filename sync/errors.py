@@ -64,3 +64,19 @@ class DocumentTooLarge(SyncError):
     """A body over the configured size limit (attachments not counted)."""
 
     error, status = "document_too_large", 413
+
+
+def from_result(result: dict) -> SyncError:
+    """The exception for a per-document result ``{id, error, reason}``."""
+    for cls in _all_subclasses(SyncError):
+        if cls.error == result["error"]:
+            return cls(result["reason"], result.get("id"))
+    return SyncError(result["reason"], result.get("id"))
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found

@@ -98,7 +98,13 @@ class Leaf:
 
 
 class MergeResult(str, Enum):
-    """What a merge did, as CouchDB's ``couch_key_tree:merge`` labels it."""
+    """What a merge did, as CouchDB's ``couch_key_tree:merge`` labels it.
+
+    One difference: here ``INTERNAL_NODE`` means the tree did not change at
+    all.  A path that ends on a known leaf but brings ancestors the tree had
+    lost to stemming is ``NEW_LEAF`` (CouchDB says ``internal_node``), so that
+    a store saves the longer history.
+    """
 
     NEW_LEAF = "new_leaf"  # the path extended a leaf (or started an empty tree)
     NEW_BRANCH = "new_branch"  # the path made a new leaf beside others: a conflict

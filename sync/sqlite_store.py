@@ -22,11 +22,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Iterable, Literal
 
 from sync import attachments as atts
+from sync import errors
 from sync import jsonutil, revtree, update
 from sync.errors import BadRequest, Conflict, DocumentTooLarge, MissingStub, NotFound, PreconditionFailed, SyncError
 from sync.revid import InvalidRev, parse_rev
@@ -84,6 +86,7 @@ class SQLiteServer:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self.write_lock = threading.Lock()
+        self.changed = threading.Condition()  # notified after every commit that adds revisions
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self.connection()
         with self.write_lock:
@@ -120,7 +123,13 @@ class SQLiteServer:
         return SQLiteStore(self, row[0], name)
 
     def list_dbs(self) -> list[str]:
-        return [r[0] for r in self.connection().execute("SELECT name FROM dbs ORDER BY name")]
+        return [r[0] for r in self.connection().execute("SELECT name FROM dbs WHERE name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")]
+
+    def system_db(self, name: str) -> "SQLiteStore":
+        internal = update.system_db_name(name)
+        with self.write_lock:
+            self.connection().execute("INSERT OR IGNORE INTO dbs (name) VALUES (?)", (internal,))
+        return self.open_db(internal)
 
     def integrity_check(self) -> str:
         return self.connection().execute("PRAGMA integrity_check").fetchone()[0]
@@ -175,7 +184,7 @@ class SQLiteStore:
     def put(self, doc: dict) -> dict:
         result = self.bulk_docs([doc], new_edits=True)[0]
         if "error" in result:
-            raise _error_from_result(result)
+            raise errors.from_result(result)
         return result
 
     def bulk_docs(self, docs: list, new_edits: bool = True) -> list[dict]:
@@ -222,6 +231,9 @@ class SQLiteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        if batch.changed:
+            with self.server.changed:
+                self.server.changed.notify_all()
         return results
 
     def _load_trees(self, conn: sqlite3.Connection, ids: set[str]) -> dict[str, revtree.Tree]:
@@ -568,6 +580,26 @@ class SQLiteStore:
             results.append(row)
         return ChangesPage(results, last)
 
+    def wait_for_change(self, since: object, timeout: float) -> bool:
+        """Block until the database has changed after ``since``, or ``timeout`` seconds pass.
+
+        Commits in this process wake the waiter at once; a write by another
+        process on the same file is seen within half a second.
+        """
+        conn = self._conn()
+        since_seq = self._parse_since(conn, since)
+        deadline = time.monotonic() + timeout
+        while True:
+            # Checked under the condition's lock: a commit that lands between
+            # the check and the wait cannot notify before we wait.
+            with self.server.changed:
+                if self._update_seq(conn) > since_seq:
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.server.changed.wait(min(remaining, 0.5))
+
     def _parse_since(self, conn: sqlite3.Connection, since: object) -> int:
         if since == "now":
             return self._update_seq(conn)
@@ -738,11 +770,3 @@ def _is_rev(rev: str) -> bool:
     except InvalidRev:
         return False
     return True
-
-
-_ERRORS = {cls.error: cls for cls in (BadRequest, Conflict, DocumentTooLarge, MissingStub, NotFound, PreconditionFailed)}
-
-
-def _error_from_result(result: dict) -> SyncError:
-    cls = _ERRORS.get(result["error"], SyncError)
-    return cls(result["reason"], result.get("id"))

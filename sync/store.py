@@ -96,6 +96,10 @@ class DocumentStore(Protocol):
         doc_ids: Iterable[str] | None = None,
     ) -> ChangesPage: ...
 
+    def wait_for_change(self, since: Seq, timeout: float) -> bool:
+        """Block until there is a change after ``since`` (True) or ``timeout`` seconds pass (False)."""
+        ...
+
     def all_docs(
         self,
         *,
@@ -135,6 +139,16 @@ class StoreServer(Protocol):
         """Raises NotFound if there is no such database."""
         ...
 
-    def list_dbs(self) -> list[str]: ...
+    def list_dbs(self) -> list[str]:
+        """The campaign databases; system databases are not listed."""
+        ...
+
+    def system_db(self, name: str) -> DocumentStore:
+        """A server-side database (accounts, tokens), created on first use.
+
+        Its name starts with ``_``, which ``create_db`` refuses, so no client
+        can create, open or replicate it through the sync endpoint.
+        """
+        ...
 
     def close(self) -> None: ...

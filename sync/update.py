@@ -190,3 +190,8 @@ def check_db_name(name: object) -> str:
             "_, $, (, ), +, - are allowed. Must begin with a letter."
         )
     return name
+
+
+def system_db_name(name: str) -> str:
+    """The internal name of a system database: ``_`` and a legal name."""
+    return "_" + check_db_name(name)

@@ -1,0 +1,52 @@
+"""Who is asking: every request to the sync endpoint carries a credential.
+
+``Authorization: Bearer <device token>`` or HTTP Basic (name and password),
+checked against ``server.accounts``.  Anything else is a 401, before any
+data is read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask import current_app, g, request
+
+from server.accounts import Accounts, User
+from sync.errors import Forbidden, SyncError
+
+
+class Unauthorized(SyncError):
+    error, status = "unauthorized", 401
+
+
+def accounts() -> Accounts:
+    return current_app.extensions["blockwalk.accounts"]
+
+
+def authenticate() -> User:
+    header = request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    scheme = scheme.lower()
+    user = None
+    if scheme == "bearer" and credential:
+        user = accounts().check_token(credential.strip())
+    elif scheme == "basic" and credential:
+        try:
+            decoded = base64.b64decode(credential.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized("Malformed Basic credentials") from None
+        name, sep, password = decoded.partition(":")
+        if sep:
+            user = accounts().check_password(name, password)
+    elif not header:
+        raise Unauthorized("Authentication required: a device token (Bearer) or name and password (Basic)")
+    if user is None:
+        raise Unauthorized("Name or password is incorrect, or the token is unknown, expired or revoked")
+    return user
+
+
+def require_role(role: str, reason: str) -> None:
+    user: User = g.user
+    if user.role != role:
+        raise Forbidden(reason)

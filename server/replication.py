@@ -1,0 +1,522 @@
+"""The CouchDB replication protocol under ``/sync/<db>``: one database per campaign.
+
+Thin handlers over the store (``sync.store.DocumentStore``): they parse the
+request, call the store and answer in CouchDB's shapes, because PouchDB and
+CouchDB clients read those.  ``docs/replication.md`` lists what is served and
+what is not.
+
+Paths are split from the raw request URI, not the decoded one, so a document
+id with an encoded ``/`` (``a%2Fb``) stays one id, and ``_local`` ids arrive
+URL-decoded as PouchDB expects.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterator
+from urllib.parse import unquote
+
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from server import auth
+from sync import errors, jsonutil
+from sync.errors import BadRequest, Forbidden, NotFound, SyncError
+from sync.store import DocumentStore
+
+PREFIX = "/sync"
+bp = Blueprint("replication", __name__, url_prefix=PREFIX)
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"]
+CHANGES_PAGE = 1000
+MAX_LIMIT = 100_000
+
+
+class MethodNotAllowed(SyncError):
+    error, status = "method_not_allowed", 405
+
+
+class RequestTooLarge(SyncError):
+    error, status = "too_large", 413
+
+
+# -- responses ------------------------------------------------------------------------
+
+
+def json_response(body: object, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(jsonutil.dumps(body), status=status, mimetype="application/json", headers=headers)
+
+
+def couch_error(exc: SyncError) -> Response:
+    headers = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="blockwalk"'
+    return json_response({"error": exc.error, "reason": exc.reason}, exc.status, headers)
+
+
+@bp.errorhandler(SyncError)
+def _sync_error(exc: SyncError) -> Response:
+    return couch_error(exc)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    if exc.code == 413:
+        return couch_error(RequestTooLarge(f"Request body is larger than {current_app.config['MAX_REQUEST_BYTES']} bytes"))
+    return json_response({"error": (exc.name or "error").lower().replace(" ", "_"), "reason": exc.description}, exc.code or 500)
+
+
+# -- request parsing --------------------------------------------------------------------
+
+
+def _segments() -> list[str]:
+    raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
+    if raw is None:
+        from urllib.parse import quote
+
+        raw = quote(request.path)
+    path = raw.split("?", 1)[0]
+    if "://" in path:  # an absolute URI in the request line
+        path = "/" + path.split("://", 1)[1].split("/", 1)[-1]
+    if not path.startswith(PREFIX):
+        raise NotFound("not_found")
+    rest = path[len(PREFIX):].strip("/")
+    return [unquote(part) for part in rest.split("/")] if rest else []
+
+
+def _body() -> object:
+    data = request.get_data(cache=False)
+    try:
+        return jsonutil.loads(data)
+    except jsonutil.JSONDecodeError:
+        raise BadRequest("Request body must be valid UTF-8 JSON") from None
+
+
+def _body_object() -> dict:
+    body = _body()
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object")
+    return body
+
+
+class Params:
+    """Query parameters, checked against the ones an endpoint knows."""
+
+    def __init__(self, allowed: set[str]):
+        unknown = sorted(set(request.args) - allowed)
+        if unknown:
+            raise BadRequest(f"Unknown query parameter {', '.join(unknown)}; this endpoint takes {', '.join(sorted(allowed)) or 'none'}")
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        value = request.args.get(name)
+        if value is None:
+            return default
+        if value in ("true", "false"):
+            return value == "true"
+        raise BadRequest(f"{name} must be true or false")
+
+    def int(self, name: str, default: int | None = None, maximum: int | None = None) -> int | None:
+        value = request.args.get(name)
+        if value is None:
+            return default
+        if not value.isascii() or not value.isdigit() or len(value) > 15:
+            raise BadRequest(f"{name} must be a non-negative integer")
+        number = int(value)
+        if maximum is not None and number > maximum:
+            raise BadRequest(f"{name} must be at most {maximum}")
+        return number
+
+    def json(self, name: str, default: object = None) -> object:
+        value = request.args.get(name)
+        if value is None:
+            return default
+        try:
+            return jsonutil.loads(value)
+        except jsonutil.JSONDecodeError:
+            raise BadRequest(f"{name} must be JSON") from None
+
+    def str(self, name: str, default: str | None = None) -> str | None:
+        return request.args.get(name, default)
+
+
+# -- dispatch ---------------------------------------------------------------------------
+
+
+@bp.route("/", methods=METHODS, strict_slashes=False)
+@bp.route("/<path:_rest>", methods=METHODS)
+def dispatch(_rest: str = "") -> Response:
+    if request.method == "OPTIONS":
+        return Response(status=204)  # a CORS preflight; headers are added after the request
+    g.user = auth.authenticate()
+    parts = _segments()
+    if not parts:
+        return _only(("GET", "HEAD"), root)
+    db_name, rest = parts[0], parts[1:]
+    if not rest:
+        return _database(db_name)
+    store = _open(db_name)
+    head = rest[0]
+    if head.startswith("_") and head not in ("_local", "_design"):
+        handler = ENDPOINTS.get(head)
+        if handler is None or len(rest) > 1:
+            raise NotFound(f"Blockwalk does not serve {head} (see docs/replication.md)")
+        methods, fn = handler
+        return _only(methods, lambda: fn(store))
+    if head == "_local":
+        if len(rest) < 2:
+            raise NotFound("missing")
+        return local_doc(store, "_local/" + "/".join(rest[1:]))
+    if head == "_design":
+        if len(rest) < 2:
+            raise NotFound("missing")
+        doc_id, att = "_design/" + rest[1], rest[2:]
+    else:
+        doc_id, att = head, rest[1:]
+    if att:
+        return _only(("GET", "HEAD"), lambda: attachment(store, doc_id, "/".join(att)))
+    return document(store, doc_id)
+
+
+def _only(methods: tuple[str, ...], fn: Callable[[], Response]) -> Response:
+    if request.method not in methods:
+        raise MethodNotAllowed(f"Only {', '.join(methods)} allowed")
+    return fn()
+
+
+def _server():
+    return current_app.extensions["blockwalk.store"]
+
+
+def _open(db_name: str) -> DocumentStore:
+    if db_name.startswith("_"):
+        raise BadRequest(f"Blockwalk does not serve {db_name} (see docs/replication.md)")
+    try:
+        return _server().open_db(db_name)
+    except NotFound:
+        raise NotFound("Database does not exist.") from None
+
+
+# -- the server and databases --------------------------------------------------------------
+
+
+def root() -> Response:
+    Params(set())
+    return json_response(
+        {
+            "couchdb": "Welcome",
+            "uuid": _server().uuid,
+            "version": "3.3.3",
+            "vendor": {"name": "Blockwalk", "version": current_app.config["VERSION"]},
+            "features": [],
+        }
+    )
+
+
+def _database(db_name: str) -> Response:
+    if request.method in ("GET", "HEAD"):
+        Params(set())
+        store = _open(db_name)
+        info = store.info()
+        return json_response(
+            {
+                "db_name": db_name,
+                "update_seq": info.update_seq,
+                "doc_count": info.doc_count,
+                "doc_del_count": info.doc_del_count,
+                "instance_start_time": "0",
+                "purge_seq": 0,
+                "compact_running": False,
+                "disk_format_version": 8,
+                "sizes": {"active": 0, "external": 0, "file": 0},
+            }
+        )
+    if request.method == "PUT":
+        Params(set())
+        auth.require_role("admin", "Only an admin may create a campaign database")
+        try:
+            _server().create_db(db_name)
+        except BadRequest as exc:
+            return json_response({"error": "illegal_database_name", "reason": exc.reason}, 400)
+        except SyncError as exc:
+            if exc.status == 412:
+                return json_response({"error": "file_exists", "reason": exc.reason}, 412)
+            raise
+        return json_response({"ok": True}, 201, {"Location": f"{PREFIX}/{db_name}"})
+    if request.method == "POST":
+        Params({"batch"})
+        result = _open(db_name).put(_body_object())
+        return json_response(result, 201, {"ETag": f'"{result["rev"]}"'})
+    raise MethodNotAllowed("Only GET, HEAD, PUT, POST allowed")
+
+
+# -- _changes ---------------------------------------------------------------------------------
+
+
+def changes(store: DocumentStore) -> Response:
+    params = Params(
+        {"since", "limit", "style", "include_docs", "feed", "heartbeat", "timeout", "filter", "doc_ids",
+         "conflicts", "descending", "seq_interval", "attachments", "att_encoding_info"}
+    )
+    since: object = params.str("since", "0")
+    limit = params.int("limit", maximum=MAX_LIMIT)
+    style = params.str("style", "main_only")
+    if style not in ("main_only", "all_docs"):
+        raise BadRequest("style must be main_only or all_docs")
+    include_docs = params.bool("include_docs")
+    if params.bool("descending"):
+        raise BadRequest("descending=true is not supported for _changes")
+    if params.bool("attachments"):
+        raise BadRequest("attachments=true is not supported for _changes; fetch attachments with _bulk_get")
+    feed = params.str("feed", "normal")
+    if feed not in ("normal", "longpoll"):
+        raise BadRequest(f"feed={feed} is not supported; use normal or longpoll")
+    doc_ids = _doc_ids_filter(params)
+    timeout_ms = params.int("timeout", 60_000)
+    max_wait = current_app.config["LONGPOLL_SECONDS"]
+    timeout = min((timeout_ms or 0) / 1000, max_wait)
+    heartbeat_ms = params.int("heartbeat")
+    heartbeat = None if not heartbeat_ms else max(heartbeat_ms / 1000, 0.1)
+    # Validate since before anything is streamed, so a bad one is a clean 400.
+    first = store.changes(since, limit=min(limit, CHANGES_PAGE) if limit is not None else CHANGES_PAGE,
+                          style=style, include_docs=include_docs, doc_ids=doc_ids)
+    if feed == "longpoll" and not first.results:
+        return Response(_longpoll(store, first.last_seq, limit, style, include_docs, doc_ids, timeout, heartbeat),
+                        mimetype="application/json")
+    return Response(_stream_changes(store, first, limit, style, include_docs, doc_ids), mimetype="application/json")
+
+
+def _doc_ids_filter(params: Params) -> list[str] | None:
+    name = params.str("filter")
+    if name is None:
+        return None
+    if name != "_doc_ids":
+        raise BadRequest(f"filter={name} is not supported; only _doc_ids (Blockwalk filters by channel itself)")
+    if request.method == "POST":
+        ids = _body_object().get("doc_ids")
+    else:
+        ids = params.json("doc_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise BadRequest("filter=_doc_ids needs doc_ids, a JSON array of strings")
+    return ids
+
+
+def _stream_changes(store, first, limit, style, include_docs, doc_ids) -> Iterator[bytes]:
+    dumps = jsonutil.dumps
+    yield b'{"results":['
+    page, sent, last_seq = first, 0, first.last_seq
+    while True:
+        if page.results:
+            yield (b"," if sent else b"") + b",\n".join(dumps(row) for row in page.results)
+            sent += len(page.results)
+            last_seq = page.results[-1]["seq"]
+        if len(page.results) < CHANGES_PAGE or (limit is not None and sent >= limit):
+            break
+        want = CHANGES_PAGE if limit is None else min(CHANGES_PAGE, limit - sent)
+        page = store.changes(last_seq, limit=want, style=style, include_docs=include_docs, doc_ids=doc_ids)
+    if not sent:
+        last_seq = first.last_seq
+    yield b'],\n"last_seq":' + dumps(last_seq) + b',"pending":0}\n'
+
+
+def _longpoll(store, last_seq, limit, style, include_docs, doc_ids, timeout, heartbeat) -> Iterator[bytes]:
+    """Hold the request until a change arrives, sending a newline every heartbeat."""
+    deadline = time.monotonic() + timeout
+    position = last_seq
+    while (remaining := deadline - time.monotonic()) > 0:
+        if not store.wait_for_change(position, min(remaining, heartbeat or remaining)):
+            if heartbeat:
+                yield b"\n"
+            continue
+        upto = store.info().update_seq
+        page = store.changes(position, limit=min(limit or CHANGES_PAGE, CHANGES_PAGE), style=style,
+                             include_docs=include_docs, doc_ids=doc_ids)
+        if page.results:
+            yield from _stream_changes(store, page, limit, style, include_docs, doc_ids)
+            return
+        position = upto  # changes to documents outside doc_ids: keep waiting
+    yield b'{"results":[],\n"last_seq":' + jsonutil.dumps(position) + b',"pending":0}\n'
+
+
+# -- _revs_diff, _bulk_docs, _bulk_get, _all_docs ------------------------------------------------
+
+
+def revs_diff(store: DocumentStore) -> Response:
+    Params(set())
+    return json_response(store.revs_diff(_body_object()))
+
+
+def bulk_docs(store: DocumentStore) -> Response:
+    Params(set())
+    body = _body_object()
+    docs = body.get("docs")
+    if not isinstance(docs, list):
+        raise BadRequest("POST body must include a docs array")
+    new_edits = body.get("new_edits", True)
+    if not isinstance(new_edits, bool):
+        raise BadRequest("new_edits must be true or false")
+    results = store.bulk_docs(docs, new_edits=new_edits)
+    if new_edits:
+        return json_response(results, 201)
+    # Replicated writes: CouchDB lists only the errors.  A document that cannot
+    # be stored is refused as forbidden, which PouchDB reports as `denied` and
+    # moves past; any other error name would abort the whole replication.
+    errors = [_as_forbidden(r) for r in results if "error" in r]
+    return json_response(errors, 201)
+
+
+def _as_forbidden(result: dict) -> dict:
+    if result["error"] in ("forbidden", "unauthorized"):
+        return result
+    refused = Forbidden(f"{result['error']}: {result['reason']}", result.get("id"))
+    out = refused.as_result()
+    if "id" not in out:
+        out = {"id": None, **out}
+    return out
+
+
+def bulk_get(store: DocumentStore) -> Response:
+    params = Params({"revs", "latest", "attachments", "att_encoding_info"})
+    with_revs = params.bool("revs")
+    latest = params.bool("latest")
+    attachments = params.bool("attachments")
+    wanted = _body_object().get("docs")
+    if not isinstance(wanted, list):
+        raise BadRequest("POST body must include a docs array")
+    results = []
+    for item in wanted:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            results.append({"id": None, "docs": [{"error": {"id": None, "rev": None, "error": "bad_request", "reason": "each entry needs an id"}}]})
+            continue
+        doc_id, rev = item["id"], item.get("rev")
+        try:
+            if rev is None:
+                found = [{"ok": store.get(doc_id, revs=True)}]
+            else:
+                found = store.open_revs(doc_id, [rev], latest=latest, attachments=attachments)
+        except SyncError as exc:
+            found = [{"error": {"id": doc_id, "rev": rev or "undefined", "error": exc.error, "reason": exc.reason}}]
+        docs = []
+        for row in found:
+            if "missing" in row:
+                docs.append({"error": {"id": doc_id, "rev": row["missing"], "error": "not_found", "reason": "missing"}})
+                continue
+            if "ok" in row and not with_revs:
+                row["ok"].pop("_revisions", None)
+            docs.append(row)
+        results.append({"id": doc_id, "docs": docs})
+    return json_response({"results": results})
+
+
+def all_docs(store: DocumentStore) -> Response:
+    params = Params({"include_docs", "keys", "key", "startkey", "endkey", "start_key", "end_key", "limit", "skip",
+                     "descending", "conflicts", "inclusive_end", "update_seq"})
+    keys = params.json("keys")
+    if request.method == "POST":
+        keys = _body_object().get("keys")
+    key = params.json("key")
+    if key is not None:
+        keys = [key]
+    if keys is not None and (not isinstance(keys, list) or not all(isinstance(k, str) for k in keys)):
+        raise BadRequest("keys must be an array of document ids")
+    startkey = params.json("startkey", params.json("start_key"))
+    endkey = params.json("endkey", params.json("end_key"))
+    for name, value in (("startkey", startkey), ("endkey", endkey)):
+        if value is not None and not isinstance(value, str):
+            raise BadRequest(f"{name} must be a JSON string")
+    if not params.bool("inclusive_end", True):
+        raise BadRequest("inclusive_end=false is not supported")
+    result = store.all_docs(
+        keys=keys, startkey=startkey, endkey=endkey, limit=params.int("limit", maximum=MAX_LIMIT),
+        skip=params.int("skip", 0) or 0, descending=params.bool("descending"), include_docs=params.bool("include_docs"),
+    )
+    if params.bool("update_seq"):
+        result["update_seq"] = store.info().update_seq
+    return json_response(result)
+
+
+def ensure_full_commit(store: DocumentStore) -> Response:
+    Params(set())
+    return json_response({"ok": True, "instance_start_time": "0"}, 201)
+
+
+ENDPOINTS: dict[str, tuple[tuple[str, ...], Callable[[DocumentStore], Response]]] = {
+    "_changes": (("GET", "HEAD", "POST"), changes),
+    "_revs_diff": (("POST",), revs_diff),
+    "_bulk_docs": (("POST",), bulk_docs),
+    "_bulk_get": (("POST",), bulk_get),
+    "_all_docs": (("GET", "HEAD", "POST"), all_docs),
+    "_ensure_full_commit": (("POST",), ensure_full_commit),
+}
+
+
+# -- documents, _local documents, attachments ---------------------------------------------------
+
+
+def document(store: DocumentStore, doc_id: str) -> Response:
+    if request.method in ("GET", "HEAD"):
+        return _get_document(store, doc_id)
+    if request.method == "PUT":
+        params = Params({"new_edits", "rev", "batch"})
+        doc = _body_object()
+        doc["_id"] = doc_id
+        if params.str("rev") is not None:
+            doc["_rev"] = params.str("rev")
+        if params.bool("new_edits", True):
+            result = store.put(doc)
+        else:
+            (result,) = store.bulk_docs([doc], new_edits=False)
+            if "error" in result:
+                raise errors.from_result(result)
+        return json_response(result, 201, {"ETag": f'"{result["rev"]}"'})
+    if request.method == "DELETE":
+        params = Params({"rev", "batch"})
+        rev = params.str("rev") or request.headers.get("If-Match", "").strip('"') or None
+        result = store.put({"_id": doc_id, "_rev": rev, "_deleted": True} if rev else {"_id": doc_id, "_deleted": True})
+        return json_response(result, 200, {"ETag": f'"{result["rev"]}"'})
+    raise MethodNotAllowed("Only GET, HEAD, PUT, DELETE allowed")
+
+
+def _get_document(store: DocumentStore, doc_id: str) -> Response:
+    params = Params({"rev", "revs", "open_revs", "latest", "conflicts", "deleted_conflicts", "attachments",
+                     "att_encoding_info", "revs_info", "local_seq", "meta"})
+    for unsupported in ("revs_info", "local_seq", "meta"):
+        if params.bool(unsupported):
+            raise BadRequest(f"{unsupported}=true is not supported")
+    attachments = params.bool("attachments")
+    open_revs = params.str("open_revs")
+    if open_revs is not None:
+        wanted = "all" if open_revs == "all" else params.json("open_revs")
+        if wanted != "all" and (not isinstance(wanted, list) or not all(isinstance(r, str) for r in wanted)):
+            raise BadRequest("open_revs must be all or a JSON array of revisions")
+        rows = store.open_revs(doc_id, wanted, latest=params.bool("latest"), attachments=attachments)
+        if not params.bool("revs"):
+            for row in rows:
+                if "ok" in row:
+                    row["ok"].pop("_revisions", None)
+        return json_response(rows)
+    doc = store.get(
+        doc_id, params.str("rev"), revs=params.bool("revs"), conflicts=params.bool("conflicts"),
+        deleted_conflicts=params.bool("deleted_conflicts"), attachments=attachments,
+    )
+    return json_response(doc, 200, {"ETag": f'"{doc["_rev"]}"'})
+
+
+def local_doc(store: DocumentStore, local_id: str) -> Response:
+    if request.method in ("GET", "HEAD"):
+        Params(set())
+        return json_response(store.get_local(local_id))
+    if request.method == "PUT":
+        Params({"rev", "batch"})
+        doc = _body_object()
+        doc["_id"] = local_id
+        return json_response(store.put_local(doc), 201)
+    if request.method == "DELETE":
+        params = Params({"rev"})
+        return json_response(store.delete_local(local_id, params.str("rev")))
+    raise MethodNotAllowed("Only GET, HEAD, PUT, DELETE allowed")
+
+
+def attachment(store: DocumentStore, doc_id: str, name: str) -> Response:
+    params = Params({"rev"})
+    att = store.get_attachment(doc_id, name, params.str("rev"))
+    return Response(att.data, 200, content_type=att.content_type, headers={"ETag": f'"{att.digest}"'})
