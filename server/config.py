@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
+from urllib.parse import urlsplit
 
 PREFIX = "BLOCKWALK_"
 TEST_PREFIX = "BLOCKWALK_TEST_"
@@ -37,11 +38,23 @@ def _port(value: str) -> int:
 
 
 def _origins(value: str) -> tuple[str, ...]:
-    origins = tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
-    for origin in origins:
-        if origin == "*" or "://" not in origin:
-            raise ValueError(f"{origin!r} is not an origin like https://app.example.org (credentials rule out *)")
-    return origins
+    return tuple(_origin(o.strip()) for o in value.split(",") if o.strip())
+
+
+def _origin(value: str) -> str:
+    """An origin as browsers send it: lowercase scheme and host, no default port, no path."""
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or port == -1 or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{value!r} is not an origin like https://app.example.org (credentials rule out *)")
+    scheme = parts.scheme.lower()
+    default = {"http": 80, "https": 443}[scheme]
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
 
 
 def _synchronous(value: str) -> str:
@@ -77,7 +90,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("THREADS", _positive_int, lambda: 64, "Worker threads of the WSGI server; a live (longpoll) replication holds one while it waits."),
         Setting("MAX_REQUEST_BYTES", _positive_int, lambda: 128 * 1024 * 1024, "Largest request body (a _bulk_docs batch with its attachments inline)."),
         Setting("LONGPOLL_SECONDS", _positive_int, lambda: 60, "Longest a longpoll _changes request is held open."),
-        Setting("CORS_ORIGINS", _origins, lambda: (), "Comma-separated origins (scheme://host:port) whose pages may call /sync with credentials, e.g. the canvasser app's."),
+        Setting("CORS_ORIGINS", _origins, lambda: (), "Comma-separated origins (scheme://host[:port]) whose pages may call the server with credentials, e.g. the canvasser app's."),
     ]
 }
 

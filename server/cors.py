@@ -1,8 +1,9 @@
 """CORS with credentials for the configured origins (the canvasser app's).
 
-Only origins listed in ``BLOCKWALK_CORS_ORIGINS`` get the headers; with
-credentials the origin is echoed, never ``*``.  A preflight (``OPTIONS``)
-needs no credentials; every other request is authenticated as usual.
+Only origins listed in ``BLOCKWALK_CORS_ORIGINS`` get the headers, on every
+route (``/sync`` now, the REST API later); with credentials the origin is
+echoed, never ``*``.  A preflight (``OPTIONS``) needs no credentials; every
+other request is authenticated as usual.
 """
 
 from __future__ import annotations

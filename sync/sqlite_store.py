@@ -200,7 +200,7 @@ class SQLiteStore:
             else:
                 regular.append((i, doc))
         if regular:
-            for i, result in zip((i for i, _ in regular), self._write([d for _, d in regular], new_edits)):
+            for i, result in zip((i for i, _ in regular), self._write([d for _, d in regular], new_edits), strict=True):
                 results[i] = result
         return results  # type: ignore[return-value]
 

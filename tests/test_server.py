@@ -138,3 +138,11 @@ def test_serve_runs_a_production_server(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_cors_origins_are_normalised_or_refused():
+    config = load({"BLOCKWALK_CORS_ORIGINS": "HTTPS://App.Example.org, https://b.example.org:443, http://127.0.0.1:8080/"})
+    assert config["CORS_ORIGINS"] == ("https://app.example.org", "https://b.example.org", "http://127.0.0.1:8080")
+    for bad in ["*", "app.example.org", "https://x.org/app", "ftp://x.org", "https://x.org:99999", "https://u:p@x.org"]:
+        with pytest.raises(ConfigError):
+            load({"BLOCKWALK_CORS_ORIGINS": bad})

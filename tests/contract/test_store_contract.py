@@ -225,9 +225,9 @@ def test_a_batch_cut_off_half_way_then_resent_gives_the_same_state(server_factor
 
 def test_stemming_keeps_leaves_and_limits_history(server_factory):
     db = server_factory(StoreLimits(revs_limit=5)).create_db("c")
-    rev = db.put(make_record(_id="r1"))["rev"]
+    db.put(make_record(_id="r1"))
     for n in range(12):
-        rev = db.put({**db.get("r1"), "n": n})["rev"]
+        db.put({**db.get("r1"), "n": n})
     doc = db.get("r1", revs=True)
     assert doc["_revisions"]["start"] == 13 and len(doc["_revisions"]["ids"]) == 5
     labels = [chr(ord("a") + i) for i in range(9)]
@@ -426,7 +426,7 @@ def test_bad_replicated_documents_fail_alone_and_name_themselves(db):
     batch = [good_before] + [doc for _, doc, _ in BAD_REPLICATED] + [good_after]
     results = db.bulk_docs(batch, new_edits=False)
     assert results[0]["ok"] and results[-1]["ok"]
-    for (name, doc, words), result in zip(BAD_REPLICATED, results[1:-1]):
+    for (name, doc, words), result in zip(BAD_REPLICATED, results[1:-1], strict=True):
         assert result["error"] == "bad_request", (name, result)
         if isinstance(doc, dict) and doc.get("_id"):
             assert result["id"] == doc["_id"], name
