@@ -23,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.dirname(__file__))
+# (bench/ itself is already on sys.path, after the project root: bench/sync.py must not hide the sync package.)
 
 import orjson  # noqa: E402
 from records import records  # noqa: E402

@@ -54,7 +54,7 @@ def check_doc_id(doc_id: object) -> str:
         raise BadRequest("Document id must be a non-empty string", _id_or_none(doc_id))
     if len(doc_id) > MAX_ID_LENGTH:
         raise BadRequest(f"Document id is longer than {MAX_ID_LENGTH} characters", doc_id[:MAX_ID_LENGTH])
-    if "\x00" in doc_id or any(0xD800 <= ord(c) <= 0xDFFF for c in doc_id):
+    if "\x00" in doc_id or (not doc_id.isascii() and any(0xD800 <= ord(c) <= 0xDFFF for c in doc_id)):
         raise BadRequest("Document id contains an invalid character", doc_id)
     if doc_id.startswith("_") and not doc_id.startswith(DESIGN_PREFIX):
         raise BadRequest(
