@@ -36,12 +36,10 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,91 +52,12 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 from records import records  # noqa: E402
 
-from tests.peers import LiveServer  # noqa: E402
+from tests.peers import LiveServer, PouchDBServer, stop  # noqa: E402
 
 JS = ROOT / "tests" / "js"
 CLIENT = ROOT / "bench" / "sync_client.mjs"
-POUCHDB_SERVER = JS / "node_modules" / ".bin" / "pouchdb-server"
 TARGET_RATIO = 1.5
 TARGET_NOOP_MS = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class PouchDBServer:
-    """pouchdb-server on a free loopback port, storing in ``folder``."""
-
-    def __init__(self, folder: Path, in_memory: bool, timeout: float = 30):
-        folder.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.in_memory = in_memory
-        # Requests are logged at level info: keep warnings and errors only, and
-        # never echo the log to stdout (--no-stdout-logs).
-        config = folder / "config.json"
-        config.write_text(json.dumps({"log": {"file": str(folder / "log.txt"), "level": "warning"}}))
-        args = [str(POUCHDB_SERVER), "--host", "127.0.0.1", "--port", str(self.port),
-                "--config", str(config), "--no-stdout-logs", "--no-color"]
-        args += ["--in-memory"] if in_memory else ["--dir", str(folder / "data")]
-        self.output = open(folder / "output.txt", "wb")  # noqa: SIM115 (open while the server runs)
-        self.proc = subprocess.Popen(args, cwd=folder, stdin=subprocess.DEVNULL, stdout=self.output,
-                                     stderr=subprocess.STDOUT)
-        self.folder = folder
-        try:
-            self._wait(timeout)
-        except BaseException:
-            self.close()
-            raise
-
-    def _wait(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"pouchdb-server exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                if httpx.get(self.url + "/", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"pouchdb-server did not answer within {timeout:.0f} s: {self.log_tail()}")
-            time.sleep(0.1)
-
-    def probe(self) -> str:
-        """Create a database, write and read a document; return the adapter that stored it."""
-        with httpx.Client(base_url=self.url, timeout=10) as http:
-            assert http.put("/probe").status_code == 201
-            assert http.post("/probe", json={"_id": "probe", "ok": True}).status_code == 201
-            assert http.get("/probe/probe").json()["ok"] is True
-            info = http.get("/probe").json()
-            assert http.delete("/probe").status_code == 200
-        return f"{info.get('adapter')}/{info.get('backend_adapter')}"
-
-    def log_tail(self) -> str:
-        text = ""
-        for name in ("output.txt", "log.txt"):
-            path = self.folder / name
-            if path.exists():
-                text += path.read_text(errors="replace")[-2000:]
-        return text.strip()
-
-    def close(self) -> None:
-        stop(self.proc)
-        self.output.close()
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def start_pouchdb_server(folder: Path) -> tuple[PouchDBServer, str]:

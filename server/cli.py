@@ -16,7 +16,7 @@ import click
 
 from server import config as settings
 from server.accounts import ROLES, AccountError, Accounts
-from server.stores import StoreURLError, open_store
+from server.stores import StoreURLError, open_store, safe_url
 from sync.errors import SyncError
 
 store_option = click.option(
@@ -87,7 +87,7 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
     )
     click.echo(
         f"Blockwalk listening on http://{app.config['HOST']}:{server.effective_port} "
-        f"(store: {_safe_url(settings.store_url(app.config))})",
+        f"(store: {safe_url(settings.store_url(app.config))})",
         err=True,
     )
     try:
@@ -99,14 +99,6 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
         app.extensions["blockwalk.store"].close()
 
 
-def _safe_url(url: str) -> str:
-    """The store URL without any password, for messages and logs."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest.split("/", 1)[0]:
-        rest = "***@" + rest.split("@", 1)[1]
-    return scheme + sep + rest
-
-
 @main.command()
 @store_option
 @_guarded
@@ -114,7 +106,7 @@ def init(store: str | None) -> None:
     """Create the store if it does not exist; print its URL."""
     config = _config(STORE=store)
     _open(config).close()
-    click.echo(_safe_url(settings.store_url(config)))
+    click.echo(safe_url(settings.store_url(config)))
 
 
 @main.group()

@@ -12,6 +12,7 @@ URL-decoded as PouchDB expects.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable, Iterator
 from urllib.parse import unquote
@@ -23,6 +24,8 @@ from server import auth
 from sync import errors, jsonutil
 from sync.errors import BadRequest, Forbidden, NotFound, SyncError
 from sync.store import DocumentStore
+
+log = logging.getLogger("blockwalk.sync")  # streamed responses outlive the app context
 
 PREFIX = "/sync"
 bp = Blueprint("replication", __name__, url_prefix=PREFIX)
@@ -217,19 +220,20 @@ def _database(db_name: str) -> Response:
         Params(set())
         store = _open(db_name)
         info = store.info()
-        return json_response(
-            {
-                "db_name": db_name,
-                "update_seq": info.update_seq,
-                "doc_count": info.doc_count,
-                "doc_del_count": info.doc_del_count,
-                "instance_start_time": "0",
-                "purge_seq": 0,
-                "compact_running": False,
-                "disk_format_version": 8,
-                "sizes": {"active": 0, "external": 0, "file": 0},
-            }
-        )
+        body = {
+            "db_name": db_name,
+            "update_seq": info.update_seq,
+            "doc_count": info.doc_count,
+            "doc_del_count": info.doc_del_count,
+            "instance_start_time": "0",
+            "purge_seq": 0,
+            "compact_running": False,
+            "disk_format_version": 8,
+            "sizes": {"active": 0, "external": 0, "file": 0},
+        }
+        if info.doc_del_count is None:
+            del body["doc_del_count"]
+        return json_response(body)
     if request.method == "PUT":
         Params(set())
         auth.require_role("admin", "Only an admin may create a campaign database")
@@ -312,9 +316,12 @@ def _stream_changes(store, first, limit, style, include_docs, doc_ids) -> Iterat
         if len(page.results) < CHANGES_PAGE or (limit is not None and sent >= limit):
             break
         want = CHANGES_PAGE if limit is None else min(CHANGES_PAGE, limit - sent)
-        page = store.changes(last_seq, limit=want, style=style, include_docs=include_docs, doc_ids=doc_ids)
-    if not sent:
-        last_seq = first.last_seq
+        try:
+            page = store.changes(last_seq, limit=want, style=style, include_docs=include_docs, doc_ids=doc_ids)
+        except SyncError:
+            # The status line is gone: end the feed at what was sent; the client resumes from there.
+            log.warning("changes feed cut short: the store failed mid-stream")
+            break
     yield b'],\n"last_seq":' + dumps(last_seq) + b',"pending":0}\n'
 
 
@@ -322,18 +329,22 @@ def _longpoll(store, last_seq, limit, style, include_docs, doc_ids, timeout, hea
     """Hold the request until a change arrives, sending a newline every heartbeat."""
     deadline = time.monotonic() + timeout
     position = last_seq
-    while (remaining := deadline - time.monotonic()) > 0:
-        if not store.wait_for_change(position, min(remaining, heartbeat or remaining)):
-            if heartbeat:
-                yield b"\n"
-            continue
-        upto = store.info().update_seq
-        page = store.changes(position, limit=min(limit or CHANGES_PAGE, CHANGES_PAGE), style=style,
-                             include_docs=include_docs, doc_ids=doc_ids)
-        if page.results:
-            yield from _stream_changes(store, page, limit, style, include_docs, doc_ids)
-            return
-        position = upto  # changes to documents outside doc_ids: keep waiting
+    try:
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not store.wait_for_change(position, min(remaining, heartbeat or remaining)):
+                if heartbeat:
+                    yield b"\n"
+                continue
+            upto = store.info().update_seq
+            page = store.changes(position, limit=min(limit or CHANGES_PAGE, CHANGES_PAGE), style=style,
+                                 include_docs=include_docs, doc_ids=doc_ids)
+            if page.results:
+                yield from _stream_changes(store, page, limit, style, include_docs, doc_ids)
+                return
+            position = upto  # changes to documents outside doc_ids: keep waiting
+    except SyncError:
+        # The store failed while we waited: answer "nothing yet"; the client polls again.
+        log.warning("longpoll ended early: the store failed")
     yield b'{"results":[],\n"last_seq":' + jsonutil.dumps(position) + b',"pending":0}\n'
 
 
@@ -376,34 +387,14 @@ def _as_forbidden(result: dict) -> dict:
 
 def bulk_get(store: DocumentStore) -> Response:
     params = Params({"revs", "latest", "attachments", "att_encoding_info"})
-    with_revs = params.bool("revs")
-    latest = params.bool("latest")
-    attachments = params.bool("attachments")
     wanted = _body_object().get("docs")
     if not isinstance(wanted, list):
         raise BadRequest("POST body must include a docs array")
-    results = []
     for item in wanted:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            results.append({"id": None, "docs": [{"error": {"id": None, "rev": None, "error": "bad_request", "reason": "each entry needs an id"}}]})
-            continue
-        doc_id, rev = item["id"], item.get("rev")
-        try:
-            if rev is None:
-                found = [{"ok": store.get(doc_id, revs=True)}]
-            else:
-                found = store.open_revs(doc_id, [rev], latest=latest, attachments=attachments)
-        except SyncError as exc:
-            found = [{"error": {"id": doc_id, "rev": rev or "undefined", "error": exc.error, "reason": exc.reason}}]
-        docs = []
-        for row in found:
-            if "missing" in row:
-                docs.append({"error": {"id": doc_id, "rev": row["missing"], "error": "not_found", "reason": "missing"}})
-                continue
-            if "ok" in row and not with_revs:
-                row["ok"].pop("_revisions", None)
-            docs.append(row)
-        results.append({"id": doc_id, "docs": docs})
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(item.get("rev", ""), str):
+            raise BadRequest("each entry of docs needs an id (and optionally a rev), as strings")
+    results = store.bulk_get(wanted, revs=params.bool("revs"), latest=params.bool("latest"),
+                             attachments=params.bool("attachments"))
     return json_response({"results": results})
 
 

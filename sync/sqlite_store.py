@@ -32,7 +32,7 @@ from sync import errors
 from sync import jsonutil, revtree, update
 from sync.errors import BadRequest, Conflict, DocumentTooLarge, MissingStub, NotFound, PreconditionFailed, SyncError
 from sync.revid import InvalidRev, parse_rev
-from sync.store import Attachment, ChangesPage, DbInfo, StoreLimits
+from sync.store import Attachment, ChangesPage, DbInfo, StoreLimits, bulk_get_one_by_one
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -417,7 +417,7 @@ class SQLiteStore:
                 path = leaf.path
                 rev = leaf.rev_id
             else:
-                pos, rev_hash = _parse_rev_or_400(rev, doc_id)
+                pos, rev_hash = update.parse_rev_or_400(rev, doc_id)
                 found = revtree.find(tree, pos, rev_hash)
                 if found is None:
                     raise NotFound("missing", doc_id)
@@ -485,6 +485,9 @@ class SQLiteStore:
             return out
         finally:
             conn.execute("COMMIT")
+
+    def bulk_get(self, wanted: list[dict], *, revs: bool = True, latest: bool = False, attachments: bool = False) -> list[dict]:
+        return bulk_get_one_by_one(self, wanted, revs=revs, latest=latest, attachments=attachments)
 
     @staticmethod
     def _resolve(tree: revtree.Tree, rev: str, latest: bool) -> list[revtree.Leaf] | None:
@@ -678,7 +681,7 @@ class SQLiteStore:
     # -- _local documents -------------------------------------------------------
 
     def get_local(self, local_id: str) -> dict:
-        local_id = _local_id(local_id)
+        local_id = update.check_local_id(local_id)
         row = self._conn().execute(
             "SELECT rev, body FROM local_docs WHERE db = ? AND id = ?", (self.db, local_id)
         ).fetchone()
@@ -691,7 +694,7 @@ class SQLiteStore:
     def put_local(self, doc: dict) -> dict:
         if not isinstance(doc, dict):
             raise BadRequest("Document must be a JSON object")
-        local_id = _local_id(doc.get("_id"))
+        local_id = update.check_local_id(doc.get("_id"))
         body = {k: v for k, v in doc.items() if k not in ("_id", "_rev")}
         if body.get("_deleted") is True:
             return self.delete_local(local_id, doc.get("_rev"))
@@ -717,7 +720,7 @@ class SQLiteStore:
         return {"ok": True, "id": local_id, "rev": f"0-{new}"}
 
     def delete_local(self, local_id: str, rev: str | None) -> dict:
-        local_id = _local_id(local_id)
+        local_id = update.check_local_id(local_id)
         conn = self._conn()
         with self.server.write_lock:
             conn.execute("BEGIN IMMEDIATE")
@@ -741,27 +744,12 @@ class SQLiteStore:
         """Databases share the server's connections; closing one is a no-op."""
 
 
-def _local_id(value: object) -> str:
-    if not isinstance(value, str) or not value.startswith(update.LOCAL_PREFIX) or len(value) <= len(update.LOCAL_PREFIX):
-        raise BadRequest("A local document id must start with _local/")
-    if len(value) > update.MAX_ID_LENGTH:
-        raise BadRequest("Document id is too long")
-    return value
-
-
 def _check_local_rev(local_id: str, given: object, current: int | None) -> None:
     # A _local document follows the same rule as any other: name the revision
     # you saw, or none if it does not exist.
     expected = None if current is None else f"0-{current}"
     if given != expected and not (current is None and given in (None, "0-0")):
         raise Conflict("Document update conflict.", local_id)
-
-
-def _parse_rev_or_400(rev: str, doc_id: str) -> tuple[int, str]:
-    try:
-        return parse_rev(rev)
-    except InvalidRev as exc:
-        raise BadRequest(str(exc), doc_id) from None
 
 
 def _is_rev(rev: str) -> bool:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Literal, Protocol, runtime_checkable
 
+from sync.errors import SyncError
+
 Seq = object  # opaque: int in SQLite, a string in CouchDB 3
 
 
@@ -19,7 +21,7 @@ Seq = object  # opaque: int in SQLite, a string in CouchDB 3
 class DbInfo:
     update_seq: Seq
     doc_count: int
-    doc_del_count: int
+    doc_del_count: int | None  # None: the backend does not count them (pouchdb-server)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,10 @@ class DocumentStore(Protocol):
         attachments: bool = False,
     ) -> list[dict]:
         """``[{"ok": doc with _revisions} | {"missing": rev}]``."""
+        ...
+
+    def bulk_get(self, wanted: list[dict], *, revs: bool = True, latest: bool = False, attachments: bool = False) -> list[dict]:
+        """CouchDB's ``_bulk_get``: for each ``{id, rev?}``, ``{id, docs: [{ok: doc} | {error: {...}}]}``."""
         ...
 
     def revs_diff(self, revs: dict[str, list[str]]) -> dict[str, dict]: ...
@@ -152,3 +158,27 @@ class StoreServer(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def bulk_get_one_by_one(store: DocumentStore, wanted: list[dict], *, revs: bool, latest: bool, attachments: bool) -> list[dict]:
+    """``bulk_get`` from ``get`` and ``open_revs``, for a store with cheap single reads."""
+    results = []
+    for item in wanted:
+        doc_id, rev = item["id"], item.get("rev")
+        try:
+            if rev is None:
+                found = [{"ok": store.get(doc_id, revs=True, attachments=attachments)}]
+            else:
+                found = store.open_revs(doc_id, [rev], latest=latest, attachments=attachments)
+        except SyncError as exc:
+            found = [{"error": {"id": doc_id, "rev": rev or "undefined", "error": exc.error, "reason": exc.reason}}]
+        docs = []
+        for row in found:
+            if "missing" in row:
+                docs.append({"error": {"id": doc_id, "rev": row["missing"], "error": "not_found", "reason": "missing"}})
+                continue
+            if "ok" in row and not revs:
+                row["ok"].pop("_revisions", None)
+            docs.append(row)
+        results.append({"id": doc_id, "docs": docs})
+    return results

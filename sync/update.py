@@ -195,3 +195,24 @@ def check_db_name(name: object) -> str:
 def system_db_name(name: str) -> str:
     """The internal name of a system database: ``_`` and a legal name."""
     return "_" + check_db_name(name)
+
+
+def check_local_id(value: object) -> str:
+    """A ``_local/`` document's id."""
+    if not isinstance(value, str) or not value.startswith(LOCAL_PREFIX) or len(value) <= len(LOCAL_PREFIX):
+        raise BadRequest("A local document id must start with _local/")
+    if len(value) > MAX_ID_LENGTH:
+        raise BadRequest("Document id is too long")
+    return value
+
+
+def parse_rev_or_400(rev: object, doc_id: str | None = None) -> tuple[int, str]:
+    """``parse_rev`` for a revision a client named: a bad one is a 400."""
+    try:
+        return parse_rev(rev)
+    except InvalidRev as exc:
+        raise BadRequest(str(exc), doc_id) from None
+
+
+def is_db_name(name: object) -> bool:
+    return isinstance(name, str) and _DB_NAME.fullmatch(name) is not None

@@ -1,25 +1,57 @@
-"""Fixtures shared by every test: stores (every kind), the app, a CLI runner."""
+"""Fixtures shared by every test: stores of every kind, a live CouchDB-compatible server."""
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 
 import pytest
 
-from sync.sqlite_store import SQLiteServer
+from server.config import SETTINGS
+from server.stores import open_store
 from sync.store import StoreLimits
+from tests.peers import PouchDBServer
 
 IN_CI = os.environ.get("CI") == "true"
 
-# Every store the contract suite runs on.  The CouchDB store joins this list
-# in its own issue; a store whose server is not running fails in CI.
-STORE_KINDS = ["sqlite"]
+# Every store the contract suite (and the protocol suite) runs on.
+STORE_KINDS = ["sqlite", "couchdb"]
+
+_prefixes = itertools.count(1)
+_run = f"{random.getrandbits(24):06x}"
 
 
-def make_server(kind: str, tmp_path, limits: StoreLimits | None = None):
-    if kind == "sqlite":
-        return SQLiteServer(tmp_path / "store.db", limits=limits)
-    raise ValueError(f"unknown store kind {kind!r}")
+def unique_prefix(label: str = "t") -> str:
+    """A CouchDB database prefix no other test uses (several runs may share one CouchDB)."""
+    return f"{label}{_run}x{next(_prefixes)}"
+
+
+@pytest.fixture(scope="session")
+def couchdb_url(tmp_path_factory):
+    """A CouchDB to test against: BLOCKWALK_TEST_COUCHDB_URL, else pouchdb-server started here.
+
+    pouchdb-server comes from tests/js (npm ci); if it is missing the tests
+    that need it fail, in CI and everywhere else.
+    """
+    url = os.environ.get("BLOCKWALK_TEST_COUCHDB_URL")
+    if url:
+        yield url.rstrip("/")
+        return
+    server = PouchDBServer(tmp_path_factory.mktemp("pouchdb-server"))
+    yield server.url
+    server.close()
+
+
+def couch_store_url(couchdb_url: str, prefix: str) -> str:
+    return f"couchdb+{couchdb_url}/{prefix}"
+
+
+def store_config(limits: StoreLimits | None = None) -> dict:
+    config = {name: setting.default() for name, setting in SETTINGS.items()}
+    limits = limits or StoreLimits()
+    config.update(MAX_DOCUMENT_BYTES=limits.max_document_bytes, REVS_LIMIT=limits.revs_limit)
+    return config
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -28,14 +60,20 @@ def store_kind(request) -> str:
 
 
 @pytest.fixture
-def server_factory(store_kind, tmp_path):
-    """Open a store server of the current kind, with optional limits; closed afterwards."""
+def server_factory(store_kind, tmp_path, request):
+    """Open a store server of the current kind (optional limits); the same ``subdir`` opens the same store."""
     opened = []
+    prefixes: dict[str, str] = {}
 
     def factory(limits: StoreLimits | None = None, subdir: str = "a"):
-        folder = tmp_path / subdir
-        folder.mkdir(exist_ok=True)
-        server = make_server(store_kind, folder, limits)
+        if store_kind == "sqlite":
+            folder = tmp_path / subdir
+            folder.mkdir(exist_ok=True)
+            url = f"sqlite://{folder}/store.db"
+        else:
+            couchdb_url = request.getfixturevalue("couchdb_url")
+            url = couch_store_url(couchdb_url, prefixes.setdefault(subdir, unique_prefix()))
+        server = open_store(url, store_config(limits))
         opened.append(server)
         return server
 

