@@ -13,11 +13,7 @@ import binascii
 from flask import current_app, g, request
 
 from server.accounts import Accounts, User
-from sync.errors import Forbidden, SyncError
-
-
-class Unauthorized(SyncError):
-    error, status = "unauthorized", 401
+from sync.errors import Forbidden, Unauthorized
 
 
 def accounts() -> Accounts:

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from server import auth
 from sync import errors, jsonutil
-from sync.errors import BadRequest, Forbidden, NotFound, SyncError
+from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError
 from sync.store import DocumentStore
 
 log = logging.getLogger("blockwalk.sync")  # streamed responses outlive the app context
@@ -33,14 +33,6 @@ bp = Blueprint("replication", __name__, url_prefix=PREFIX)
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"]
 CHANGES_PAGE = 1000
 MAX_LIMIT = 100_000
-
-
-class MethodNotAllowed(SyncError):
-    error, status = "method_not_allowed", 405
-
-
-class RequestTooLarge(SyncError):
-    error, status = "too_large", 413
 
 
 # -- responses ------------------------------------------------------------------------

@@ -33,14 +33,8 @@ import httpx
 
 from sync import attachments as atts
 from sync import errors, jsonutil, update
-from sync.errors import BadRequest, DocumentTooLarge, NotFound, PreconditionFailed, SyncError
+from sync.errors import BadRequest, DocumentTooLarge, NotFound, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import Attachment, ChangesPage, DbInfo, StoreLimits
-
-
-class StoreUnavailable(SyncError):
-    """The document store cannot be reached or failed; try again later."""
-
-    error, status = "service_unavailable", 503
 
 
 RETRY_DELAYS = (0.1, 0.3, 0.9)

@@ -60,6 +60,28 @@ class MissingStub(PreconditionFailed):
     error = "missing_stub"
 
 
+class Unauthorized(SyncError):
+    """No credential, or a wrong one: nothing is read or written."""
+
+    error, status = "unauthorized", 401
+
+
+class MethodNotAllowed(SyncError):
+    error, status = "method_not_allowed", 405
+
+
+class RequestTooLarge(SyncError):
+    """A request body over the configured limit."""
+
+    error, status = "too_large", 413
+
+
+class StoreUnavailable(SyncError):
+    """The document store cannot be reached or failed; try again later."""
+
+    error, status = "service_unavailable", 503
+
+
 class DocumentTooLarge(SyncError):
     """A body over the configured size limit (attachments not counted)."""
 

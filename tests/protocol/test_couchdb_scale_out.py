@@ -1,0 +1,140 @@
+"""Blockwalk on CouchDB: stateless processes side by side, and CouchDB going away."""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+import pytest
+
+from sync.couchdb_store import CouchDBServer
+from sync.errors import StoreUnavailable
+from tests.conftest import couch_store_url, unique_prefix
+from tests.peers import LiveServer, PouchDBServer, PouchError
+
+
+def _local(name: str) -> str:
+    return f"{name}-{random.getrandbits(40):x}"
+
+
+def _bulk_docs_sent(pouch) -> int:
+    return sum(e["docs"] for e in pouch.call("requestLog", clear=True) if e["path"].endswith("/_bulk_docs"))
+
+
+@pytest.fixture(scope="module")
+def two_processes(couchdb_url, tmp_path_factory):
+    store = couch_store_url(couchdb_url, unique_prefix("scale"))
+    first = LiveServer(tmp_path_factory.mktemp("p1"), store=store)
+    second = LiveServer(tmp_path_factory.mktemp("p2"), store=store, like=first)
+    yield first, second
+    second.close()
+    first.close()
+
+
+def test_two_processes_serve_one_couchdb_with_shared_checkpoints(two_processes, pouch):
+    first, second = two_processes
+    assert first.url != second.url
+    assert first.http.get("/sync/").json()["uuid"] == second.http.get("/sync/").json()["uuid"]
+    campaign = first.new_db("shared")
+    phone, office = _local("phone"), _local("office")
+
+    # A phone pushes through the first process; another device pulls through the second.
+    pouch.call("generate", db=phone, count=150)
+    pouch.call("requestLog", clear=True)
+    pushed = pouch.call("replicate", **{"from": phone, "to": first.remote(campaign)})
+    assert pushed["ok"] and pushed["docs_written"] == 150 and _bulk_docs_sent(pouch) == 150
+    pulled = pouch.call("replicate", **{"from": second.remote(campaign), "to": office})
+    assert pulled["ok"] and pulled["docs_written"] == 150
+
+    # More knocks; the phone now reaches the second process, which knows its checkpoint.
+    pouch.call("bulkDocs", db=phone, docs=[{"_id": f"late:{i}", "n": i} for i in range(20)])
+    pushed = pouch.call("replicate", **{"from": phone, "to": second.remote(campaign)})
+    assert pushed["ok"] and pushed["docs_written"] == 20
+    assert _bulk_docs_sent(pouch) == 20, "the second process did not see the checkpoint the first one wrote"
+    pulled = pouch.call("replicate", **{"from": first.remote(campaign), "to": office})
+    assert pulled["ok"] and pulled["docs_read"] == 20, "the office device re-read what it had"
+    assert pouch.call("info", db=office)["doc_count"] == 170
+
+    # Users and tokens live in CouchDB: both processes accept the same credentials.
+    name, password = LiveServer.ADMIN
+    for process in two_processes:
+        assert httpx.get(f"{process.url}/sync/{campaign}", auth=(name, password)).status_code == 200
+        assert httpx.get(f"{process.url}/sync/{campaign}", headers={"Authorization": f"Bearer {first.volunteer_token}"}).status_code == 200
+
+
+def test_couchdb_going_away_and_coming_back(tmp_path, pouch):
+    couch = PouchDBServer(tmp_path / "couch")
+    port = couch.port
+    server = LiveServer(tmp_path / "blockwalk", store=couch_store_url(couch.url, "faults"))
+    try:
+        campaign = server.new_db()
+        assert server.http.put(f"/sync/{campaign}/record:1", json={"v": 1}).status_code == 201
+
+        couch.close()
+        for request in [("GET", f"/sync/{campaign}", {}), ("GET", f"/sync/{campaign}/record:1", {}),
+                        ("PUT", f"/sync/{campaign}/record:2", {"json": {"v": 2}}),
+                        ("POST", f"/sync/{campaign}/_bulk_docs", {"json": {"docs": [{"_id": "r3", "_rev": "1-" + "a" * 32}], "new_edits": False}})]:
+            method, path, kwargs = request
+            response = server.http.request(method, path, **kwargs)
+            assert response.status_code == 503, (path, response.text)
+            body = response.json()
+            assert body["error"] == "service_unavailable" and "CouchDB" in body["reason"]
+            assert "127.0.0.1" not in body["reason"] and str(port) not in body["reason"]
+        assert server.http.get("/healthz").status_code == 503
+        phone = _local("phone")
+        pouch.call("put", db=phone, doc={"_id": "record:offline", "v": 1})
+        with pytest.raises(PouchError) as exc:
+            pouch.call("replicate", **{"from": phone, "to": server.remote(campaign)})
+        assert exc.value.error["status"] == 503
+
+        # CouchDB comes back on the same port and data: Blockwalk recovers without a restart.
+        couch = PouchDBServer(tmp_path / "couch", port=port)
+        assert server.http.get("/healthz").status_code == 200
+        assert server.http.get(f"/sync/{campaign}/record:1").json()["v"] == 1
+        assert server.http.get(f"/sync/{campaign}/record:2").status_code == 404  # never acknowledged, never stored
+        result = pouch.call("replicate", **{"from": phone, "to": server.remote(campaign)})
+        assert result["ok"] and result["docs_written"] == 1
+        assert server.http.get(f"/sync/{campaign}/record:offline").status_code == 200
+    finally:
+        server.close()
+        couch.close()
+
+
+class _Flaky(httpx.BaseTransport):
+    """Fails the first ``failures`` requests with a connection error, then answers."""
+
+    def __init__(self, failures: int):
+        self.failures = failures
+        self.calls: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(f"{request.method} {request.url.path}")
+        if len(self.calls) <= self.failures:
+            raise httpx.ConnectError("refused", request=request)
+        if request.method == "GET":
+            return httpx.Response(200, json={"_id": "r1", "_rev": "1-" + "a" * 32})
+        return httpx.Response(201, json=[{"id": "r1", "rev": "2-" + "b" * 32, "ok": True}])
+
+
+def _flaky_store(failures: int):
+    server = CouchDBServer("http://couch.invalid:5984", prefix="p")
+    transport = _Flaky(failures)
+    server.http = httpx.Client(base_url="http://couch.invalid:5984", transport=transport)
+    server._known.add("p-c")
+    return server.open_db("c"), transport
+
+
+def test_reads_are_retried_with_backoff_and_user_edits_are_not():
+    store, transport = _flaky_store(failures=2)
+    assert store.get("r1")["_rev"].startswith("1-")
+    assert transport.calls == ["GET /p-c/r1"] * 3
+
+    store, transport = _flaky_store(failures=1)
+    with pytest.raises(StoreUnavailable):
+        store.put({"_id": "r1", "_rev": "1-" + "a" * 32, "v": 2})
+    assert transport.calls == ["POST /p-c/_bulk_docs"], "a user edit must not be sent twice"
+
+    store, transport = _flaky_store(failures=9)
+    with pytest.raises(StoreUnavailable) as exc:
+        store.get("r1")
+    assert len(transport.calls) == 4 and "couch.invalid" not in exc.value.reason
