@@ -62,6 +62,7 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 from records import records  # noqa: E402
 
+from forms.templates import DRIVES, published  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer, stop  # noqa: E402
 
 JS = ROOT / "tests" / "js"
@@ -88,6 +89,18 @@ def start_pouchdb_server(folder: Path) -> tuple[PouchDBServer, str]:
             server.close()
     server = PouchDBServer(folder / "in-memory", in_memory=True)
     return server, f"in memory ({server.probe()})"
+
+
+def start_blockwalk(folder: Path, **kwargs) -> LiveServer:
+    """``LiveServer``, but its process is stopped if it starts and then fails its checks."""
+    server = LiveServer.__new__(LiveServer)
+    try:
+        server.__init__(folder, **kwargs)
+    except BaseException:
+        if getattr(server, "proc", None) is not None:
+            stop(server.proc)
+        raise
+    return server
 
 
 def run_client(spec: dict, timeout: float) -> dict:
@@ -143,11 +156,11 @@ def main() -> None:
             docs_file = folder / "docs.json"
             docs_file.write_bytes(orjson.dumps(docs))
             (folder / "blockwalk").mkdir()
-            blockwalk = LiveServer(folder / "blockwalk")
+            blockwalk = start_blockwalk(folder / "blockwalk")
             pouchdb_server, storage = start_pouchdb_server(folder / "pouchdb-server")
             # Blockwalk on the CouchDB store, backed by the same pouchdb-server.
             (folder / "blockwalk-couchdb").mkdir()
-            blockwalk_couch = LiveServer(folder / "blockwalk-couchdb", store=f"couchdb+{pouchdb_server.url}/bench")
+            blockwalk_couch = start_blockwalk(folder / "blockwalk-couchdb", store=f"couchdb+{pouchdb_server.url}/bench")
             print(f"{args.docs} records, {size:.0f} bytes each on average, "
                   f"batch size {args.batch_size or 'PouchDB default (100)'}")
             print(f"blockwalk:            {blockwalk.url} (waitress, {blockwalk.store})")
@@ -157,7 +170,7 @@ def main() -> None:
             print("load average before: {:.2f} {:.2f} {:.2f} ({} CPUs; the client and the servers share them)".format(
                 *os.getloadavg(), os.cpu_count()), flush=True)
             common = {"docsFile": str(docs_file), "rounds": args.rounds, "batchSize": args.batch_size,
-                      "trace": args.trace}
+                      "trace": args.trace, "preload": [published(drive) for drive in DRIVES]}
             targets = {
                 "blockwalk": lambda i: {"url": f"{blockwalk.url}/sync/bench-{i}", "token": blockwalk.token},
                 "pouchdb-server": lambda i: {"url": f"{pouchdb_server.url}/bench-{i}", "token": None},

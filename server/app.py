@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from server import config as settings
 from server.accounts import Accounts
 from server.stores import open_store
+from server.validation import Checker
 
 
 def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> Flask:
@@ -22,6 +23,7 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     store = open_store(settings.store_url(app.config), app.config)
     app.extensions["blockwalk.store"] = store
     app.extensions["blockwalk.accounts"] = Accounts(store)
+    app.extensions["blockwalk.checker"] = Checker()
 
     from server import cors
     from server.health import bp as health_bp

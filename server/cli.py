@@ -15,6 +15,8 @@ from datetime import timedelta
 import click
 
 from server import config as settings
+from forms.definition import DefinitionError
+from forms.xlsform import XLSFormError
 from server.accounts import ROLES, AccountError, Accounts
 from server.stores import StoreURLError, open_store, safe_url
 from sync.errors import SyncError
@@ -42,6 +44,10 @@ def _guarded(fn):
         except (settings.ConfigError, StoreURLError) as exc:
             _fail(str(exc), 2)
         except AccountError as exc:
+            _fail(str(exc), 1)
+        except DefinitionError as exc:
+            _fail("the form has problems:\n" + "\n".join(f"  {p}" for p in exc.problems), 1)
+        except XLSFormError as exc:
             _fail(str(exc), 1)
         except SyncError as exc:
             _fail(f"{exc.error}: {exc.reason}", 1)
@@ -184,6 +190,73 @@ def token_create(name: str, label: str, days: int, store: str | None) -> None:
     finally:
         server.close()
     click.echo(secret)
+
+
+@main.group()
+def form() -> None:
+    """Forms of a campaign: import XLSForms, publish drafts, install the built-in templates."""
+
+
+def _campaign(store: str | None, db_name: str):
+    server = _open(_config(STORE=store))
+    return server, server.open_db(db_name)
+
+
+@form.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", "db_name", required=True, help="The campaign database.")
+@click.option("--form-id", default=None, help="The form's id (default: the XLSForm's settings, else the file name).")
+@click.option("--publish", "publish_it", is_flag=True, help="Publish it as the next version at once.")
+@store_option
+@_guarded
+def form_import(path: str, db_name: str, form_id: str | None, publish_it: bool, store: str | None) -> None:
+    """Import an XLSForm (.xlsx) as the draft of a form; print its id."""
+    from forms.xlsform import import_xlsform
+    from server import form_admin
+
+    defn = import_xlsform(path, form_id=form_id)
+    server, campaign = _campaign(store, db_name)
+    try:
+        form_admin.save_draft(campaign, defn)
+        if publish_it:
+            click.echo(form_admin.publish_draft(campaign, defn["form_id"])["_id"])
+        else:
+            click.echo(f"form:{defn['form_id']}")
+    finally:
+        server.close()
+
+
+@form.command("publish")
+@click.argument("form_id")
+@click.option("--db", "db_name", required=True, help="The campaign database.")
+@store_option
+@_guarded
+def form_publish(form_id: str, db_name: str, store: str | None) -> None:
+    """Publish the draft of FORM_ID as its next version; print the version's id."""
+    from server import form_admin
+
+    server, campaign = _campaign(store, db_name)
+    try:
+        click.echo(form_admin.publish_draft(campaign, form_id)["_id"])
+    finally:
+        server.close()
+
+
+@form.command("templates")
+@click.option("--db", "db_name", required=True, help="The campaign database.")
+@store_option
+@_guarded
+def form_templates(db_name: str, store: str | None) -> None:
+    """Install and publish the built-in forms of the three drives; print their ids."""
+    from forms.templates import DRIVES
+    from server import form_admin
+
+    server, campaign = _campaign(store, db_name)
+    try:
+        for drive in DRIVES:
+            click.echo(form_admin.install_template(campaign, drive)["_id"])
+    finally:
+        server.close()
 
 
 @main.command()

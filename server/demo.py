@@ -1,8 +1,8 @@
 """A realistic demo campaign: three turfs, their households, and a week of knocks.
 
 Deterministic (a fixed seed), so the demo looks the same on every machine.
-The form documents here are plain field lists; the Forms issue gives them
-their full definition.
+The forms are the built-in templates, published as version 1, and every
+record fits its form.
 """
 
 from __future__ import annotations
@@ -10,12 +10,17 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
+from forms.definition import iter_fields
+from forms.templates import DRIVES, published
 from sync.errors import PreconditionFailed
 from sync.store import StoreServer
+
+CONSENT_FIELDS = [f for _, f, _ in iter_fields(published("recruitment")["fields"]) if f["type"] == "consent"]
 
 CENTER = (41.8902, -87.6780)  # a mixed residential neighbourhood, west of a city centre
 STREETS = ["Maple St", "Washtenaw Ave", "Rockwell St", "Campbell Ave", "Fulton St", "Walnut St"]
 LANGUAGES = ["en", "es", "pl", "ar"]
+OUTCOMES = ["not_home", "not_home", "contacted", "contacted", "contacted", "refused", "come_back_later", "language_barrier"]
 ASSETS = [
     ("skill", "Bike repair", "Fixes bikes for kids on the block"),
     ("skill", "Tax preparation", "Volunteers at tax season"),
@@ -24,11 +29,10 @@ ASSETS = [
     ("institution", "Elementary school", "Open gym on Saturdays"),
     ("institution", "Community clinic", "Walk-in hours Mon-Fri"),
     ("business", "Corner grocery", "Owner offers the back room for meetings"),
-    ("place", "Community garden", "Twelve raised beds, water on site"),
+    ("space", "Community garden", "Twelve raised beds, water on site"),
 ]
 FIRST = ["Ana", "Luis", "Marta", "Kofi", "Ewa", "Omar", "Grace", "Tomás", "Layla", "Sam"]
 LAST = ["Reyes", "Nowak", "Mensah", "Haddad", "Kim", "Ortiz", "Walker", "Lopez"]
-OUTCOMES = ["not_home", "contacted", "signed_up", "refused", "come_back_later", "language_barrier"]
 
 
 def _square(lat: float, lon: float, half: float) -> dict:
@@ -56,8 +60,8 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
             "languages": ["en", "es", "pl"],
         },
     ]
-    for drive in ("asset_mapping", "recruitment", "meeting_awareness"):
-        docs.append({"_id": f"form:{drive}", "type": "form", "drive": drive, "version": 1, "status": "draft"})
+    for drive in DRIVES:
+        docs.append(published(drive))
     households = []
     for t in range(3):
         lat, lon = CENTER[0] + 0.004 * t, CENTER[1]
@@ -82,23 +86,8 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
     for n, (hid, turf_id, hlat, hlon) in enumerate(households):
         when = start + timedelta(days=n % 7, minutes=7 * n)
         drive = ("asset_mapping", "recruitment", "meeting_awareness")[n % 3]
-        answers: dict = {"outcome": rng.choice(OUTCOMES), "language": rng.choice(LANGUAGES)}
-        if drive == "asset_mapping":
-            category, name, note = rng.choice(ASSETS)
-            answers.update({"category": category, "asset_name": name, "description": note})
-        elif drive == "recruitment" and answers["outcome"] == "signed_up":
-            first, last = rng.choice(FIRST), rng.choice(LAST)
-            answers.update(
-                {
-                    "name": f"{first} {last}",
-                    "phone": f"(773) 555-{rng.randint(100, 999):04d}",
-                    "email": f"{first.lower()}.{last.lower()}@example.org",
-                    "consent": {"sms": rng.random() < 0.6, "email": True, "phone": rng.random() < 0.4},
-                    "interests": rng.sample(["door knocking", "phone bank", "childcare", "translation"], 2),
-                }
-            )
-        else:
-            answers.update({"informed": True, "rsvp": rng.choice(["yes", "no", "maybe"])})
+        language = rng.choice(["en", "en", "es"])
+        answers = _answers(drive, rng, language, (hlat, hlon))
         docs.append(
             {
                 "_id": f"record:{n + 1:04d}",
@@ -108,6 +97,7 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
                 "household": hid,
                 "turf": turf_id,
                 "answers": answers,
+                "language": language,
                 "geotag": {
                     "lat": round(hlat + rng.uniform(-0.0002, 0.0002), 6),
                     "lon": round(hlon + rng.uniform(-0.0002, 0.0002), 6),
@@ -121,6 +111,40 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
             }
         )
     return docs
+
+
+def _answers(drive: str, rng: random.Random, language: str, where: tuple[float, float]) -> dict:
+    """Answers that fit the drive's built-in form, as a canvasser would give them."""
+    outcome = rng.choice(OUTCOMES)
+    answers: dict = {"outcome": outcome, "door_language": rng.choice(LANGUAGES)}
+    if drive == "asset_mapping" and outcome == "contacted":
+        category, name, note = rng.choice(ASSETS)
+        asset = {"category": category, "asset_name": name, "notes": note, "languages_served": rng.sample(["en", "es", "pl"], 2),
+                 "location": {"lat": round(where[0], 6), "lon": round(where[1], 6), "accuracy_m": round(rng.uniform(4, 25), 1)}}
+        if category == "institution":
+            asset["institution_kind"] = rng.choice(["school", "clinic", "social_services"])
+        answers["assets"] = [asset]
+    elif drive == "recruitment" and outcome == "contacted":
+        answers["interested"] = rng.choice(["yes", "yes", "no", "maybe"])
+        if answers["interested"] == "yes":
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            answers.update({
+                "full_name": f"{first} {last}",
+                "phone": f"(773) 555-{rng.randint(100, 999):04d}",
+                "email": f"{first.lower()}.{last.lower()}@example.org".replace("á", "a"),
+                "languages": rng.sample(["en", "es", "pl"], 2),
+                "skills": rng.sample(["door_knocking", "phone_bank", "translation", "childcare", "food"], 2),
+                "availability": [rng.choice(["weekday_evenings", "weekends", "daytime"])],
+            })
+            for field in CONSENT_FIELDS:
+                answers[field["name"]] = {"given": rng.random() < 0.7, "language": language, "text": field["consent_text"][language]}
+    elif drive == "meeting_awareness":
+        if outcome != "do_not_knock":
+            answers["flyer_left"] = rng.choice(["yes", "no"])
+        if outcome == "contacted":
+            answers["informed"] = "yes"
+            answers.update({"rsvp": rng.choice(["yes", "maybe", "no"]), "language_needed": [rng.choice(["es", "pl"])]})
+    return answers
 
 
 def load_demo(server: StoreServer, name: str = "demo") -> int:

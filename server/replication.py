@@ -240,7 +240,9 @@ def _database(db_name: str) -> Response:
         return json_response({"ok": True}, 201, {"Location": f"{PREFIX}/{db_name}"})
     if request.method == "POST":
         Params({"batch"})
-        result = _open(db_name).put(_body_object())
+        (result,) = _checked_bulk_docs(_open(db_name), [_body_object()], True)
+        if "error" in result:
+            raise errors.from_result(result)
         return json_response(result, 201, {"ETag": f'"{result["rev"]}"'})
     raise MethodNotAllowed("Only GET, HEAD, PUT, POST allowed")
 
@@ -357,7 +359,7 @@ def bulk_docs(store: DocumentStore) -> Response:
     new_edits = body.get("new_edits", True)
     if not isinstance(new_edits, bool):
         raise BadRequest("new_edits must be true or false")
-    results = store.bulk_docs(docs, new_edits=new_edits)
+    results = _checked_bulk_docs(store, docs, new_edits)
     if new_edits:
         return json_response(results, 201)
     # Replicated writes: CouchDB lists only the errors.  A document that cannot
@@ -365,6 +367,14 @@ def bulk_docs(store: DocumentStore) -> Response:
     # moves past; any other error name would abort the whole replication.
     errors = [_as_forbidden(r) for r in results if "error" in r]
     return json_response(errors, 201)
+
+
+def _checked_bulk_docs(store: DocumentStore, docs: list, new_edits: bool) -> list[dict]:
+    """Store what passes the server's checks; refuse the rest, keeping the batch's order."""
+    refusals = current_app.extensions["blockwalk.checker"].refused(store, docs)
+    passing = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
+    stored = iter(store.bulk_docs(passing, new_edits=new_edits) if passing else [])
+    return [refusal if refusal is not None else next(stored) for refusal in refusals]
 
 
 def _as_forbidden(result: dict) -> dict:
@@ -444,12 +454,9 @@ def document(store: DocumentStore, doc_id: str) -> Response:
         doc["_id"] = doc_id
         if params.str("rev") is not None:
             doc["_rev"] = params.str("rev")
-        if params.bool("new_edits", True):
-            result = store.put(doc)
-        else:
-            (result,) = store.bulk_docs([doc], new_edits=False)
-            if "error" in result:
-                raise errors.from_result(result)
+        (result,) = _checked_bulk_docs(store, [doc], params.bool("new_edits", True))
+        if "error" in result:
+            raise errors.from_result(result)
         return json_response(result, 201, {"ETag": f'"{result["rev"]}"'})
     if request.method == "DELETE":
         params = Params({"rev", "batch"})

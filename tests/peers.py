@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from forms.templates import DRIVES, published
+
 ROOT = Path(__file__).resolve().parent.parent
 JS = ROOT / "tests" / "js"
 POUCHDB_SERVER = JS / "node_modules" / ".bin" / "pouchdb-server"
@@ -60,6 +62,10 @@ class PouchPeer:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+# What a record needs to fit the built-in asset-mapping form that new_db publishes.
+RECORD = {"type": "record", "form": "form:asset_mapping", "form_version": 1}
 
 
 def blockwalk(*args: str, store: str, input: str | None = None) -> str:
@@ -120,10 +126,15 @@ class LiveServer:
         for _ in self.proc.stderr:
             pass
 
-    def new_db(self, prefix: str = "campaign") -> str:
+    def new_db(self, prefix: str = "campaign", forms: bool = False) -> str:
+        """A new campaign database; ``forms``: with the built-in forms published (records must fit one)."""
         name = f"{prefix}-{next(self._names)}"
         response = self.http.put(f"/sync/{name}")
         assert response.status_code == 201, response.text
+        if forms:
+            templates = [published(drive) for drive in DRIVES]
+            response = self.http.post(f"/sync/{name}/_bulk_docs", json={"docs": templates})
+            assert all(r.get("ok") for r in response.json()), response.text
         return name
 
     def remote(self, db: str, **extra) -> dict:

@@ -98,6 +98,7 @@ def test_cli_failures_exit_non_zero_with_a_message(tmp_path):
 
 
 def test_demo_campaign_is_realistic(tmp_path):
+    from forms.validator import compile_form
     from server.demo import load_demo
     from sync.sqlite_store import SQLiteServer
 
@@ -108,8 +109,13 @@ def test_demo_campaign_is_realistic(tmp_path):
     kinds = {doc["type"] for doc in docs}
     assert kinds == {"campaign", "meeting", "form", "turf", "household", "record"}
     records = [d for d in docs if d["type"] == "record"]
-    assert all(-90 <= r["geotag"]["lat"] <= 90 and r["geotag"]["accuracy_m"] > 0 for r in records)
-    assert any(r["answers"].get("consent") for r in records)
+    forms = {d["_id"]: compile_form(d) for d in docs if d["type"] == "form"}
+    assert set(forms) == {"form:asset_mapping@1", "form:recruitment@1", "form:meeting_awareness@1"}
+    for record in records:
+        validator = forms[f"{record['form']}@{record['form_version']}"]
+        assert validator.validate(record, record["language"]) == {}, record["_id"]
+    assert any(r["answers"].get("consent_sms", {}).get("given") for r in records)
+    assert any(r["answers"].get("assets") for r in records)
     server.close()
 
 

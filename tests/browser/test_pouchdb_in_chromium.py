@@ -17,6 +17,8 @@ import zlib
 
 import httpx
 
+from tests.peers import RECORD
+
 RECORD_COUNT = 50
 
 
@@ -39,11 +41,11 @@ def _digest(data: bytes) -> str:
 
 
 def _records() -> list[dict]:
-    outcomes = ["contacted", "not_home", "refused", "signed_up"]
+    outcomes = ["contacted", "not_home", "refused", "come_back_later"]
     return [
         {
             "_id": f"record:{i:03d}",
-            "type": "record",
+            **RECORD,
             "household": f"household:{i % 7}",
             "answers": {"outcome": outcomes[i % 4]},
             "geotag": {"lat": round(40.7128 + i * 0.00013, 6), "lon": round(-74.0060 - i * 0.00011, 6), "accuracy_m": 4 + i % 5},
@@ -68,8 +70,10 @@ def _server_revs(server, campaign: str) -> dict[str, str]:
 
 
 def test_a_phone_pushes_and_another_pulls(server, static_site, open_phone, tmp_path):
-    campaign = server.new_db()
+    campaign = server.new_db(forms=True)  # the built-in forms, which the records fit
     remote = f"{server.url}/sync/{campaign}"
+    forms = {row["id"]: row["value"]["rev"] for row in server.http.get(f"/sync/{campaign}/_all_docs").json()["rows"]}
+    assert len(forms) == 3
 
     # The office writes some documents on the server first; one carries a turf map.
     turf_map = _png(seed=200)
@@ -83,7 +87,7 @@ def test_a_phone_pushes_and_another_pulls(server, static_site, open_phone, tmp_p
         "_attachments": {"map.png": {"content_type": "image/png", "data": base64.b64encode(turf_map).decode()}},
     })
     assert turf.status_code == 201, turf.text
-    office_revs = {r["id"]: r["rev"] for r in office.json()} | {"turf:north": turf.json()["rev"]}
+    office_revs = forms | {r["id"]: r["rev"] for r in office.json()} | {"turf:north": turf.json()["rev"]}
 
     # Phone A: 50 geotagged records saved offline in IndexedDB, one with a photo, then pushed.
     records = _records()

@@ -77,13 +77,14 @@ const ops = {
     return Buffer.from(blob).toString('base64');
   },
   async destroy({ db }) { await local(db).destroy(); locals.delete(db); return true; },
-  async generate({ db, count, prefix = 'record', size = 900 }) {
+  async generate({ db, count, prefix = 'household', size = 900 }) {
     const filler = 'x'.repeat(size);
     for (let start = 0; start < count; start += 1000) {
       const docs = [];
       for (let i = start; i < Math.min(count, start + 1000); i++) {
-        docs.push({ _id: `${prefix}:${String(i).padStart(6, '0')}`, type: 'record', n: i,
-          answers: { outcome: 'contacted', notes: filler }, geotag: { lat: 41.88, lon: -87.63, accuracy_m: 9 } });
+        docs.push({ _id: `${prefix}:${String(i).padStart(6, '0')}`, type: 'household', n: i,
+          address: `${2600 + i} W Fulton St`, unit: i % 4 ? null : '2F', notes: filler,
+          location: { lat: 41.88 + i * 1e-6, lon: -87.63 } });
       }
       await local(db).bulkDocs(docs);
     }

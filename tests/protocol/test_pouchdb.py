@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.peers import PouchError
+from tests.peers import RECORD, PouchError
 
 
 def _local(name: str) -> str:
@@ -31,11 +31,12 @@ def _wait_for(predicate, timeout: float = 5.0, step: float = 0.02):
     return predicate()
 
 
-def test_push(server, pouch, campaign):
+def test_push(server, pouch):
+    campaign = server.new_db(forms=True)
     phone = _local("phone")
     pouch.call("bulkDocs", db=phone, docs=[
-        {"_id": "record:1", "type": "record", "answers": {"outcome": "contacted"}},
-        {"_id": "record:2", "type": "record", "answers": {"outcome": "not_home"}},
+        {"_id": "record:1", **RECORD, "answers": {"outcome": "contacted"}},
+        {"_id": "record:2", **RECORD, "answers": {"outcome": "not_home"}},
         {"_id": "_design/x", "views": {}},
     ])
     result = pouch.call("replicate", **{"from": phone, "to": server.remote(campaign)})
@@ -130,11 +131,12 @@ def test_conflicts_replicate_as_branches(server, pouch, campaign):
     assert on_phone["_rev"] == on_server["_rev"] and on_phone["_conflicts"] == on_server["_conflicts"]
 
 
-def test_five_megabyte_photo_both_ways(server, pouch, campaign):
+def test_five_megabyte_photo_both_ways(server, pouch):
+    campaign = server.new_db(forms=True)
     photo = random.Random(5).randbytes(5 * 1024 * 1024)
     phone, other = _local("phone"), _local("other")
     pouch.call("put", db=phone, doc={
-        "_id": "record:garden", "type": "record",
+        "_id": "record:garden", **RECORD, "answers": {"outcome": "not_home"},
         "_attachments": {"photo.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(photo).decode()}},
     })
     result = pouch.call("replicate", **{"from": phone, "to": server.remote(campaign)})
@@ -217,5 +219,5 @@ def test_ten_thousand_documents(server, pouch, campaign):
     pulled = pouch.call("replicate", **{"from": server.remote(campaign), "to": fresh, "options": {"batch_size": 500}})
     assert pulled["ok"] and pulled["docs_written"] == 10_000
     assert pouch.call("info", db=fresh)["doc_count"] == 10_000
-    sample = pouch.call("get", db=fresh, id="record:004242")
-    assert sample["n"] == 4242 and sample["_rev"] == pouch.call("get", db=phone, id="record:004242")["_rev"]
+    sample = pouch.call("get", db=fresh, id="household:004242")
+    assert sample["n"] == 4242 and sample["_rev"] == pouch.call("get", db=phone, id="household:004242")["_rev"]

@@ -1,0 +1,1345 @@
+"""The form expression language: relevance (skip logic), constraints, defaults.
+
+One small language, close to XLSForm / ODK XPath, with two evaluators that
+agree: this module (server-side validation) and ``forms/expressions.mjs``
+(the canvasser app).  ``forms/expression_vectors.json`` holds the cases both
+must pass; ``docs/expressions.md`` is the reference for coordinators.
+
+    >>> evaluate("${outcome} = 'contacted' and selected(${interests}, 'childcare')",
+    ...          {"outcome": "contacted", "interests": ["childcare", "housing"]})
+    True
+
+Nothing here uses ``eval``/``exec``: the text is tokenised, parsed into a
+small syntax tree and compiled once into nested Python closures.  Every
+operation is total (bad operands give NaN, '' or false, never an exception),
+so evaluation of a parsed expression raises only ``ExpressionError`` and only
+for answer values of an unsupported Python type.
+
+Semantics in one place (the JavaScript evaluator mirrors each rule):
+
+* values are strings, numbers (always IEEE doubles), booleans, multi-select
+  lists and geopoints; a missing or None answer is the empty string '';
+* a multi-select list behaves as its space-joined string except in
+  ``selected``, ``count-selected`` and ``selected-at``; a geopoint dict
+  ``{lat, lon, altitude_m?, accuracy_m?}`` behaves as ODK's string
+  ``"lat lon altitude accuracy"`` ('' when lat or lon is not a number);
+* ``=``/``!=``: booleans on both sides compare as booleans; a number on
+  either side compares numerically (a non-numeric side is NaN, so ``=`` is
+  false and ``!=`` true); otherwise as strings (``true()`` is 'true');
+* ``<`` ``<=`` ``>`` ``>=``: a number or boolean on either side compares
+  numerically; two strings compare numerically when both are numeric, are
+  false when either is empty, else compare by Unicode code point (so ISO
+  dates compare as dates);
+* text to number: optional ASCII blanks, optional '-', digits with an
+  optional '.', nothing else (no exponent, no '+'); an ISO date
+  'YYYY-MM-DD' is its day count since 1970-01-01; anything else is NaN;
+* number to text: no exponent, shortest round-trip digits, integers without
+  '.0', 'NaN', 'Infinity', '-Infinity'.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import functools
+import math
+import re
+from collections.abc import Mapping
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "MAX_PATTERN_LENGTH",
+    "FUNCTIONS",
+    "Expr",
+    "ExpressionError",
+    "evaluate",
+    "parse",
+    "references",
+    "to_number",
+    "to_string",
+    "truthy",
+]
+
+MAX_LENGTH = 2000  # characters (Unicode code points) in one expression
+MAX_DEPTH = 50  # nesting levels: parentheses, function calls, unary minus, operator operands
+MAX_PATTERN_LENGTH = 200  # characters in a regex() pattern
+MAX_REPEAT = 1000  # largest n or m in a regex {n,m}
+
+NAN = float("nan")
+INF = float("inf")
+
+
+class ExpressionError(ValueError):
+    """A bad expression: ``message`` says what, ``position`` (0-based character offset) where."""
+
+    def __init__(self, message: str, position: int | None = None, text: str | None = None):
+        self.message = message
+        self.position = position
+        self.text = text
+        super().__init__(message if position is None else f"{message} (at character {position + 1})")
+
+
+# --------------------------------------------------------------------------- conversions
+
+_BLANKS = " \t\n\r"
+_NUMBER_TEXT = re.compile(r"[ \t\n\r]*-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[ \t\n\r]*")
+_DATE_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DATE_PREFIX = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]|\Z)")
+_SPLIT = re.compile(r"[ \t\n\r]+")
+_EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
+_MIN_DAY = datetime.date(1, 1, 1).toordinal() - _EPOCH_ORDINAL
+_MAX_DAY = datetime.date(9999, 12, 31).toordinal() - _EPOCH_ORDINAL
+
+
+def _int_to_float(v: int) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return INF if v > 0 else -INF
+
+
+def _normalise(v):
+    """Map subclasses and other Python types onto the value types, or refuse."""
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, str):
+        return str(v)
+    if isinstance(v, int):
+        return _int_to_float(int(v))
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, (list, tuple)):
+        return list(v)
+    if isinstance(v, Mapping):
+        return dict(v)
+    if isinstance(v, datetime.datetime):
+        return v.isoformat()
+    if isinstance(v, datetime.date):
+        return v.isoformat()
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    raise ExpressionError(f"unsupported answer value of type {type(v).__name__}")
+
+
+def _day_number(y: str, m: str, d: str) -> int | None:
+    year, month, day = int(y), int(m), int(d)
+    try:
+        return datetime.date(year, month, day).toordinal() - _EPOCH_ORDINAL
+    except ValueError:
+        return None
+
+
+def _text_number(s: str) -> float:
+    if _NUMBER_TEXT.fullmatch(s):
+        return float(s)
+    m = _DATE_TEXT.fullmatch(s)
+    if m:
+        days = _day_number(*m.groups())
+        if days is not None:
+            return float(days)
+    return NAN
+
+
+def _fmt(x: float) -> str:
+    """A number as text: shortest round-trip digits, never an exponent."""
+    if x != x:
+        return "NaN"
+    if x == INF:
+        return "Infinity"
+    if x == -INF:
+        return "-Infinity"
+    if x.is_integer() and -1e16 < x < 1e16:
+        return str(int(x))
+    r = repr(x)
+    if "e" not in r:
+        return r
+    return format(decimal.Decimal(r), "f")
+
+
+def _geo(d: dict) -> str:
+    lat, lon = d.get("lat"), d.get("lon")
+    if type(lat) not in (int, float) or type(lon) not in (int, float):
+        return ""
+    alt = d.get("altitude_m")
+    acc = d.get("accuracy_m")
+    alt = alt if type(alt) in (int, float) else 0.0
+    acc = acc if type(acc) in (int, float) else 0.0
+    return " ".join(_fmt(float(x)) for x in (lat, lon, alt, acc))
+
+
+def _item(x) -> str:
+    """One element of a multi-select list as text (nested lists and objects are '')."""
+    t = type(x)
+    if t is str:
+        return x
+    if t is list or t is tuple or t is dict:
+        return ""
+    if x is None:
+        return ""
+    if t is float:
+        return _fmt(x)
+    if t is bool:
+        return "true" if x else "false"
+    if t is int:
+        return _fmt(_int_to_float(x))
+    return _item(_normalise(x))
+
+
+def to_string(v) -> str:
+    """The text of a value (XPath string())."""
+    t = type(v)
+    if t is str:
+        return v
+    if v is None:
+        return ""
+    if t is float:
+        return _fmt(v)
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return _fmt(_int_to_float(v))
+    if t is list or t is tuple:
+        return " ".join([_item(x) for x in v])
+    if t is dict:
+        return _geo(v)
+    return to_string(_normalise(v))
+
+
+_s = to_string
+
+
+def to_number(v) -> float:
+    """The number of a value (XPath number()); NaN when it has none."""
+    t = type(v)
+    if t is float:
+        return v
+    if t is str:
+        return _text_number(v)
+    if t is bool:
+        return 1.0 if v else 0.0
+    if t is int:
+        return _int_to_float(v)
+    if v is None:
+        return NAN
+    if t is list or t is tuple or t is dict:
+        return _text_number(to_string(v))
+    return to_number(_normalise(v))
+
+
+_n = to_number
+
+
+def _atom(v):
+    """str, float or bool: lists and geopoints become their text, None ''."""
+    t = type(v)
+    if t is str or t is float or t is bool:
+        return v
+    if v is None:
+        return ""
+    if t is int:
+        return _int_to_float(v)
+    if t is list or t is tuple or t is dict:
+        return to_string(v)
+    return _atom(_normalise(v))
+
+
+def truthy(v) -> bool:
+    """XPath boolean(): a non-empty string, a non-zero non-NaN number, true."""
+    t = type(v)
+    if t is bool:
+        return v
+    if t is str:
+        return v != ""
+    if t is float:
+        return v == v and v != 0.0
+    if v is None:
+        return False
+    return truthy(_atom(v))
+
+
+def _items(v) -> list[str]:
+    """The chosen values of a multi-select: a list's non-empty items, or a text's words."""
+    t = type(v)
+    if t is list or t is tuple:
+        return [s for s in (_item(x) for x in v) if s != ""]
+    v = _atom(v)
+    if type(v) is not str:
+        v = to_string(v)
+    return [w for w in _SPLIT.split(v) if w]
+
+
+# --------------------------------------------------------------------------- operators
+
+
+def _eq(a, b) -> bool:
+    a = _atom(a)
+    b = _atom(b)
+    ta, tb = type(a), type(b)
+    if ta is str and tb is str:
+        return a == b
+    if ta is float or tb is float:
+        return _n(a) == _n(b)
+    if ta is bool and tb is bool:
+        return a == b
+    return to_string(a) == to_string(b)
+
+
+_REL = {
+    "<": lambda x, y: x < y,
+    "<=": lambda x, y: x <= y,
+    ">": lambda x, y: x > y,
+    ">=": lambda x, y: x >= y,
+}
+
+
+def _rel_operands(a, b):
+    a = _atom(a)
+    b = _atom(b)
+    if type(a) is str and type(b) is str:
+        if a == "" or b == "":
+            return None
+        if _NUMBER_TEXT.fullmatch(a) and _NUMBER_TEXT.fullmatch(b):
+            return float(a), float(b)
+        return a, b  # Python compares str by code point
+    return _n(a), _n(b)
+
+
+def _compare(op: str, a, b) -> bool:
+    if op == "=":
+        return _eq(a, b)
+    if op == "!=":
+        return not _eq(a, b)
+    pair = _rel_operands(a, b)
+    if pair is None:
+        return False
+    return _REL[op](*pair)
+
+
+def _div(x: float, y: float) -> float:
+    try:
+        return x / y
+    except ZeroDivisionError:
+        if x != x or x == 0:
+            return NAN
+        return INF if (x > 0) == (math.copysign(1.0, y) > 0) else -INF
+
+
+def _mod(x: float, y: float) -> float:
+    try:
+        return math.fmod(x, y)
+    except ValueError:
+        return NAN
+
+
+def _arith(op: str, x: float, y: float) -> float:
+    if op == "+":
+        return x + y
+    if op == "-":
+        return x - y
+    if op == "*":
+        return x * y
+    if op == "div":
+        return _div(x, y)
+    return _mod(x, y)
+
+
+# --------------------------------------------------------------------------- functions' helpers
+
+
+def _keep_zero_sign(r: float, x: float) -> float:
+    return math.copysign(0.0, x) if r == 0 else r
+
+
+def _trunc(x: float) -> float:
+    if x != x or x in (INF, -INF):
+        return x
+    return _keep_zero_sign(float(math.trunc(x)), x)
+
+
+def _floor(x: float) -> float:
+    if x != x or x in (INF, -INF):
+        return x
+    return _keep_zero_sign(float(math.floor(x)), x)
+
+
+def _ceiling(x: float) -> float:
+    if x != x or x in (INF, -INF):
+        return x
+    return _keep_zero_sign(float(math.ceil(x)), x)
+
+
+def _round(x: float, places: float) -> float:
+    """Round half away from zero at ``places`` decimals, on the number's shortest decimal form."""
+    if x != x or x in (INF, -INF) or places != places:
+        return NAN if places != places else x
+    places = _trunc(places)
+    if places > 400:
+        return x
+    if places < -400:
+        return math.copysign(0.0, x)
+    exponent = decimal.Decimal(1).scaleb(-int(places))
+    with decimal.localcontext() as context:
+        context.prec = 1000
+        rounded = decimal.Decimal(repr(x)).quantize(exponent, rounding=decimal.ROUND_HALF_UP)
+    return float(rounded)
+
+
+def _date(v) -> str:
+    v = _atom(v)
+    if type(v) is str:
+        m = _DATE_PREFIX.match(v)
+        if m:
+            return f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if _day_number(*m.groups()) is not None else ""
+        if not _NUMBER_TEXT.fullmatch(v):
+            return ""
+        v = float(v)
+    elif type(v) is bool:
+        return ""
+    if v != v or v in (INF, -INF):
+        return ""
+    days = math.floor(v)
+    if days < _MIN_DAY or days > _MAX_DAY:
+        return ""
+    return datetime.date.fromordinal(days + _EPOCH_ORDINAL).isoformat()
+
+
+def _substr(s: str, start: float, end: float | None) -> str:
+    if start != start or (end is not None and end != end):
+        return ""
+    length = len(s)
+    start = min(max(_trunc(start), 0.0), float(length))
+    end = float(length) if end is None else min(max(_trunc(end), 0.0), float(length))
+    if end <= start:
+        return ""
+    return s[int(start) : int(end)]
+
+
+def _selected(v, choice) -> bool:
+    choice = to_string(choice).strip(_BLANKS)
+    if choice == "":
+        return False
+    if type(v) is list:
+        for x in v:
+            if x == choice or (type(x) is not str and _item(x) == choice):
+                return True
+        return False
+    return choice in _items(v)
+
+
+def _selected_at(v, index: float) -> str:
+    if index != index or index in (INF, -INF) or not index.is_integer():
+        return ""
+    items = _items(v)
+    i = int(index)
+    return items[i] if 0 <= i < len(items) else ""
+
+
+def _min_max(values: list[float], smallest: bool) -> float:
+    """min() / max() as JavaScript's Math.min / Math.max: NaN wins, -0 is below +0."""
+    best = values[0]
+    for x in values:
+        if x != x:
+            return NAN
+        if smallest:
+            if x < best or (x == 0 and best == 0 and math.copysign(1.0, x) < 0):
+                best = x
+        elif x > best or (x == 0 and best == 0 and math.copysign(1.0, x) > 0):
+            best = x
+    return best
+
+
+def _today_text(today) -> str:
+    if today is None:
+        return datetime.date.today().isoformat()
+    if isinstance(today, datetime.datetime):
+        return today.date().isoformat()
+    if isinstance(today, datetime.date):
+        return today.isoformat()
+    m = _DATE_TEXT.fullmatch(today) if isinstance(today, str) else None
+    if m and _day_number(*m.groups()) is not None:
+        return today
+    raise ExpressionError(f"today must be a date or 'YYYY-MM-DD', not {today!r}")
+
+
+# --------------------------------------------------------------------------- regex subset
+
+_REGEX_SPECIAL = set("\\^$.|?*+()[]{}")
+_REGEX_ESCAPABLE = set("\\^$.|?*+()[]{}/-")
+_CLASS_SHORTHAND = {"d": "0-9", "w": "A-Za-z0-9_", "s": "\\t\\n\\x0b\\x0c\\r\\x20"}
+_SHORTHAND = {
+    "d": "[0-9]",
+    "D": "[^0-9]",
+    "w": "[A-Za-z0-9_]",
+    "W": "[^A-Za-z0-9_]",
+    "s": "[\\t\\n\\x0b\\x0c\\r\\x20]",
+    "S": "[^\\t\\n\\x0b\\x0c\\r\\x20]",
+}
+_CONTROL = {"n": "\n", "r": "\r", "t": "\t"}
+
+
+class _RegexError(Exception):
+    def __init__(self, message: str, offset: int):
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+def _lit(c: str) -> str:
+    """One literal character, written so that neither engine can misread it."""
+    if c.isascii() and not c.isalnum():
+        return "\\x%02x" % ord(c)
+    return c
+
+
+class _RegexTranslator:
+    """Checks a pattern against the portable subset and writes it for Python's ``re``.
+
+    The JavaScript evaluator has the same translator writing for ``RegExp`` with
+    the ``u`` flag; the two outputs mean the same on every input.
+    """
+
+    def __init__(self, pattern: str):
+        self.p = pattern
+        self.i = 0
+        self.out: list[str] = []
+
+    def error(self, message: str, offset: int | None = None):
+        raise _RegexError(message, self.i if offset is None else offset)
+
+    def peek(self) -> str:
+        return self.p[self.i] if self.i < len(self.p) else ""
+
+    def translate(self) -> str:
+        self.alternation(0)
+        if self.i < len(self.p):  # a stray ')'
+            self.error("unmatched ')'")
+        return "".join(self.out)
+
+    def alternation(self, depth: int) -> bool:
+        """Returns whether it contains an unbounded quantifier."""
+        if depth > 20:
+            self.error("groups nested too deeply")
+        unbounded = self.sequence(depth)
+        while self.peek() == "|":
+            self.i += 1
+            self.out.append("|")
+            unbounded = self.sequence(depth) or unbounded
+        return unbounded
+
+    def sequence(self, depth: int) -> bool:
+        unbounded = False
+        while self.i < len(self.p) and self.peek() not in "|)":
+            start = self.i
+            kind, inner_unbounded = self.atom(depth)
+            q = self.quantifier()
+            if q is None:
+                unbounded = unbounded or inner_unbounded
+                continue
+            text, repeats, is_unbounded = q
+            if kind == "anchor":
+                self.error("nothing to repeat", start)
+            if kind == "group" and inner_unbounded and repeats:
+                self.error("a repeated group may not contain *, + or {n,} (like (a+)+)", start)
+            self.out.append(text)
+            unbounded = unbounded or is_unbounded or inner_unbounded
+            if self.peek() and self.peek() in "*+?{":
+                self.error("nothing to repeat")
+        return unbounded
+
+    def number(self) -> int:
+        start = self.i
+        while self.peek() and self.peek() in "0123456789":
+            self.i += 1
+        if start == self.i:
+            self.error("expected a number in {n,m}")
+        value = int(self.p[start : self.i])
+        if value > MAX_REPEAT:
+            self.error(f"repeat count larger than {MAX_REPEAT}", start)
+        return value
+
+    def quantifier(self):
+        c = self.peek()
+        start = self.i
+        if c in ("*", "+", "?") and c:
+            self.i += 1
+            text, repeats, unbounded = c, c != "?", c != "?"
+        elif c == "{":
+            self.i += 1
+            low = self.number()
+            high: int | None = low
+            if self.peek() == ",":
+                self.i += 1
+                high = None if self.peek() == "}" else self.number()
+            if self.peek() != "}":
+                self.error("expected '}' to close {n,m}")
+            self.i += 1
+            if high is not None and high < low:
+                self.error("{n,m} with m smaller than n", start)
+            text = "{%d}" % low if high == low else ("{%d,}" % low if high is None else "{%d,%d}" % (low, high))
+            repeats, unbounded = high is None or high > 1, high is None
+        else:
+            return None
+        if self.peek() == "?":
+            self.i += 1
+            text += "?"
+        return text, repeats, unbounded
+
+    def atom(self, depth: int):
+        c = self.p[self.i]
+        start = self.i
+        if c == "(":
+            self.i += 1
+            if self.p.startswith("?:", self.i):
+                self.i += 2
+            elif self.peek() == "?":
+                self.error("only (...) and (?:...) groups are supported")
+            self.out.append("(?:")
+            unbounded = self.alternation(depth + 1)
+            if self.peek() != ")":
+                self.error("missing ')'", start)
+            self.i += 1
+            self.out.append(")")
+            return "group", unbounded
+        if c == "[":
+            self.char_class()
+            return "char", False
+        if c == ".":
+            self.i += 1
+            self.out.append("[^\\n]")
+            return "char", False
+        if c == "^":
+            self.i += 1
+            self.out.append("^")
+            return "anchor", False
+        if c == "$":
+            self.i += 1
+            self.out.append(self.END)
+            return "anchor", False
+        if c == "\\":
+            e = self.p[self.i + 1] if self.i + 1 < len(self.p) else ""
+            if e == "":
+                self.error("pattern ends with '\\'")
+            self.i += 2
+            if e in _SHORTHAND:
+                self.out.append(_SHORTHAND[e])
+                return "char", False
+            if e in ("b", "B"):
+                self.out.append("\\" + e)
+                return "anchor", False
+            if e in _CONTROL:
+                self.out.append(_lit(_CONTROL[e]))
+                return "char", False
+            if e in _REGEX_ESCAPABLE:
+                self.out.append(_lit(e))
+                return "char", False
+            self.error(f"unsupported escape '\\{e}'", start)
+        if c in "*+?{":
+            self.error("nothing to repeat")
+        if c in "]}":
+            self.error(f"write '\\{c}' for a literal '{c}'")
+        self.i += 1
+        self.out.append(_lit(c))
+        return "char", False
+
+    def class_atom(self):
+        """One character of a [...] class: (char, None) or (None, shorthand text)."""
+        c = self.peek()
+        start = self.i
+        if c == "":
+            self.error("missing ']'")
+        if c == "\\":
+            e = self.p[self.i + 1] if self.i + 1 < len(self.p) else ""
+            if e == "":
+                self.error("pattern ends with '\\'")
+            self.i += 2
+            if e in _CLASS_SHORTHAND:
+                return None, _CLASS_SHORTHAND[e]
+            if e in _CONTROL:
+                return _CONTROL[e], None
+            if e in _REGEX_ESCAPABLE:
+                return e, None
+            self.error(f"unsupported escape '\\{e}' in [...]", start)
+        if c == "[":
+            self.error("write '\\[' for a literal '[' in [...]")
+        self.i += 1
+        return c, None
+
+    def char_class(self):
+        start = self.i
+        self.i += 1
+        parts = ["["]
+        if self.peek() == "^":
+            self.i += 1
+            parts.append("^")
+        if self.peek() == "]":
+            self.error("empty [] class (write '\\]' for a literal ']')")
+        while True:
+            if self.i >= len(self.p):
+                self.error("missing ']'", start)
+            if self.peek() == "]":
+                self.i += 1
+                break
+            atom_start = self.i
+            char, shorthand = self.class_atom()
+            if self.peek() == "-" and self.i + 1 < len(self.p) and self.p[self.i + 1] != "]":
+                self.i += 1
+                high_start = self.i
+                high, high_shorthand = self.class_atom()
+                if shorthand is not None or high_shorthand is not None:
+                    self.error("a range cannot use \\d, \\w or \\s", atom_start)
+                if ord(high) < ord(char):
+                    self.error("range out of order", high_start)
+                parts.append(_lit(char) + "-" + _lit(high))
+            elif shorthand is not None:
+                parts.append(shorthand)
+            else:
+                parts.append(_lit(char))
+        parts.append("]")
+        self.out.append("".join(parts))
+
+    END = "\\Z"
+
+
+@functools.lru_cache(maxsize=512)
+def _regex(pattern: str) -> re.Pattern | _RegexError:
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        return _RegexError(f"pattern longer than {MAX_PATTERN_LENGTH} characters", 0)
+    try:
+        return re.compile(_RegexTranslator(pattern).translate(), re.ASCII)
+    except _RegexError as error:
+        return error
+    except re.error as error:  # pragma: no cover - the subset is meant to make this impossible
+        return _RegexError(f"invalid pattern ({error})", 0)
+
+
+def _regex_test(value, pattern) -> bool:
+    compiled = _regex(to_string(pattern))
+    if isinstance(compiled, _RegexError):
+        return False
+    return compiled.search(to_string(value)) is not None
+
+
+# --------------------------------------------------------------------------- lexer
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*")
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+_OPERATOR_WORDS = {"or": 1, "and": 2, "div": 6, "mod": 6}
+_OPERATOR_SYMBOLS = {"=": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4, "+": 5, "-": 5, "*": 6}
+_HINTS = {
+    "&": "use 'and' instead of '&&'",
+    "|": "use 'or' instead of '||'",
+    "/": "use 'div' to divide",
+    "%": "use 'mod' for the remainder",
+    "!": "use not(...) instead of '!'",
+    "[": "'[' is not part of the language",
+    "]": "']' is not part of the language",
+    "@": "'@' is not part of the language",
+}
+
+_DIGITS = "0123456789"
+_NAME_START = "_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_NUMBER_ENDERS = _NAME_START + _DIGITS + "."
+
+# token kinds: num str ref cur name op ( ) , end
+
+
+def _tokens(text: str) -> list[tuple[str, object, int]]:
+    tokens = []
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c in _BLANKS:
+            i += 1
+        elif c == "$":
+            if text[i + 1 : i + 2] != "{":
+                raise ExpressionError("expected '{' after '$' (write ${name})", i, text)
+            m = _NAME.match(text, i + 2)
+            if not m:
+                raise ExpressionError("expected a field name after '${'", i + 2, text)
+            j = m.end()
+            if text[j : j + 1] != "}":
+                raise ExpressionError(
+                    f"expected '}}' after '${{{m.group()}' (field names use letters, digits and _)", j, text
+                )
+            tokens.append(("ref", m.group(), i))
+            i = j + 1
+        elif c == "'" or c == '"':
+            j = text.find(c, i + 1)
+            if j < 0:
+                raise ExpressionError(f"unterminated string (no closing {c})", i, text)
+            tokens.append(("str", text[i + 1 : j], i))
+            i = j + 1
+        elif c in _DIGITS or (c == "." and text[i + 1 : i + 2] in _DIGITS and i + 1 < n):
+            m = _NUMBER.match(text, i)
+            j = m.end()
+            if j < n and text[j] in _NUMBER_ENDERS:
+                raise ExpressionError("invalid number", i, text)
+            tokens.append(("num", float(m.group()), i))
+            i = j
+        elif c == ".":
+            if text[i + 1 : i + 2] == ".":
+                raise ExpressionError("'..' is not supported (there are no groups or repeats)", i, text)
+            tokens.append(("cur", None, i))
+            i += 1
+        elif c in _NAME_START:
+            m = _FUNCTION_NAME.match(text, i)
+            tokens.append(("name", m.group(), i))
+            i = m.end()
+        elif c in "<>!=":
+            two = text[i : i + 2]
+            if two == "==":
+                raise ExpressionError("use '=' to compare, not '=='", i, text)
+            if two in ("!=", "<=", ">="):
+                tokens.append(("op", two, i))
+                i += 2
+            elif c == "!":
+                raise ExpressionError(_HINTS["!"], i, text)
+            else:
+                tokens.append(("op", c, i))
+                i += 1
+        elif c in "+-*":
+            tokens.append(("op", c, i))
+            i += 1
+        elif c in "(),":
+            tokens.append((c, c, i))
+            i += 1
+        elif c in _HINTS:
+            raise ExpressionError(_HINTS[c], i, text)
+        else:
+            raise ExpressionError(f"unexpected character {c!r}", i, text)
+    tokens.append(("end", None, n))
+    return tokens
+
+
+def _describe(token) -> str:
+    kind, value, _ = token
+    if kind == "end":
+        return "the end of the expression"
+    if kind == "num":
+        return "a number"
+    if kind == "str":
+        return "a string"
+    if kind == "ref":
+        return f"${{{value}}}"
+    if kind == "cur":
+        return "'.'"
+    return f"'{value}'"
+
+
+# --------------------------------------------------------------------------- parser
+
+# Syntax tree nodes (plain tuples):
+#   ("num", float) ("str", text, position) ("ref", name) ("cur",) ("neg", node)
+#   ("or", [nodes]) ("and", [nodes])
+#   ("cmp", first, [(op, node), ...])     one precedence level: = != or < <= > >=
+#   ("arith", first, [(op, node), ...])   one precedence level: + - or * div mod
+#   ("call", name, [nodes], position)
+
+_CHAIN = {1: "or", 2: "and", 3: "cmp", 4: "cmp", 5: "arith", 6: "arith"}
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = _tokens(text)
+        self.k = 0
+        self.refs: set[str] = set()
+        self.uses_current = False
+        self.uses_today = False
+
+    def error(self, message: str, position: int):
+        raise ExpressionError(message, position, self.text)
+
+    @property
+    def token(self):
+        return self.tokens[self.k]
+
+    def binary_level(self) -> int:
+        kind, value, _ = self.token
+        if kind == "op":
+            return _OPERATOR_SYMBOLS[value]
+        if kind == "name" and value in _OPERATOR_WORDS:
+            return _OPERATOR_WORDS[value]
+        return 0
+
+    def parse(self):
+        node = self.expression(1, 0)
+        if self.token[0] != "end":
+            self.error(f"unexpected {_describe(self.token)}", self.token[2])
+        return node
+
+    def expression(self, min_level: int, depth: int):
+        left = self.unary(depth)
+        while True:
+            level = self.binary_level()
+            if level == 0 or level < min_level:
+                return left
+            op = self.token[1]
+            self.k += 1
+            right = self.expression(level + 1, depth + 1)
+            kind = _CHAIN[level]
+            if kind in ("or", "and"):
+                if left[0] == kind:
+                    left = (kind, left[1] + [right])
+                else:
+                    left = (kind, [left, right])
+            else:
+                same = left[0] == kind and (left[2][0][0] in _LEVEL_OPS[level])
+                if same:
+                    left = (kind, left[1], left[2] + [(op, right)])
+                else:
+                    left = (kind, left, [(op, right)])
+
+    def unary(self, depth: int):
+        if depth > MAX_DEPTH:
+            self.error(f"nested deeper than {MAX_DEPTH} levels", self.token[2])
+        kind, value, _ = self.token
+        if kind == "op" and value == "-":
+            self.k += 1
+            return ("neg", self.unary(depth + 1))
+        return self.primary(depth)
+
+    def primary(self, depth: int):
+        kind, value, pos = self.token
+        if kind == "num":
+            self.k += 1
+            return ("num", value)
+        if kind == "str":
+            self.k += 1
+            return ("str", value, pos)
+        if kind == "ref":
+            self.k += 1
+            self.refs.add(value)
+            return ("ref", value)
+        if kind == "cur":
+            self.k += 1
+            self.uses_current = True
+            return ("cur",)
+        if kind == "(":
+            self.k += 1
+            node = self.expression(1, depth + 1)
+            if self.token[0] != ")":
+                self.error(f"expected ')' to close the '(' at character {pos + 1}", self.token[2])
+            self.k += 1
+            return node
+        if kind == "name":
+            return self.call(depth)
+        self.error(f"expected a value, found {_describe(self.token)}", pos)
+
+    def call(self, depth: int):
+        _, name, pos = self.token
+        if self.tokens[self.k + 1][0] != "(":
+            if name in ("true", "false"):
+                self.error(f"write {name}() with parentheses", pos)
+            if name in _OPERATOR_WORDS:
+                self.error(f"expected a value, found '{name}'", pos)
+            if name in FUNCTIONS:
+                self.error(f"function {name}() needs parentheses", pos)
+            self.error(f"unknown name '{name}' (write ${{{name}}} to refer to a field)", pos)
+        if name not in FUNCTIONS:
+            self.error(f"unknown function {name}()", pos)
+        self.k += 2
+        args = []
+        if self.token[0] != ")":
+            while True:
+                args.append(self.expression(1, depth + 1))
+                if self.token[0] == ",":
+                    self.k += 1
+                    continue
+                if self.token[0] == ")":
+                    break
+                self.error(f"expected ',' or ')' in the arguments of {name}()", self.token[2])
+        self.k += 1
+        low, high = FUNCTIONS[name]
+        if len(args) < low or (high is not None and len(args) > high):
+            if high is None:
+                wanted = f"at least {low} argument{'s' if low != 1 else ''}"
+            elif low == high:
+                wanted = f"{low} argument{'s' if low != 1 else ''}"
+            else:
+                wanted = f"{low} to {high} arguments"
+            self.error(f"{name}() takes {wanted}, found {len(args)}", pos)
+        if name == "today":
+            self.uses_today = True
+        if name == "regex" and args[1][0] == "str":
+            pattern = args[1][1]
+            string_pos = args[1][2]
+            if len(pattern) > MAX_PATTERN_LENGTH:
+                self.error(f"regex pattern longer than {MAX_PATTERN_LENGTH} characters", string_pos)
+            compiled = _regex(pattern)
+            if isinstance(compiled, _RegexError):
+                self.error(f"invalid regex pattern: {compiled.message}", string_pos + 1 + compiled.offset)
+        return ("call", name, args, pos)
+
+
+_LEVEL_OPS = {3: ("=", "!="), 4: ("<", "<=", ">", ">="), 5: ("+", "-"), 6: ("*", "div", "mod")}
+
+# name -> (fewest arguments, most arguments or None)
+FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "not": (1, 1),
+    "true": (0, 0),
+    "false": (0, 0),
+    "boolean": (1, 1),
+    "string": (1, 1),
+    "number": (1, 1),
+    "int": (1, 1),
+    "round": (1, 2),
+    "floor": (1, 1),
+    "ceiling": (1, 1),
+    "abs": (1, 1),
+    "min": (1, None),
+    "max": (1, None),
+    "selected": (2, 2),
+    "count-selected": (1, 1),
+    "selected-at": (2, 2),
+    "string-length": (1, 1),
+    "substr": (2, 3),
+    "contains": (2, 2),
+    "starts-with": (2, 2),
+    "ends-with": (2, 2),
+    "concat": (0, None),
+    "regex": (2, 2),
+    "if": (3, 3),
+    "coalesce": (2, None),
+    "today": (0, 0),
+    "date": (1, 1),
+}
+
+
+# --------------------------------------------------------------------------- compiler
+# Every node becomes a closure f(answers, current, today) -> value.
+
+
+def _compile(node):
+    kind = node[0]
+    if kind == "num" or kind == "str":
+        value = node[1]
+        return lambda a, c, t: value
+    if kind == "ref":
+        name = node[1]
+
+        def ref(a, c, t):
+            return a.get(name)
+
+        ref.ref_name = name
+        return ref
+    if kind == "cur":
+        return lambda a, c, t: c
+    if kind == "neg":
+        f = _compile(node[1])
+        return lambda a, c, t: -_n(f(a, c, t))
+    if kind == "or" or kind == "and":
+        return _compile_logic(kind, [_compile(x) for x in node[1]])
+    if kind == "cmp":
+        return _compile_cmp(node)
+    if kind == "arith":
+        return _compile_arith(node)
+    return _compile_call(node)
+
+
+def _compile_logic(kind, fs):
+    if len(fs) == 2:
+        f0, f1 = fs
+        if kind == "and":
+
+            def both(a, c, t):
+                r = f0(a, c, t)
+                if not (r is True or (r is not False and truthy(r))):
+                    return False
+                r = f1(a, c, t)
+                return r is True or (r is not False and truthy(r))
+
+            return both
+
+        def either(a, c, t):
+            r = f0(a, c, t)
+            if r is True or (r is not False and truthy(r)):
+                return True
+            r = f1(a, c, t)
+            return r is True or (r is not False and truthy(r))
+
+        return either
+    if kind == "and":
+        return lambda a, c, t: all(truthy(f(a, c, t)) for f in fs)
+    return lambda a, c, t: any(truthy(f(a, c, t)) for f in fs)
+
+
+def _compile_cmp(node):
+    _, first, rest = node
+    if len(rest) == 1:
+        op, right = rest[0]
+        if op in ("=", "!=") and first[0] in ("ref", "cur") and right[0] == "str":
+            return _compile_eq_const(first, right[1], op == "!=")
+        if op in ("=", "!=") and right[0] in ("ref", "cur") and first[0] == "str":
+            return _compile_eq_const(right, first[1], op == "!=")
+        fa, fb = _compile(first), _compile(right)
+        if op == "=":
+
+            def eq(a, c, t):
+                x = fa(a, c, t)
+                y = fb(a, c, t)
+                if type(x) is str and type(y) is str:
+                    return x == y
+                return _eq(x, y)
+
+            return eq
+        if op == "!=":
+
+            def ne(a, c, t):
+                x = fa(a, c, t)
+                y = fb(a, c, t)
+                if type(x) is str and type(y) is str:
+                    return x != y
+                return not _eq(x, y)
+
+            return ne
+        if right[0] == "num":
+            k = right[1]
+            rel = _REL[op]
+
+            def rel_const(a, c, t):
+                x = fa(a, c, t)
+                if type(x) is float:
+                    return rel(x, k)
+                pair = _rel_operands(x, k)
+                return pair is not None and rel(*pair)
+
+            return rel_const
+        rel = _REL[op]
+
+        def relation(a, c, t):
+            pair = _rel_operands(fa(a, c, t), fb(a, c, t))
+            return pair is not None and rel(*pair)
+
+        return relation
+    f0 = _compile(first)
+    steps = [(op, _compile(x)) for op, x in rest]
+
+    def chain(a, c, t):
+        v = f0(a, c, t)
+        for op, f in steps:
+            v = _compare(op, v, f(a, c, t))
+        return v
+
+    return chain
+
+
+def _compile_eq_const(ref_node, k: str, negate: bool):
+    if ref_node[0] == "cur":
+        if negate:
+            return lambda a, c, t: (c != k) if type(c) is str else not _eq(c, k)
+        return lambda a, c, t: (c == k) if type(c) is str else _eq(c, k)
+    name = ref_node[1]
+    if negate:
+
+        def ne_const(a, c, t):
+            v = a.get(name)
+            if type(v) is str:
+                return v != k
+            return not _eq(v, k)
+
+        return ne_const
+
+    def eq_const(a, c, t):
+        v = a.get(name)
+        if type(v) is str:
+            return v == k
+        return _eq(v, k)
+
+    return eq_const
+
+
+def _compile_arith(node):
+    _, first, rest = node
+    f0 = _compile(first)
+    if len(rest) == 1:
+        op, right = rest[0]
+        f1 = _compile(right)
+        if op == "+":
+            return lambda a, c, t: _n(f0(a, c, t)) + _n(f1(a, c, t))
+        if op == "-":
+            return lambda a, c, t: _n(f0(a, c, t)) - _n(f1(a, c, t))
+        if op == "*":
+            return lambda a, c, t: _n(f0(a, c, t)) * _n(f1(a, c, t))
+        if op == "div":
+            return lambda a, c, t: _div(_n(f0(a, c, t)), _n(f1(a, c, t)))
+        return lambda a, c, t: _mod(_n(f0(a, c, t)), _n(f1(a, c, t)))
+    steps = [(op, _compile(x)) for op, x in rest]
+
+    def arith(a, c, t):
+        v = _n(f0(a, c, t))
+        for op, f in steps:
+            v = _arith(op, v, _n(f(a, c, t)))
+        return v
+
+    return arith
+
+
+def _compile_call(node):
+    _, name, args, _pos = node
+    fs = [_compile(x) for x in args]
+    f0 = fs[0] if fs else None
+    f1 = fs[1] if len(fs) > 1 else None
+    if name == "true":
+        return lambda a, c, t: True
+    if name == "false":
+        return lambda a, c, t: False
+    if name == "not":
+        return lambda a, c, t: not truthy(f0(a, c, t))
+    if name == "boolean":
+        return lambda a, c, t: truthy(f0(a, c, t))
+    if name == "string":
+        return lambda a, c, t: to_string(f0(a, c, t))
+    if name == "number":
+        return lambda a, c, t: _n(f0(a, c, t))
+    if name == "int":
+        return lambda a, c, t: _trunc(_n(f0(a, c, t)))
+    if name == "round":
+        if f1 is None:
+            return lambda a, c, t: _round(_n(f0(a, c, t)), 0.0)
+        return lambda a, c, t: _round(_n(f0(a, c, t)), _n(f1(a, c, t)))
+    if name == "floor":
+        return lambda a, c, t: _floor(_n(f0(a, c, t)))
+    if name == "ceiling":
+        return lambda a, c, t: _ceiling(_n(f0(a, c, t)))
+    if name == "abs":
+        return lambda a, c, t: abs(_n(f0(a, c, t)))
+    if name == "min":
+        return lambda a, c, t: _min_max([_n(f(a, c, t)) for f in fs], True)
+    if name == "max":
+        return lambda a, c, t: _min_max([_n(f(a, c, t)) for f in fs], False)
+    if name == "selected":
+        if args[1][0] == "str" and args[0][0] == "ref":
+            field = args[0][1]
+            choice = args[1][1].strip(_BLANKS)
+
+            def selected_const(a, c, t):
+                v = a.get(field)
+                if type(v) is list and choice:
+                    if choice in v:
+                        return True
+                    for x in v:
+                        if type(x) is not str and _item(x) == choice:
+                            return True
+                    return False
+                return _selected(v, choice)
+
+            return selected_const
+        return lambda a, c, t: _selected(f0(a, c, t), f1(a, c, t))
+    if name == "count-selected":
+        return lambda a, c, t: float(len(_items(f0(a, c, t))))
+    if name == "selected-at":
+        return lambda a, c, t: _selected_at(f0(a, c, t), _n(f1(a, c, t)))
+    if name == "string-length":
+        return lambda a, c, t: float(len(to_string(f0(a, c, t))))
+    if name == "substr":
+        if len(fs) == 2:
+            return lambda a, c, t: _substr(to_string(f0(a, c, t)), _n(f1(a, c, t)), None)
+        f2 = fs[2]
+        return lambda a, c, t: _substr(to_string(f0(a, c, t)), _n(f1(a, c, t)), _n(f2(a, c, t)))
+    if name == "contains":
+        return lambda a, c, t: to_string(f1(a, c, t)) in to_string(f0(a, c, t))
+    if name == "starts-with":
+        return lambda a, c, t: to_string(f0(a, c, t)).startswith(to_string(f1(a, c, t)))
+    if name == "ends-with":
+        return lambda a, c, t: to_string(f0(a, c, t)).endswith(to_string(f1(a, c, t)))
+    if name == "concat":
+        return lambda a, c, t: "".join([to_string(f(a, c, t)) for f in fs])
+    if name == "regex":
+        if args[1][0] == "str":
+            compiled = _regex(args[1][1])  # checked by the parser
+            search = compiled.search
+            return lambda a, c, t: search(to_string(f0(a, c, t))) is not None
+        return lambda a, c, t: _regex_test(f0(a, c, t), f1(a, c, t))
+    if name == "if":
+        f2 = fs[2]
+        return lambda a, c, t: f1(a, c, t) if truthy(f0(a, c, t)) else f2(a, c, t)
+    if name == "coalesce":
+
+        def coalesce(a, c, t):
+            for f in fs:
+                v = f(a, c, t)
+                if to_string(v) != "":
+                    return v
+            return ""
+
+        return coalesce
+    if name == "today":
+        return lambda a, c, t: t if t is not None else datetime.date.today().isoformat()
+    if name == "date":
+        return lambda a, c, t: _date(f0(a, c, t))
+    raise AssertionError(name)  # pragma: no cover - the parser knows every name
+
+
+# --------------------------------------------------------------------------- public API
+
+
+class Expr:
+    """A parsed, compiled expression.  Immutable; share it freely."""
+
+    __slots__ = ("text", "ast", "references", "uses_current", "uses_today", "_fn")
+
+    def __init__(self, text, ast, refs, uses_current, uses_today, fn):
+        self.text = text
+        self.ast = ast
+        self.references = refs
+        self.uses_current = uses_current
+        self.uses_today = uses_today
+        self._fn = fn
+
+    def evaluate(self, answers: Mapping | None = None, current=None, *, today=None):
+        return _result(self._fn({} if answers is None else answers, current, None if today is None else _today_text(today)))
+
+    def __repr__(self) -> str:
+        return f"Expr({self.text!r})"
+
+
+def _result(v):
+    t = type(v)
+    if t is float:
+        if v.is_integer() and -9007199254740992.0 <= v <= 9007199254740992.0:
+            return int(v)
+        return v
+    if v is None:
+        return ""
+    return v
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> Expr:
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression longer than {MAX_LENGTH} characters", MAX_LENGTH, text)
+    parser = _Parser(text)
+    ast = parser.parse()
+    return Expr(text, ast, frozenset(parser.refs), parser.uses_current, parser.uses_today, _compile(ast))
+
+
+def parse(text: str) -> Expr:
+    """Parse and compile ``text``; raises ExpressionError (with ``position``) if it is not valid."""
+    if not isinstance(text, str):
+        raise ExpressionError(f"an expression is text, not {type(text).__name__}")
+    return _parse_cached(text)
+
+
+def _expr(expr_or_text) -> Expr:
+    return expr_or_text if isinstance(expr_or_text, Expr) else parse(expr_or_text)
+
+
+def references(expr_or_text) -> set[str]:
+    """The field names the expression reads with ${name}."""
+    return set(_expr(expr_or_text).references)
+
+
+def evaluate(expr_or_text, answers: Mapping | None = None, current=None, *, today=None):
+    """The value of an expression for one record's ``answers``.
+
+    ``current`` is the value of ``.`` (the field a constraint is checking);
+    ``today`` (a date or 'YYYY-MM-DD') fixes what today() returns, by default
+    the server's local date.  Numbers with an integral value come back as
+    ``int``; a reference alone returns the answer as stored ('' when missing).
+    """
+    expr = expr_or_text if type(expr_or_text) is Expr else _expr(expr_or_text)
+    return _result(expr._fn({} if answers is None else answers, current, None if today is None else _today_text(today)))

@@ -1,0 +1,50 @@
+"""Storing forms: drafts, publishing, built-in templates (used by the CLI and the API).
+
+Every write goes through the store's revision rules, and through the same
+checks as a form pushed by sync (``server.validation``'s rules).
+"""
+
+from __future__ import annotations
+
+from forms.definition import DefinitionError, Problem, form_doc_id, require_valid
+from forms.templates import template
+from forms.versions import publish
+from sync.errors import NotFound
+from sync.store import DocumentStore
+
+
+def save_draft(store: DocumentStore, draft: dict) -> dict:
+    """Store ``draft`` as the editable draft of its form (replacing an earlier draft)."""
+    draft = {k: v for k, v in draft.items() if not k.startswith("_")}
+    draft.update({"_id": form_doc_id(draft.get("form_id", "")), "type": "form", "status": "draft"})
+    draft.pop("version", None)
+    require_valid(draft)
+    try:
+        draft["_rev"] = store.get(draft["_id"])["_rev"]
+    except NotFound:
+        pass
+    return store.put(draft)
+
+
+def latest_version(store: DocumentStore, form_id: str) -> dict | None:
+    prefix = form_doc_id(form_id) + "@"
+    rows = store.all_docs(startkey=prefix, endkey=prefix + "\uffff", include_docs=True)["rows"]
+    versions = [row["doc"] for row in rows if row.get("doc") and row["id"][len(prefix):].isdigit()]
+    return max(versions, key=lambda d: d["version"], default=None)
+
+
+def publish_draft(store: DocumentStore, form_id: str) -> dict:
+    """Publish the draft of ``form_id`` as its next version; returns the new version."""
+    try:
+        draft = store.get(form_doc_id(form_id))
+    except NotFound:
+        raise DefinitionError([Problem("form_id", f"There is no draft of {form_id!r} to publish")]) from None
+    version = publish(draft, latest_version(store, form_id))
+    store.put(version)
+    return version
+
+
+def install_template(store: DocumentStore, drive: str, *, publish_it: bool = True) -> dict:
+    """Put a built-in form into a campaign as a draft (and publish it)."""
+    save_draft(store, template(drive))
+    return publish_draft(store, template(drive)["form_id"]) if publish_it else store.get(form_doc_id(drive))

@@ -1,0 +1,100 @@
+"""What the server checks in every document written to a campaign, before it is stored.
+
+* ``record``: its form version must exist in the campaign, and its answers and
+  geotag must fit that version (``forms.validator``); a deleted record (a
+  tombstone) is not checked;
+* ``form``: the definition must be good (``forms.definition``), and a
+  published version never changes.
+
+Refused documents get a per-document ``forbidden`` error naming every
+problem; the rest of the batch is stored.  Compiled validators are cached by
+campaign, form and version: published versions are immutable.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from forms.definition import DefinitionError
+from forms.validator import FormValidator, compile_form
+from forms.versions import check_form_write
+from sync.errors import Forbidden, NotFound, SyncError
+from sync.store import DocumentStore
+
+MAX_REASON = 2000
+
+
+class Checker:
+    """Checks documents for one server; holds the compiled forms of every campaign."""
+
+    def __init__(self) -> None:
+        self._forms: dict[tuple[str, str, int], FormValidator] = {}
+        self._lock = threading.Lock()
+
+    def refused(self, store: DocumentStore, docs: list) -> list[dict | None]:
+        """One entry per document: None to store it, or the error result that refuses it."""
+        out: list[dict | None] = []
+        for doc in docs:
+            try:
+                self._check(store, doc)
+                out.append(None)
+            except SyncError as exc:
+                out.append(exc.as_result())
+        return out
+
+    def _check(self, store: DocumentStore, doc: object) -> None:
+        if not isinstance(doc, dict) or doc.get("_deleted") is True:
+            return  # the store reports a non-object itself; tombstones carry no answers
+        kind = doc.get("type")
+        doc_id = doc.get("_id") if isinstance(doc.get("_id"), str) else None
+        if kind == "record":
+            self._check_record(store, doc, doc_id)
+        elif kind == "form":
+            self._check_form(store, doc, doc_id)
+
+    def _check_record(self, store: DocumentStore, doc: dict, doc_id: str | None) -> None:
+        form, version = doc.get("form"), doc.get("form_version")
+        if not isinstance(form, str) or not form.startswith("form:") or type(version) is not int:
+            raise Forbidden("A record names its form (form:<id>) and form_version (a whole number)", doc_id)
+        validator = self._validator(store, form, version, doc_id)
+        language = doc.get("language") if isinstance(doc.get("language"), str) else None
+        problems = validator.validate(doc, language)
+        if problems:
+            text = " | ".join(f"{path}: {' '.join(messages)}" for path, messages in problems.items())
+            if len(text) > MAX_REASON:
+                text = text[: MAX_REASON - 3] + "..."
+            raise Forbidden(f"The record does not fit {form}@{version}: {text}", doc_id)
+
+    def _validator(self, store: DocumentStore, form: str, version: int, doc_id: str | None) -> FormValidator:
+        key = (getattr(store, "name", ""), form, version)
+        found = self._forms.get(key)
+        if found is not None:
+            return found
+        try:
+            defn = store.get(f"{form}@{version}")
+        except NotFound:
+            raise Forbidden(f"Unknown form version {form}@{version} in this campaign", doc_id) from None
+        if defn.get("status") != "published":
+            raise Forbidden(f"{form}@{version} is not a published form version", doc_id)
+        try:
+            found = compile_form(defn)
+        except DefinitionError as exc:
+            raise Forbidden(f"{form}@{version} is not a usable form: {exc}", doc_id) from None
+        with self._lock:
+            self._forms[key] = found
+        return found
+
+    def _check_form(self, store: DocumentStore, doc: dict, doc_id: str | None) -> None:
+        existing = None
+        if doc_id is not None:
+            try:
+                existing = store.get(doc_id)
+            except NotFound:
+                existing = None
+        if existing is not None and existing.get("_rev") == doc.get("_rev"):
+            return  # the revision the store has already: sending it again changes nothing
+        body = {k: v for k, v in doc.items() if k not in ("_rev", "_revisions", "_attachments")}
+        problems = check_form_write(existing, body)
+        if problems:
+            text = " | ".join(str(p) for p in problems)
+            raise Forbidden(f"The form cannot be stored: {text[:MAX_REASON]}", doc_id)
