@@ -12,7 +12,10 @@ share them.  Documents:
 
 A checked HTTP Basic password is remembered in memory for five minutes (by
 a hash of name and password), so a replication of many requests pays the KDF
-once, as CouchDB's session cookie does.
+once, as CouchDB's session cookie does; a checked token for 30 seconds (at
+most until it expires), so a request costs no store reads for it.  A revoked
+token or a changed password therefore stops working on every process within
+those times.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ NAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 TOKEN_PREFIX = "bw_"
 SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 BASIC_CACHE_SECONDS = 300
-BASIC_CACHE_SIZE = 10_000
+TOKEN_CACHE_SECONDS = 30
+CACHE_SIZE = 10_000
 LAST_USED_EVERY = timedelta(minutes=10)
 
 
@@ -87,6 +91,7 @@ class Accounts:
     def __init__(self, server: StoreServer):
         self.db = server.system_db("accounts")
         self._basic_cache: dict[bytes, tuple[User, float]] = {}
+        self._token_cache: dict[str, tuple[User, float]] = {}
         self._lock = threading.Lock()
 
     # -- users -------------------------------------------------------------------
@@ -129,7 +134,7 @@ class Accounts:
             return None
         user = User(doc["name"], doc["role"])
         with self._lock:
-            if len(self._basic_cache) >= BASIC_CACHE_SIZE:
+            if len(self._basic_cache) >= CACHE_SIZE:
                 self._basic_cache.clear()
             self._basic_cache[key] = (user, now + BASIC_CACHE_SECONDS)
         return user
@@ -158,8 +163,12 @@ class Accounts:
     def check_token(self, token: str) -> User | None:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
+        key = token_id(token)
+        cached = self._token_cache.get(key)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
         try:
-            doc = self.db.get(token_id(token))
+            doc = self.db.get(key)
         except NotFound:
             return None
         now = _now()
@@ -168,6 +177,15 @@ class Accounts:
         user = self.get_user(doc["user"])
         if user is None:
             return None
+        # Remember a good token briefly: on the CouchDB store every check costs two
+        # requests to CouchDB.  A revocation reaches every process within this time.
+        until = time.time() + TOKEN_CACHE_SECONDS
+        if doc["expires_at"]:
+            until = min(until, datetime.fromisoformat(doc["expires_at"]).timestamp())
+        with self._lock:
+            if len(self._token_cache) >= CACHE_SIZE:
+                self._token_cache.clear()
+            self._token_cache[key] = (user, until)
         last = doc.get("last_used_at")
         if last is None or now - datetime.fromisoformat(last) > LAST_USED_EVERY:
             try:

@@ -62,7 +62,8 @@ class CouchDBServer:
             auth=auth,
             timeout=httpx.Timeout(timeout, connect=5.0),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-            headers={"Accept": "application/json", "Content-Type": "application/json"},
+            # identity: CouchDB sits on the same network; gzip would cost CPU on both ends.
+            headers={"Accept": "application/json", "Content-Type": "application/json", "Accept-Encoding": "identity"},
         )
         self._known: set[str] = set()
         self._lock = threading.Lock()
@@ -203,7 +204,7 @@ class CouchDBStore:
     def _json(self, method: str, path: str = "", *, doc_id: str | None = None, retry: bool = True, **kwargs):
         response = self._request(method, path, retry=retry, **kwargs)
         _raise_for(response, doc_id)
-        return response.json()
+        return jsonutil.loads(response.content)
 
     # -- info ----------------------------------------------------------------------------
 
