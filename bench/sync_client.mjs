@@ -133,7 +133,7 @@ async function runRemote() {
   process.stderr.write(`  pull ${N} docs\n`);
   const pulled = memory('pulled');
   const server = remote();
-  const pull = await withTrace(() => timed('pull', server, pulled, N));
+  const pull = await withTrace(() => timed('pull', server, pulled, N + preload.length));
   const count = (await pulled.info()).doc_count;
   if (count !== N + preload.length) throw new Error(`the pulled db holds ${count - preload.length} of ${N} docs`);
 

@@ -152,3 +152,41 @@ def test_cors_origins_are_normalised_or_refused():
     for bad in ["*", "app.example.org", "https://x.org/app", "ftp://x.org", "https://x.org:99999", "https://u:p@x.org"]:
         with pytest.raises(ConfigError):
             load({"BLOCKWALK_CORS_ORIGINS": bad})
+
+
+def test_cli_forms_templates_import_and_publish(tmp_path):
+    from openpyxl import Workbook
+
+    store = f"sqlite://{tmp_path}/f.db"
+    assert run("db", "create", "east", "--store", store).returncode == 0
+    installed = run("form", "templates", "--db", "east", "--store", store)
+    assert installed.returncode == 0, installed.stderr
+    assert installed.stdout.split() == ["form:asset_mapping@1", "form:recruitment@1", "form:meeting_awareness@1"]
+
+    book = Workbook()
+    survey = book.active
+    survey.title = "survey"
+    survey.append(["type", "name", "label", "label::Español (es)", "required", "relevant"])
+    survey.append(["select_one yn", "home", "Anyone home?", "¿Hay alguien?", "yes", ""])
+    survey.append(["text", "note_text", "Notes", "Notas", "", "${home} = 'yes'"])
+    choices = book.create_sheet("choices")
+    choices.append(["list_name", "name", "label", "label::Español (es)"])
+    choices.append(["yn", "yes", "Yes", "Sí"])
+    choices.append(["yn", "no", "No", "No"])
+    settings = book.create_sheet("settings")
+    settings.append(["form_id", "form_title"])
+    settings.append(["doorstep", "Doorstep"])
+    book.save(tmp_path / "doorstep.xlsx")
+    imported = run("form", "import", str(tmp_path / "doorstep.xlsx"), "--db", "east", "--store", store)
+    assert imported.returncode == 0 and imported.stdout.strip() == "form:doorstep", imported.stderr
+    published = run("form", "publish", "doorstep", "--db", "east", "--store", store)
+    assert published.stdout.strip() == "form:doorstep@1", published.stderr
+    assert run("form", "publish", "doorstep", "--db", "east", "--store", store).stdout.strip() == "form:doorstep@2"
+
+    survey.append(["integer", "age", "Age", "Edad", "", "${ghost} > 1"])
+    book.save(tmp_path / "broken.xlsx")
+    broken = run("form", "import", str(tmp_path / "broken.xlsx"), "--db", "east", "--store", store)
+    assert broken.returncode == 1 and broken.stdout == ""
+    assert "survey" in broken.stderr and "ghost" in broken.stderr
+    missing = run("form", "publish", "nothing", "--db", "east", "--store", store)
+    assert missing.returncode == 1 and "no draft" in missing.stderr
