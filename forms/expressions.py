@@ -45,12 +45,13 @@ import functools
 import math
 import re
 from collections.abc import Mapping
+from math import isnan
 
 __all__ = [
+    "FUNCTIONS",
     "MAX_DEPTH",
     "MAX_LENGTH",
     "MAX_PATTERN_LENGTH",
-    "FUNCTIONS",
     "Expr",
     "ExpressionError",
     "evaluate",
@@ -143,7 +144,7 @@ def _text_number(s: str) -> float:
 
 def _fmt(x: float) -> str:
     """A number as text: shortest round-trip digits, never an exponent."""
-    if x != x:
+    if isnan(x):
         return "NaN"
     if x == INF:
         return "Infinity"
@@ -252,7 +253,7 @@ def truthy(v) -> bool:
     if t is str:
         return v != ""
     if t is float:
-        return v == v and v != 0.0
+        return not isnan(v) and v != 0.0
     if v is None:
         return False
     return truthy(_atom(v))
@@ -320,7 +321,7 @@ def _div(x: float, y: float) -> float:
     try:
         return x / y
     except ZeroDivisionError:
-        if x != x or x == 0:
+        if isnan(x) or x == 0:
             return NAN
         return INF if (x > 0) == (math.copysign(1.0, y) > 0) else -INF
 
@@ -352,27 +353,27 @@ def _keep_zero_sign(r: float, x: float) -> float:
 
 
 def _trunc(x: float) -> float:
-    if x != x or x in (INF, -INF):
+    if isnan(x) or x in (INF, -INF):
         return x
     return _keep_zero_sign(float(math.trunc(x)), x)
 
 
 def _floor(x: float) -> float:
-    if x != x or x in (INF, -INF):
+    if isnan(x) or x in (INF, -INF):
         return x
     return _keep_zero_sign(float(math.floor(x)), x)
 
 
 def _ceiling(x: float) -> float:
-    if x != x or x in (INF, -INF):
+    if isnan(x) or x in (INF, -INF):
         return x
     return _keep_zero_sign(float(math.ceil(x)), x)
 
 
 def _round(x: float, places: float) -> float:
     """Round half away from zero at ``places`` decimals, on the number's shortest decimal form."""
-    if x != x or x in (INF, -INF) or places != places:
-        return NAN if places != places else x
+    if isnan(x) or x in (INF, -INF) or isnan(places):
+        return NAN if isnan(places) else x
     places = _trunc(places)
     if places > 400:
         return x
@@ -396,7 +397,7 @@ def _date(v) -> str:
         v = float(v)
     elif type(v) is bool:
         return ""
-    if v != v or v in (INF, -INF):
+    if isnan(v) or v in (INF, -INF):
         return ""
     days = math.floor(v)
     if days < _MIN_DAY or days > _MAX_DAY:
@@ -405,7 +406,7 @@ def _date(v) -> str:
 
 
 def _substr(s: str, start: float, end: float | None) -> str:
-    if start != start or (end is not None and end != end):
+    if isnan(start) or (end is not None and isnan(end)):
         return ""
     length = len(s)
     start = min(max(_trunc(start), 0.0), float(length))
@@ -428,7 +429,7 @@ def _selected(v, choice) -> bool:
 
 
 def _selected_at(v, index: float) -> str:
-    if index != index or index in (INF, -INF) or not index.is_integer():
+    if isnan(index) or index in (INF, -INF) or not index.is_integer():
         return ""
     items = _items(v)
     i = int(index)
@@ -439,7 +440,7 @@ def _min_max(values: list[float], smallest: bool) -> float:
     """min() / max() as JavaScript's Math.min / Math.max: NaN wins, -0 is below +0."""
     best = values[0]
     for x in values:
-        if x != x:
+        if isnan(x):
             return NAN
         if smallest:
             if x < best or (x == 0 and best == 0 and math.copysign(1.0, x) < 0):
@@ -450,13 +451,22 @@ def _min_max(values: list[float], smallest: bool) -> float:
 
 
 def _today_text(today) -> str:
+    if type(today) is str:
+        return _today_from_text(today)
     if today is None:
         return datetime.date.today().isoformat()
     if isinstance(today, datetime.datetime):
         return today.date().isoformat()
     if isinstance(today, datetime.date):
         return today.isoformat()
-    m = _DATE_TEXT.fullmatch(today) if isinstance(today, str) else None
+    if isinstance(today, str):
+        return _today_from_text(str(today))
+    raise ExpressionError(f"today must be a date or 'YYYY-MM-DD', not {today!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def _today_from_text(today: str) -> str:
+    m = _DATE_TEXT.fullmatch(today)
     if m and _day_number(*m.groups()) is not None:
         return today
     raise ExpressionError(f"today must be a date or 'YYYY-MM-DD', not {today!r}")
@@ -488,7 +498,7 @@ class _RegexError(Exception):
 def _lit(c: str) -> str:
     """One literal character, written so that neither engine can misread it."""
     if c.isascii() and not c.isalnum():
-        return "\\x%02x" % ord(c)
+        return f"\\x{ord(c):02x}"
     return c
 
 
@@ -576,7 +586,12 @@ class _RegexTranslator:
             self.i += 1
             if high is not None and high < low:
                 self.error("{n,m} with m smaller than n", start)
-            text = "{%d}" % low if high == low else ("{%d,}" % low if high is None else "{%d,%d}" % (low, high))
+            if high == low:
+                text = f"{{{low}}}"
+            elif high is None:
+                text = f"{{{low},}}"
+            else:
+                text = f"{{{low},{high}}}"
             repeats, unbounded = high is None or high > 1, high is None
         else:
             return None
@@ -1280,7 +1295,7 @@ def _compile_call(node):
 class Expr:
     """A parsed, compiled expression.  Immutable; share it freely."""
 
-    __slots__ = ("text", "ast", "references", "uses_current", "uses_today", "_fn")
+    __slots__ = ("_fn", "ast", "references", "text", "uses_current", "uses_today")
 
     def __init__(self, text, ast, refs, uses_current, uses_today, fn):
         self.text = text
@@ -1291,7 +1306,8 @@ class Expr:
         self._fn = fn
 
     def evaluate(self, answers: Mapping | None = None, current=None, *, today=None):
-        return _result(self._fn({} if answers is None else answers, current, None if today is None else _today_text(today)))
+        """The same as ``evaluate(self, answers, current, today=today)``."""
+        return evaluate(self, answers, current, today=today)
 
     def __repr__(self) -> str:
         return f"Expr({self.text!r})"
@@ -1342,4 +1358,8 @@ def evaluate(expr_or_text, answers: Mapping | None = None, current=None, *, toda
     ``int``; a reference alone returns the answer as stored ('' when missing).
     """
     expr = expr_or_text if type(expr_or_text) is Expr else _expr(expr_or_text)
-    return _result(expr._fn({} if answers is None else answers, current, None if today is None else _today_text(today)))
+    if answers is None:
+        answers = {}
+    elif type(answers) is not dict and not isinstance(answers, Mapping):
+        raise ExpressionError(f"answers must be a mapping of field names to values, not {type(answers).__name__}")
+    return _result(expr._fn(answers, current, None if today is None else _today_text(today)))

@@ -203,7 +203,9 @@ class FormValidator:
         if not isinstance(answers, dict):
             problems["answers"] = [message(language, "not_object")]
         else:
-            self._validate_level(self.top, answers, answers, language, "answers", problems, record)
+            # today() is the day the record was made, not the day it reached the server.
+            context = (record, _record_day(record))
+            self._validate_level(self.top, answers, answers, language, "answers", problems, context)
         geotag = record.get("geotag")
         if geotag is not None:
             self._check_geotag(geotag, language, problems)
@@ -229,7 +231,8 @@ class FormValidator:
                     problems.setdefault(f"geotag.{key}", []).extend(exc.messages)
 
     def _validate_level(self, level: Level, answers: dict, scope: dict, language: str, path: str,
-                        problems: dict, record: dict) -> None:
+                        problems: dict, context: tuple[dict, str | None]) -> None:
+        record, today = context
         # An empty answer ("", [], null) is no answer: it can only be "required".
         kept = {name: value for name, value in answers.items() if not _empty(value)}
         relevant: dict[str, bool] = {}
@@ -237,7 +240,7 @@ class FormValidator:
         for rule in level.rules:
             ok = True
             for expr in rule.relevant:
-                if not truthy(evaluate(expr, scope)):
+                if not truthy(evaluate(expr, scope, today=today)):
                     ok = False
                     break
             relevant[rule.name] = ok
@@ -265,17 +268,17 @@ class FormValidator:
             if _empty(value) or rule.name not in loaded:
                 continue
             if rule.repeat is not None:
-                self._validate_repeat(rule, value, scope, language, where, problems, record)
+                self._validate_repeat(rule, value, scope, language, where, problems, context)
             elif rule.kind == "photo" and value not in (record.get("_attachments") or {}):
                 problems.setdefault(where, []).append(message(language, "not_photo"))
             elif rule.constraint is not None:
-                if not expressions.truthy(expressions.evaluate(rule.constraint, scope, current=value)):
+                if not expressions.truthy(expressions.evaluate(rule.constraint, scope, current=value, today=today)):
                     problems.setdefault(where, []).append(
                         self._text(rule.texts.get("constraint_message"), language) or message(language, "constraint")
                     )
 
     def _validate_repeat(self, rule: Rule, instances: list, scope: dict, language: str, path: str,
-                         problems: dict, record: dict) -> None:
+                         problems: dict, context: tuple[dict, str | None]) -> None:
         if rule.min_count is not None and len(instances) < rule.min_count:
             problems.setdefault(path, []).append(message(language, "too_few", min=rule.min_count))
         if rule.max_count is not None and len(instances) > rule.max_count:
@@ -287,7 +290,19 @@ class FormValidator:
                 problems.setdefault(f"{path}.{i}", []).append(message(language, "not_object"))
                 continue
             # Inside an instance, ${name} finds the instance's own answers first.
-            self._validate_level(rule.repeat, instance, {**scope, **instance}, language, f"{path}.{i}", problems, record)
+            self._validate_level(rule.repeat, instance, {**scope, **instance}, language, f"{path}.{i}", problems, context)
+
+def _record_day(record: dict) -> str | None:
+    """The day a record was made: its geotag's capture time, else its created_at."""
+    geotag = record.get("geotag")
+    for stamp in (geotag.get("captured_at") if isinstance(geotag, dict) else None, record.get("created_at")):
+        if isinstance(stamp, str) and len(stamp) >= 10:
+            try:
+                return date.fromisoformat(stamp[:10]).isoformat()
+            except ValueError:
+                continue
+    return None
+
 
 def _fast_load(schema: Schema, answers: dict) -> dict | None:
     """The schema's own fields, called directly: the answers if all are good, else None.

@@ -5,8 +5,7 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Mapping
 
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, current_app
 
 from server import config as settings
 from server.accounts import Accounts
@@ -25,21 +24,23 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     app.extensions["blockwalk.accounts"] = Accounts(store)
     app.extensions["blockwalk.checker"] = Checker()
 
-    from server import cors
+    from server import api, cors
     from server.health import bp as health_bp
     from server.replication import bp as replication_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(replication_bp)
+    api.init_app(app)
     cors.init_app(app)
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        # One JSON shape for every error: {code, status, message}.
-        response = jsonify(code=exc.code, status=exc.name, message=exc.description)
-        return response, exc.code
-
+    # Every other error (an unknown path, a wrong method) has the REST API's one
+    # shape, {code, status, message, errors?}: flask-smorest's handler, set up by api.init_app.
     return app
+
+
+def store_of():
+    """The store server of the app handling this request."""
+    return current_app.extensions["blockwalk.store"]
 
 
 def _version() -> str:

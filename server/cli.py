@@ -217,7 +217,7 @@ def form_import(path: str, db_name: str, form_id: str | None, publish_it: bool, 
     defn = import_xlsform(path, form_id=form_id)
     server, campaign = _campaign(store, db_name)
     try:
-        form_admin.save_draft(campaign, defn)
+        form_admin.save_draft(campaign, defn, replace=True)
         if publish_it:
             click.echo(form_admin.publish_draft(campaign, defn["form_id"])["_id"])
         else:

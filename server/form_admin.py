@@ -13,16 +13,24 @@ from sync.errors import NotFound
 from sync.store import DocumentStore
 
 
-def save_draft(store: DocumentStore, draft: dict) -> dict:
-    """Store ``draft`` as the editable draft of its form (replacing an earlier draft)."""
+def save_draft(store: DocumentStore, draft: dict, *, rev: str | None = None, replace: bool = False) -> dict:
+    """Store ``draft`` as the editable draft of its form.
+
+    An existing draft is replaced only when ``rev`` names its revision (the
+    store's conflict rule: a stale ``rev`` is a Conflict), or with ``replace``
+    (the command line, which has no earlier read to name).
+    """
     draft = {k: v for k, v in draft.items() if not k.startswith("_")}
     draft.update({"_id": form_doc_id(draft.get("form_id", "")), "type": "form", "status": "draft"})
     draft.pop("version", None)
     require_valid(draft)
-    try:
-        draft["_rev"] = store.get(draft["_id"])["_rev"]
-    except NotFound:
-        pass
+    if rev is None and replace:
+        try:
+            rev = store.get(draft["_id"])["_rev"]
+        except NotFound:
+            rev = None
+    if rev is not None:
+        draft["_rev"] = rev
     return store.put(draft)
 
 
@@ -46,5 +54,5 @@ def publish_draft(store: DocumentStore, form_id: str) -> dict:
 
 def install_template(store: DocumentStore, drive: str, *, publish_it: bool = True) -> dict:
     """Put a built-in form into a campaign as a draft (and publish it)."""
-    save_draft(store, template(drive))
+    save_draft(store, template(drive), replace=True)
     return publish_draft(store, template(drive)["form_id"]) if publish_it else store.get(form_doc_id(drive))

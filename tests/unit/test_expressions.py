@@ -24,7 +24,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forms import expressions
-from forms.expressions import FUNCTIONS, Expr, ExpressionError, evaluate, parse, references, truthy
+from forms.expressions import (
+    FUNCTIONS,
+    Expr,
+    ExpressionError,
+    evaluate,
+    parse,
+    references,
+    truthy,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = ROOT / "forms"
@@ -41,7 +49,7 @@ TODAY = DATA["today"]
 def encode(value):
     """A Python result as vector JSON: NaN and the infinities as {"$number": ...}."""
     if isinstance(value, float) and not math.isfinite(value):
-        return {"$number": "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")}
+        return {"$number": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
     return value
 
 
@@ -203,7 +211,7 @@ def test_javascript_evaluator_runs_in_browsers():
     """No imports, no Node globals: the module loads as-is in a browser."""
     source = (FORMS / "expressions.mjs").read_text()
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("//"))
-    assert not re.search(r"^\s*import\b", code, re.M)
+    assert not re.search(r"^\s*import\b", code, re.MULTILINE)
     for name in ["process", "Buffer", "node:", "__dirname", "globalThis", "window", "document"]:
         assert name not in code, name
 
@@ -243,6 +251,8 @@ def test_python_only_answer_types():
         evaluate("${s} = 'x'", {"s": {"x"}})
     with pytest.raises(ExpressionError):
         evaluate("string-length(${o})", {"o": object()})
+    with pytest.raises(ExpressionError, match="answers must be a mapping"):
+        evaluate("${a}", ["a"])  # type: ignore[arg-type]
 
 
 def test_truthy():
@@ -463,7 +473,7 @@ def run_node_checker(path: Path | None = None) -> tuple[int, dict, str]:
     if node is None:
         pytest.fail("node is not installed: the JavaScript evaluator (forms/expressions.mjs) cannot be checked")
     command = [node, str(CHECKER)] + ([str(path)] if path else [])
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=120, cwd=ROOT)
     try:
         summary = json.loads(done.stdout)
     except json.JSONDecodeError:

@@ -239,3 +239,13 @@ def test_recruitment_template_takes_a_signup_with_consent_per_channel():
     assert validator.validate(record) == {}
     del answers["consent_sms"]
     assert validator.validate(record) == {"answers.consent_sms": ["An answer is required."]}
+
+
+def test_today_is_the_day_the_record_was_made():
+    defn = _form(fields=[{"name": "visit_day", "type": "date", "constraint": ". = today()",
+                          "constraint_message": {"en": "Must be today"}, "label": {"en": "Visit day"}}], choices={})
+    validator = compile_form(defn)
+    record = _record(visit_day="2026-11-20")  # the geotag was captured on 2026-11-20
+    assert validator.validate(record) == {}
+    record["geotag"]["captured_at"] = "2026-11-21T00:01:00Z"
+    assert validator.validate(record) == {"answers.visit_day": ["Must be today"]}

@@ -1,0 +1,56 @@
+"""The REST API under ``/api/v1`` (flask-smorest), for coordinators' and organizers' tools.
+
+OpenAPI is served at ``/api/openapi.json`` and its docs UI at ``/api/docs``
+from local files (the swagger-ui-bundle package): the server may run with
+no internet.  Every error has flask-smorest's one shape, ``{code, status,
+message, errors?}``.  Every request needs a credential (a device token or a
+name and password), as on ``/sync``: each blueprint runs
+``server.auth.api_authenticate`` before its requests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+
+PREFIX = "/api/v1"
+
+
+def _swagger_ui_folder() -> Path:
+    import swagger_ui_bundle
+
+    return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+def init_app(app: Flask) -> Api:
+    app.config.update(
+        API_TITLE="Blockwalk",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/static/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Campaigns, forms and the people who run them. Sync is at /sync (CouchDB's protocol)."},
+            "components": {"securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A device token (blockwalk token create)"},
+                "basic": {"type": "http", "scheme": "basic"},
+            }},
+            "security": [{"bearer": []}, {"basic": []}],
+        },
+    )
+    api = Api(app)
+    folder = _swagger_ui_folder()
+
+    @app.get("/api/docs/static/<path:name>")
+    def swagger_ui_static(name: str):
+        return send_from_directory(folder, name)
+
+    from server.api import forms
+
+    for blueprint in (forms.blp,):
+        api.register_blueprint(blueprint, url_prefix=PREFIX + blueprint.url_prefix)
+    return api
