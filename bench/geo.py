@@ -12,7 +12,10 @@ times ``overlaps`` on the 1,000 turfs against the naive all-pairs loop.
     python bench/geo.py [--households 200000] [--turfs 1000] [--naive 2000] [--vertices 5]
 
 ``--vertices N`` densifies every turf's outline to about N vertices (same
-shapes), as turfs traced along streets have.
+shapes), as turfs traced along streets have; above
+``server.geo.SIMPLE_TURF_VERTICES`` on average, ``assign`` switches from a
+tree of turfs queried with the points to a tree of points queried with
+the (prepared) turfs.
 """
 
 from __future__ import annotations

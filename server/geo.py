@@ -30,11 +30,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-from operator import itemgetter
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from operator import itemgetter
+from typing import Any
 
 import numpy as np
 import shapely
@@ -425,8 +426,7 @@ def parse_households_csv(text: str) -> tuple[list[Household], list[Problem]]:
     line gives one problem per bad field and is left out; so does a line
     the CSV reader cannot read (a stray or unclosed quote).
     """
-    if text.startswith("\ufeff"):
-        text = text[1:]  # a byte-order mark, as spreadsheets write
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as spreadsheets write
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     problems: list[Problem] = []
     households: list[Household] = []
@@ -470,8 +470,8 @@ def parse_households_csv(text: str) -> tuple[list[Household], list[Problem]]:
         row = row + [""] * (len(names) - len(row))
         row_problems: list[Problem] = []
 
-        def problem(name: str, message: str, _start: int = start) -> None:
-            row_problems.append(Problem("line", _start, name, message))
+        def problem(name: str, message: str, _out: list = row_problems, _start: int = start) -> None:
+            _out.append(Problem("line", _start, name, message))
 
         address = row[index["address"]].strip()
         if not address:
@@ -505,8 +505,8 @@ def parse_households_geojson(obj: object) -> tuple[list[Household], list[Problem
     for i, feature in enumerate(features):
         feature_problems: list[Problem] = []
 
-        def problem(name: str | None, message: str, _i: int = i) -> None:
-            feature_problems.append(Problem("feature", _i, name, message))
+        def problem(name: str | None, message: str, _out: list = feature_problems, _i: int = i) -> None:
+            _out.append(Problem("feature", _i, name, message))
 
         if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
             problem(None, "not a GeoJSON Feature")
@@ -531,8 +531,10 @@ def parse_households_geojson(obj: object) -> tuple[list[Household], list[Problem
             problem("properties", "must be an object")
             props = {}
         address = props.get("address")
-        if not isinstance(address, str) or not address.strip():
-            problem("address", "missing address" if address in (None, "") else f"must be text, got {_short(address)}")
+        if address is None or (isinstance(address, str) and not address.strip()):
+            problem("address", "missing address")
+        elif not isinstance(address, str):
+            problem("address", f"must be text, got {_short(address)}")
         unit = props.get("unit")
         if unit is None:
             unit = ""
@@ -577,27 +579,38 @@ ABBREVIATIONS = {
 # Words that only say "this is a unit", dropped from the unit: "Apt. 2B" == "#2b" == "2B".
 UNIT_WORDS = frozenset({"apt", "apartment", "unit", "suite", "ste", "flat", "no", "number", "rm", "room"})
 
-_DELETED = re.compile(r"['\u2019.]")  # apostrophes and periods vanish: "O'Brien" == "OBrien", "St." == "St"
-_SEPARATORS = re.compile(r"[^0-9a-z]+")  # any other non-alphanumeric run separates words
+_DELETED = frozenset("'\u2019.")  # apostrophes and periods vanish: "O'Brien" == "OBrien", "St." == "St"
 
 
 def _words(text: str) -> list[str]:
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return _SEPARATORS.sub(" ", _DELETED.sub("", plain)).split()
+    kept: list[str] = []
+    for c in unicodedata.normalize("NFKD", text).casefold():
+        if c in _DELETED:
+            continue
+        if unicodedata.category(c).startswith("M"):  # a mark: an accent, a vowel sign
+            if kept and kept[-1].isascii():
+                continue  # an accent on a Latin letter: "É" == "E"; other scripts keep their marks
+            kept.append(c)
+        else:
+            kept.append(c if c.isalnum() else " ")  # anything else that is not a letter or digit separates words
+    return "".join(kept).split()
 
 
 def address_key(address: str, unit: str = "") -> tuple[str, str]:
     """The comparison key of an address and unit; equal keys are the same household.
 
-    Both parts: accents removed (NFKD), case folded, apostrophes and
-    periods deleted, every other run of non-letters/non-digits turned into
-    one space, surrounding space trimmed.  The address then has street
-    types and compass words abbreviated (``ABBREVIATIONS``: Street -> st,
-    Avenue -> ave, North -> n...); the unit loses its designator words
-    (``UNIT_WORDS``: Apt, Unit, Suite, #...).  Not done: numbers written
-    as words ("First" vs "1st"), a unit written inside the address
-    ("12 Main St Apt 2" with no unit is not "12 Main St" unit "2").
+    Both parts: compatibility-decomposed (NFKD, so full-width digits are
+    digits) with the accents on Latin letters removed, case folded,
+    apostrophes and periods deleted, every other run of characters that
+    are not letters, digits or marks (of any script) turned into one
+    space, surrounding space trimmed.  The address then has every word
+    that is a street type or a compass direction abbreviated
+    (``ABBREVIATIONS``: Street -> st, Avenue -> ave, North -> n...); the
+    unit loses its designator words (``UNIT_WORDS``: Apt, Unit, Suite;
+    "#" is punctuation).  Not done: numbers written as words ("First" vs
+    "1st"), "Saint" vs "St", a unit written inside the address ("12 Main
+    St Apt 2" with no unit is not "12 Main St" unit "2"), and "12-14" is
+    "12 14", not "1214".
     """
     address_words = [ABBREVIATIONS.get(w, w) for w in _words(address)]
     unit_words = [w for w in _words(unit) if w not in UNIT_WORDS]

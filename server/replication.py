@@ -20,7 +20,7 @@ from urllib.parse import unquote
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from server import auth
+from server import auth, channels
 from sync import errors, jsonutil
 from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError
 from sync.store import DocumentStore
@@ -191,6 +191,29 @@ def _open(db_name: str) -> DocumentStore:
         raise NotFound("Database does not exist.") from None
 
 
+# -- who may see what ------------------------------------------------------------------------
+
+
+def _grants(store: DocumentStore) -> set[str] | None:
+    """The channels the user may read in this campaign (None: everything); once per request."""
+    if "grants" not in g:
+        g.grants = channels.grants(store, g.user)
+    return g.grants
+
+
+def _visible(store: DocumentStore, doc_ids: list[str]) -> set[str]:
+    granted = _grants(store)
+    if granted is None:
+        return set(doc_ids)
+    return {doc_id for doc_id, found in store.channels_of(doc_ids).items() if found & granted}
+
+
+def _require_visible(store: DocumentStore, doc_id: str) -> None:
+    # Not visible is not found: a volunteer learns nothing of other turfs' documents.
+    if doc_id not in _visible(store, [doc_id]):
+        raise NotFound("missing", doc_id)
+
+
 # -- the server and databases --------------------------------------------------------------
 
 
@@ -275,12 +298,17 @@ def changes(store: DocumentStore) -> Response:
     heartbeat_ms = params.int("heartbeat")
     heartbeat = None if not heartbeat_ms else max(heartbeat_ms / 1000, 0.1)
     # Validate since before anything is streamed, so a bad one is a clean 400.
-    first = store.changes(since, limit=min(limit, CHANGES_PAGE) if limit is not None else CHANGES_PAGE,
-                          style=style, include_docs=include_docs, doc_ids=doc_ids)
+    granted = _grants(store)
+
+    def read(position: object, count: int):
+        return store.changes(position, limit=count, style=style, include_docs=include_docs, doc_ids=doc_ids,
+                             channels=granted)
+
+    first = read(since, min(limit, CHANGES_PAGE) if limit is not None else CHANGES_PAGE)
     if feed == "longpoll" and not first.results:
-        return Response(_longpoll(store, first.last_seq, limit, style, include_docs, doc_ids, timeout, heartbeat),
+        return Response(_longpoll(store, read, first.last_seq, limit, timeout, heartbeat),
                         mimetype="application/json")
-    return Response(_stream_changes(store, first, limit, style, include_docs, doc_ids), mimetype="application/json")
+    return Response(_stream_changes(read, first, limit), mimetype="application/json")
 
 
 def _doc_ids_filter(params: Params) -> list[str] | None:
@@ -298,7 +326,7 @@ def _doc_ids_filter(params: Params) -> list[str] | None:
     return ids
 
 
-def _stream_changes(store, first, limit, style, include_docs, doc_ids) -> Iterator[bytes]:
+def _stream_changes(read, first, limit) -> Iterator[bytes]:
     dumps = jsonutil.dumps
     yield b'{"results":['
     page, sent, last_seq = first, 0, first.last_seq
@@ -311,7 +339,7 @@ def _stream_changes(store, first, limit, style, include_docs, doc_ids) -> Iterat
             break
         want = CHANGES_PAGE if limit is None else min(CHANGES_PAGE, limit - sent)
         try:
-            page = store.changes(last_seq, limit=want, style=style, include_docs=include_docs, doc_ids=doc_ids)
+            page = read(last_seq, want)
         except SyncError:
             # The status line is gone: end the feed at what was sent; the client resumes from there.
             log.warning("changes feed cut short: the store failed mid-stream")
@@ -319,7 +347,7 @@ def _stream_changes(store, first, limit, style, include_docs, doc_ids) -> Iterat
     yield b'],\n"last_seq":' + dumps(last_seq) + b',"pending":0}\n'
 
 
-def _longpoll(store, last_seq, limit, style, include_docs, doc_ids, timeout, heartbeat) -> Iterator[bytes]:
+def _longpoll(store, read, last_seq, limit, timeout, heartbeat) -> Iterator[bytes]:
     """Hold the request until a change arrives, sending a newline every heartbeat."""
     deadline = time.monotonic() + timeout
     position = last_seq
@@ -330,12 +358,12 @@ def _longpoll(store, last_seq, limit, style, include_docs, doc_ids, timeout, hea
                     yield b"\n"
                 continue
             upto = store.info().update_seq
-            page = store.changes(position, limit=min(limit or CHANGES_PAGE, CHANGES_PAGE), style=style,
-                                 include_docs=include_docs, doc_ids=doc_ids)
+            page = read(position, min(limit or CHANGES_PAGE, CHANGES_PAGE))
             if page.results:
-                yield from _stream_changes(store, page, limit, style, include_docs, doc_ids)
+                yield from _stream_changes(read, page, limit)
                 return
-            position = upto  # changes to documents outside doc_ids: keep waiting
+            # Changes this device may not see (other channels, other doc_ids): keep waiting.
+            position = upto if page.last_seq == position else page.last_seq
     except SyncError:
         # The store failed while we waited: answer "nothing yet"; the client polls again.
         log.warning("longpoll ended early: the store failed")
@@ -347,7 +375,14 @@ def _longpoll(store, last_seq, limit, style, include_docs, doc_ids, timeout, hea
 
 def revs_diff(store: DocumentStore) -> Response:
     Params(set())
-    return json_response(store.revs_diff(_body_object()))
+    asked = _body_object()
+    diff = store.revs_diff(asked)
+    hidden = set(asked) - _visible(store, list(asked))
+    for doc_id in hidden:  # a document the user may not see: as if it did not exist
+        revs = asked[doc_id]
+        if isinstance(revs, list) and revs:
+            diff[doc_id] = {"missing": revs}
+    return json_response(diff)
 
 
 def bulk_docs(store: DocumentStore) -> Response:
@@ -371,7 +406,7 @@ def bulk_docs(store: DocumentStore) -> Response:
 
 def _checked_bulk_docs(store: DocumentStore, docs: list, new_edits: bool) -> list[dict]:
     """Store what passes the server's checks; refuse the rest, keeping the batch's order."""
-    refusals = current_app.extensions["blockwalk.checker"].refused(store, docs)
+    refusals = current_app.extensions["blockwalk.checker"].refused(store, docs, g.user, _grants(store))
     passing = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     stored = iter(store.bulk_docs(passing, new_edits=new_edits) if passing else [])
     return [refusal if refusal is not None else next(stored) for refusal in refusals]
@@ -395,9 +430,18 @@ def bulk_get(store: DocumentStore) -> Response:
     for item in wanted:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(item.get("rev", ""), str):
             raise BadRequest("each entry of docs needs an id (and optionally a rev), as strings")
-    results = store.bulk_get(wanted, revs=params.bool("revs"), latest=params.bool("latest"),
-                             attachments=params.bool("attachments"))
-    return json_response({"results": results})
+    visible = _visible(store, [item["id"] for item in wanted])
+    results = store.bulk_get([item for item in wanted if item["id"] in visible], revs=params.bool("revs"),
+                             latest=params.bool("latest"), attachments=params.bool("attachments"))
+    answered = iter(results)
+    out = []
+    for item in wanted:
+        if item["id"] in visible:
+            out.append(next(answered))
+        else:
+            error = {"id": item["id"], "rev": item.get("rev") or "undefined", "error": "not_found", "reason": "missing"}
+            out.append({"id": item["id"], "docs": [{"error": error}]})
+    return json_response({"results": out})
 
 
 def all_docs(store: DocumentStore) -> Response:
@@ -422,6 +466,12 @@ def all_docs(store: DocumentStore) -> Response:
         keys=keys, startkey=startkey, endkey=endkey, limit=params.int("limit", maximum=MAX_LIMIT),
         skip=params.int("skip", 0) or 0, descending=params.bool("descending"), include_docs=params.bool("include_docs"),
     )
+    if _grants(store) is not None:
+        ids = [row["id"] for row in result["rows"] if "id" in row]
+        visible = _visible(store, ids)
+        result["rows"] = [row if row.get("id") in visible else {"key": row["key"], "error": "not_found"}
+                          for row in result["rows"] if row.get("id") in visible or keys is not None]
+        result["total_rows"] = len([row for row in result["rows"] if "error" not in row])
     if params.bool("update_seq"):
         result["update_seq"] = store.info().update_seq
     return json_response(result)
@@ -461,12 +511,16 @@ def document(store: DocumentStore, doc_id: str) -> Response:
     if request.method == "DELETE":
         params = Params({"rev", "batch"})
         rev = params.str("rev") or request.headers.get("If-Match", "").strip('"') or None
-        result = store.put({"_id": doc_id, "_rev": rev, "_deleted": True} if rev else {"_id": doc_id, "_deleted": True})
+        tombstone = {"_id": doc_id, "_rev": rev, "_deleted": True} if rev else {"_id": doc_id, "_deleted": True}
+        (result,) = _checked_bulk_docs(store, [tombstone], True)
+        if "error" in result:
+            raise errors.from_result(result)
         return json_response(result, 200, {"ETag": f'"{result["rev"]}"'})
     raise MethodNotAllowed("Only GET, HEAD, PUT, DELETE allowed")
 
 
 def _get_document(store: DocumentStore, doc_id: str) -> Response:
+    _require_visible(store, doc_id)
     params = Params({"rev", "revs", "open_revs", "latest", "conflicts", "deleted_conflicts", "attachments",
                      "att_encoding_info", "revs_info", "local_seq", "meta"})
     for unsupported in ("revs_info", "local_seq", "meta"):
@@ -508,5 +562,6 @@ def local_doc(store: DocumentStore, local_id: str) -> Response:
 
 def attachment(store: DocumentStore, doc_id: str, name: str) -> Response:
     params = Params({"rev"})
+    _require_visible(store, doc_id)
     att = store.get_attachment(doc_id, name, params.str("rev"))
     return Response(att.data, 200, content_type=att.content_type, headers={"ETag": f'"{att.digest}"'})

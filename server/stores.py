@@ -17,7 +17,8 @@ from urllib.parse import unquote, urlsplit
 from sync.couchdb_store import CouchDBServer
 from sync.errors import BadRequest
 from sync.sqlite_store import SQLiteServer
-from sync.store import StoreLimits, StoreServer
+from server.channels import route
+from sync.store import Router, StoreLimits, StoreServer
 
 
 class StoreURLError(ValueError):
@@ -33,7 +34,7 @@ def safe_url(url: str) -> str:
     return scheme + sep + authority + slash + path
 
 
-def open_store(url: str, config: Mapping[str, object]) -> StoreServer:
+def open_store(url: str, config: Mapping[str, object], router: Router | None = route) -> StoreServer:
     limits = StoreLimits(
         max_document_bytes=int(config["MAX_DOCUMENT_BYTES"]),  # type: ignore[arg-type]
         revs_limit=int(config["REVS_LIMIT"]),  # type: ignore[arg-type]
@@ -42,16 +43,16 @@ def open_store(url: str, config: Mapping[str, object]) -> StoreServer:
         path = url[len("sqlite://"):]
         if not path:
             raise StoreURLError("sqlite:// needs a path: sqlite:///absolute/path.db")
-        return SQLiteServer(path, limits=limits, synchronous=str(config["SQLITE_SYNCHRONOUS"]))
+        return SQLiteServer(path, limits=limits, synchronous=str(config["SQLITE_SYNCHRONOUS"]), router=router)
     if url.startswith(("couchdb+http://", "couchdb+https://")):
-        return _couchdb(url, limits)
+        return _couchdb(url, limits, router)
     scheme = url.split("://", 1)[0] if "://" in url else "(none)"
     raise StoreURLError(
         f"Unknown store scheme {scheme!r}: use sqlite:///path/to/file.db or couchdb+http://user:pass@host:5984/prefix"
     )
 
 
-def _couchdb(url: str, limits: StoreLimits) -> CouchDBServer:
+def _couchdb(url: str, limits: StoreLimits, router: Router | None) -> CouchDBServer:
     parts = urlsplit(url[len("couchdb+"):])
     try:
         port = parts.port
@@ -64,7 +65,7 @@ def _couchdb(url: str, limits: StoreLimits) -> CouchDBServer:
     prefix = parts.path.strip("/") or "blockwalk"
     auth = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
     try:
-        return CouchDBServer(base, prefix=prefix, auth=auth, limits=limits)
+        return CouchDBServer(base, prefix=prefix, auth=auth, limits=limits, router=router)
     except BadRequest:
         raise StoreURLError(
             f"Bad database prefix {prefix!r} in {safe_url(url)}: lowercase letters, digits and _ $ ( ) + -, a letter first"

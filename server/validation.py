@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 
 from forms.definition import DefinitionError
+from server import channels
 from forms.validator import FormValidator, compile_form
 from forms.versions import check_form_write
 from sync.errors import Forbidden, NotFound, SyncError
@@ -31,16 +32,40 @@ class Checker:
         self._forms: dict[tuple[str, str, int], FormValidator] = {}
         self._lock = threading.Lock()
 
-    def refused(self, store: DocumentStore, docs: list) -> list[dict | None]:
-        """One entry per document: None to store it, or the error result that refuses it."""
+    def refused(self, store: DocumentStore, docs: list, user=None, grants: set[str] | None = None) -> list[dict | None]:
+        """One entry per document: None to store it, or the error result that refuses it.
+
+        ``grants`` None: the user reads and writes the whole campaign (admins,
+        organizers, coordinators); otherwise the user is a volunteer with these channels.
+        """
         out: list[dict | None] = []
         for doc in docs:
             try:
+                if grants is not None:
+                    self._authorize(store, doc, user, grants)
                 self._check(store, doc)
                 out.append(None)
             except SyncError as exc:
                 out.append(exc.as_result())
         return out
+
+    def _authorize(self, store: DocumentStore, doc: object, user, grants: set[str]) -> None:
+        """A volunteer writes only their own records, in their assigned turfs or in none."""
+        if not isinstance(doc, dict):
+            return  # the store refuses a non-object itself
+        doc_id = doc.get("_id") if isinstance(doc.get("_id"), str) else None
+        try:
+            existing = store.get(doc_id) if doc_id else None
+        except NotFound:
+            existing = None
+        for version in (existing, None if doc.get("_deleted") is True else doc):
+            if version is None:
+                continue
+            if version.get("type") != "record" or version.get("author") != user.name:
+                raise Forbidden("A volunteer may write only their own records", doc_id)
+            turf = version.get("turf")
+            if turf is not None and channels.turf_channel(turf) not in grants:
+                raise Forbidden(f"{turf} is not one of your assigned turfs", doc_id)
 
     def _check(self, store: DocumentStore, doc: object) -> None:
         if not isinstance(doc, dict) or doc.get("_deleted") is True:

@@ -76,6 +76,12 @@ class RequestTooLarge(SyncError):
     error, status = "too_large", 413
 
 
+class NotServed(SyncError):
+    """A request this store cannot answer yet (see the docs for what is served)."""
+
+    error, status = "not_implemented", 501
+
+
 class StoreUnavailable(SyncError):
     """The document store cannot be reached or failed; try again later."""
 

@@ -9,7 +9,10 @@ One file holds every database (one per campaign).  Tables:
   index range scan, each document listed once at its newest change);
 * ``revs``: the body of each stored revision;
 * ``blobs``: attachment bytes, once per digest whatever refers to them;
-* ``local_docs``: ``_local/`` documents (checkpoints), never in the feed.
+* ``local_docs``: ``_local/`` documents (checkpoints), never in the feed;
+* ``doc_channels``: the channels of each document's winning revision, at the
+  document's seq (``PRIMARY KEY (db, channel, seq)``): a filtered changes
+  feed reads only the rows of the channels it asks for.
 
 Each batch is one ``BEGIN IMMEDIATE`` transaction; ``synchronous=FULL`` by
 default, so a write that was acknowledged is on disk before the answer goes
@@ -28,11 +31,11 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 from sync import attachments as atts
-from sync import errors
+from sync import channels, errors
 from sync import jsonutil, revtree, update
 from sync.errors import BadRequest, Conflict, DocumentTooLarge, MissingStub, NotFound, PreconditionFailed, SyncError
 from sync.revid import InvalidRev, parse_rev
-from sync.store import Attachment, ChangesPage, DbInfo, StoreLimits, bulk_get_one_by_one
+from sync.store import Attachment, ChangesPage, DbInfo, Router, StoreLimits, bulk_get_one_by_one
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +64,14 @@ CREATE TABLE IF NOT EXISTS revs (
     UNIQUE (db, doc_id, rev)
 );
 CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, length INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS doc_channels (
+    db INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    doc_id TEXT NOT NULL,
+    PRIMARY KEY (db, channel, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_channels_doc ON doc_channels (db, doc_id);
 CREATE TABLE IF NOT EXISTS local_docs (
     db INTEGER NOT NULL,
     id TEXT NOT NULL,
@@ -76,11 +87,13 @@ SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 class SQLiteServer:
     """Every database of one SQLite file (implements ``sync.store.StoreServer``)."""
 
-    def __init__(self, path: str | os.PathLike, *, limits: StoreLimits | None = None, synchronous: str = "FULL"):
+    def __init__(self, path: str | os.PathLike, *, limits: StoreLimits | None = None, synchronous: str = "FULL",
+                 router: Router | None = None):
         if synchronous.upper() not in SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
         self.path = Path(path)
         self.limits = limits or StoreLimits()
+        self.router = router
         self._synchronous = synchronous.upper()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -360,6 +373,31 @@ class SQLiteStore:
             "UPDATE dbs SET update_seq = ?, doc_count = doc_count + ?, doc_del_count = doc_del_count + ? WHERE id = ?",
             (batch.seq, added, deleted_delta, self.db),
         )
+        if self.server.router is not None:
+            self._route(conn, batch)
+
+    def _route(self, conn: sqlite3.Connection, batch: _Batch) -> None:
+        """Index each changed document under the channels of its winning revision, at its new seq.
+
+        A deleted winner keeps the channels the document had, so every device
+        that received it also receives its deletion.
+        """
+        router = self.server.router
+        assert router is not None
+        rows = []
+        for doc_id, seq in batch.changed.items():
+            win = revtree.winner(batch.trees[doc_id])
+            previous = {c for (c,) in conn.execute(
+                "SELECT channel FROM doc_channels WHERE db = ? AND doc_id = ?", (self.db, doc_id))}
+            if win.deleted:
+                channels = previous
+            else:
+                body = self._body(conn, doc_id, win.rev_id) or {}
+                channels = set(router(body))
+            if previous:
+                conn.execute("DELETE FROM doc_channels WHERE db = ? AND doc_id = ?", (self.db, doc_id))
+            rows.extend((self.db, channel, seq, doc_id) for channel in channels)
+        conn.executemany("INSERT INTO doc_channels (db, channel, seq, doc_id) VALUES (?, ?, ?, ?)", rows)
 
     def _deleted_states(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, bool]:
         states: dict[str, bool] = {}
@@ -536,7 +574,10 @@ class SQLiteStore:
         style: Literal["main_only", "all_docs"] = "main_only",
         include_docs: bool = False,
         doc_ids: Iterable[str] | None = None,
+        channels: Iterable[str] | None = None,
     ) -> ChangesPage:
+        if channels is not None:
+            return self._channel_changes(since, set(channels), limit, style, include_docs, doc_ids)
         conn = self._conn()
         since_seq = self._parse_since(conn, since)
         if limit is not None and (not isinstance(limit, int) or limit < 0):
@@ -568,20 +609,91 @@ class SQLiteStore:
             last = rows[-1][0] if rows else (since_seq if limit == 0 or doc_ids is not None else self._update_seq(conn))
         finally:
             conn.execute("COMMIT")
-        results = []
-        loads = jsonutil.loads
-        for seq, doc_id, win, deleted, tree, body in rows:
-            if style == "all_docs":
-                changes = [{"rev": leaf.rev_id} for leaf in revtree.leaves(revtree.from_json(loads(tree)))]
-            else:
-                changes = [{"rev": win}]
-            row: dict = {"seq": seq, "id": doc_id, "changes": changes}
-            if deleted:
-                row["deleted"] = True
-            if include_docs:
-                row["doc"] = loads(body) if body is not None else None
-            results.append(row)
+        results = [self._change_row(row, style, include_docs) for row in rows]
         return ChangesPage(results, last)
+
+    def _channel_changes(self, since: object, wanted: set[str], limit: int | None, style: str,
+                         include_docs: bool, doc_ids: Iterable[str] | None) -> ChangesPage:
+        """The changes of some channels only: the cost follows what they hold, not the database."""
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise BadRequest("limit must be a non-negative integer")
+        conn = self._conn()
+        vector = channels.decode(since, lambda plain: self._parse_since(conn, plain))
+        ids = None if doc_ids is None else set(doc_ids)
+        conn.execute("BEGIN")
+        try:
+            upto = self._update_seq(conn)
+            found: set[tuple[int, str]] = set()
+            boundary = None
+            for channel in sorted(wanted):
+                sql = "SELECT seq, doc_id FROM doc_channels WHERE db = ? AND channel = ? AND seq > ? ORDER BY seq"
+                params: list = [self.db, channel, channels.position(vector, channel)]
+                if limit is not None:
+                    sql += " LIMIT ?"
+                    params.append(limit)
+                rows = conn.execute(sql, params).fetchall()
+                if limit is not None and len(rows) == limit and rows:
+                    # This channel may hold more: nothing past its last row is complete.
+                    boundary = rows[-1][0] if boundary is None else min(boundary, rows[-1][0])
+                found.update((seq, doc_id) for seq, doc_id in rows)
+            picked = sorted(pair for pair in found if boundary is None or pair[0] <= boundary)
+            if ids is not None:
+                picked = [pair for pair in picked if pair[1] in ids]
+            if limit is not None:
+                picked = picked[:limit]
+            results = self._rows_for(conn, [doc_id for _, doc_id in picked], style, include_docs)
+        finally:
+            conn.execute("COMMIT")
+        for row in results:
+            row["seq"] = channels.encode(channels.advance(vector, wanted, row["seq"]))
+        if results:
+            last = results[-1]["seq"]
+        else:
+            last = channels.encode(channels.advance(vector, wanted, upto if boundary is None else boundary))
+        return ChangesPage(results, last)
+
+    def _rows_for(self, conn: sqlite3.Connection, ids: list[str], style: str, include_docs: bool) -> list[dict]:
+        """Changes rows for these documents, in seq order."""
+        if not ids:
+            return []
+        out = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            body = "r.body" if include_docs else "NULL"
+            join = "LEFT JOIN revs r ON r.db = d.db AND r.doc_id = d.id AND r.rev = d.winner" if include_docs else ""
+            out.extend(conn.execute(
+                f"SELECT d.seq, d.id, d.winner, d.deleted, d.tree, {body} FROM docs d {join} "
+                f"WHERE d.db = ? AND d.id IN ({marks})", (self.db, *chunk)).fetchall())
+        out.sort()
+        return [self._change_row(row, style, include_docs) for row in out]
+
+    def _change_row(self, row: tuple, style: str, include_docs: bool) -> dict:
+        seq, doc_id, win, deleted, tree, body = row
+        if style == "all_docs":
+            changes = [{"rev": leaf.rev_id} for leaf in revtree.leaves(revtree.from_json(jsonutil.loads(tree)))]
+        else:
+            changes = [{"rev": win}]
+        out: dict = {"seq": seq, "id": doc_id, "changes": changes}
+        if deleted:
+            out["deleted"] = True
+        if include_docs:
+            out["doc"] = jsonutil.loads(body) if body is not None else None
+        return out
+
+    def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The channels each document is in now (a missing document: none)."""
+        ids = list(doc_ids)
+        found: dict[str, set[str]] = {doc_id: set() for doc_id in ids}
+        conn = self._conn()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for doc_id, channel in conn.execute(
+                f"SELECT doc_id, channel FROM doc_channels WHERE db = ? AND doc_id IN ({marks})", (self.db, *chunk)
+            ):
+                found[doc_id].add(channel)
+        return found
 
     def wait_for_change(self, since: object, timeout: float) -> bool:
         """Block until the database has changed after ``since``, or ``timeout`` seconds pass.
@@ -590,7 +702,8 @@ class SQLiteStore:
         process on the same file is seen within half a second.
         """
         conn = self._conn()
-        since_seq = self._parse_since(conn, since)
+        vector = channels.decode(since, lambda plain: self._parse_since(conn, plain))
+        since_seq = max(vector.values())
         deadline = time.monotonic() + timeout
         while True:
             # Checked under the condition's lock: a commit that lands between

@@ -10,11 +10,16 @@ The contract tests in ``tests/contract`` hold every store to this.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Literal, Protocol, runtime_checkable
+from typing import Callable, Iterable, Literal, Protocol, runtime_checkable
 
 from sync.errors import SyncError
 
 Seq = object  # opaque: int in SQLite, a string in CouchDB 3
+
+# The server's routing policy: the channels a document body belongs to
+# (``{"campaign", "turf:7", "user:ana"}``).  The sync engine only stores and
+# filters by them; what they mean is the server's business.
+Router = Callable[[dict], Iterable[str]]
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,14 @@ class DocumentStore(Protocol):
         style: Literal["main_only", "all_docs"] = "main_only",
         include_docs: bool = False,
         doc_ids: Iterable[str] | None = None,
-    ) -> ChangesPage: ...
+        channels: Iterable[str] | None = None,
+    ) -> ChangesPage:
+        """``channels``: only the documents of these channels, from a ``sync.channels`` position."""
+        ...
+
+    def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The channels each document is in now."""
+        ...
 
     def wait_for_change(self, since: Seq, timeout: float) -> bool:
         """Block until there is a change after ``since`` (True) or ``timeout`` seconds pass (False)."""

@@ -6,13 +6,23 @@ import json
 import math
 from unittest import mock
 
+import numpy as np
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server import geo
-from server.geo import GeoError, Household, address_key, assign, check_turf, dedupe, distance_m, overlaps
+from server.geo import (
+    GeoError,
+    Household,
+    address_key,
+    assign,
+    check_turf,
+    dedupe,
+    distance_m,
+    overlaps,
+)
 
 # Chicago, where a degree of longitude is about 83 km and a degree of latitude about 111 km.
 LON0, LAT0 = -87.70, 41.85
@@ -55,11 +65,9 @@ def test_a_polygon_with_a_hole_either_orientation_and_altitudes_is_accepted():
 
 
 def test_positions_as_tuples_and_numpy_numbers_are_accepted():
-    import numpy as np
-
     ring = tuple((np.float64(x), y) for x, y in SQUARE["coordinates"][0])
     assert check_turf({"type": "Polygon", "coordinates": (ring,)}).equals(check_turf(SQUARE))
-    assert check_turf(rect(10, 20, 11, 20.1)).bounds == (10, 20, 11, 20.1)  # whole numbers too
+    assert check_turf(rect(10, 20, 10.25, 20.125)).bounds == (10, 20, 10.25, 20.125)  # whole numbers too
 
 
 def test_a_multipolygon_is_accepted():
@@ -585,6 +593,7 @@ def test_geojson_problems_name_the_feature_and_what_is_wrong():
         feature({"address": "11 Bad St", "unit": [1]}),          # 11 unit not text
         feature([1, 2]),                                         # 12 properties not an object
         feature({"address": "13 Bad St"}, (LON0, True)),         # 13 bool
+        feature({"address": "  "}),                              # 14 blank address
     ]
     households, problems = geo.parse_households_geojson({"type": "FeatureCollection", "features": features})
     assert [h.address for h in households] == ["0 Good St"]
@@ -603,6 +612,7 @@ def test_geojson_problems_name_the_feature_and_what_is_wrong():
         "feature 12: properties: must be an object",
         "feature 12: address: missing address",
         "feature 13: lat: not a number: True",
+        "feature 14: address: missing address",
     ]
 
 
@@ -637,6 +647,9 @@ def test_geojson_features_must_be_an_array():
         (("12 Main St", "Apt 2B"), ("12 Main St", "2b")),
         (("12 Main St", "#2B"), ("12 Main St", "apt. 2B")),
         (("12 Main St", "Unit 4"), ("12 Main St", "Suite 4")),
+        (("ул. Ленина, 5", ""), ("УЛ ЛЕНИНА 5", "")),
+        (("１２ Main St", ""), ("12 Main St", "")),  # full-width digits (NFKD)
+        (("12 Main_St", ""), ("12 Main St", "")),
     ],
 )
 def test_address_key_treats_these_as_the_same(a, b):
@@ -654,6 +667,10 @@ def test_address_key_treats_these_as_the_same(a, b):
         (("12 Main St", "2B"), ("12 Main St", "")),
         (("12 Main St Apt 2", ""), ("12 Main St", "2")),  # a unit inside the address is not split out
         (("1st Ave", ""), ("First Ave", "")),  # numbers in words are not rewritten
+        (("ул. Ленина 5", ""), ("ул. Пушкина 5", "")),  # other scripts are compared, not dropped
+        (("5 मार्ग", ""), ("5 मर्ग", "")),  # and keep their vowel signs
+        (("5 \u095bमीन", ""), ("5 जमीन", "")),  # and their other marks
+        (("5 Main St", ""), ("5 Main St 12", "")),
     ],
 )
 def test_address_key_keeps_these_apart(a, b):
@@ -662,6 +679,8 @@ def test_address_key_keeps_these_apart(a, b):
 
 def test_address_key_value():
     assert address_key(" 400 North Lake-Shore Drive. ", "Apt. #12") == ("400 n lake shore dr", "12")
+    assert address_key("Straße 5", "") == ("strasse 5", "")  # case folding
+    assert address_key("5 मार्ग", "") == ("5 मार्ग", "")  # a word with vowel signs stays one word
 
 
 def test_dedupe_keeps_the_first_and_reports_the_rest():

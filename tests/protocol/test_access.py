@@ -1,0 +1,135 @@
+"""A volunteer's phone gets its channels only, and writes only its own records in its turfs.
+
+Run against a live server on the SQLite store (the CouchDB store's channel
+index is open work), with real PouchDB 9 for the pulls.
+"""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+import pytest
+
+from server.channels import assignment_id
+from tests.peers import RECORD, LiveServer
+
+
+def _local(name: str) -> str:
+    return f"{name}-{random.getrandbits(40):x}"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    server = LiveServer(tmp_path_factory.mktemp("access"))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def campaign(live):
+    name = live.new_db("access", forms=True)
+    docs = [
+        {"_id": "turf:1", "type": "turf", "name": "North"},
+        {"_id": "turf:2", "type": "turf", "name": "South"},
+        {"_id": "household:1a", "type": "household", "turf": "turf:1", "address": "1 Maple St"},
+        {"_id": "household:2a", "type": "household", "turf": "turf:2", "address": "2 Oak St"},
+        {"_id": "record:other-1", **RECORD, "turf": "turf:1", "author": "olga", "answers": {"outcome": "not_home"}},
+        {"_id": "record:other-2", **RECORD, "turf": "turf:2", "author": "olga", "answers": {"outcome": "not_home"},
+         "_attachments": {"door.txt": {"content_type": "text/plain", "data": "c2VjcmV0"}}},
+        {"_id": "record:signup", "type": "record", "form": "form:recruitment", "form_version": 1, "turf": "turf:1",
+         "author": "olga", "answers": {"outcome": "contacted", "interested": "no"}},
+        {"_id": "roster:note", "type": "roster_note", "text": "coordinators only"},
+        {"_id": assignment_id("vic", "turf:1"), "type": "assignment", "user": "vic", "turf": "turf:1", "active": True},
+    ]
+    response = live.http.post(f"/sync/{name}/_bulk_docs", json={"docs": docs})
+    assert all(r.get("ok") for r in response.json()), response.text
+    return name
+
+
+@pytest.fixture
+def vic(live):
+    return httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {live.volunteer_token}"}, timeout=30)
+
+
+VISIBLE = {"form:asset_mapping@1", "form:recruitment@1", "form:meeting_awareness@1",
+           "turf:1", "household:1a", "record:other-1", assignment_id("vic", "turf:1")}
+
+
+def test_a_volunteers_pull_holds_its_channels_only(live, pouch, campaign):
+    phone = _local("vic-phone")
+    result = pouch.call("replicate", **{"from": {"url": f"{live.url}/sync/{campaign}", "token": live.volunteer_token}, "to": phone})
+    assert result["ok"], result
+    ids = {row["id"] for row in pouch.call("allDocs", db=phone)["rows"]}
+    assert ids == VISIBLE
+
+
+def test_every_read_path_hides_other_turfs(live, vic, campaign):
+    base = f"/sync/{campaign}"
+    for doc_id in ("household:2a", "record:other-2", "record:signup", "roster:note", "turf:2"):
+        assert vic.get(f"{base}/{doc_id}").status_code == 404, doc_id
+        assert vic.get(f"{base}/{doc_id}", params={"open_revs": "all"}).status_code == 404
+    assert vic.get(f"{base}/record:other-2/door.txt").status_code == 404
+    rev = live.http.get(f"{base}/record:other-2").json()["_rev"]
+    got = vic.post(f"{base}/_bulk_get", json={"docs": [{"id": "record:other-2", "rev": rev}, {"id": "turf:1"}]}).json()
+    assert got["results"][0]["docs"][0]["error"]["error"] == "not_found" and got["results"][1]["docs"][0]["ok"]["_id"] == "turf:1"
+    listed = {row["id"] for row in vic.get(f"{base}/_all_docs").json()["rows"]}
+    assert listed == VISIBLE
+    keyed = vic.post(f"{base}/_all_docs", json={"keys": ["household:2a", "turf:1"]}).json()["rows"]
+    assert keyed[0] == {"key": "household:2a", "error": "not_found"} and keyed[1]["id"] == "turf:1"
+    assert vic.post(f"{base}/_revs_diff", json={"record:other-2": [rev]}).json() == {"record:other-2": {"missing": [rev]}}
+    feed = vic.post(f"{base}/_changes", params={"filter": "_doc_ids"}, json={"doc_ids": ["household:2a", "household:1a"]}).json()
+    assert [row["id"] for row in feed["results"]] == ["household:1a"]
+    assert "Oak St" not in vic.get(f"{base}/_changes", params={"include_docs": "true"}).text
+
+
+def _push(client, campaign, doc, new_edits=True):
+    response = client.post(f"/sync/{campaign}/_bulk_docs", json={"docs": [doc], "new_edits": new_edits})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_volunteer_writes_only_own_records_in_own_turfs(live, vic, campaign):
+    mine = {**RECORD, "author": "vic", "answers": {"outcome": "not_home"}}
+    assert _push(vic, campaign, {"_id": "record:vic-1", **mine, "turf": "turf:1"})[0]["ok"]
+    assert _push(vic, campaign, {"_id": "record:vic-find", **mine})[0]["ok"]  # an asset found between doors
+    refusals = {
+        "other turf": {"_id": "record:vic-2", **mine, "turf": "turf:2"},
+        "other author": {"_id": "record:vic-3", **mine, "turf": "turf:1", "author": "olga"},
+        "a form": {"_id": "form:mine", "type": "form"},
+        "an assignment": {"_id": assignment_id("vic", "turf:2"), "type": "assignment", "user": "vic", "turf": "turf:2"},
+        "a household": {"_id": "household:new", "type": "household", "turf": "turf:1"},
+    }
+    for what, doc in refusals.items():
+        (result,) = _push(vic, campaign, doc)
+        assert result.get("error") == "forbidden", (what, result)
+    other = live.http.get(f"/sync/{campaign}/record:other-1").json()
+    (result,) = _push(vic, campaign, {**other, "answers": {"outcome": "refused"}, "author": "vic"})
+    assert result["error"] == "forbidden"  # someone else's record, even in my turf
+    deleted = vic.delete(f"/sync/{campaign}/record:other-1", params={"rev": other["_rev"]})
+    assert deleted.status_code == 403
+    assert live.http.get(f"/sync/{campaign}/record:other-1").json()["answers"] == {"outcome": "not_home"}
+    # Replicated writes too: refused as forbidden, one by one.
+    stray = {"_id": "record:vic-9", **mine, "turf": "turf:2", "_rev": "1-" + "a" * 32,
+             "_revisions": {"start": 1, "ids": ["a" * 32]}}
+    assert _push(vic, campaign, stray, new_edits=False)[0]["error"] == "forbidden"
+
+
+def test_a_new_assignment_back_fills_and_an_ended_one_stops(live, pouch, campaign):
+    phone = _local("vic-phone")
+    remote = {"url": f"{live.url}/sync/{campaign}", "token": live.volunteer_token}
+    pouch.call("replicate", **{"from": remote, "to": phone})
+    assert pouch.call("info", db=phone)["doc_count"] == len(VISIBLE)
+    live.http.put(f"/sync/{campaign}/{assignment_id('vic', 'turf:2')}",
+                  json={"type": "assignment", "user": "vic", "turf": "turf:2", "active": True})
+    again = pouch.call("replicate", **{"from": remote, "to": phone})
+    ids = {row["id"] for row in pouch.call("allDocs", db=phone)["rows"]}
+    # turf 2's documents are older than the phone's checkpoint, and arrive all the same.
+    assert {"turf:2", "household:2a", "record:other-2"} <= ids, again
+    assert "record:signup" not in ids and "roster:note" not in ids
+
+    ended = live.http.get(f"/sync/{campaign}/{assignment_id('vic', 'turf:1')}").json()
+    live.http.put(f"/sync/{campaign}/{ended['_id']}", json={**ended, "active": False})
+    live.http.put(f"/sync/{campaign}/household:1b", json={"type": "household", "turf": "turf:1", "address": "3 Maple St"})
+    pouch.call("replicate", **{"from": remote, "to": phone})
+    assert "household:1b" not in {row["id"] for row in pouch.call("allDocs", db=phone)["rows"]}
