@@ -160,6 +160,8 @@ class _Batch:
 
     def __init__(self, trees: dict[str, revtree.Tree], seq: int):
         self.trees = trees
+        self.existed = set(trees)  # documents the store had before this batch
+        self.written: dict[str, tuple[str, dict]] = {}  # doc id -> (rev, body) written by this batch
         self.seq = seq
         self.changed: dict[str, int] = {}  # doc id -> its new seq
         self.bodies: list[tuple] = []
@@ -296,6 +298,7 @@ class SQLiteStore:
         batch.seq += 1
         batch.changed[write.doc_id] = batch.seq
         batch.bodies.append((self.db, write.doc_id, write.rev, data))
+        batch.written[write.doc_id] = (write.rev, body)
         batch.blobs.update(blobs)
         batch.stemmed.extend((write.doc_id, rev) for rev in cut)
         return {"ok": True, "id": write.doc_id, "rev": write.rev}
@@ -387,13 +390,16 @@ class SQLiteStore:
         rows = []
         for doc_id, seq in batch.changed.items():
             win = revtree.winner(batch.trees[doc_id])
-            previous = {c for (c,) in conn.execute(
-                "SELECT channel FROM doc_channels WHERE db = ? AND doc_id = ?", (self.db, doc_id))}
+            previous: set[str] = set()
+            if doc_id in batch.existed:
+                previous = {c for (c,) in conn.execute(
+                    "SELECT channel FROM doc_channels WHERE db = ? AND doc_id = ?", (self.db, doc_id))}
             if win.deleted:
                 channels = previous
             else:
-                body = self._body(conn, doc_id, win.rev_id) or {}
-                channels = set(router(body))
+                written = batch.written.get(doc_id)
+                body = written[1] if written and written[0] == win.rev_id else self._body(conn, doc_id, win.rev_id)
+                channels = set(router(body or {}))
             if previous:
                 conn.execute("DELETE FROM doc_channels WHERE db = ? AND doc_id = ?", (self.db, doc_id))
             rows.extend((self.db, channel, seq, doc_id) for channel in channels)
