@@ -34,7 +34,7 @@ import httpx
 from sync import attachments as atts
 from sync import errors, jsonutil, update
 from sync.errors import BadRequest, DocumentTooLarge, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
-from sync.store import Attachment, ChangesPage, DbInfo, Router, StoreLimits
+from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits
 
 
 RETRY_DELAYS = (0.1, 0.3, 0.9)
@@ -191,7 +191,7 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-class CouchDBStore:
+class CouchDBStore(PutFromBulkDocs):
     """One CouchDB database (implements ``sync.store.DocumentStore``)."""
 
     def __init__(self, server: CouchDBServer, couch_name: str, name: str):
@@ -216,12 +216,6 @@ class CouchDBStore:
         return DbInfo(update_seq=body["update_seq"], doc_count=body["doc_count"], doc_del_count=body.get("doc_del_count"))
 
     # -- writes --------------------------------------------------------------------------
-
-    def put(self, doc: dict) -> dict:
-        result = self.bulk_docs([doc], new_edits=True)[0]
-        if "error" in result:
-            raise errors.from_result(result)
-        return result
 
     def bulk_docs(self, docs: list, new_edits: bool = True) -> list[dict]:
         if not isinstance(docs, list):

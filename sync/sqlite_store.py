@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 from sync import attachments as atts
-from sync import channels, errors
+from sync import channels
 from sync import jsonutil, revtree, update
 from sync.errors import BadRequest, Conflict, DocumentTooLarge, MissingStub, NotFound, PreconditionFailed, SyncError
 from sync.revid import InvalidRev, parse_rev
-from sync.store import Attachment, ChangesPage, DbInfo, Router, StoreLimits, bulk_get_one_by_one
+from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits, bulk_get_one_by_one
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -169,7 +169,7 @@ class _Batch:
         self.stemmed: list[tuple[str, str]] = []
 
 
-class SQLiteStore:
+class SQLiteStore(PutFromBulkDocs):
     """One database (implements ``sync.store.DocumentStore``)."""
 
     def __init__(self, server: SQLiteServer, db_id: int, name: str):
@@ -195,12 +195,6 @@ class SQLiteStore:
         return DbInfo(update_seq=row[0], doc_count=row[1], doc_del_count=row[2])
 
     # -- writes ----------------------------------------------------------------
-
-    def put(self, doc: dict) -> dict:
-        result = self.bulk_docs([doc], new_edits=True)[0]
-        if "error" in result:
-            raise errors.from_result(result)
-        return result
 
     def bulk_docs(self, docs: list, new_edits: bool = True) -> list[dict]:
         if not isinstance(docs, list):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Literal, Protocol, runtime_checkable
 
+from sync import errors
 from sync.errors import SyncError
 
 Seq = object  # opaque: int in SQLite, a string in CouchDB 3
@@ -194,3 +195,13 @@ def bulk_get_one_by_one(store: DocumentStore, wanted: list[dict], *, revs: bool,
             docs.append(row)
         results.append({"id": doc_id, "docs": docs})
     return results
+
+
+class PutFromBulkDocs:
+    """``put`` for a store that has ``bulk_docs``: one way to write, for every store."""
+
+    def put(self, doc: dict) -> dict:
+        result = self.bulk_docs([doc], new_edits=True)[0]  # type: ignore[attr-defined]
+        if "error" in result:
+            raise errors.from_result(result)
+        return result
