@@ -265,11 +265,22 @@ def form_templates(db_name: str, store: str | None) -> None:
 @_guarded
 def demo(name: str, store: str | None) -> None:
     """Load a realistic demo campaign (asset mapping, recruitment, a meeting)."""
-    from server.demo import load_demo
+    import secrets
+
+    from server.demo import COORDINATOR, VOLUNTEERS, load_demo
 
     server = _open(_config(STORE=store))
     try:
         count = load_demo(server, name)
+        accounts = Accounts(server)
+        people = [(COORDINATOR, "coordinator")] + [(volunteer, "volunteer") for volunteer in VOLUNTEERS]
+        for person, role in people:
+            if accounts.get_user(person) is not None:
+                click.echo(f"Demo {role} {person!r} exists already (password as printed when it was made).", err=True)
+                continue
+            password = secrets.token_urlsafe(9)
+            accounts.add_user(person, role, password)
+            click.echo(f"Demo {role}: {person} / {password}", err=True)
     finally:
         server.close()
     if count:

@@ -11,12 +11,17 @@ import random
 from datetime import datetime, timedelta, timezone
 
 from forms.definition import iter_fields
+from server.channels import assignment_id
 from forms.templates import DRIVES, published
 from sync.errors import PreconditionFailed
 from sync.store import StoreServer
 
 CONSENT_FIELDS = [f for _, f, _ in iter_fields(published("recruitment")["fields"]) if f["type"] == "consent"]
 
+TURFS = 4
+HOUSEHOLDS_PER_TURF = 75
+COORDINATOR = "cora"
+VOLUNTEERS = ["vic", "val"]
 CENTER = (41.8902, -87.6780)  # a mixed residential neighbourhood, west of a city centre
 STREETS = ["Maple St", "Washtenaw Ave", "Rockwell St", "Campbell Ave", "Fulton St", "Walnut St"]
 LANGUAGES = ["en", "es", "pl", "ar"]
@@ -63,11 +68,11 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
     for drive in DRIVES:
         docs.append(published(drive))
     households = []
-    for t in range(3):
+    for t in range(TURFS):
         lat, lon = CENTER[0] + 0.004 * t, CENTER[1]
         turf_id = f"turf:{t + 1}"
         docs.append({"_id": turf_id, "type": "turf", "name": f"Turf {t + 1}", "geometry": _square(lat, lon, 0.0018)})
-        for h in range(20):
+        for h in range(HOUSEHOLDS_PER_TURF):
             hid = f"household:{t + 1}-{h + 1:02d}"
             hlat = lat + rng.uniform(-0.0015, 0.0015)
             hlon = lon + rng.uniform(-0.0015, 0.0015)
@@ -83,7 +88,7 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
                     "location": {"lat": round(hlat, 6), "lon": round(hlon, 6)},
                 }
             )
-    for n, (hid, turf_id, hlat, hlon) in enumerate(households):
+    for n, (hid, turf_id, hlat, hlon) in enumerate(households[::2]):
         when = start + timedelta(days=n % 7, minutes=7 * n)
         drive = ("asset_mapping", "recruitment", "meeting_awareness")[n % 3]
         language = rng.choice(["en", "en", "es"])
@@ -105,8 +110,8 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
                     "captured_at": when.isoformat(),
                     "source": "gps",
                 },
-                "author": f"user:volunteer{n % 4 + 1}",
-                "device": f"device:{n % 4 + 1}",
+                "author": VOLUNTEERS[int(turf_id.split(":")[1]) % 2],
+                "device": f"device:{int(turf_id.split(':')[1]) % 2 + 1}",
                 "created_at": when.isoformat(),
             }
         )
@@ -147,13 +152,22 @@ def _answers(drive: str, rng: random.Random, language: str, where: tuple[float, 
     return answers
 
 
+def assignments() -> list[dict]:
+    """Each volunteer walks every other turf."""
+    return [
+        {"_id": assignment_id(VOLUNTEERS[t % 2], f"turf:{t + 1}"), "type": "assignment",
+         "user": VOLUNTEERS[t % 2], "turf": f"turf:{t + 1}", "active": True}
+        for t in range(TURFS)
+    ]
+
+
 def load_demo(server: StoreServer, name: str = "demo") -> int:
     """Create the demo database; returns how many documents were written (0 if it exists)."""
     try:
         db = server.create_db(name)
     except PreconditionFailed:
         return 0
-    results = db.bulk_docs(demo_documents(name), new_edits=True)
+    results = db.bulk_docs(demo_documents(name) + assignments(), new_edits=True)
     failed = [r for r in results if "error" in r]
     if failed:
         raise RuntimeError(f"demo documents refused: {failed[:3]}")

@@ -87,6 +87,7 @@ def test_cli_databases_and_demo_are_scriptable(tmp_path):
     assert bad.returncode == 1 and "lowercase" in bad.stderr
     demo = run("demo", "--store", store)
     assert demo.returncode == 0 and demo.stdout == "demo\n" and "documents" in demo.stderr
+    assert "Demo coordinator: cora / " in demo.stderr and "Demo volunteer: vic / " in demo.stderr
     assert run("demo", "--store", store).returncode == 0  # a second run changes nothing
     assert run("db", "list", "--store", store).stdout.split() == ["demo", "east"]
 
@@ -109,7 +110,8 @@ def test_demo_campaign_is_realistic(tmp_path):
     db = server.open_db("demo")
     docs = [row["doc"] for row in db.changes(include_docs=True).results]
     kinds = {doc["type"] for doc in docs}
-    assert kinds == {"campaign", "meeting", "form", "turf", "household", "record"}
+    assert kinds == {"campaign", "meeting", "form", "turf", "household", "record", "assignment"}
+    assert sum(d["type"] == "household" for d in docs) >= 200
     records = [d for d in docs if d["type"] == "record"]
     forms = {d["_id"]: compile_form(d) for d in docs if d["type"] == "form"}
     assert set(forms) == {"form:asset_mapping@1", "form:recruitment@1", "form:meeting_awareness@1"}
