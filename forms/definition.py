@@ -106,7 +106,10 @@ def check_definition(defn: object) -> list[Problem]:
 
     if not isinstance(defn, dict):
         return [Problem("(form)", "A form definition must be a JSON object")]
-    size = len(orjson.dumps(defn))
+    try:
+        size = len(orjson.dumps(defn))
+    except (orjson.JSONEncodeError, TypeError):
+        return [Problem("(form)", "The form holds text that is not valid Unicode, or a value JSON cannot hold")]
     if size > MAX_BYTES:
         add("(form)", f"The form is {size} bytes; the limit is {MAX_BYTES}")
     for key in sorted(set(defn) - FORM_KEYS):

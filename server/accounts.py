@@ -9,13 +9,23 @@ share them.  Documents:
   library; N=2**15 takes about 70 ms here);
 * ``token:<sha256 of the token>``: ``{user, label, created_at, expires_at,
   revoked, last_used_at}``; the token itself is shown once and never stored.
+  The hex digest is the token's public id (listing, revoking);
+* ``signin:<sha256 of the code>``: a one-time sign-in code for a phone,
+  ``{user, label, created_by, created_at, expires_at, used_at}``; the code
+  (12 characters of Crockford's base32: 60 bits) is shown once.
 
 A checked HTTP Basic password is remembered in memory for five minutes (by
 a hash of name and password), so a replication of many requests pays the KDF
 once, as CouchDB's session cookie does; a checked token for 30 seconds (at
 most until it expires), so a request costs no store reads for it.  A revoked
 token or a changed password therefore stops working on every process within
-those times.
+those times; ``revoke_token`` forgets the token in this process at once.
+
+Failed sign-ins (a password, or a sign-in code) are counted in memory, per
+process: 5 per account and 20 per client address in a sliding 15 minutes;
+past either limit every sign-in is refused with the seconds to wait, even a
+correct one, so guessing gets nowhere.  An attempt is counted before it is
+checked, so parallel guesses cannot slip past the count.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import threading
@@ -41,10 +52,34 @@ BASIC_CACHE_SECONDS = 300
 TOKEN_CACHE_SECONDS = 30
 CACHE_SIZE = 10_000
 LAST_USED_EVERY = timedelta(minutes=10)
+SIGN_IN_TOKEN_DAYS = 30
+FAILURE_WINDOW_SECONDS = 15 * 60
+FAILURES_PER_ACCOUNT = 5
+FAILURES_PER_ADDRESS = 20
+# Crockford's base32: no I, L, O, U; a typed code is read with O as 0 and I, L as 1.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12
+TOKEN_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class AccountError(ValueError):
     """A user name, role or password that cannot be accepted."""
+
+
+class UserExists(AccountError):
+    """A user of that name exists already."""
+
+
+class SignInRefused(Exception):
+    """A wrong name or password, or an unknown, expired or used sign-in code."""
+
+
+class TooManyFailures(Exception):
+    """Too many failed sign-ins for the account or the address: wait ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many failed sign-ins; try again in {retry_after} s")
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -87,12 +122,61 @@ def token_id(token: str) -> str:
     return "token:" + hashlib.sha256(token.encode()).hexdigest()
 
 
+def normalize_code(code: str) -> str:
+    """A sign-in code as typed (any case, dashes, spaces, O for 0, I or L for 1) in its stored form."""
+    code = code.upper().translate(str.maketrans("OIL", "011", "- \t"))
+    return code if len(code) == CODE_LENGTH and all(c in CODE_ALPHABET for c in code) else ""
+
+
+def _public_token(doc: dict) -> dict:
+    return {"id": doc["_id"].removeprefix("token:"), **{k: doc.get(k) for k in (
+        "user", "label", "created_at", "expires_at", "last_used_at", "revoked")}}
+
+
+class FailureLimit:
+    """At most ``limit`` failures per key in a sliding window of ``window`` seconds, in memory.
+
+    Not locked itself: ``Accounts`` calls it under its lock.  At most
+    ``max_keys`` keys are kept; past that the longest quiet ones are dropped.
+    """
+
+    def __init__(self, limit: int, window: float, max_keys: int = 100_000):
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self._failures: dict[str, list[float]] = {}
+
+    def wait(self, key: str, now: float) -> float:
+        """Seconds until ``key`` may try again (0: now)."""
+        recent = [t for t in self._failures.get(key, ()) if t > now - self.window]
+        return 0 if len(recent) < self.limit else recent[-self.limit] + self.window - now
+
+    def add(self, key: str, now: float) -> None:
+        recent = [t for t in self._failures.pop(key, ()) if t > now - self.window]
+        if len(self._failures) >= self.max_keys:
+            for old in [k for k, times in self._failures.items() if times[-1] <= now - self.window]:
+                del self._failures[old]
+            while len(self._failures) >= self.max_keys:
+                del self._failures[next(iter(self._failures))]
+        self._failures[key] = (recent + [now])[-self.limit:]
+
+    def remove(self, key: str, stamp: float) -> None:
+        """Take back one failure counted in advance (the attempt succeeded)."""
+        times = self._failures.get(key)
+        if times and stamp in times:
+            times.remove(stamp)
+
+    def clear(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+
 class Accounts:
     def __init__(self, server: StoreServer):
         self.db = server.system_db("accounts")
         self._basic_cache: dict[bytes, tuple[User, float]] = {}
         self._token_cache: dict[str, tuple[User, float]] = {}
         self._lock = threading.Lock()
+        self.clock = time.monotonic  # of the failure limits; tests set their own
+        self._failures_by_account = FailureLimit(FAILURES_PER_ACCOUNT, FAILURE_WINDOW_SECONDS)
+        self._failures_by_address = FailureLimit(FAILURES_PER_ADDRESS, FAILURE_WINDOW_SECONDS)
 
     # -- users -------------------------------------------------------------------
 
@@ -108,8 +192,17 @@ class Accounts:
         try:
             self.db.put({"_id": f"user:{name}", "name": name, "role": role, "password": hash_password(password)})
         except Conflict:
-            raise AccountError(f"User {name!r} exists already") from None
+            raise UserExists(f"User {name!r} exists already") from None
         return User(name, role)
+
+    def list_users(self, skip: int = 0, limit: int | None = None) -> tuple[int, list[User]]:
+        """How many users there are, and ``limit`` of them from ``skip``, by name."""
+        span = {"startkey": "user:", "endkey": "user:\uffff"}
+        total = len(self.db.all_docs(**span)["rows"])
+        if skip >= total:
+            return total, []  # and no huge skip reaches the store
+        rows = self.db.all_docs(**span, skip=skip, limit=limit, include_docs=True)["rows"]
+        return total, [User(row["doc"]["name"], row["doc"]["role"]) for row in rows if row.get("doc")]
 
     def get_user(self, name: str) -> User | None:
         try:
@@ -143,22 +236,52 @@ class Accounts:
 
     def create_token(self, name: str, *, label: str = "", expires_in: timedelta | None = timedelta(days=30)) -> str:
         """A new token for ``name``; the only time the token itself exists."""
+        return self._new_token(name, label, expires_in)[0]
+
+    def _new_token(self, name: str, label: str, expires_in: timedelta | None) -> tuple[str, dict]:
         if self.get_user(name) is None:
             raise AccountError(f"No user {name!r}")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = _now()
-        self.db.put(
-            {
-                "_id": token_id(token),
-                "user": name,
-                "label": label,
-                "created_at": now.isoformat(),
-                "expires_at": None if expires_in is None else (now + expires_in).isoformat(),
-                "revoked": False,
-                "last_used_at": None,
-            }
-        )
-        return token
+        doc = {
+            "_id": token_id(token),
+            "user": name,
+            "label": label,
+            "created_at": now.isoformat(),
+            "expires_at": None if expires_in is None else (now + expires_in).isoformat(),
+            "revoked": False,
+            "last_used_at": None,
+        }
+        self.db.put(doc)
+        return token, doc
+
+    def tokens_of(self, name: str) -> list[dict]:
+        """``name``'s tokens (revoked and expired ones too), oldest first, by id: never the token."""
+        rows = self.db.all_docs(startkey="token:", endkey="token:\uffff", include_docs=True)["rows"]
+        docs = [row["doc"] for row in rows if row.get("doc") and row["doc"].get("user") == name]
+        return [_public_token(doc) for doc in sorted(docs, key=lambda doc: doc["created_at"])]
+
+    def token_info(self, public_id: str) -> dict | None:
+        """The token of this id (the hex SHA-256 of the token), without the token."""
+        if TOKEN_HEX.fullmatch(public_id) is None:
+            return None
+        try:
+            return _public_token(self.db.get("token:" + public_id))
+        except NotFound:
+            return None
+
+    def revoke_token(self, public_id: str) -> None:
+        """Revoke at once in this process; other processes stop accepting it within TOKEN_CACHE_SECONDS."""
+        key = "token:" + public_id
+        for _ in range(5):
+            doc = self.db.get(key)
+            try:
+                self.db.put({**doc, "revoked": True})
+                break
+            except Conflict:
+                continue  # a check recorded last_used_at at the same moment: read again
+        with self._lock:
+            self._token_cache.pop(key, None)
 
     def check_token(self, token: str) -> User | None:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
@@ -193,3 +316,90 @@ class Accounts:
             except Conflict:
                 pass  # another request recorded the use at the same moment
         return user
+
+    # -- signing in ----------------------------------------------------------------
+
+    def _count_attempt(self, address: str, name: str | None, now: float) -> None:
+        """Count the attempt as a failure in advance, or refuse it while a limit is reached."""
+        with self._lock:
+            wait = self._failures_by_address.wait(address, now)
+            if name is not None:
+                wait = max(wait, self._failures_by_account.wait(name, now))
+            if wait:
+                raise TooManyFailures(max(1, math.ceil(wait)))
+            self._failures_by_address.add(address, now)
+            if name is not None:
+                self._failures_by_account.add(name, now)
+
+    def check_basic(self, name: str, password: str, address: str) -> User | None:
+        """HTTP Basic on every request: a remembered success is free; anything else
+        counts against the same limits as a sign-in (raises TooManyFailures)."""
+        key = hashlib.sha256(f"{name}\0{password}".encode()).digest()
+        with self._lock:
+            cached = self._basic_cache.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        now = self.clock()
+        self._count_attempt(address, name, now)
+        user = self.check_password(name, password)
+        if user is not None:
+            with self._lock:
+                self._failures_by_address.remove(address, now)
+                self._failures_by_account.clear(name)
+        return user
+
+    def sign_in(self, name: str, password: str, address: str, *, label: str = "") -> tuple[str, str]:
+        """A new device token (and when it expires) for a correct name and password.
+
+        Raises TooManyFailures past a limit (before checking anything) and
+        SignInRefused for a wrong name or password.  A success clears the
+        account's failures, not the address's.
+        """
+        now = self.clock()
+        self._count_attempt(address, name, now)
+        user = self.check_password(name, password)
+        if user is None:
+            raise SignInRefused("Name or password is incorrect")
+        with self._lock:
+            self._failures_by_address.remove(address, now)
+            self._failures_by_account.clear(name)
+        token, doc = self._new_token(user.name, label, timedelta(days=SIGN_IN_TOKEN_DAYS))
+        return token, doc["expires_at"]
+
+    def create_signin_code(self, name: str, *, minutes: int = 10, label: str = "", created_by: str = "") -> tuple[str, str]:
+        """A one-time code (``XXXX-XXXX-XXXX``) that signs ``name`` in within ``minutes``, and when it expires."""
+        if self.get_user(name) is None:
+            raise AccountError(f"No user {name!r}")
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        now = _now()
+        expires_at = (now + timedelta(minutes=minutes)).isoformat()
+        self.db.put({"_id": "signin:" + hashlib.sha256(code.encode()).hexdigest(), "user": name, "label": label,
+                     "created_by": created_by, "created_at": now.isoformat(), "expires_at": expires_at, "used_at": None})
+        return "-".join(code[i:i + 4] for i in range(0, CODE_LENGTH, 4)), expires_at
+
+    def redeem_signin_code(self, code: str, address: str) -> tuple[str, str]:
+        """A new device token for a good code, which is then used up; raises as ``sign_in`` does."""
+        now = self.clock()
+        self._count_attempt(address, None, now)
+        refused = SignInRefused("The code is unknown, expired or used already")
+        normal = normalize_code(code)
+        if not normal:
+            raise refused
+        try:
+            doc = self.db.get("signin:" + hashlib.sha256(normal.encode()).hexdigest())
+        except NotFound:
+            raise refused from None
+        if doc["used_at"] is not None or datetime.fromisoformat(doc["expires_at"]) <= _now():
+            raise refused
+        try:
+            self.db.put({**doc, "used_at": _now().isoformat()})  # the store's revision rule: one use wins
+        except Conflict:
+            raise refused from None
+        with self._lock:
+            self._failures_by_address.remove(address, now)
+        label = doc["label"] or f"sign-in code from {doc['created_by'] or 'an admin'}"
+        try:
+            token, token_doc = self._new_token(doc["user"], label, timedelta(days=SIGN_IN_TOKEN_DAYS))
+        except AccountError:
+            raise refused from None  # the user is gone
+        return token, token_doc["expires_at"]

@@ -12,8 +12,8 @@ import binascii
 
 from flask import current_app, g, request
 
-from server.accounts import Accounts, User
-from sync.errors import Forbidden, Unauthorized
+from server.accounts import Accounts, TooManyFailures, User
+from sync.errors import Forbidden, TooManyRequests, Unauthorized
 
 
 def accounts() -> Accounts:
@@ -34,7 +34,10 @@ def authenticate() -> User:
             raise Unauthorized("Malformed Basic credentials") from None
         name, sep, password = decoded.partition(":")
         if sep:
-            user = accounts().check_password(name, password)
+            try:
+                user = accounts().check_basic(name, password, request.remote_addr or "")
+            except TooManyFailures as exc:
+                raise TooManyRequests(str(exc), retry_after=exc.retry_after) from None
     elif not header:
         raise Unauthorized("Authentication required: a device token (Bearer) or name and password (Basic)")
     if user is None:
@@ -56,3 +59,5 @@ def api_authenticate() -> None:
         g.user = authenticate()
     except Unauthorized as exc:
         abort(401, message=exc.reason)
+    except TooManyRequests as exc:
+        abort(429, message=exc.reason, headers={"Retry-After": str(exc.retry_after)})

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from server import auth, channels
 from sync import errors, jsonutil
-from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError
+from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError, TooManyRequests
 from sync.store import DocumentStore
 
 log = logging.getLogger("blockwalk.sync")  # streamed responses outlive the app context
@@ -46,6 +46,8 @@ def couch_error(exc: SyncError) -> Response:
     headers = {}
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="blockwalk"'
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
     return json_response({"error": exc.error, "reason": exc.reason}, exc.status, headers)
 
 

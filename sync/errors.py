@@ -76,6 +76,16 @@ class RequestTooLarge(SyncError):
     error, status = "too_large", 413
 
 
+class TooManyRequests(SyncError):
+    """Too many failed sign-ins from this account or address: wait and try again."""
+
+    error, status = "too_many_requests", 429
+
+    def __init__(self, reason: str, doc_id: str | None = None, retry_after: int = 60):
+        super().__init__(reason, doc_id)
+        self.retry_after = retry_after
+
+
 class NotServed(SyncError):
     """A request this store cannot answer yet (see the docs for what is served)."""
 

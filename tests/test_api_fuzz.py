@@ -48,7 +48,7 @@ def test_no_request_makes_a_500_and_responses_fit_the_spec(tmp_path):
         @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def fuzz(case, real):
             if real:  # half the time, aim at things that exist, so the handlers behind the 404 are fuzzed too
-                known = {"campaign": "east", "form_id": "recruitment", "doc_id": "form:recruitment@1"}
+                known = {"campaign": "east", "form_id": "recruitment", "doc_id": "form:recruitment@1", "name": "fuzz"}
                 case.path_parameters = {k: known.get(k, v) for k, v in (case.path_parameters or {}).items()}
             response = case.call_and_validate(headers=headers, checks=CHECKS)
             statuses.append(response.status_code)

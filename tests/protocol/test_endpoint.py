@@ -34,7 +34,7 @@ def _state(server, campaign):
         {},
         {"Authorization": "Bearer bw_nope"},
         {"Authorization": "Bearer"},
-        {"Authorization": "Basic " + base64.b64encode(b"ana:wrong-password").decode()},
+        {"Authorization": "Basic " + base64.b64encode(b"guessed:wrong-password").decode()},
         {"Authorization": "Basic " + base64.b64encode(b"nobody:whatever1").decode()},
         {"Authorization": "Basic !!!notbase64"},
         {"Authorization": "Digest username=ana"},

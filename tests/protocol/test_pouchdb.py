@@ -193,11 +193,11 @@ def test_wrong_credentials_replicate_nothing(server, pouch, campaign):
     server.http.put(f"/sync/{campaign}/record:secret", json={"name": "Ana Reyes"})
     phone = _local("phone")
     for remote in ({"url": f"{server.url}/sync/{campaign}", "token": "bw_not-a-token"},
-                   {"url": f"{server.url}/sync/{campaign}", "username": "ana", "password": "wrong"},
+                   {"url": f"{server.url}/sync/{campaign}", "username": "guessed", "password": "wrong"},
                    {"url": f"{server.url}/sync/{campaign}"}):
         with pytest.raises(PouchError) as exc:
             pouch.call("replicate", **{"from": remote, "to": phone})
-        assert exc.value.error["status"] == 401
+        assert exc.value.error["status"] in (401, 429)  # 429 once the guesses from this address hit the limit
     assert pouch.call("info", db=phone)["doc_count"] == 0
 
 

@@ -1,0 +1,74 @@
+"""REST payloads about users, device tokens and signing in.  No password, hash or stored id is ever dumped."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields
+from marshmallow.validate import Length, Range
+
+
+class Text(fields.String):
+    """A string that is valid Unicode (JSON can carry lone surrogates, which cannot be hashed or stored)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise ValidationError("Not valid Unicode text") from None
+        return text
+
+
+# server.accounts.ROLES (schemas import no other layer; a test keeps the two equal)
+ROLES = ["admin", "organizer", "coordinator", "volunteer"]
+LABEL = {"load_default": "", "validate": Length(max=200),
+         "metadata": {"description": "What the token is for, e.g. the phone's name"}}
+
+
+class User(Schema):
+    name = Text(required=True)
+    role = Text(required=True, metadata={"enum": ROLES})
+
+
+class NewUser(User):
+    password = Text(required=True, load_only=True, validate=Length(min=8, max=1024),
+                  metadata={"description": "8 characters at least; stored as a scrypt hash"})
+
+
+class TokenInfo(Schema):
+    id = fields.String(required=True, metadata={"description": "The hex SHA-256 of the token (never the token)"})
+    user = fields.String(required=True)
+    label = fields.String(required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    expires_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+    last_used_at = fields.String(required=True, allow_none=True, metadata={
+        "format": "date-time", "description": "Recorded at most every 10 minutes"})
+    revoked = fields.Boolean(required=True)
+
+
+class Login(Schema):
+    name = Text(required=True, validate=Length(max=64))
+    password = Text(required=True, load_only=True, validate=Length(max=1024))
+    label = Text(**LABEL)
+
+
+class CodeLogin(Schema):
+    code = Text(required=True, validate=Length(max=64),
+                metadata={"description": "As shown (XXXX-XXXX-XXXX); case, dashes and spaces do not matter"})
+
+
+class NewToken(Schema):
+    token = fields.String(required=True, metadata={"description": "The device token: shown this once, never stored"})
+    expires_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class NewSigninCode(Schema):
+    user = Text(required=True, validate=Length(max=64))
+    minutes = fields.Integer(load_default=10, validate=Range(1, 60), metadata={"description": "How long the code works"})
+    label = Text(**LABEL)
+
+
+class SigninCode(Schema):
+    code = fields.String(required=True, metadata={"description": "12 characters of Crockford's base32 (60 bits), "
+                                                                 "as XXXX-XXXX-XXXX; works once"})
+    expires_at = fields.String(required=True, metadata={"format": "date-time"})
+    qr_svg = fields.String(required=True, metadata={"description": "An SVG QR code of blockwalk:signin?code=<code>"})

@@ -1,0 +1,105 @@
+"""Assignments of volunteers to turfs: a volunteer's phone receives the turfs it is assigned."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import abort
+
+from schemas.turfs import Assignment, AssignmentArgs
+from server import channels
+from server.api.blueprint import Blueprint
+from server.api.turfs import (
+    campaign_store,
+    docs_of_type,
+    get_or_none,
+    now,
+    page,
+    require_reader,
+    require_writer,
+    turf_doc_id,
+)
+from server.auth import api_authenticate
+from sync.errors import Conflict
+from sync.store import DocumentStore
+
+blp = Blueprint("assignments", __name__, url_prefix="/campaigns/<campaign>/assignments",
+                description="Assignments: which user canvasses which turf (ended ones are kept, active false)")
+
+blp.before_request(api_authenticate)
+blp.before_request(require_reader)
+
+
+def _view(doc: dict) -> dict:
+    return {"id": doc["_id"], "user": doc.get("user"), "turf": doc.get("turf"), "active": doc.get("active", True),
+            "updated_at": doc.get("updated_at"), "updated_by": doc.get("updated_by"), "rev": doc["_rev"]}
+
+
+def _set_active(store: DocumentStore, fresh: dict, active: bool) -> dict:
+    """Set ``active`` on the assignment (``fresh``: as it is created if there is none).
+
+    A conflict (an edit at the same moment) is retried once on a fresh read.
+    """
+    doc_id = fresh["_id"]
+    current = get_or_none(store, doc_id)
+    for attempt in (1, 2):
+        if current is not None and current.get("active", True) is active:
+            return current
+        try:
+            store.put({**(current or fresh), "active": active, "updated_at": now(), "updated_by": g.user.name})
+            return store.get(doc_id)
+        except Conflict:
+            if attempt == 2:
+                abort(409, message="The assignment was changed at the same moment; try again")
+            current = get_or_none(store, doc_id)
+    raise AssertionError("unreachable")
+
+
+@blp.route("")
+class Assignments(MethodView):
+    @blp.arguments(AssignmentArgs, location="query")
+    @blp.response(200, Assignment(many=True))
+    @blp.paginate()
+    def get(self, args: dict, campaign: str, pagination_parameters):
+        """Assignments by id (user, then turf); filter by ?user=, ?turf=, ?active=."""
+        store = campaign_store(campaign)
+        user, turf, active = args["user"], args["turf"], args["active"]
+        prefix = f"assignment:{user}:" if user is not None else "assignment:"
+        docs = docs_of_type(store, prefix, "assignment")
+        if turf is not None:
+            docs = [doc for doc in docs if doc.get("turf") == turf_doc_id(turf)]
+        if active is not None:
+            docs = [doc for doc in docs if doc.get("active", True) is active]
+        return [_view(doc) for doc in page(docs, pagination_parameters)]
+
+
+@blp.route("/<user>/<turf_id>")
+class AssignmentResource(MethodView):
+    @blp.response(200, Assignment)
+    @blp.alt_response(404, description="No such user or turf")
+    @blp.alt_response(409, description="Changed at the same moment, twice")
+    def put(self, campaign: str, user: str, turf_id: str):
+        """Assign the user to the turf (create, or reactivate an ended assignment)."""
+        require_writer("assignments")
+        store = campaign_store(campaign)
+        doc_id = turf_doc_id(turf_id)
+        turf = get_or_none(store, doc_id) if doc_id else None
+        if turf is None or turf.get("type") != "turf":
+            abort(404, message=f"No turf {turf_id!r}")
+        if current_app.extensions["blockwalk.accounts"].get_user(user) is None:
+            abort(404, message=f"No user {user!r}")
+        fresh = {"_id": channels.assignment_id(user, doc_id), "type": "assignment", "user": user, "turf": doc_id}
+        return _view(_set_active(store, fresh, True))
+
+    @blp.response(200, Assignment)
+    @blp.alt_response(404, description="No such assignment")
+    @blp.alt_response(409, description="Changed at the same moment, twice")
+    def delete(self, campaign: str, user: str, turf_id: str):
+        """End the assignment: it is kept with active false, so the phone learns that it ended."""
+        require_writer("assignments")
+        store = campaign_store(campaign)
+        doc_id = turf_doc_id(turf_id)
+        base = get_or_none(store, channels.assignment_id(user, doc_id)) if doc_id else None
+        if base is None or base.get("type") != "assignment":
+            abort(404, message=f"No assignment of {user!r} to {turf_id!r}")
+        return _view(_set_active(store, base, False))
