@@ -7,14 +7,15 @@ document it writes:
 | --- | --- |
 | form, meeting, campaign | ``campaign`` (everyone in the campaign) |
 | turf ``turf:7`` | ``turf:turf:7`` |
-| household | ``turf:<its turf>``; none yet: ``coordinators`` |
+| household | ``turf:<its turf>``; none yet: no channel |
 | record | ``user:<author>`` and, unless it is a recruitment record, ``turf:<its turf>`` |
 | assignment | ``user:<the volunteer>`` |
-| anything else | ``coordinators`` |
+| anything else | none |
 
 Recruitment records hold residents' contact details and consent: they go to
 their author and the coordinators only, never to other volunteers of the
-turf.  Every document is also in ``coordinators``.
+turf.  Coordinators read unfiltered, so a document in no channel reaches
+them alone (and costs no index rows).
 
 Grants (``grants``): admins, organizers and coordinators read the whole
 campaign (no filter).  A volunteer gets ``campaign``, ``user:<name>`` and
@@ -27,7 +28,6 @@ from __future__ import annotations
 from sync.store import DocumentStore
 
 CAMPAIGN = "campaign"
-COORDINATORS = "coordinators"
 UNFILTERED_ROLES = {"admin", "organizer", "coordinator"}
 PRIVATE_FORMS = {"form:recruitment"}
 
@@ -42,7 +42,7 @@ def user_channel(name: str) -> str:
 
 def route(doc: dict) -> set[str]:
     kind = doc.get("type")
-    out = {COORDINATORS}
+    out: set[str] = set()
     if kind in ("form", "meeting", "campaign"):
         out.add(CAMPAIGN)
     elif kind == "turf" and isinstance(doc.get("_id"), str):
