@@ -12,7 +12,9 @@ One file holds every database (one per campaign).  Tables:
 * ``local_docs``: ``_local/`` documents (checkpoints), never in the feed;
 * ``doc_channels``: the channels of each document's winning revision, at the
   document's seq (``PRIMARY KEY (db, channel, seq)``): a filtered changes
-  feed reads only the rows of the channels it asks for.
+  feed reads only the rows of the channels it asks for.  The document's row
+  in ``docs`` lists its channels too, so a write finds the rows to replace
+  without a second index.
 
 Each batch is one ``BEGIN IMMEDIATE`` transaction; ``synchronous=FULL`` by
 default, so a write that was acknowledged is on disk before the answer goes
@@ -53,6 +55,7 @@ CREATE TABLE IF NOT EXISTS docs (
     winner TEXT NOT NULL,
     deleted INTEGER NOT NULL,
     tree BLOB NOT NULL,
+    channels TEXT,
     UNIQUE (db, id),
     UNIQUE (db, seq)
 );
@@ -71,7 +74,6 @@ CREATE TABLE IF NOT EXISTS doc_channels (
     doc_id TEXT NOT NULL,
     PRIMARY KEY (db, channel, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS doc_channels_doc ON doc_channels (db, doc_id);
 CREATE TABLE IF NOT EXISTS local_docs (
     db INTEGER NOT NULL,
     id TEXT NOT NULL,
@@ -104,6 +106,9 @@ class SQLiteServer:
         conn = self.connection()
         with self.write_lock:
             conn.executescript(SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(docs)")}
+            if "channels" not in columns:  # a store made before channels existed
+                conn.execute("ALTER TABLE docs ADD COLUMN channels TEXT")
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('uuid', ?)", (uuid.uuid4().hex,))
         self.uuid: str = conn.execute("SELECT value FROM meta WHERE key = 'uuid'").fetchone()[0]
 
@@ -160,7 +165,8 @@ class _Batch:
 
     def __init__(self, trees: dict[str, revtree.Tree], seq: int):
         self.trees = trees
-        self.existed = set(trees)  # documents the store had before this batch
+        self.indexed: dict[str, tuple[int, list[str]]] = {}  # doc id -> (seq, channels) before this batch
+        self.channels: dict[str, list[str]] = {}  # doc id -> channels after this batch
         self.written: dict[str, tuple[str, dict]] = {}  # doc id -> (rev, body) written by this batch
         self.seq = seq
         self.changed: dict[str, int] = {}  # doc id -> its new seq
@@ -227,7 +233,9 @@ class SQLiteStore(PutFromBulkDocs):
         with self.server.write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                batch = _Batch(self._load_trees(conn, ids), self._update_seq(conn))
+                indexed: dict[str, tuple[int, list[str]]] = {}
+                batch = _Batch(self._load_trees(conn, ids, indexed), self._update_seq(conn))
+                batch.indexed = indexed
                 for doc in docs:
                     try:
                         results.append(self._write_one(conn, batch, doc, new_edits))
@@ -245,16 +253,20 @@ class SQLiteStore(PutFromBulkDocs):
                 self.server.changed.notify_all()
         return results
 
-    def _load_trees(self, conn: sqlite3.Connection, ids: set[str]) -> dict[str, revtree.Tree]:
+    def _load_trees(self, conn: sqlite3.Connection, ids: set[str],
+                     indexed: dict[str, tuple[int, list[str]]] | None = None) -> dict[str, revtree.Tree]:
+        """The trees of ``ids``; with ``indexed``, also each document's seq and channels now."""
         trees: dict[str, revtree.Tree] = {}
         id_list = list(ids)
         for start in range(0, len(id_list), 500):
             chunk = id_list[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for doc_id, tree in conn.execute(
-                f"SELECT id, tree FROM docs WHERE db = ? AND id IN ({marks})", (self.db, *chunk)
+            for doc_id, tree, seq, channels_json in conn.execute(
+                f"SELECT id, tree, seq, channels FROM docs WHERE db = ? AND id IN ({marks})", (self.db, *chunk)
             ):
                 trees[doc_id] = revtree.from_json(jsonutil.loads(tree))
+                if indexed is not None:
+                    indexed[doc_id] = (seq, jsonutil.loads(channels_json) if channels_json else [])
         return trees
 
     def _update_seq(self, conn: sqlite3.Connection) -> int:
@@ -344,6 +356,8 @@ class SQLiteStore(PutFromBulkDocs):
                 "DELETE FROM revs WHERE db = ? AND doc_id = ? AND rev = ?",
                 [(self.db, doc_id, rev) for doc_id, rev in batch.stemmed],
             )
+        if self.server.router is not None:
+            self._route(conn, batch)
         # Rows whose seq moves must leave their old seq first: UNIQUE (db, seq).
         changed_ids = list(batch.changed)
         before = self._deleted_states(conn, changed_ids)
@@ -352,7 +366,9 @@ class SQLiteStore(PutFromBulkDocs):
         for doc_id, seq in batch.changed.items():
             tree = batch.trees[doc_id]
             win = revtree.winner(tree)
-            rows.append((self.db, doc_id, seq, win.rev_id, int(win.deleted), jsonutil.dumps(revtree.to_json(tree))))
+            channels_json = jsonutil.dumps(batch.channels[doc_id]) if doc_id in batch.channels else None
+            rows.append((self.db, doc_id, seq, win.rev_id, int(win.deleted), jsonutil.dumps(revtree.to_json(tree)),
+                         channels_json))
             was = before.get(doc_id)
             if was is None:
                 added += 0 if win.deleted else 1
@@ -361,17 +377,15 @@ class SQLiteStore(PutFromBulkDocs):
                 added += -1 if win.deleted else 1
                 deleted_delta += 1 if win.deleted else -1
         conn.executemany(
-            "INSERT INTO docs (db, id, seq, winner, deleted, tree) VALUES (?, ?, ?, ?, ?, ?) "
+            "INSERT INTO docs (db, id, seq, winner, deleted, tree, channels) VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (db, id) DO UPDATE SET seq = excluded.seq, winner = excluded.winner, "
-            "deleted = excluded.deleted, tree = excluded.tree",
+            "deleted = excluded.deleted, tree = excluded.tree, channels = excluded.channels",
             rows,
         )
         conn.execute(
             "UPDATE dbs SET update_seq = ?, doc_count = doc_count + ?, doc_del_count = doc_del_count + ? WHERE id = ?",
             (batch.seq, added, deleted_delta, self.db),
         )
-        if self.server.router is not None:
-            self._route(conn, batch)
 
     def _route(self, conn: sqlite3.Connection, batch: _Batch) -> None:
         """Index each changed document under the channels of its winning revision, at its new seq.
@@ -382,21 +396,21 @@ class SQLiteStore(PutFromBulkDocs):
         router = self.server.router
         assert router is not None
         rows = []
+        stale = []
         for doc_id, seq in batch.changed.items():
             win = revtree.winner(batch.trees[doc_id])
-            previous: set[str] = set()
-            if doc_id in batch.existed:
-                previous = {c for (c,) in conn.execute(
-                    "SELECT channel FROM doc_channels WHERE db = ? AND doc_id = ?", (self.db, doc_id))}
+            old_seq, previous = batch.indexed.get(doc_id, (None, []))
             if win.deleted:
                 channels = previous
             else:
                 written = batch.written.get(doc_id)
                 body = written[1] if written and written[0] == win.rev_id else self._body(conn, doc_id, win.rev_id)
-                channels = set(router(body or {}))
-            if previous:
-                conn.execute("DELETE FROM doc_channels WHERE db = ? AND doc_id = ?", (self.db, doc_id))
+                channels = sorted(set(router(body or {})))
+            stale.extend((self.db, channel, old_seq) for channel in previous)
             rows.extend((self.db, channel, seq, doc_id) for channel in channels)
+            batch.channels[doc_id] = channels
+        if stale:
+            conn.executemany("DELETE FROM doc_channels WHERE db = ? AND channel = ? AND seq = ?", stale)
         conn.executemany("INSERT INTO doc_channels (db, channel, seq, doc_id) VALUES (?, ?, ?, ?)", rows)
 
     def _deleted_states(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, bool]:
@@ -689,10 +703,10 @@ class SQLiteStore(PutFromBulkDocs):
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for doc_id, channel in conn.execute(
-                f"SELECT doc_id, channel FROM doc_channels WHERE db = ? AND doc_id IN ({marks})", (self.db, *chunk)
+            for doc_id, channels_json in conn.execute(
+                f"SELECT id, channels FROM docs WHERE db = ? AND id IN ({marks})", (self.db, *chunk)
             ):
-                found[doc_id].add(channel)
+                found[doc_id] = set(jsonutil.loads(channels_json)) if channels_json else set()
         return found
 
     def wait_for_change(self, since: object, timeout: float) -> bool:

@@ -97,9 +97,8 @@ def _stored_body(doc: dict, doc_id: str, rev: str, deleted: bool) -> dict:
 
 
 def plan_replicated(doc: dict) -> Write:
-    """A replicated revision (``new_edits=false``): its path, as sent."""
+    """A replicated revision (``new_edits=false``): its path, as sent.  ``doc`` passed ``check_body``."""
     doc_id = check_doc_id(doc.get("_id"))
-    check_body(doc)
     rev = doc.get("_rev")
     if rev is None:
         raise BadRequest("A replicated document needs _rev", doc_id)
@@ -141,9 +140,8 @@ def _check_revisions(revisions: object, pos: int, rev_hash: str, rev: str, doc_i
 
 
 def plan_edit(doc: dict, doc_id: str, tree: revtree.Tree) -> Write:
-    """A user edit (``new_edits=true``) on ``tree``; raises Conflict per the rule."""
+    """A user edit (``new_edits=true``) on ``tree``; raises Conflict per the rule.  ``doc`` passed ``check_body``."""
     check_doc_id(doc_id)
-    check_body(doc)
     deleted = doc.get("_deleted", False)
     given = doc.get("_rev")
     if given is None:
