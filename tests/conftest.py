@@ -7,6 +7,11 @@ import os
 import random
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: on a loaded 2-core machine a slow example is not a bug.
+settings.register_profile("blockwalk", deadline=None)
+settings.load_profile("blockwalk")
 
 from server.config import SETTINGS
 from server.stores import open_store
