@@ -171,7 +171,7 @@ class FormValidator:
         if kind == "time":
             return lambda v: v if isinstance(v, str) and TIME.fullmatch(v) else _fail(say("not_time"))
         if kind == "phone":
-            return lambda v: v if isinstance(v, str) and PHONE.fullmatch(v) and sum(c.isdigit() for c in v) >= 5 else _fail(say("not_phone"))
+            return lambda v: v if isinstance(v, str) and PHONE.fullmatch(v) and sum(map(str.isdigit, v)) >= 5 else _fail(say("not_phone"))
         if kind == "email":
             return lambda v: _email(v, say)
         if kind == "geopoint":
@@ -234,7 +234,7 @@ class FormValidator:
                         problems: dict, context: tuple[dict, str | None]) -> None:
         record, today = context
         # An empty answer ("", [], null) is no answer: it can only be "required".
-        kept = {name: value for name, value in answers.items() if not _empty(value)}
+        kept = {name: value for name, value in answers.items() if value is not None and value != "" and value != []}
         relevant: dict[str, bool] = {}
         evaluate, truthy = expressions.evaluate, expressions.truthy
         for rule in level.rules:

@@ -183,7 +183,7 @@ def stem(tree: Tree, limit: int = DEFAULT_REVS_LIMIT) -> tuple[Tree, frozenset[s
     if limit < 1:
         raise ValueError("revs_limit must be at least 1")
     nodes = tree._nodes
-    if not nodes or max(pos for pos, _ in nodes) - min(pos for pos, _ in nodes) < limit:
+    if len(nodes) <= limit or max(pos for pos, _ in nodes) - min(pos for pos, _ in nodes) < limit:
         return tree, frozenset()  # Case: no path can be longer than the limit.
     keep: set[Key] = set()
     for leaf in _leaf_keys(tree):

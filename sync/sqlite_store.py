@@ -406,8 +406,10 @@ class SQLiteStore(PutFromBulkDocs):
                 written = batch.written.get(doc_id)
                 body = written[1] if written and written[0] == win.rev_id else self._body(conn, doc_id, win.rev_id)
                 channels = sorted(set(router(body or {})))
-            stale.extend((self.db, channel, old_seq) for channel in previous)
-            rows.extend((self.db, channel, seq, doc_id) for channel in channels)
+            for channel in previous:
+                stale.append((self.db, channel, old_seq))
+            for channel in channels:
+                rows.append((self.db, channel, seq, doc_id))
             batch.channels[doc_id] = channels
         if stale:
             conn.executemany("DELETE FROM doc_channels WHERE db = ? AND channel = ? AND seq = ?", stale)
