@@ -33,7 +33,7 @@ import httpx
 
 from sync import attachments as atts
 from sync import errors, jsonutil, update
-from sync.errors import BadRequest, DocumentTooLarge, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
+from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits
 
 
@@ -253,13 +253,7 @@ class CouchDBStore(PutFromBulkDocs):
         else:
             write = update.plan_replicated(prepared)
             body = {k: v for k, v in write.body.items() if k != "_attachments"}
-        size = len(jsonutil.dumps(body))
-        if size > self.server.limits.max_document_bytes:
-            raise DocumentTooLarge(
-                f"Document {doc['_id']} is {size} bytes; the limit is "
-                f"{self.server.limits.max_document_bytes} bytes (attachments not counted)",
-                doc["_id"],
-            )
+        update.check_size(doc["_id"], len(jsonutil.dumps(body)), self.server.limits.max_document_bytes)
         if not new_edits and "_revisions" in doc:
             revisions = doc["_revisions"]
             limit = self.server.limits.revs_limit
@@ -542,8 +536,7 @@ class CouchDBStore(PutFromBulkDocs):
         if doc.get("_deleted") is True:
             return self.delete_local(local_id, doc.get("_rev"))
         body = jsonutil.dumps(doc)
-        if len(body) > self.server.limits.max_document_bytes:
-            raise DocumentTooLarge(f"Document {local_id} is too large", local_id)
+        update.check_size(local_id, len(body), self.server.limits.max_document_bytes)
         return self._json("PUT", path, doc_id=local_id, retry=False, content=body)
 
     def delete_local(self, local_id: str, rev: str | None) -> dict:

@@ -30,12 +30,12 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable, Literal, NamedTuple
 
 from sync import attachments as atts
 from sync import channels
 from sync import jsonutil, revtree, update
-from sync.errors import BadRequest, Conflict, DocumentTooLarge, MissingStub, NotFound, PreconditionFailed, SyncError
+from sync.errors import BadRequest, Conflict, MissingStub, NotFound, PreconditionFailed, SyncError
 from sync.revid import InvalidRev, parse_rev
 from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits, bulk_get_one_by_one
 
@@ -160,12 +160,20 @@ class SQLiteServer:
         self._local = threading.local()
 
 
+class _Before(NamedTuple):
+    """A document's row as a batch found it."""
+
+    seq: int
+    channels: list[str]
+    deleted: bool
+
+
 class _Batch:
     """The state of one write transaction: trees read once, rows written at the end."""
 
-    def __init__(self, trees: dict[str, revtree.Tree], seq: int):
+    def __init__(self, trees: dict[str, revtree.Tree], seq: int, before: dict[str, _Before]):
         self.trees = trees
-        self.indexed: dict[str, tuple[int, list[str]]] = {}  # doc id -> (seq, channels) before this batch
+        self.before = before  # the stored state of each document this batch found
         self.channels: dict[str, list[str]] = {}  # doc id -> channels after this batch
         self.written: dict[str, tuple[str, dict]] = {}  # doc id -> (rev, body) written by this batch
         self.seq = seq
@@ -233,9 +241,8 @@ class SQLiteStore(PutFromBulkDocs):
         with self.server.write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                indexed: dict[str, tuple[int, list[str]]] = {}
-                batch = _Batch(self._load_trees(conn, ids, indexed), self._update_seq(conn))
-                batch.indexed = indexed
+                before: dict[str, _Before] = {}
+                batch = _Batch(self._load_trees(conn, ids, before), self._update_seq(conn), before)
                 for doc in docs:
                     try:
                         results.append(self._write_one(conn, batch, doc, new_edits))
@@ -254,19 +261,19 @@ class SQLiteStore(PutFromBulkDocs):
         return results
 
     def _load_trees(self, conn: sqlite3.Connection, ids: set[str],
-                     indexed: dict[str, tuple[int, list[str]]] | None = None) -> dict[str, revtree.Tree]:
-        """The trees of ``ids``; with ``indexed``, also each document's seq and channels now."""
+                     before: dict[str, _Before] | None = None) -> dict[str, revtree.Tree]:
+        """The trees of ``ids``; with ``before``, also each document's seq, channels and deleted flag now."""
         trees: dict[str, revtree.Tree] = {}
         id_list = list(ids)
         for start in range(0, len(id_list), 500):
             chunk = id_list[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for doc_id, tree, seq, channels_json in conn.execute(
-                f"SELECT id, tree, seq, channels FROM docs WHERE db = ? AND id IN ({marks})", (self.db, *chunk)
+            for doc_id, tree, seq, channels_json, deleted in conn.execute(
+                f"SELECT id, tree, seq, channels, deleted FROM docs WHERE db = ? AND id IN ({marks})", (self.db, *chunk)
             ):
                 trees[doc_id] = revtree.from_json(jsonutil.loads(tree))
-                if indexed is not None:
-                    indexed[doc_id] = (seq, jsonutil.loads(channels_json) if channels_json else [])
+                if before is not None:
+                    before[doc_id] = _Before(seq, jsonutil.loads(channels_json) if channels_json else [], bool(deleted))
         return trees
 
     def _update_seq(self, conn: sqlite3.Connection) -> int:
@@ -293,12 +300,7 @@ class SQLiteStore(PutFromBulkDocs):
         if body.get("_attachments"):
             self._resolve_stubs(conn, write, blobs)
         data = jsonutil.dumps(body)
-        if len(data) > self.limits.max_document_bytes:
-            raise DocumentTooLarge(
-                f"Document {write.doc_id} is {len(data)} bytes; the limit is "
-                f"{self.limits.max_document_bytes} bytes (attachments not counted)",
-                write.doc_id,
-            )
+        update.check_size(write.doc_id, len(data), self.limits.max_document_bytes)
         merged, cut = revtree.stem(merged, self.limits.revs_limit)
         batch.trees[write.doc_id] = merged
         batch.seq += 1
@@ -358,9 +360,6 @@ class SQLiteStore(PutFromBulkDocs):
             )
         if self.server.router is not None:
             self._route(conn, batch)
-        # Rows whose seq moves must leave their old seq first: UNIQUE (db, seq).
-        changed_ids = list(batch.changed)
-        before = self._deleted_states(conn, changed_ids)
         rows = []
         added = deleted_delta = 0
         for doc_id, seq in batch.changed.items():
@@ -369,7 +368,8 @@ class SQLiteStore(PutFromBulkDocs):
             channels_json = jsonutil.dumps(batch.channels[doc_id]) if doc_id in batch.channels else None
             rows.append((self.db, doc_id, seq, win.rev_id, int(win.deleted), jsonutil.dumps(revtree.to_json(tree)),
                          channels_json))
-            was = before.get(doc_id)
+            found = batch.before.get(doc_id)
+            was = None if found is None else found.deleted
             if was is None:
                 added += 0 if win.deleted else 1
                 deleted_delta += 1 if win.deleted else 0
@@ -399,7 +399,8 @@ class SQLiteStore(PutFromBulkDocs):
         stale = []
         for doc_id, seq in batch.changed.items():
             win = revtree.winner(batch.trees[doc_id])
-            old_seq, previous = batch.indexed.get(doc_id, (None, []))
+            found = batch.before.get(doc_id)
+            old_seq, previous = (found.seq, found.channels) if found else (None, [])
             if win.deleted:
                 channels = previous
             else:
@@ -414,17 +415,6 @@ class SQLiteStore(PutFromBulkDocs):
         if stale:
             conn.executemany("DELETE FROM doc_channels WHERE db = ? AND channel = ? AND seq = ?", stale)
         conn.executemany("INSERT INTO doc_channels (db, channel, seq, doc_id) VALUES (?, ?, ?, ?)", rows)
-
-    def _deleted_states(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, bool]:
-        states: dict[str, bool] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for doc_id, deleted in conn.execute(
-                f"SELECT id, deleted FROM docs WHERE db = ? AND id IN ({marks})", (self.db, *chunk)
-            ):
-                states[doc_id] = bool(deleted)
-        return states
 
     # -- reads -----------------------------------------------------------------
 
@@ -828,8 +818,7 @@ class SQLiteStore(PutFromBulkDocs):
         if body.get("_deleted") is True:
             return self.delete_local(local_id, doc.get("_rev"))
         data = jsonutil.dumps(body)
-        if len(data) > self.limits.max_document_bytes:
-            raise DocumentTooLarge(f"Document {local_id} is too large", local_id)
+        update.check_size(local_id, len(data), self.limits.max_document_bytes)
         conn = self._conn()
         with self.server.write_lock:
             conn.execute("BEGIN IMMEDIATE")

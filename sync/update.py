@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from sync import revtree
-from sync.errors import BadRequest, Conflict
+from sync.errors import BadRequest, Conflict, DocumentTooLarge
 from sync.revid import InvalidRev, is_hash, new_rev, parse_rev
 
 LOCAL_PREFIX = "_local/"
@@ -83,6 +83,14 @@ def check_body(doc: object) -> dict:
     if attachments is not None and not isinstance(attachments, dict):
         raise BadRequest("_attachments must be an object", _id_or_none(doc.get("_id")))
     return doc
+
+
+def check_size(doc_id: str, size: int, limit: int) -> None:
+    """A document's JSON body (attachments' data not counted) must fit the limit."""
+    if size > limit:
+        raise DocumentTooLarge(
+            f"Document {doc_id} is {size} bytes; the limit is {limit} bytes (attachments not counted)", doc_id
+        )
 
 
 def _stored_body(doc: dict, doc_id: str, rev: str, deleted: bool) -> dict:
