@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from server.app import store_of
+
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    store = current_app.extensions["blockwalk.store"]
+    store = store_of()
     try:
         databases = len(store.list_dbs())
     except Exception as exc:  # the store is down: say so, do not crash

@@ -21,6 +21,7 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from server import auth, channels
+from server.app import store_of
 from sync import errors, jsonutil
 from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError, TooManyRequests
 from sync.store import DocumentStore
@@ -180,15 +181,11 @@ def _only(methods: tuple[str, ...], fn: Callable[[], Response]) -> Response:
     return fn()
 
 
-def _server():
-    return current_app.extensions["blockwalk.store"]
-
-
 def _open(db_name: str) -> DocumentStore:
     if db_name.startswith("_"):
         raise BadRequest(f"Blockwalk does not serve {db_name} (see docs/replication.md)")
     try:
-        return _server().open_db(db_name)
+        return store_of().open_db(db_name)
     except NotFound:
         raise NotFound("Database does not exist.") from None
 
@@ -224,7 +221,7 @@ def root() -> Response:
     return json_response(
         {
             "couchdb": "Welcome",
-            "uuid": _server().uuid,
+            "uuid": store_of().uuid,
             "version": "3.3.3",
             "vendor": {"name": "Blockwalk", "version": current_app.config["VERSION"]},
             "features": [],
@@ -255,7 +252,7 @@ def _database(db_name: str) -> Response:
         Params(set())
         auth.require_role("admin", "Only an admin may create a campaign database")
         try:
-            _server().create_db(db_name)
+            store_of().create_db(db_name)
         except BadRequest as exc:
             return json_response({"error": "illegal_database_name", "reason": exc.reason}, 400)
         except SyncError as exc:

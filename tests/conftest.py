@@ -18,8 +18,6 @@ from server.stores import open_store
 from sync.store import StoreLimits
 from tests.peers import PouchDBServer
 
-IN_CI = os.environ.get("CI") == "true"
-
 # Every store the contract suite (and the protocol suite) runs on.
 STORE_KINDS = ["sqlite", "couchdb"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -19,7 +19,7 @@ from server.api.turfs import (
     require_writer,
     turf_doc_id,
 )
-from server.auth import api_authenticate
+from server.auth import accounts, api_authenticate
 from sync.errors import Conflict
 from sync.store import DocumentStore
 
@@ -86,7 +86,7 @@ class AssignmentResource(MethodView):
         turf = get_or_none(store, doc_id) if doc_id else None
         if turf is None or turf.get("type") != "turf":
             abort(404, message=f"No turf {turf_id!r}")
-        if current_app.extensions["blockwalk.accounts"].get_user(user) is None:
+        if accounts().get_user(user) is None:
             abort(404, message=f"No user {user!r}")
         fresh = {"_id": channels.assignment_id(user, doc_id), "type": "assignment", "user": user, "turf": doc_id}
         return _view(_set_active(store, fresh, True))

@@ -68,24 +68,24 @@ def _serve_page():
     return httpd, thread
 
 
-@pytest.fixture(scope="module")
-def static_site():
-    """The canvasser app's origin: the one Blockwalk allows."""
+def _site():
     httpd, thread = _serve_page()
     yield StaticSite(httpd)
     httpd.shutdown()
     httpd.server_close()
     thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def static_site():
+    """The canvasser app's origin: the one Blockwalk allows."""
+    yield from _site()
 
 
 @pytest.fixture(scope="module")
 def foreign_site():
     """Another origin on the same machine, not in BLOCKWALK_CORS_ORIGINS."""
-    httpd, thread = _serve_page()
-    yield StaticSite(httpd)
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    yield from _site()
 
 
 @pytest.fixture(scope="module")
