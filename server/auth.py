@@ -45,6 +45,15 @@ def authenticate() -> User:
     return user
 
 
+def role_in(user: User, campaign: str | None) -> str | None:
+    """``user``'s role in ``campaign`` (None: no role there).
+
+    The one place that answers "may this person act in this campaign, and
+    as what"; every permission check goes through it.
+    """
+    return user.role
+
+
 def require_role(role: str, reason: str) -> None:
     user: User = g.user
     if user.role != role:
