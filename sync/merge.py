@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Iterable, Mapping, Sequence
 
@@ -55,6 +56,7 @@ def _head_key(head: dict) -> tuple[str, bytes]:
     return head["stamp"], canonical(head["value"])
 
 
+@lru_cache(maxsize=4096)
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
@@ -201,17 +203,32 @@ def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) 
             if isinstance(leaf.get(key), dict):
                 fields.update(leaf[key])
     settled = {}
+    agreed = {}
     for field in sorted(fields):
+        same_everywhere = _agreed(leaves, values, field)
+        if same_everywhere is not None:
+            agreed[field] = same_everywhere
+            continue
         policy = policies.get(field, LAST_WRITER)
         settled[field] = _settle(h for leaf, leaf_values in zip(leaves, values)
                                  for h in leaf_heads(leaf, field, leaf_values, policy))
     # Where each device was: the geotag it recorded (its latest still standing), shown
     # beside its values in conflict entries.
     where = {h["device"]: h["value"] for h in settled.get("geotag", []) if h["stamp"] and isinstance(h["value"], dict)}
+    if "geotag" in agreed and agreed["geotag"][1] is not None and isinstance(agreed["geotag"][0], dict):
+        where[agreed["geotag"][1]["s"][18:]] = agreed["geotag"][0]
     top: dict[str, object] = {}
     answers: dict[str, object] = {}
     stamps: dict[str, dict] = {}
     conflicts: dict[str, dict] = {}
+    for field, (value, stamp) in agreed.items():
+        if value is not None:
+            if field.startswith("answers."):
+                answers[field[len("answers."):]] = value
+            else:
+                top[field] = value
+        if stamp is not None:
+            stamps[field] = stamp
     for field, heads in settled.items():
         if not heads:
             continue
@@ -230,17 +247,42 @@ def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) 
             shown = [{**h, "geotag": where.get(h["device"])} if h["stamp"] else h for h in heads]
             conflicts[field] = {"policy": policy.name, "open": needs_review, "heads": shown}
     body: dict[str, object] = {"_id": leaves[0].get("_id")}
-    body.update(top)
+    body.update(sorted(top.items()))
     if answers or any(isinstance(leaf.get("answers"), dict) for leaf in leaves):
-        body["answers"] = answers
+        body["answers"] = dict(sorted(answers.items()))
     if stamps:
-        body["stamps"] = stamps
+        body["stamps"] = dict(sorted(stamps.items()))
     if conflicts:
         body["conflicts"] = conflicts
     attachments = _attachments(leaves)
     if attachments:
         body["_attachments"] = attachments
     return body
+
+
+def _agreed(leaves: Sequence[dict], values: list[dict], field: str) -> tuple[object, dict | None] | None:
+    """(value, stamp entry) when every leaf holds the same stamp entry and value, and no conflict entry.
+
+    The common case (most fields of a conflicting record were not edited on
+    either side): the same answer as the full path gives, without building heads.
+    """
+    raw = [_raw_stamp(leaf, field) for leaf in leaves]
+    if any(entry != raw[0] for entry in raw):
+        return None
+    first = canonical(values[0].get(field))
+    for leaf, leaf_values in zip(leaves, values):
+        conflicts = leaf.get("conflicts")
+        if (isinstance(conflicts, dict) and field in conflicts) or canonical(leaf_values.get(field)) != first:
+            return None
+    stamp = field_stamp(leaves[0], field)
+    if stamp is None:
+        return (values[0].get(field), None) if raw[0] is None else None
+    return values[0].get(field), {"s": stamp["s"], "r": list(stamp["r"]), "by": stamp.get("by")}
+
+
+def _raw_stamp(leaf: dict, field: str) -> object:
+    stamps = leaf.get("stamps")
+    return stamps.get(field) if isinstance(stamps, dict) else None
 
 
 def _attachments(leaves: Sequence[dict]) -> dict:
