@@ -269,10 +269,18 @@ def _agreed(leaves: Sequence[dict], values: list[dict], field: str) -> tuple[obj
     raw = [_raw_stamp(leaf, field) for leaf in leaves]
     if any(entry != raw[0] for entry in raw):
         return None
-    first = canonical(values[0].get(field))
+    first_value = values[0].get(field)
+    first = None
     for leaf, leaf_values in zip(leaves, values):
         conflicts = leaf.get("conflicts")
-        if (isinstance(conflicts, dict) and field in conflicts) or canonical(leaf_values.get(field)) != first:
+        if isinstance(conflicts, dict) and field in conflicts:
+            return None
+        value = leaf_values.get(field)
+        if value is first_value or (type(value) is str and value == first_value):
+            continue
+        if first is None:
+            first = canonical(first_value)
+        if canonical(value) != first:
             return None
     stamp = field_stamp(leaves[0], field)
     if stamp is None:
@@ -303,7 +311,8 @@ def what_changed(merged: dict, leaves: Mapping[str, dict]) -> dict:
     changed = {}
     for rev, leaf in sorted(leaves.items()):
         before = field_values(leaf)
-        changed[rev] = sorted(f for f in now.keys() | before.keys() if not same(now.get(f), before.get(f)))
+        changed[rev] = sorted(f for f in now.keys() | before.keys()
+                              if now.get(f) != before.get(f) or not same(now.get(f), before.get(f)))
     return {"revs": sorted(leaves), "changed": changed}
 
 

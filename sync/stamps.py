@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 HLC_LENGTH = 17  # 12 hex digits of milliseconds, "-", 4 hex digits of counter
@@ -102,16 +103,21 @@ def parse_stamp(stamp: object) -> tuple[str, str]:
     return stamp[:HLC_LENGTH], stamp[HLC_LENGTH + 1:]
 
 
+@lru_cache(maxsize=65536)
+def _is_stamp_text(stamp: str) -> bool:
+    try:
+        parse_stamp(stamp)
+    except StampError:
+        return False
+    return True
+
+
 def stamp_ms(stamp: str) -> int:
     return parse_hlc(parse_stamp(stamp)[0])[0]
 
 
 def is_stamp(value: object) -> bool:
-    try:
-        parse_stamp(value)
-    except StampError:
-        return False
-    return True
+    return isinstance(value, str) and _is_stamp_text(value)
 
 
 def field_stamp(doc: dict, field: str) -> dict | None:

@@ -31,8 +31,8 @@ def _entries(store: DocumentStore, doc: dict) -> list[dict]:
     out = []
     for field, entry in open_conflicts(doc).items():
         secret = field in hidden
-        heads = [{key: head.get(key) for key in ("stamp", "by", "device", "at", "geotag")}
-                 | {"value": None if secret else head.get("value")}
+        heads = [{key: head.get(key) for key in ("stamp", "by", "device", "at")}
+                 | {"value": None if secret else head.get("value"), "geotag": None if secret else head.get("geotag")}
                  for head in entry.get("heads") or [] if isinstance(head, dict)]
         if field.startswith("answers."):
             provisional = (doc.get("answers") or {}).get(field[len("answers."):])
