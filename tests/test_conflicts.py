@@ -8,11 +8,11 @@ import pytest
 
 from forms.definition import iter_fields
 from forms.templates import DRIVES, published
-from server.accounts import Accounts
-from server.app import create_app
 from server import conflicts
+from server.app import create_app
 from sync.stamps import Clock, stamp_edit
 from tests.conftest import couch_store_url, unique_prefix
+from tests.helpers.api import app_with_users, client_as
 
 API = "/api/v1/campaigns/east"
 T = 1_764_085_500_000
@@ -29,24 +29,11 @@ def app(store_kind, tmp_path, request):
         url = f"sqlite://{tmp_path}/conflicts.db"
     else:
         url = couch_store_url(request.getfixturevalue("couchdb_url"), unique_prefix("c"))
-    app = create_app({"STORE": url}, environ={})
+    app = app_with_users(url)
     store = app.extensions["blockwalk.store"]
-    accounts = Accounts(store)
-    tokens = {}
-    for name, role in (("ada", "admin"), ("cora", "coordinator"), ("olga", "organizer"), ("vic", "volunteer")):
-        accounts.add_user(name, role, f"{name}-password")
-        tokens[name] = accounts.create_token(name)
-    app.config["TEST_TOKENS"] = tokens
-    db = store.create_db("east")
-    db.bulk_docs([published(drive) for drive in DRIVES])
+    store.create_db("east").bulk_docs([published(drive) for drive in DRIVES])
     yield app
     store.close()
-
-
-def client(app, user: str = "cora"):
-    c = app.test_client()
-    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {app.config['TEST_TOKENS'][user]}"
-    return c
 
 
 def phone(name: str):
@@ -67,7 +54,7 @@ def revised(doc: dict, parent: dict | None, rev_hash: str) -> dict:
 
 
 def push(app, docs, user="ada"):
-    response = client(app, user).post("/sync/east/_bulk_docs", json={"docs": docs, "new_edits": False})
+    response = client_as(app, user).post("/sync/east/_bulk_docs", json={"docs": docs, "new_edits": False})
     assert response.status_code == 201 and response.get_json() == [], response.get_data(as_text=True)
 
 
@@ -84,7 +71,7 @@ def two_sided(app, change_a, change_b):
 
 
 def leaves(app, doc_id="record:door-1"):
-    rows = client(app, "ada").get(f"/sync/east/{doc_id}", query_string={"open_revs": "all"}).get_json()
+    rows = client_as(app, "ada").get(f"/sync/east/{doc_id}", query_string={"open_revs": "all"}).get_json()
     return [row["ok"] for row in rows if "ok" in row and not row["ok"].get("_deleted")]
 
 
@@ -108,7 +95,7 @@ def test_conflicting_leaves_are_merged_on_arrival_into_one_revision(app):
     assert [h["device"] for h in entry["heads"]] == ["phone-ana", "phone-ben"]
     assert doc["merged"]["revs"] == sorted([leaf_a["_rev"], leaf_b["_rev"]])
     assert doc["merged"]["changed"][leaf_a["_rev"]] == ["answers.concerns", "answers.door_language", "geotag"]
-    on_server = client(app, "ada").get("/sync/east/record:door-1", query_string={"conflicts": "true"}).get_json()
+    on_server = client_as(app, "ada").get("/sync/east/record:door-1", query_string={"conflicts": "true"}).get_json()
     assert "_conflicts" not in on_server and on_server["_rev"] == doc["_rev"]
 
 
@@ -116,10 +103,10 @@ def test_the_merge_happens_once_however_many_times_the_leaves_arrive(app):
     _, leaf_a, leaf_b = two_sided(app, lambda d: d["answers"].update(door_language="es"),
                                   lambda d: d["answers"].update(door_language="pl"))
     (merged,) = leaves(app)
-    seq = client(app, "ada").get("/sync/east").get_json()["update_seq"]
+    seq = client_as(app, "ada").get("/sync/east").get_json()["update_seq"]
     push(app, [leaf_a, leaf_b])  # sent again (a retried batch, another device)
     assert leaves(app) == [merged]
-    assert client(app, "ada").get("/sync/east").get_json()["update_seq"] == seq
+    assert client_as(app, "ada").get("/sync/east").get_json()["update_seq"] == seq
 
 
 def test_two_server_processes_racing_write_the_same_merge(app, store_kind, tmp_path, request):
@@ -143,7 +130,7 @@ def test_two_server_processes_racing_write_the_same_merge(app, store_kind, tmp_p
 
 def test_records_are_listed_read_and_corrected_under_if_match(app):
     two_sided(app, lambda d: d["answers"].update(door_language="es"), lambda d: d["answers"].update(door_language="pl"))
-    cora = client(app)
+    cora = client_as(app)
     listed = cora.get(f"{API}/records", query_string={"turf": "turf:a"})
     assert listed.status_code == 200 and [r["id"] for r in listed.get_json()] == ["record:door-1"]
     assert listed.get_json()[0]["open_conflicts"] == ["answers.door_language"]
@@ -159,7 +146,7 @@ def test_records_are_listed_read_and_corrected_under_if_match(app):
     assert bad.status_code == 422 and "flyer_left" in bad.get_json()["message"]
     done = cora.patch(f"{API}/records/record:door-1", json={"answers": {"flyer_left": "no"}}, headers={"If-Match": rev})
     assert done.status_code == 200 and done.get_json()["answers"]["flyer_left"] == "no"
-    stored = client(app, "ada").get("/sync/east/record:door-1").get_json()
+    stored = client_as(app, "ada").get("/sync/east/record:door-1").get_json()
     assert stored["stamps"]["answers.flyer_left"]["by"] == "cora"
     assert stored["stamps"]["answers.flyer_left"]["s"].endswith("/server")
     assert stored["conflicts"]["answers.door_language"]["open"] is True  # an edit elsewhere leaves it open
@@ -167,14 +154,14 @@ def test_records_are_listed_read_and_corrected_under_if_match(app):
 
 def test_the_review_queue_lists_and_resolves_conflicts(app):
     two_sided(app, lambda d: d["answers"].update(door_language="es"), lambda d: d["answers"].update(door_language="pl"))
-    cora = client(app)
+    cora = client_as(app)
     (conflict,) = cora.get(f"{API}/conflicts", query_string={"turf": "turf:a"}).get_json()
     assert conflict["field"] == "answers.door_language" and conflict["provisional"] == "pl"
     assert [(h["value"], h["device"]) for h in conflict["heads"]] == [("es", "phone-ana"), ("pl", "phone-ben")]
     assert all(h["at"].startswith("2025-11-25T15:45:0") for h in conflict["heads"])
     assert cora.get(f"{API}/conflicts", query_string={"turf": "turf:b"}).get_json() == []
     url = f"{API}/conflicts/record:door-1/answers.door_language"
-    assert client(app, "olga").post(url, json={"choose": 0}, headers={"If-Match": conflict["rev"]}).status_code == 403
+    assert client_as(app, "olga").post(url, json={"choose": 0}, headers={"If-Match": conflict["rev"]}).status_code == 403
     assert cora.post(url, json={"choose": 0}).status_code == 428
     assert cora.post(url, json={"choose": 5}, headers={"If-Match": conflict["rev"]}).status_code == 422
     assert cora.post(url, json={"choose": 0, "value": "en"}, headers={"If-Match": conflict["rev"]}).status_code == 422
@@ -184,14 +171,14 @@ def test_the_review_queue_lists_and_resolves_conflicts(app):
     assert cora.get(f"{API}/conflicts").get_json() == []
     assert cora.post(url, json={"choose": 0}, headers={"If-Match": done.get_json()["rev"]}).status_code == 404
     # The resolution is a new revision in the changes feed: phones pull it.
-    feed = client(app, "ada").get("/sync/east/_changes", query_string={"include_docs": "true"}).get_json()
+    feed = client_as(app, "ada").get("/sync/east/_changes", query_string={"include_docs": "true"}).get_json()
     (row,) = [r for r in feed["results"] if r["id"] == "record:door-1"]
     assert row["doc"]["answers"]["door_language"] == "es" and "answers.door_language" not in row["doc"].get("conflicts", {})
 
 
 def test_a_typed_value_resolves_too(app):
     two_sided(app, lambda d: d["answers"].update(door_language="es"), lambda d: d["answers"].update(door_language="pl"))
-    cora = client(app)
+    cora = client_as(app)
     (conflict,) = cora.get(f"{API}/conflicts").get_json()
     url = f"{API}/conflicts/record:door-1/answers.door_language"
     assert cora.post(url, json={"value": "klingon"}, headers={"If-Match": conflict["rev"]}).status_code == 422
@@ -206,7 +193,7 @@ def test_roles_and_residents_personal_data(app):
                "answers": {"outcome": "contacted", "interested": "yes", "full_name": "Rosa Díaz", "phone": "312 555 0100",
                            **consents}}
     push(app, [revised(recruit, None, "d" * 32)])
-    cora, olga, vic = client(app), client(app, "olga"), client(app, "vic")
+    cora, olga, vic = client_as(app), client_as(app, "olga"), client_as(app, "vic")
     assert vic.get(f"{API}/records").status_code == 403
     assert vic.get(f"{API}/conflicts").status_code == 403
     assert app.test_client().get(f"{API}/records").status_code == 401
