@@ -196,16 +196,17 @@ def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) 
         raise ValueError("merge needs at least one leaf")
     policies = policies or {}
     values = [field_values(leaf) for leaf in leaves]
+    stamp_maps = [leaf["stamps"] if isinstance(leaf.get("stamps"), dict) else {} for leaf in leaves]
+    conflict_maps = [leaf["conflicts"] if isinstance(leaf.get("conflicts"), dict) else {} for leaf in leaves]
     fields = set()
-    for leaf, leaf_values in zip(leaves, values):
+    for leaf_values, stamp_map, conflict_map in zip(values, stamp_maps, conflict_maps):
         fields.update(leaf_values)
-        for key in ("stamps", "conflicts"):
-            if isinstance(leaf.get(key), dict):
-                fields.update(leaf[key])
+        fields.update(stamp_map)
+        fields.update(conflict_map)
     settled = {}
     agreed = {}
     for field in sorted(fields):
-        same_everywhere = _agreed(leaves, values, field)
+        same_everywhere = _agreed(leaves, values, stamp_maps, conflict_maps, field)
         if same_everywhere is not None:
             agreed[field] = same_everywhere
             continue
@@ -260,20 +261,18 @@ def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) 
     return body
 
 
-def _agreed(leaves: Sequence[dict], values: list[dict], field: str) -> tuple[object, dict | None] | None:
+def _agreed(leaves: Sequence[dict], values: list[dict], stamp_maps: list[dict], conflict_maps: list[dict],
+            field: str) -> tuple[object, dict | None] | None:
     """(value, stamp entry) when every leaf holds the same stamp entry and value, and no conflict entry.
 
     The common case (most fields of a conflicting record were not edited on
     either side): the same answer as the full path gives, without building heads.
     """
-    raw = [_raw_stamp(leaf, field) for leaf in leaves]
-    if any(entry != raw[0] for entry in raw):
-        return None
+    raw = stamp_maps[0].get(field)
     first_value = values[0].get(field)
     first = None
-    for leaf, leaf_values in zip(leaves, values):
-        conflicts = leaf.get("conflicts")
-        if isinstance(conflicts, dict) and field in conflicts:
+    for leaf_values, stamp_map, conflict_map in zip(values, stamp_maps, conflict_maps):
+        if field in conflict_map or stamp_map.get(field) != raw:
             return None
         value = leaf_values.get(field)
         if value is first_value or (type(value) is str and value == first_value):
@@ -282,15 +281,12 @@ def _agreed(leaves: Sequence[dict], values: list[dict], field: str) -> tuple[obj
             first = canonical(first_value)
         if canonical(value) != first:
             return None
+    if raw is None:
+        return first_value, None
     stamp = field_stamp(leaves[0], field)
     if stamp is None:
-        return (values[0].get(field), None) if raw[0] is None else None
-    return values[0].get(field), {"s": stamp["s"], "r": list(stamp["r"]), "by": stamp.get("by")}
-
-
-def _raw_stamp(leaf: dict, field: str) -> object:
-    stamps = leaf.get("stamps")
-    return stamps.get(field) if isinstance(stamps, dict) else None
+        return None  # a malformed stamp entry: the full path reads the value as unstamped
+    return first_value, {"s": stamp["s"], "r": list(stamp["r"]), "by": stamp.get("by")}
 
 
 def _attachments(leaves: Sequence[dict]) -> dict:
