@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from typing import Iterable
 
 from forms.definition import iter_fields, merge_policy
@@ -34,7 +35,8 @@ TOP_POLICIES = {
     "device": merging.Policy("newest"),
 }
 
-_policies: dict[tuple[str, str, int], dict[str, merging.Policy]] = {}
+# Per store server (several apps may run in one process), by campaign, form and version.
+_policies: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 _clock = Clock()
 _clock_lock = threading.Lock()
 
@@ -61,14 +63,17 @@ def policies_for(store: DocumentStore, record: dict) -> dict[str, merging.Policy
     form, version = record.get("form"), record.get("form_version")
     if not isinstance(form, str) or type(version) is not int:
         return dict(TOP_POLICIES)
+    cache = _policies.setdefault(getattr(store, "server", store), {})
     key = (getattr(store, "name", ""), form, version)
-    found = _policies.get(key)
+    found = cache.get(key)
     if found is None:
         try:
             definition = store.get(f"{form}@{version}")
         except (NotFound, SyncError):
             return dict(TOP_POLICIES)  # no such version: every answer by last writer
-        found = _policies[key] = policies_of(definition)
+        if definition.get("status") != "published":
+            return policies_of(definition)  # a draft may still change: not cached
+        found = cache[key] = policies_of(definition)
     return found
 
 
