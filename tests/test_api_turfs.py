@@ -33,7 +33,7 @@ def app(tmp_path):
     accounts = Accounts(store)
     tokens = {}
     for name, role in (("ada", "admin"), ("cora", "coordinator"), ("olga", "organizer"), ("vic", "volunteer")):
-        accounts.add_user(name, role, f"{name}-password")
+        accounts.add_user(name, role, f"{name}-password", None if role == "admin" else "east")
         tokens[name] = accounts.create_token(name)
     app.config["TEST_TOKENS"] = tokens
     store.create_db("east")
@@ -117,7 +117,8 @@ def test_a_turf_is_read_with_its_geometry_and_edited_under_if_match(app):
     assert client.delete(f"{API}/turfs/t1", headers={"If-Match": saved.headers["ETag"]}).status_code == 200
     assert client.get(f"{API}/turfs/t1").status_code == 404
     assert client.delete(f"{API}/turfs/t1", headers={"If-Match": saved.headers["ETag"]}).status_code == 404
-    assert client.get("/api/v1/campaigns/nowhere/turfs/t1").status_code == 404
+    assert client.get("/api/v1/campaigns/nowhere/turfs/t1").status_code == 403  # no role there
+    assert _client(app, "ada").get("/api/v1/campaigns/nowhere/turfs/t1").status_code == 404
 
 
 # --------------------------------------------------------------------------- households

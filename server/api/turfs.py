@@ -1,7 +1,7 @@
 """Turfs of a campaign: list, read, create or re-cut (re-assigning households), delete.
 
-Also the helpers the households and assignments endpoints share: roles,
-the campaign's store, turf ids, If-Match, and ``reassign``.
+Also the helpers the other campaign endpoints share: roles (through
+``server.auth.role_in``), the campaign's store, turf ids, If-Match, and ``reassign``.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from schemas.turfs import Turf, TurfArgs, TurfDeleted, TurfIn, TurfSaved, TurfSu
 from server import geo
 from server.api.blueprint import Blueprint
 from server.app import store_of
-from server.auth import api_authenticate
-from sync.errors import Conflict, NotFound, SyncError
+from server.auth import api_authenticate, require_role
+from sync.errors import Conflict, Forbidden, NotFound, SyncError
 from sync.store import DocumentStore
 
 log = logging.getLogger(__name__)
 
+MEMBERS = ("admin", "organizer", "coordinator", "volunteer")
 READERS = ("admin", "coordinator", "organizer")  # volunteers read through /sync only
 WRITERS = ("admin", "coordinator")
 TURF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -41,15 +42,28 @@ blp = Blueprint("turfs", __name__, url_prefix="/campaigns/<campaign>/turfs",
 # --------------------------------------------------------------------------- shared helpers
 
 
+def require_campaign_role(roles: tuple[str, ...], message: str, campaign: str | None = None) -> str:
+    """The user's role in the campaign of this request (``auth.role_in``) if it is one of ``roles``; else 403."""
+    if campaign is None:
+        campaign = (request.view_args or {}).get("campaign")
+    try:
+        return require_role(campaign, roles, message)
+    except Forbidden as exc:
+        abort(403, message=exc.reason)
+
+
+def require_member() -> None:
+    """``before_request`` of the blueprints everyone in the campaign may read (forms, drives, meetings)."""
+    require_campaign_role(MEMBERS, "You have no role in this campaign")
+
+
 def require_reader() -> None:
     """``before_request`` (after ``api_authenticate``) of the turf, household and assignment blueprints."""
-    if g.user.role not in READERS:
-        abort(403, message="Only an admin, a coordinator or an organizer may use this; volunteers sync")
+    require_campaign_role(READERS, "Only an admin, a coordinator or an organizer may use this; volunteers sync")
 
 
 def require_writer(what: str) -> None:
-    if g.user.role not in WRITERS:
-        abort(403, message=f"Only an admin or a coordinator may change {what}")
+    require_campaign_role(WRITERS, f"Only an admin or a coordinator may change {what}")
 
 
 def campaign_store(campaign: str) -> DocumentStore:
