@@ -15,7 +15,15 @@ from flask_smorest import abort
 from schemas.campaigns import Campaign, CampaignIn, CampaignPatch, Member, MemberIn
 from server.accounts import NAME, AccountError
 from server.api.blueprint import Blueprint
-from server.api.turfs import READERS, campaign_store, check_if_match, get_or_none, page, require_campaign_role
+from server.api.turfs import (
+    READERS,
+    campaign_store,
+    check_if_match,
+    get_or_none,
+    page,
+    require_campaign_role,
+    require_member,
+)
 from server.app import store_of
 from server.auth import accounts, api_authenticate, role_in
 from sync.errors import Conflict, PreconditionFailed, SyncError
@@ -24,9 +32,7 @@ from sync.store import DocumentStore
 blp = Blueprint("campaigns", __name__, url_prefix="/campaigns",
                 description="Campaigns (one database each), and the roles people have in them")
 blp.before_request(api_authenticate)
-
-MEMBER_ROLES = ("admin", "organizer", "coordinator", "volunteer")
-
+blp.before_request(require_member)  # on /campaigns/<campaign>/...: 403 before anything else
 
 def campaign_doc_id(campaign: str) -> str:
     return f"campaign:{campaign}"
@@ -98,7 +104,6 @@ class CampaignResource(MethodView):
     @blp.alt_response(404, description="No such campaign")
     def get(self, campaign: str):
         """One campaign (anyone with a role in it); its document's revision is the ETag."""
-        require_campaign_role(MEMBER_ROLES, "You have no role in this campaign", campaign)
         doc = campaign_doc(campaign_store(campaign), campaign)
         return _view(campaign, doc), 200, _etag(doc)
 

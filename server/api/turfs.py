@@ -53,8 +53,9 @@ def require_campaign_role(roles: tuple[str, ...], message: str, campaign: str | 
 
 
 def require_member() -> None:
-    """``before_request`` of the blueprints everyone in the campaign may read (forms, drives, meetings)."""
-    require_campaign_role(MEMBERS, "You have no role in this campaign")
+    """``before_request`` of the blueprints everyone in the campaign may read (campaigns, forms, drives, meetings)."""
+    if (request.view_args or {}).get("campaign") is not None:
+        require_campaign_role(MEMBERS, "You have no role in this campaign")
 
 
 def require_reader() -> None:
