@@ -152,6 +152,14 @@ def user() -> None:
     """Users (stored server-side, never synced)."""
 
 
+def _require_campaign(server, campaign: str) -> None:
+    """A typo in a campaign's name is an error, not a role in nothing."""
+    try:
+        server.open_db(campaign)
+    except SyncError:
+        raise AccountError(f"No campaign {campaign!r} (blockwalk db create {campaign} makes one)") from None
+
+
 @user.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), default=None,
@@ -170,7 +178,7 @@ def user_add(name: str, role: str | None, campaign: str | None, store: str | Non
     server = _open(_config(STORE=store))
     try:
         if campaign is not None:
-            server.open_db(campaign)  # a typo is an error, not a role in nothing
+            _require_campaign(server, campaign)
         Accounts(server).add_user(name, role, password, campaign)
     finally:
         server.close()
@@ -189,7 +197,7 @@ def user_grant(name: str, campaign: str, role: str, store: str | None) -> None:
     server = _open(_config(STORE=store))
     try:
         if role != "none":
-            server.open_db(campaign)
+            _require_campaign(server, campaign)
         Accounts(server).set_role(name, campaign, None if role == "none" else role)
     finally:
         server.close()
