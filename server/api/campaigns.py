@@ -23,10 +23,11 @@ from server.api.turfs import (
     page,
     require_campaign_role,
     require_member,
+    save,
 )
 from server.app import store_of
 from server.auth import accounts, api_authenticate, role_in
-from sync.errors import Conflict, PreconditionFailed, SyncError
+from sync.errors import PreconditionFailed, SyncError
 from sync.store import DocumentStore
 
 blp = Blueprint("campaigns", __name__, url_prefix="/campaigns",
@@ -120,10 +121,7 @@ class CampaignResource(MethodView):
         current = campaign_doc(store, campaign)
         check_if_match(current, "campaign")
         base = current or {"_id": campaign_doc_id(campaign), "type": "campaign", "name": campaign, "drives": []}
-        try:
-            store.put({**base, **changes})
-        except Conflict:
-            abort(412, message="The campaign has changed since you read it")
+        save(store, {**base, **changes}, "campaign")
         doc = campaign_doc(store, campaign)
         return _view(campaign, doc), 200, _etag(doc)
 

@@ -14,9 +14,17 @@ from flask_smorest import abort
 from schemas.campaigns import Drive, DriveIn, DriveSaved
 from server.api.blueprint import Blueprint
 from server.api.campaigns import campaign_doc, campaign_doc_id, drives_of
-from server.api.turfs import TURF_ID, campaign_store, check_if_match, get_or_none, page, require_member, require_writer
+from server.api.turfs import (
+    TURF_ID,
+    campaign_store,
+    check_if_match,
+    get_or_none,
+    page,
+    require_member,
+    require_writer,
+    save,
+)
 from server.auth import api_authenticate
-from sync.errors import Conflict
 from sync.store import DocumentStore
 
 blp = Blueprint("drives", __name__, url_prefix="/campaigns/<campaign>/drives",
@@ -43,10 +51,7 @@ def _form_ids(store: DocumentStore, names: list[str]) -> list[str]:
 
 def _save(store: DocumentStore, campaign: str, current: dict | None, drives: list[dict]) -> dict:
     base = current or {"_id": campaign_doc_id(campaign), "type": "campaign", "name": campaign}
-    try:
-        store.put({**base, "drives": drives})
-    except Conflict:
-        abort(412, message="The campaign has changed since you read it")
+    save(store, {**base, "drives": drives}, "campaign")
     return campaign_doc(store, campaign)
 
 

@@ -13,27 +13,22 @@ from flask_smorest import abort
 from schemas.campaigns import Meeting, MeetingIn
 from server.api.blueprint import Blueprint
 from server.api.turfs import (
-    TURF_ID,
     campaign_store,
     check_if_match,
     docs_of_type,
     get_or_none,
     page,
+    prefixed_id,
     require_member,
     require_writer,
+    save,
 )
 from server.auth import api_authenticate
-from sync.errors import Conflict
 
 blp = Blueprint("meetings", __name__, url_prefix="/campaigns/<campaign>/meetings",
                 description="Meetings: when and where, in which languages (synced to every phone of the campaign)")
 blp.before_request(api_authenticate)
 blp.before_request(require_member)
-
-
-def _doc_id(meeting_id: str) -> str | None:
-    bare = meeting_id.removeprefix("meeting:")
-    return f"meeting:{bare}" if TURF_ID.fullmatch(bare) else None
 
 
 def _view(doc: dict) -> dict:
@@ -46,7 +41,7 @@ def _view(doc: dict) -> dict:
 
 
 def _existing(store, meeting_id: str) -> dict:
-    doc_id = _doc_id(meeting_id)
+    doc_id = prefixed_id("meeting", meeting_id)
     doc = get_or_none(store, doc_id) if doc_id else None
     if doc is None or doc.get("type") != "meeting":
         abort(404, message=f"No meeting {meeting_id!r}")
@@ -81,7 +76,7 @@ class MeetingResource(MethodView):
     def put(self, body: dict, campaign: str, meeting_id: str):
         """Create a meeting, or replace it with If-Match (an admin or a coordinator)."""
         require_writer("meetings")
-        doc_id = _doc_id(meeting_id)
+        doc_id = prefixed_id("meeting", meeting_id)
         if doc_id is None:
             abort(422, message="A meeting id is 1-64 letters, digits, '.', '_' or '-' (not first)")
         store = campaign_store(campaign)
@@ -92,10 +87,7 @@ class MeetingResource(MethodView):
                "languages": body["languages"]}
         if current is not None:
             doc["_rev"] = current["_rev"]
-        try:
-            store.put(doc)
-        except Conflict:
-            abort(412, message="The meeting has changed since you read it")
+        save(store, doc, "meeting")
         saved = store.get(doc_id)
         return _view(saved), 200, {"ETag": f'"{saved["_rev"]}"'}
 
@@ -109,7 +101,4 @@ class MeetingResource(MethodView):
         store = campaign_store(campaign)
         current = _existing(store, meeting_id)
         check_if_match(current, "meeting")
-        try:
-            store.put({"_id": current["_id"], "_rev": current["_rev"], "_deleted": True})
-        except Conflict:
-            abort(412, message="The meeting has changed since you read it")
+        save(store, {"_id": current["_id"], "_rev": current["_rev"], "_deleted": True}, "meeting")

@@ -74,10 +74,15 @@ def campaign_store(campaign: str) -> DocumentStore:
         abort(404, message=f"No campaign {campaign!r}")
 
 
+def prefixed_id(kind: str, given: str) -> str | None:
+    """``<kind>:<id>`` for an id given with or without its prefix (turfs, meetings); None if it cannot be one."""
+    bare = given.removeprefix(f"{kind}:")
+    return f"{kind}:{bare}" if TURF_ID.fullmatch(bare) else None
+
+
 def turf_doc_id(turf_id: str) -> str | None:
     """``turf:<id>`` for a turf id given with or without its ``turf:`` prefix; None if it cannot be one."""
-    bare = turf_id.removeprefix("turf:")
-    return f"turf:{bare}" if TURF_ID.fullmatch(bare) else None
+    return prefixed_id("turf", turf_id)
 
 
 def get_or_none(store: DocumentStore, doc_id: str) -> dict | None:
@@ -97,6 +102,14 @@ def check_if_match(current: dict | None, what: str) -> None:
     if not match:
         abort(428, message=f"Send If-Match with the {what}'s revision to change it")
     if match != current["_rev"]:
+        abort(412, message=f"The {what} has changed since you read it")
+
+
+def save(store: DocumentStore, doc: dict, what: str) -> None:
+    """Write ``doc`` (with the ``_rev`` it was read at); someone else's write in between is a 412."""
+    try:
+        store.put(doc)
+    except Conflict:
         abort(412, message=f"The {what} has changed since you read it")
 
 
@@ -259,10 +272,7 @@ class TurfResource(MethodView):
                "geometry": json.loads(shapely.to_geojson(shape))}
         if current is not None:
             doc["_rev"] = current["_rev"]
-        try:
-            store.put(doc)
-        except Conflict:
-            abort(412, message="The turf has changed since you read it")
+        save(store, doc, "turf")
         mapping, moved, conflicts = reassign(store, {**shapes, doc_id: shape})
         saved = store.get(doc_id)
         count = sum(1 for turf in mapping.values() if turf == doc_id)
@@ -282,10 +292,7 @@ class TurfResource(MethodView):
         if current is None or current.get("type") != "turf":
             abort(404, message=f"No turf {turf_id!r}")
         check_if_match(current, "turf")
-        try:
-            store.put({"_id": doc_id, "_rev": current["_rev"], "_deleted": True})
-        except Conflict:
-            abort(412, message="The turf has changed since you read it")
+        save(store, {"_id": doc_id, "_rev": current["_rev"], "_deleted": True}, "turf")
         _, moved, conflicts = reassign(store, turf_shapes(docs_of_type(store, "turf:", "turf")))
         _end_assignments(store, doc_id)
         return {"id": doc_id, "reassigned": moved, "conflicts": conflicts}
