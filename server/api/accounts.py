@@ -153,7 +153,7 @@ class SigninCodes(MethodView):
         An admin, for anyone; a coordinator, for a user who is a volunteer in
         campaigns the coordinator coordinates and has no other role.
         """
-        if not _is_admin() and "coordinator" not in g.user.roles.values():
+        if not _is_admin() and not any(role_in(g.user, c) == "coordinator" for c in g.user.roles):
             abort(403, message="Only an admin or a coordinator may make sign-in codes")
         _existing_user(new["user"])
         if not _may_make_code_for(accounts().get_user(new["user"])):

@@ -165,7 +165,7 @@ class MemberResource(MethodView):
         _may_change(campaign, None, body["role"])
         campaign_store(campaign)
         found = _existing(user)
-        _may_change(campaign, found.roles.get(campaign), body["role"])
+        _may_change(campaign, role_in(found, campaign), body["role"])
         try:
             accounts().set_role(user, campaign, body["role"])
         except AccountError as exc:
@@ -182,7 +182,7 @@ class MemberResource(MethodView):
         found = _existing(user)
         if campaign not in found.roles:
             abort(404, message=f"{user!r} has no role in {campaign!r}")
-        _may_change(campaign, found.roles[campaign], None)
+        _may_change(campaign, role_in(found, campaign), None)
         try:
             accounts().set_role(user, campaign, None)
         except AccountError as exc:
