@@ -101,6 +101,7 @@ class SQLiteServer:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self.write_lock = threading.Lock()
+        self._db_ids: dict[str, int] = {}  # name -> id, filled by open_db
         self.changed = threading.Condition()  # notified after every commit that adds revisions
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self.connection()
@@ -135,10 +136,14 @@ class SQLiteServer:
         return self.open_db(name)
 
     def open_db(self, name: str) -> "SQLiteStore":
-        row = self.connection().execute("SELECT id FROM dbs WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            raise NotFound("Database does not exist.")
-        return SQLiteStore(self, row[0], name)
+        # Databases are never dropped, so a name's id, once found, stays right.
+        db_id = self._db_ids.get(name)
+        if db_id is None:
+            row = self.connection().execute("SELECT id FROM dbs WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise NotFound("Database does not exist.")
+            db_id = self._db_ids[name] = row[0]
+        return SQLiteStore(self, db_id, name)
 
     def list_dbs(self) -> list[str]:
         return [r[0] for r in self.connection().execute("SELECT name FROM dbs WHERE name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")]
@@ -358,13 +363,14 @@ class SQLiteStore(PutFromBulkDocs):
                 "DELETE FROM revs WHERE db = ? AND doc_id = ? AND rev = ?",
                 [(self.db, doc_id, rev) for doc_id, rev in batch.stemmed],
             )
+        winners = {doc_id: revtree.winner(batch.trees[doc_id]) for doc_id in batch.changed}
         if self.server.router is not None:
-            self._route(conn, batch)
+            self._route(conn, batch, winners)
         rows = []
         added = deleted_delta = 0
         for doc_id, seq in batch.changed.items():
             tree = batch.trees[doc_id]
-            win = revtree.winner(tree)
+            win = winners[doc_id]
             channels_json = jsonutil.dumps(batch.channels[doc_id]) if doc_id in batch.channels else None
             rows.append((self.db, doc_id, seq, win.rev_id, int(win.deleted), jsonutil.dumps(revtree.to_json(tree)),
                          channels_json))
@@ -387,7 +393,7 @@ class SQLiteStore(PutFromBulkDocs):
             (batch.seq, added, deleted_delta, self.db),
         )
 
-    def _route(self, conn: sqlite3.Connection, batch: _Batch) -> None:
+    def _route(self, conn: sqlite3.Connection, batch: _Batch, winners: dict[str, revtree.Leaf]) -> None:
         """Index each changed document under the channels of its winning revision, at its new seq.
 
         A deleted winner keeps the channels the document had, so every device
@@ -398,7 +404,7 @@ class SQLiteStore(PutFromBulkDocs):
         rows = []
         stale = []
         for doc_id, seq in batch.changed.items():
-            win = revtree.winner(batch.trees[doc_id])
+            win = winners[doc_id]
             found = batch.before.get(doc_id)
             old_seq, previous = (found.seq, found.channels) if found else (None, [])
             if win.deleted:
@@ -564,8 +570,8 @@ class SQLiteStore(PutFromBulkDocs):
             if not missing:
                 continue
             entry: dict = {"missing": missing}
-            positions = [parse_rev(r)[0] for r in missing if _is_rev(r)]
-            if tree and positions:
+            positions = [parse_rev(r)[0] for r in missing if _is_rev(r)] if tree else []
+            if positions:
                 ancestors = [leaf.rev_id for leaf in revtree.leaves(tree) if leaf.pos < max(positions)]
                 if ancestors:
                     entry["possible_ancestors"] = ancestors
