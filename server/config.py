@@ -57,6 +57,15 @@ def _origin(value: str) -> str:
     return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
 
 
+def _tile_url(value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if urlsplit(value).scheme not in ("http", "https") or not all(part in value for part in ("{z}", "{x}", "{y}")):
+        raise ValueError("must be an http(s) URL template with {z}, {x} and {y}")
+    return value
+
+
 def _synchronous(value: str) -> str:
     value = value.upper()
     if value not in ("NORMAL", "FULL", "EXTRA"):
@@ -91,6 +100,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("MAX_REQUEST_BYTES", _positive_int, lambda: 128 * 1024 * 1024, "Largest request body (a _bulk_docs batch with its attachments inline)."),
         Setting("LONGPOLL_SECONDS", _positive_int, lambda: 60, "Longest a longpoll _changes request is held open."),
         Setting("CORS_ORIGINS", _origins, lambda: (), "Comma-separated origins (scheme://host[:port]) whose pages may call the server with credentials, e.g. the canvasser app's."),
+        Setting("TILE_URL", _tile_url, lambda: None, "Base-map tile URL template for the maps ({z}/{x}/{y}); none: vector turfs and households only."),
     ]
 }
 
