@@ -26,7 +26,8 @@ self.addEventListener("fetch", (event) => {
   // with ignoreSearch so /app/?campaign=x works offline too.
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
-    const hit = await cache.match(event.request, { ignoreSearch: true });
+    // ignoreVary: module scripts are fetched with an Origin header, and the server varies on it (CORS).
+    const hit = await cache.match(event.request, { ignoreSearch: true, ignoreVary: true });
     if (hit) return hit;
     try {
       return await fetch(event.request);

@@ -7,7 +7,9 @@ import { resizePhoto } from "./photo.js";
 import { randomId } from "./store.js";
 
 const el = (tag, props = {}, ...children) => {
-  const node = Object.assign(document.createElement(tag), props);
+  const { dataset, ...rest } = props;
+  const node = Object.assign(document.createElement(tag), rest);
+  if (dataset) Object.assign(node.dataset, dataset);
   for (const child of children.flat()) if (child != null) node.append(child);
   return node;
 };

@@ -18,7 +18,8 @@ export class GeoWatch {
     }
     this.watch = navigator.geolocation.watchPosition(
       (position) => this.seen(position),
-      () => {
+      (err) => {
+        console.warn("geolocation", err.code, err.message);
         if (!this.reading) this.failed = true;
         this.update();
       },

@@ -316,8 +316,7 @@ async function formScreen(formId, params) {
     geoLine.className = `geo ${best ? (best.source === "manual" || best.accuracy_m <= target ? "good" : "fair") : "none"}`;
   };
   const geo = previous && previous.geotag ? null : new GeoWatch(target, showGeo);
-  if (geo) cleanup.push(() => geo.stop());
-  else geoLine.textContent = previous.geotag.source === "manual"
+  if (!geo) geoLine.textContent = previous.geotag.source === "manual"
     ? t("geotag_manual", { lat: previous.geotag.lat, lon: previous.geotag.lon })
     : t("geotag_ok", { lat: previous.geotag.lat, lon: previous.geotag.lon, m: previous.geotag.accuracy_m });
 
@@ -386,7 +385,10 @@ async function formScreen(formId, params) {
         location.hash = household ? `#/household/${encodeURIComponent(household._id)}` : `#/turf/${encodeURIComponent(turfId || "")}`;
       },
     }, el("h3", {}, title), view.root, problem, save));
-  if (geo) showGeo(geo);
+  if (geo) {
+    cleanup.push(() => geo.stop()); // registered after screen(), which runs the previous screen's cleanup
+    showGeo(geo);
+  }
 }
 
 // ---- sync ---------------------------------------------------------------------------------

@@ -21,8 +21,9 @@ function baseMap(map, cfg) {
 export async function turfMap(container, turfs, onTurf) {
   const L = window.L;
   const cfg = await mapConfig();
-  const map = L.map(container, { preferCanvas: true, zoomControl: true, attributionControl: false });
+  const map = L.map(container, { zoomControl: true, attributionControl: false });
   baseMap(map, cfg);
+  map.setView([0, 0], 2); // SVG layers need a view before they are added
   const bounds = L.latLngBounds([]);
   for (const { turf, households } of turfs) {
     if (turf.geometry) {
@@ -39,7 +40,6 @@ export async function turfMap(container, turfs, onTurf) {
     }
   }
   if (bounds.isValid()) map.fitBounds(bounds, { padding: [12, 12] });
-  else map.setView([0, 0], 2);
   return map;
 }
 

@@ -98,7 +98,7 @@ export function stopSync() {
 
 let passing = null;
 async function afterPass() {
-  if (passing) return passing;
+  if (passing || !navigator.onLine) return passing;
   passing = (async () => {
     await reconcile();
     await updateState((s) => {
