@@ -285,3 +285,86 @@ def test_a_volunteer_works_offline_and_everything_reaches_the_server(phones, app
     assert recruit["languages"] == ["en", "es"]  # in the choice list's order
     assert by_household[doors[2]["_id"]]["answers"]["language_needed"] == ["pl"]
     assert not [line for line in phone.console if line.startswith("pageerror")], phone.errors()
+
+
+def test_a_refused_record_stays_with_its_reason_and_an_ended_turf_is_dropped(phones, app_server):
+    """vic's assignment to turf 3 ends while the phone is offline; a visit made there is refused."""
+    admin = app_server.http
+    phone = phones("vic-refused")
+    phone.open()
+    phone.sign_in(*LiveServer.VOLUNTEER)
+    phone.page.wait_for_function("() => document.querySelectorAll('#turf-list li').length === 2")
+    phone.wait_synced()
+    door = sorted(households_of(app_server, "turf:3"), key=lambda h: h["_id"])[0]
+
+    phone.context.set_offline(True)
+    ended = admin.delete(f"/api/v1/campaigns/{CAMPAIGN}/assignments/vic/turf:3")
+    assert ended.status_code in (200, 204), ended.text
+    open_door(phone, door, "meeting_awareness")
+    phone.choose("outcome", "not_home")
+    phone.choose("flyer_left", "yes")
+    save(phone)
+    record_id = phone.page.evaluate("() => sessionStorage.getItem('bw.saved')")
+
+    phone.context.set_offline(False)
+    phone.page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    phone.page.wait_for_function("() => blockwalk.refusedEntries().length === 1", timeout=60_000)
+    # The ended turf leaves the phone; the refused record does not.
+    phone.page.wait_for_function("id => blockwalk.getState().ended.length === 0", timeout=60_000)
+    phone.go("#/turfs")
+    phone.page.wait_for_function("() => document.querySelectorAll('#turf-list li').length === 1")
+    assert "Turf 3" not in phone.page.inner_text("#turf-list")
+    assert "turf:3" in phone.page.inner_text(".notice")
+    phone.shot("turf-dropped")
+    left = phone.page.evaluate("""async () => {
+        const db = new PouchDB(JSON.parse(localStorage.getItem('bw.session')).dbName);
+        const all = await db.allDocs({include_docs: true});
+        return all.rows.filter(r => r.doc.type !== 'assignment' && (r.doc.turf === 'turf:3' || r.id === 'turf:3')).map(r => r.id);
+    }""")
+    assert left == [record_id]
+    phone.go("#/sync")
+    phone.page.wait_for_selector("#refused li")
+    reason = phone.page.inner_text("#refused li .reason")
+    assert "turf:3 is not one of your assigned turfs" in reason
+    assert app_server.http.get(f"/sync/{CAMPAIGN}/{record_id}").status_code == 404
+    phone.shot("sync-refused")
+
+    # The coordinator assigns the turf again; the canvasser resends.
+    again = admin.put(f"/api/v1/campaigns/{CAMPAIGN}/assignments/vic/turf:3")
+    assert again.status_code in (200, 201), again.text
+    phone.page.click("#refused li button")
+    phone.page.wait_for_function("() => blockwalk.refusedEntries().length === 0 && blockwalk.pendingIds().length === 0",
+                                 timeout=60_000)
+    stored = app_server.http.get(f"/sync/{CAMPAIGN}/{record_id}")
+    assert stored.status_code == 200 and stored.json()["answers"]["outcome"] == "not_home"
+    phone.go("#/turfs")
+    phone.page.wait_for_function("() => document.querySelectorAll('#turf-list li').length === 2")
+    phone.shot("turf-back")
+
+
+def test_sign_in_with_a_one_time_code_and_sign_out_wipes_the_phone(phones, app_server):
+    code = app_server.http.post("/api/v1/signin-codes", json={"user": "vic"})
+    assert code.status_code == 201, code.text
+    phone = phones("vic-code")
+    phone.open()
+    phone.page.click("#door-language button, .langs button:has-text('ES')")
+    assert phone.page.inner_text("h2") == "Iniciar sesión"
+    phone.page.fill("input[name=code]", code.json()["code"].lower().replace("-", " "))
+    phone.shot("sign-in-code-es")
+    phone.page.click("#signin-code button[type=submit]")
+    phone.page.wait_for_selector("#turf-list li")
+    assert phone.page.inner_text("h2") == "Mis zonas"
+    phone.wait_synced()
+    db_name = phone.page.evaluate("() => JSON.parse(localStorage.getItem('bw.session')).dbName")
+    assert db_name.startswith("bw-demo-vic-")
+    phone.go("#/sync")
+    phone.page.wait_for_selector("#signout")
+    phone.shot("sync-es")
+    phone.page.once("dialog", lambda dialog: dialog.accept())
+    phone.page.click("#signout")
+    phone.page.wait_for_selector("#signin")
+    names = phone.page.evaluate("async () => (await indexedDB.databases()).map(d => d.name)")
+    assert not [n for n in names if db_name in n], names
+    assert phone.page.evaluate("() => localStorage.getItem('bw.session')") is None
+    # The token is revoked: the used code cannot sign in again either.
+    assert app_server.http.post("/api/v1/auth/code", json={"code": code.json()["code"]}).status_code == 401

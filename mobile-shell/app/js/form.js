@@ -168,6 +168,13 @@ export class FormView {
   changed(target, name, value) {
     if (empty(value)) delete target[name];
     else target[name] = value;
+    const active = document.activeElement;
+    const box = active && active.closest && active.closest("[data-field]");
+    if (box && box.dataset.field in this.errors) {
+      delete this.errors[box.dataset.field]; // answered again: its old message goes
+      const shown = box.querySelector(":scope > .error");
+      if (shown) shown.remove();
+    }
     this.refresh();
   }
 

@@ -90,7 +90,7 @@ function screen(title, ...children) {
   for (const fn of cleanup) fn();
   cleanup = [];
   const heading = el("h2", { textContent: title });
-  main.replaceChildren(heading, ...children);
+  main.replaceChildren(heading, ...children.filter((child) => child != null));
   main.dataset.screen = location.hash.split("?")[0].split("/")[1] || "turfs";
 }
 
