@@ -85,6 +85,7 @@ const WORDS = {
     language: "App language",
     record: "Visit",
     draft_saved: "Saved",
+    not_sent: "not on the server yet",
   },
   es: {
     app: "Blockwalk",
@@ -171,6 +172,7 @@ const WORDS = {
     language: "Idioma de la aplicación",
     record: "Visita",
     draft_saved: "Guardado",
+    not_sent: "aún no está en el servidor",
   },
 };
 

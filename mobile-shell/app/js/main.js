@@ -280,7 +280,7 @@ function visitItem(r, d) {
   const merged = r.merged_fields || (r._conflicts && r._conflicts.length ? [] : null);
   return el("li", { className: "visit", dataset: { id: r._id } },
     el("div", {}, el("strong", { textContent: outcomeLabel(r, d.forms) }), " · ", formTitle(r, d.forms)),
-    el("div", { className: "meta", textContent: `${when(r.created_at)} · ${t("by", { author: r.author })}${r.geotag ? ` · ${t("accuracy", { m: r.geotag.accuracy_m ?? "?" })}` : ""}${pending ? " · ⏳" : ""}` }),
+    el("div", { className: "meta", textContent: `${when(r.created_at)} · ${t("by", { author: r.author })}${r.geotag ? ` · ${t("accuracy", { m: r.geotag.accuracy_m ?? "?" })}` : ""}${pending ? ` · ${t("not_sent")}` : ""}` }),
     r._conflicts && r._conflicts.length ? el("p", { className: "notice", textContent: t("conflict") }) : null,
     merged && merged.length ? el("p", { className: "notice merged", textContent: t("merged_fields", { fields: merged.join(", ") }) }) : null,
     mine ? el("a", { href: `#/form/${r.form.slice(5)}?record=${encodeURIComponent(r._id)}`, className: "button secondary small", textContent: t("edit") }) : null);
@@ -503,5 +503,6 @@ async function boot() {
   }
 }
 
-window.blockwalk = { session, getState, pendingIds, refusedEntries, status, updateState };
+// For tests and bench/app_sync.py: the same functions the screens use.
+window.blockwalk = { session, getState, pendingIds, refusedEntries, status, updateState, saveRecord, forms };
 boot();
