@@ -111,7 +111,7 @@ async function api(path, body, token) {
 
 async function signedIn(campaign, token) {
   const me = await api("/api/v1/me", null, token);
-  startSession({ name: me.name, role: me.role, campaign, token });
+  startSession({ name: me.name, role: (me.roles || {})[campaign] || (me.admin ? "admin" : null), campaign, token });
   await loadState();
   startSync();
   location.hash = "#/turfs";
