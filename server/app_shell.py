@@ -2,7 +2,8 @@
 
 Serves the app's own files (``mobile-shell/app``), the vendor files it needs
 from ``mobile-shell/node_modules`` (PouchDB 9's browser build, Leaflet), the
-shared form-expression evaluator (``forms/expressions.mjs``, never forked)
+shared form-expression evaluator (``forms/expressions.mjs``) and field
+stamper (``sync/stamps.mjs``), never forked,
 and the validator's messages (``forms.messages``, so the phone and the server
 say the same thing).  Everything is public: the app holds no data, and every
 request for data (``/sync``, ``/api``) is authenticated.
@@ -31,6 +32,7 @@ SHELL = ROOT / "mobile-shell"
 APP = SHELL / "app"
 MODULES = SHELL / "node_modules"
 EXPRESSIONS = ROOT / "forms" / "expressions.mjs"
+STAMPS = ROOT / "sync" / "stamps.mjs"
 
 # Files served from outside mobile-shell/app: URL path -> file.
 VENDOR = {
@@ -38,6 +40,7 @@ VENDOR = {
     "vendor/leaflet.js": MODULES / "leaflet" / "dist" / "leaflet.js",
     "vendor/leaflet.css": MODULES / "leaflet" / "dist" / "leaflet.css",
     "lib/expressions.mjs": EXPRESSIONS,
+    "lib/stamps.mjs": STAMPS,
 }
 TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -65,7 +68,8 @@ def _messages() -> bytes:
 
 
 def _config() -> bytes:
-    return json.dumps({"tile_url": current_app.config["TILE_URL"]}).encode()
+    config = current_app.config
+    return json.dumps({"tile_url": config["TILE_URL"] or None, "tile_attribution": config["TILE_ATTRIBUTION"]}).encode()
 
 
 @lru_cache(maxsize=4)

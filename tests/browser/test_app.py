@@ -28,6 +28,8 @@ CAMPAIGN = "demo"
 def load_demo(server: LiveServer, name: str = CAMPAIGN) -> None:
     """The demo campaign (forms first: records are checked against them)."""
     assert server.http.put(f"/sync/{name}").status_code == 201
+    member = server.http.put(f"/api/v1/campaigns/{name}/members/{LiveServer.VOLUNTEER[0]}", json={"role": "volunteer"})
+    assert member.status_code == 200, member.text
     docs = demo_documents(name) + assignments()
     for batch in ([d for d in docs if d["type"] == "form"], [d for d in docs if d["type"] != "form"]):
         response = server.http.post(f"/sync/{name}/_bulk_docs", json={"docs": batch})
@@ -340,6 +342,49 @@ def test_a_refused_record_stays_with_its_reason_and_an_ended_turf_is_dropped(pho
     phone.go("#/turfs")
     phone.page.wait_for_function("() => document.querySelectorAll('#turf-list li').length === 2")
     phone.shot("turf-back")
+
+
+def test_two_phones_edit_the_same_door_offline_and_both_end_with_the_merged_record(phones, app_server):
+    """vic's two phones hold the same visit; offline, one changes the door's language, the other the flyer."""
+    first, second = phones("vic-phone-1"), phones("vic-phone-2")
+    door = sorted(households_of(app_server, "turf:1"), key=lambda h: h["_id"])[10]
+    first.open()
+    first.sign_in(*LiveServer.VOLUNTEER)
+    first.wait_synced()
+    open_door(first, door, "meeting_awareness")
+    first.choose("outcome", "not_home")
+    first.choose("flyer_left", "no")
+    save(first)
+    record_id = first.page.evaluate("() => sessionStorage.getItem('bw.saved')")
+    first.wait_synced()
+    second.open()
+    second.sign_in(*LiveServer.VOLUNTEER)
+    second.wait_synced()
+    second.page.wait_for_function("id => blockwalk.session.db.get(id).then(() => true, () => false)", arg=record_id)
+
+    for phone, field, value in ((first, "door_language", "es"), (second, "flyer_left", "yes")):
+        phone.context.set_offline(True)
+        phone.go(f"#/form/meeting_awareness?record={record_id}")
+        phone.page.wait_for_selector("#record-form")
+        phone.choose(field, value)
+        save(phone)
+    for phone in (first, second):
+        phone.context.set_offline(False)
+        phone.page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    merged = """id => blockwalk.session.db.get(id, {conflicts: true}).then(d =>
+        d.answers.door_language === 'es' && d.answers.flyer_left === 'yes' && !d._conflicts && !!d.merged)"""
+    for phone in (first, second):
+        phone.page.wait_for_function(merged, arg=record_id, timeout=60_000)
+        phone.go(f"#/household/{door['_id']}")
+        phone.page.wait_for_selector(f"#visits li[data-id='{record_id}'] .merged")
+        assert "Merged with another phone's edit" in phone.page.inner_text(f"#visits li[data-id='{record_id}']")
+        phone.shot("merged")
+    on_server = app_server.http.get(f"/sync/{CAMPAIGN}/{record_id}", params={"conflicts": "true"}).json()
+    assert on_server["answers"]["door_language"] == "es" and on_server["answers"]["flyer_left"] == "yes"
+    assert "_conflicts" not in on_server
+    assert {on_server["stamps"]["answers.door_language"]["s"].split("/", 1)[1],
+            on_server["stamps"]["answers.flyer_left"]["s"].split("/", 1)[1]} == {
+        first.page.evaluate("() => blockwalk.session.device"), second.page.evaluate("() => blockwalk.session.device")}
 
 
 def test_sign_in_with_a_one_time_code_and_sign_out_wipes_the_phone(phones, app_server):

@@ -13,7 +13,7 @@ import pytest
 
 from forms.messages import CATALOGUES
 from server.app import create_app
-from server.app_shell import APP, EXPRESSIONS
+from server.app_shell import APP, EXPRESSIONS, STAMPS
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_CODE_BUDGET = 150 * 1024  # gzipped; PouchDB and Leaflet counted apart
@@ -29,6 +29,7 @@ def client(tmp_path):
     ("/app/index.html", "text/html"),
     ("/app/js/main.js", "text/javascript"),
     ("/app/lib/expressions.mjs", "text/javascript"),
+    ("/app/lib/stamps.mjs", "text/javascript"),
     ("/app/vendor/pouchdb.min.js", "text/javascript"),
     ("/app/vendor/leaflet.js", "text/javascript"),
     ("/app/vendor/leaflet.css", "text/css"),
@@ -62,8 +63,9 @@ def test_the_service_worker_controls_app_and_caches_every_file(client):
 
 def test_the_evaluator_is_the_shared_one_and_messages_are_the_servers(client):
     assert client.get("/app/lib/expressions.mjs").data == EXPRESSIONS.read_bytes()
+    assert client.get("/app/lib/stamps.mjs").data == STAMPS.read_bytes()
     assert client.get("/app/messages.json").json == CATALOGUES
-    assert client.get("/app/config.json").json == {"tile_url": "https://tiles.example.org/{z}/{x}/{y}.png"}
+    assert client.get("/app/config.json").json == {"tile_url": "https://tiles.example.org/{z}/{x}/{y}.png", "tile_attribution": ""}
 
 
 def test_unknown_and_escaping_paths_are_404(client):

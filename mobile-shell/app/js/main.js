@@ -277,12 +277,14 @@ function visitItem(r, d) {
   const state = getState();
   const pending = r._id in state.dirty;
   const mine = r.author === session.name;
-  const merged = r.merged_fields || (r._conflicts && r._conflicts.length ? [] : null);
+  // The server's merge note (docs/conflicts.md): the fields that changed from each merged revision.
+  const merged = r.merged && r.merged.changed ? [...new Set(Object.values(r.merged.changed).flat())] : null;
+  const review = Object.values(r.conflicts || {}).some((c) => c.open);
   return el("li", { className: "visit", dataset: { id: r._id } },
     el("div", {}, el("strong", { textContent: outcomeLabel(r, d.forms) }), " · ", formTitle(r, d.forms)),
     el("div", { className: "meta", textContent: `${when(r.created_at)} · ${t("by", { author: r.author })}${r.geotag ? ` · ${t("accuracy", { m: r.geotag.accuracy_m ?? "?" })}` : ""}${pending ? ` · ${t("not_sent")}` : ""}` }),
-    r._conflicts && r._conflicts.length ? el("p", { className: "notice", textContent: t("conflict") }) : null,
-    merged && merged.length ? el("p", { className: "notice merged", textContent: t("merged_fields", { fields: merged.join(", ") }) }) : null,
+    review || (r._conflicts && r._conflicts.length) ? el("p", { className: "notice", textContent: t("conflict") }) : null,
+    merged ? el("p", { className: "notice merged", textContent: t("merged_fields", { fields: merged.map((f) => f.replace(/^answers\./, "")).join(", ") }) }) : null,
     mine ? el("a", { href: `#/form/${r.form.slice(5)}?record=${encodeURIComponent(r._id)}`, className: "button secondary small", textContent: t("edit") }) : null);
 }
 

@@ -14,14 +14,14 @@ export async function mapConfig() {
 }
 
 function baseMap(map, cfg) {
-  if (cfg.tile_url) window.L.tileLayer(cfg.tile_url, { maxZoom: 19 }).addTo(map);
+  if (cfg.tile_url) window.L.tileLayer(cfg.tile_url, { maxZoom: 19, attribution: cfg.tile_attribution || "" }).addTo(map);
 }
 
 // turfs: [{turf, households: [{h, status}]}]; onTurf(turfId) when a turf is tapped.
 export async function turfMap(container, turfs, onTurf) {
   const L = window.L;
   const cfg = await mapConfig();
-  const map = L.map(container, { zoomControl: true, attributionControl: false });
+  const map = L.map(container, { zoomControl: true, attributionControl: Boolean(cfg.tile_url) });
   baseMap(map, cfg);
   map.setView([0, 0], 2); // SVG layers need a view before they are added
   const bounds = L.latLngBounds([]);
@@ -47,7 +47,7 @@ export async function turfMap(container, turfs, onTurf) {
 export async function pickPoint(container, centre, labels) {
   const L = window.L;
   const cfg = await mapConfig();
-  const map = L.map(container, { attributionControl: false });
+  const map = L.map(container, { attributionControl: Boolean(cfg.tile_url) });
   baseMap(map, cfg);
   map.setView(centre ? [centre.lat, centre.lon] : [0, 0], centre ? 18 : 2);
   let marker = null;

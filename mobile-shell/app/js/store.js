@@ -7,6 +7,8 @@
 // the server refused and its reason.  Refused documents stay on the phone
 // until a new revision of them reaches the server.
 
+import { Clock, stampEdit } from "../lib/stamps.mjs";
+
 const PouchDB = window.PouchDB;
 const STATE_ID = "_local/blockwalk-state";
 
@@ -109,16 +111,17 @@ export function updateState(change) {
 
 // ---- the one record write -------------------------------------------------
 
-const writers = [];
-
-// Code that must run on every record write (field stamps) registers here:
-// writer(next, previous) changes `next` in place before it is stored.
-export function addRecordWriter(writer) {
-  writers.push(writer);
+// The field stamps' clock (docs/conflicts.md), kept across restarts.
+function stamp(next, previous) {
+  const saved = JSON.parse(localStorage.getItem("bw.clock") || "{}");
+  const clock = new Clock(saved.ms || 0, saved.counter || 0);
+  const out = stampEdit(previous, next, { device: session.device, user: session.name, clock, now: Date.now() });
+  localStorage.setItem("bw.clock", JSON.stringify({ ms: clock.ms, counter: clock.counter }));
+  return out;
 }
 
 // Every change to a record goes through here: a new record (previous null),
-// an edit, a resend.  The write goes to PouchDB at once; replication takes it
+// an edit, a resend.  Each changed field gets its stamp (sync/stamps.mjs).  The write goes to PouchDB at once; replication takes it
 // from there.  `attachments`: {name: Blob} to add.
 export async function saveRecord(next, previous = null, attachments = {}) {
   const now = new Date().toISOString();
@@ -129,22 +132,23 @@ export async function saveRecord(next, previous = null, attachments = {}) {
   doc.device = session.device;
   doc.created_at = doc.created_at || now;
   doc.updated_at = now;
+  delete doc._conflicts;
   const files = { ...(previous && previous._attachments) };
   for (const [name, blob] of Object.entries(attachments)) {
     files[name] = { content_type: blob.type || "image/jpeg", data: blob };
   }
   if (Object.keys(files).length) doc._attachments = files;
   else delete doc._attachments;
-  for (const writer of writers) writer(doc, previous);
+  const stamped = stamp(doc, previous);
   await updateState((s) => {
     s.dirty[doc._id] = s.dirty[doc._id] || null; // pending before it is even written
   });
-  const result = await session.db.put(doc);
+  const result = await session.db.put(stamped);
   await updateState((s) => {
     s.dirty[doc._id] = result.rev;
   });
   notify("records");
-  return { ...doc, _rev: result.rev };
+  return { ...stamped, _rev: result.rev };
 }
 
 // ---- reads ------------------------------------------------------------------
