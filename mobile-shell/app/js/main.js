@@ -278,7 +278,8 @@ function visitItem(r, d) {
   const pending = r._id in state.dirty;
   const mine = r.author === session.name;
   // The server's merge note (docs/conflicts.md): the fields that changed from each merged revision.
-  const merged = r.merged && r.merged.changed ? [...new Set(Object.values(r.merged.changed).flat())] : null;
+  const merged = r.merged && r.merged.changed
+    ? [...new Set(Object.values(r.merged.changed).flat())].filter((f) => f.startsWith("answers.") || f === "geotag") : null;
   const review = Object.values(r.conflicts || {}).some((c) => c.open);
   return el("li", { className: "visit", dataset: { id: r._id } },
     el("div", {}, el("strong", { textContent: outcomeLabel(r, d.forms) }), " · ", formTitle(r, d.forms)),
