@@ -82,6 +82,9 @@ class AppPhone:
         self.console: list[str] = []
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+        self.reports: list[tuple[str, dict]] = []  # (url, body) of each device report sent
+        self.page.on("request", lambda r: self.reports.append((r.url, r.post_data_json))
+                     if r.method == "PUT" and r.url.endswith("/report") else None)
         self.shots = 0
 
     def open(self, path: str = f"/app/?campaign={CAMPAIGN}") -> None:
@@ -287,6 +290,49 @@ def test_a_volunteer_works_offline_and_everything_reaches_the_server(phones, app
     assert recruit["languages"] == ["en", "es"]  # in the choice list's order
     assert by_household[doors[2]["_id"]]["answers"]["language_needed"] == ["pl"]
     assert not [line for line in phone.console if line.startswith("pageerror")], phone.errors()
+    # After each pass the phone told the server what it holds (the endpoint may not exist yet: a 404 is ignored).
+    device = phone.page.evaluate("() => blockwalk.session.device")
+    url, last = phone.reports[-1]
+    assert url == f"{app_server.url}/api/v1/campaigns/{CAMPAIGN}/devices/{device.replace(':', '%3A')}/report"
+    assert last["pending"] == 0 and last["refused"] == 0 and last["last_sync_at"].endswith("Z")
+
+
+def test_with_no_position_the_canvasser_drops_a_pin(chromium, app_server):
+    """Geolocation refused: the form says so, and a pin dropped on the map is the record's geotag (manual)."""
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, permissions=[])
+    phone = AppPhone.__new__(AppPhone)
+    phone.server, phone.name, phone.context, phone.shots, phone.console = app_server, "vic-pin", context, 0, []
+    phone.page = context.new_page()
+    phone.page.set_default_timeout(30_000)
+    phone.page.on("console", lambda m: phone.console.append(f"{m.type}: {m.text}"))
+    try:
+        phone.open()
+        phone.sign_in(*LiveServer.VOLUNTEER)
+        phone.wait_synced()
+        door = sorted(households_of(app_server, "turf:1"), key=lambda h: h["_id"])[20]
+        phone.go(f"#/household/{door['_id']}")
+        phone.page.wait_for_selector(".actions a")
+        phone.page.click(".actions a[href*='#/form/meeting_awareness?']")
+        phone.page.wait_for_selector("#geotag.none")
+        phone.choose("outcome", "not_home")
+        phone.choose("flyer_left", "yes")
+        phone.page.click("#save")
+        assert phone.page.inner_text("#form-error") == "A position is needed: wait for it or drop a pin."
+        phone.page.click("#drop-pin")
+        phone.page.wait_for_selector(".pin-panel .leaflet-container")
+        phone.page.click(".pin-panel .leaflet-container", position={"x": 150, "y": 100})
+        phone.shot("pin")
+        phone.page.click("#pin-done")
+        assert phone.page.inner_text("#geotag").startswith("Pin dropped by hand at")
+        save(phone)
+        phone.wait_synced()
+        record_id = phone.page.evaluate("() => sessionStorage.getItem('bw.saved')")
+        geotag = app_server.http.get(f"/sync/{CAMPAIGN}/{record_id}").json()["geotag"]
+        assert geotag["source"] == "manual" and "accuracy_m" not in geotag
+        assert abs(geotag["lat"] - door["location"]["lat"]) < 0.001 and abs(geotag["lon"] - door["location"]["lon"]) < 0.001
+    finally:
+        print(f"--- console of {phone.name} ---\n{phone.errors()}")
+        context.close()
 
 
 def test_a_refused_record_stays_with_its_reason_and_an_ended_turf_is_dropped(phones, app_server):

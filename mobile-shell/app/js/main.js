@@ -338,11 +338,11 @@ async function formScreen(formId, params) {
       },
     })));
   const pinBox = el("div", { className: "map pin", hidden: true });
-  const pinDone = el("button", { type: "button", textContent: t("pin_done"), disabled: true });
+  const pinDone = el("button", { type: "button", id: "pin-done", textContent: t("pin_done"), disabled: true });
   const pinCancel = el("button", { type: "button", className: "secondary", textContent: t("cancel") });
   const pinPanel = el("div", { className: "pin-panel", hidden: true }, el("p", { textContent: t("pin_hint") }), pinBox, pinDone, pinCancel);
   const pinButton = el("button", {
-    type: "button", className: "secondary small", textContent: t("drop_pin"), hidden: !geo,
+    type: "button", id: "drop-pin", className: "secondary small", textContent: t("drop_pin"), hidden: !geo,
     onclick: async () => {
       pinPanel.hidden = false;
       pinBox.hidden = false;

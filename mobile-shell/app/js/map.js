@@ -50,6 +50,7 @@ export async function pickPoint(container, centre, labels) {
   const map = L.map(container, { attributionControl: Boolean(cfg.tile_url) });
   baseMap(map, cfg);
   map.setView(centre ? [centre.lat, centre.lon] : [0, 0], centre ? 18 : 2);
+  if (centre) L.circleMarker([centre.lat, centre.lon], { radius: 6, color: "#1d4ed8", interactive: false }).addTo(map); // the door
   let marker = null;
   return new Promise((resolve) => {
     map.on("click", (event) => {
