@@ -98,6 +98,14 @@ class Users(MethodView):
             abort(422, message=str(exc))
 
 
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, User)
+    def get(self):
+        """The user the credential belongs to (a phone signed in with a code learns its name here)."""
+        return accounts().get_user(g.user.name)
+
+
 @blp.route("/users/<name>")
 class OneUser(MethodView):
     @blp.response(200, User)

@@ -1,0 +1,71 @@
+// Maps with Leaflet: vector turfs and households; a base map only when the
+// server is configured with a tile URL (BLOCKWALK_TILE_URL).
+const STATUS_COLOURS = { none: "#6b6b6b", contacted: "#0a7d32", other: "#b35c00" };
+
+let config = null;
+export async function mapConfig() {
+  if (config) return config;
+  try {
+    config = await (await fetch("config.json")).json();
+  } catch (err) {
+    config = { tile_url: null };
+  }
+  return config;
+}
+
+function baseMap(map, cfg) {
+  if (cfg.tile_url) window.L.tileLayer(cfg.tile_url, { maxZoom: 19, attribution: cfg.tile_attribution || "" }).addTo(map);
+}
+
+// turfs: [{turf, households: [{h, status}]}]; onTurf(turfId) when a turf is tapped.
+export async function turfMap(container, turfs, onTurf) {
+  const L = window.L;
+  const cfg = await mapConfig();
+  const map = L.map(container, { zoomControl: true, attributionControl: Boolean(cfg.tile_url) });
+  baseMap(map, cfg);
+  map.setView([0, 0], 2); // SVG layers need a view before they are added
+  const bounds = L.latLngBounds([]);
+  for (const { turf, households } of turfs) {
+    if (turf.geometry) {
+      const layer = L.geoJSON(turf.geometry, { style: { color: "#1d4ed8", weight: 3, fillOpacity: 0.08 } })
+        .bindTooltip(turf.name || turf._id, { permanent: true, direction: "center", className: "turf-label" })
+        .on("click", () => onTurf(turf._id)).addTo(map);
+      bounds.extend(layer.getBounds());
+    }
+    for (const { h, status } of households) {
+      if (!h.location) continue;
+      const colour = STATUS_COLOURS[status === "contacted" ? "contacted" : status ? "other" : "none"];
+      L.circleMarker([h.location.lat, h.location.lon], { radius: 4, color: colour, weight: 1, fillOpacity: 0.9 }).addTo(map);
+      bounds.extend([h.location.lat, h.location.lon]);
+    }
+  }
+  if (bounds.isValid()) map.fitBounds(bounds, { padding: [12, 12] });
+  return map;
+}
+
+// A map to drop a pin on; resolves with {lat, lon} or null.
+export async function pickPoint(container, centre, labels) {
+  const L = window.L;
+  const cfg = await mapConfig();
+  const map = L.map(container, { attributionControl: Boolean(cfg.tile_url) });
+  baseMap(map, cfg);
+  map.setView(centre ? [centre.lat, centre.lon] : [0, 0], centre ? 18 : 2);
+  if (centre) L.circleMarker([centre.lat, centre.lon], { radius: 6, color: "#1d4ed8", interactive: false }).addTo(map); // the door
+  let marker = null;
+  return new Promise((resolve) => {
+    map.on("click", (event) => {
+      if (marker) marker.setLatLng(event.latlng);
+      else marker = L.circleMarker(event.latlng, { radius: 10, color: "#b00020", weight: 3 }).addTo(map);
+      labels.done.disabled = false;
+    });
+    labels.done.onclick = () => {
+      const point = marker ? marker.getLatLng() : null;
+      map.remove();
+      resolve(point ? { lat: point.lat, lon: point.lng } : null);
+    };
+    labels.cancel.onclick = () => {
+      map.remove();
+      resolve(null);
+    };
+  });
+}

@@ -1,0 +1,203 @@
+// Live replication with the server: push and pull run whenever there is a
+// network, retrying with backoff.  After each pass the phone reports what is
+// pending to the server (PUT .../devices/<device>/report; a 404 is ignored).
+import {
+  session, getState, updateState, notify, pendingIds, refusedEntries, dropTurfs, assignments,
+} from "./store.js";
+
+const PouchDB = window.PouchDB;
+
+export const status = { phase: "idle", error: null, unauthorized: false, online: navigator.onLine };
+let replication = null;
+let dropping = null;
+
+export function remoteDb() {
+  return new PouchDB(`${session.server}/sync/${encodeURIComponent(session.campaign)}`, {
+    skip_setup: true,
+    fetch: (url, opts) => {
+      opts.headers.set("Authorization", "Bearer " + session.token);
+      return PouchDB.fetch(url, opts);
+    },
+  });
+}
+
+function setStatus(change) {
+  Object.assign(status, change);
+  notify("sync");
+}
+
+// Backoff: 1 s, doubling to at most a minute, with some jitter.
+function backOff(delay) {
+  const next = delay ? Math.min(delay * 2, 60000) : 1000;
+  return Math.round(next * (0.75 + Math.random() * 0.5));
+}
+
+export function startSync() {
+  stopSync();
+  if (!session.db || !session.token) return;
+  const local = session.db;
+  const rep = local.sync(remoteDb(), { live: true, retry: true, back_off_function: backOff, batch_size: 200 });
+  replication = rep;
+  rep.on("change", (info) => {
+    if (rep !== replication) return;
+    const docs = info.change.docs || [];
+    if (info.direction === "push") {
+      updateState((s) => {
+        for (const doc of docs) {
+          if (s.dirty[doc._id] === doc._rev) delete s.dirty[doc._id];
+          if (s.refused[doc._id] && s.refused[doc._id].rev !== doc._rev) delete s.refused[doc._id];
+        }
+      });
+    } else {
+      const ended = docs.filter((d) => d._id.startsWith(`assignment:${session.name}:`) && (d._deleted || d.active === false));
+      if (ended.length) {
+        updateState((s) => {
+          for (const doc of ended) {
+            const turf = doc.turf || doc._id.slice(`assignment:${session.name}:`.length);
+            if (!s.ended.includes(turf)) s.ended.push(turf);
+          }
+        });
+      }
+      notify("records");
+    }
+    setStatus({ phase: "active", error: null });
+  });
+  rep.on("denied", (info) => {
+    if (rep !== replication) return;
+    const err = info.doc || {};
+    const id = err.id;
+    if (!id) return;
+    updateState((s) => {
+      s.refused[id] = { rev: s.dirty[id] || null, reason: err.reason || err.message || String(err.name), at: new Date().toISOString() };
+    });
+  });
+  rep.on("active", () => rep === replication && setStatus({ phase: "active", error: null }));
+  rep.on("paused", (err) => {
+    if (rep !== replication) return;
+    if (err) {
+      const unauthorized = err.status === 401;
+      setStatus({ phase: "error", error: err.reason || err.message || String(err), unauthorized });
+      return;
+    }
+    setStatus({ phase: "idle", error: null, unauthorized: false });
+    afterPass();
+  });
+  rep.on("error", (err) => {
+    if (rep !== replication) return;
+    setStatus({ phase: "error", error: err.reason || err.message || String(err), unauthorized: err.status === 401 });
+  });
+}
+
+export function stopSync() {
+  if (replication) {
+    const rep = replication;
+    replication = null;
+    rep.cancel();
+  }
+}
+
+let passing = null;
+async function afterPass() {
+  if (passing || !navigator.onLine) return passing;
+  passing = (async () => {
+    await reconcile();
+    await updateState((s) => {
+      s.last_sync_at = new Date().toISOString();
+    });
+    await dropEnded();
+    await report();
+  })().catch((err) => console.error("after sync", err)).finally(() => {
+    passing = null;
+  });
+  return passing;
+}
+
+// Revisions this phone still counts as pending that the server already has
+// (say the app was closed before it noted a push): asked with _revs_diff.
+async function reconcile() {
+  const state = getState();
+  const asked = {};
+  for (const id of pendingIds()) {
+    if (state.dirty[id]) asked[id] = [state.dirty[id]];
+  }
+  if (!Object.keys(asked).length) return;
+  const missing = await remoteDb().revsDiff(asked);
+  await updateState((s) => {
+    for (const [id, revs] of Object.entries(asked)) {
+      if (!missing[id] && s.dirty[id] === revs[0]) delete s.dirty[id];
+    }
+  });
+}
+
+// Ended assignments: push what is pending, then drop the turf's data.
+export async function dropEnded() {
+  if (dropping) return dropping;
+  const state = getState();
+  if (!state.ended.length) return;
+  const active = new Set((await assignments())
+    .filter((a) => a.user === session.name && a.active !== false).map((a) => a.turf));
+  const ended = state.ended.filter((t) => !active.has(t));
+  if (ended.length !== state.ended.length) {
+    await updateState((s) => {
+      s.ended = ended;
+    });
+  }
+  if (!ended.length) return;
+  dropping = (async () => {
+    stopSync();
+    try {
+      await session.db.replicate.to(remoteDb(), { batch_size: 200 }).on("denied", (err) => {
+        updateState((s) => {
+          s.refused[err.id] = { rev: s.dirty[err.id] || null, reason: err.reason || err.message, at: new Date().toISOString() };
+        });
+      });
+      await reconcile();
+      if (pendingIds().length) return; // not everything reached the server: try again after the next pass
+      const names = ended.join(", ");
+      await dropTurfs(ended);
+      await updateState((s) => {
+        s.notices = [...(s.notices || []).slice(-4), { key: "turf_dropped", params: { turf: names } }];
+      });
+    } catch (err) {
+      console.error("drop failed", err);
+    } finally {
+      dropping = null;
+      startSync();
+    }
+  })();
+  return dropping;
+}
+
+// Tells the server what this phone still holds (the coordinators' dashboard).
+export async function report() {
+  const state = getState();
+  const body = {
+    pending: pendingIds().length,
+    refused: refusedEntries().length,
+    last_sync_at: state.last_sync_at,
+  };
+  const url = `${session.server}/api/v1/campaigns/${encodeURIComponent(session.campaign)}`
+    + `/devices/${encodeURIComponent(session.device)}/report`;
+  try {
+    await fetch(url, {
+      method: "PUT",
+      headers: { Authorization: "Bearer " + session.token, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch (err) {
+    // Offline, or the server has no such endpoint yet: the next pass reports again.
+  }
+}
+
+// One push, waited for (signing out).
+export async function pushNow() {
+  await session.db.replicate.to(remoteDb(), { batch_size: 200 });
+  await reconcile();
+  return pendingIds().length;
+}
+
+addEventListener("online", () => {
+  setStatus({ online: true });
+  if (session.db && session.token) startSync();
+});
+addEventListener("offline", () => setStatus({ online: false }));

@@ -1,0 +1,81 @@
+"""What /app/ serves: the app's files and its vendor files with their content types, a service
+worker allowed to control /app/, the shared expression evaluator (the same bytes as
+forms/expressions.mjs, never a copy), and the app's own code size."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from forms.messages import CATALOGUES
+from server.app import create_app
+from server.app_shell import APP, EXPRESSIONS, STAMPS
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_CODE_BUDGET = 150 * 1024  # gzipped; PouchDB and Leaflet counted apart
+
+
+@pytest.fixture
+def client(tmp_path):
+    return create_app({"STORE": f"sqlite://{tmp_path}/b.db", "TILE_URL": "https://tiles.example.org/{z}/{x}/{y}.png"}).test_client()
+
+
+@pytest.mark.parametrize(("path", "kind"), [
+    ("/app/", "text/html"),
+    ("/app/index.html", "text/html"),
+    ("/app/js/main.js", "text/javascript"),
+    ("/app/lib/expressions.mjs", "text/javascript"),
+    ("/app/lib/stamps.mjs", "text/javascript"),
+    ("/app/vendor/pouchdb.min.js", "text/javascript"),
+    ("/app/vendor/leaflet.js", "text/javascript"),
+    ("/app/vendor/leaflet.css", "text/css"),
+    ("/app/app.css", "text/css"),
+    ("/app/manifest.webmanifest", "application/manifest+json"),
+    ("/app/icon.svg", "image/svg+xml"),
+    ("/app/messages.json", "application/json"),
+    ("/app/config.json", "application/json"),
+])
+def test_files_and_their_content_types(client, path, kind):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == kind
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-cache"
+
+
+def test_the_service_worker_controls_app_and_caches_every_file(client):
+    response = client.get("/app/sw.js")
+    assert response.status_code == 200 and response.mimetype == "text/javascript"
+    assert response.headers["Service-Worker-Allowed"] == "/app/"
+    text = response.get_data(as_text=True)
+    assets = json.loads(re.search(r"const ASSETS = (\[.*?\]);", text).group(1))
+    version = re.search(r'const VERSION = "([0-9a-f]{16})"', text).group(1)
+    for asset in assets:
+        assert client.get("/app/" + asset.removeprefix("./")).status_code == 200, asset
+    assert {"js/main.js", "vendor/pouchdb.min.js", "vendor/leaflet.js", "lib/expressions.mjs", "messages.json"} <= set(assets)
+    assert "sw.js" not in assets
+    assert version == re.search(r'const VERSION = "([0-9a-f]{16})"', client.get("/app/sw.js").get_data(as_text=True)).group(1)
+
+
+def test_the_evaluator_is_the_shared_one_and_messages_are_the_servers(client):
+    assert client.get("/app/lib/expressions.mjs").data == EXPRESSIONS.read_bytes()
+    assert client.get("/app/lib/stamps.mjs").data == STAMPS.read_bytes()
+    assert client.get("/app/messages.json").json == CATALOGUES
+    assert client.get("/app/config.json").json == {"tile_url": "https://tiles.example.org/{z}/{x}/{y}.png", "tile_attribution": ""}
+
+
+def test_unknown_and_escaping_paths_are_404(client):
+    for path in ("/app/nope.js", "/app/../server/app.py", "/app/vendor/images/../../package.json", "/app/vendor/x.js"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/app").status_code in (301, 308)
+
+
+def test_the_apps_own_code_is_small():
+    files = [p for p in APP.rglob("*") if p.is_file()]
+    size = len(gzip.compress(b"".join(p.read_bytes() for p in sorted(files)), 9))
+    print(f"the app's own code: {size / 1024:.1f} KB gzipped ({len(files)} files)")
+    assert size < APP_CODE_BUDGET
