@@ -77,6 +77,15 @@ def _speed(value: str) -> float:
     return number
 
 
+def _region(value: str) -> str:
+    import phonenumbers
+
+    value = value.strip().upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("must be a two-letter region code phone numbers use, such as US, GB, MX or PL")
+    return value
+
+
 def _synchronous(value: str) -> str:
     value = value.upper()
     if value not in ("NORMAL", "FULL", "EXTRA"):
@@ -116,6 +125,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("GEOTAG_TURF_TOLERANCE_M", _metres, lambda: 25.0, "A geotag this far outside its assigned turf (metres) is still inside it; further out it is flagged outside_turf."),
         Setting("GEOTAG_HOUSEHOLD_MAX_M", _metres, lambda: 100.0, "A geotag further than this from its household's location (metres) is flagged far_from_household."),
         Setting("GEOTAG_MAX_SPEED_KMH", _speed, lambda: 15.0, "Between a canvasser's consecutive records, a faster speed than this (km/h, beyond the fixes' accuracy) is flagged impossible_speed."),
+        Setting("PHONE_REGION", _region, lambda: "US", "Region a phone number typed without a country code is read in, for the roster's E.164 numbers, unless the campaign document sets phone_region."),
         Setting("CORS_ORIGINS", _origins, lambda: (), "Comma-separated origins (scheme://host[:port]) whose pages may call the server with credentials, e.g. the canvasser app's."),
     ]
 }

@@ -17,21 +17,38 @@
   written before ``features`` (e.g. ``bbox``).
 * ``CHUNK``: the size the writers aim for per yielded piece.
 
+* ``xlsx_stream(header, rows, sheet="Export")``: an Excel workbook as a
+  generator of bytes.  xlsxwriter in ``constant_memory`` mode writes each row
+  to a temporary file as it comes, so memory stays flat whatever the number of
+  rows; the finished workbook (a zip, complete only once the last row is in) is
+  then read back from a temporary file in chunks, and the file removed.  Every
+  text goes through ``write_string`` (never ``write``, which would read
+  ``=...`` as a formula); a text that starts like a formula also gets Excel's
+  own "quote prefix" cell style, which keeps it text even when someone edits
+  the cell, and keeps its value exact.  Numbers go through ``write_number``.
+
 ``flask.Response(generator)`` sends such a generator as it is produced; the
-CLI writes it to a file.  The XLSX writer (xlsxwriter, constant memory)
-belongs here too.
+CLI writes it to a file.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
+import os
+import re
+import tempfile
 from typing import Iterable, Iterator, Sequence
 
 import orjson
+import xlsxwriter
 
 CHUNK = 64 * 1024
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A phone in E.164 ("+" and digits only) is no formula a spreadsheet could run, and CRM imports
+# (Action Network, Mailchimp's SMS field) need its "+": it is the one such text left as it is.
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 def safe_cell(value: object) -> object:
@@ -45,7 +62,7 @@ def safe_cell(value: object) -> object:
     if isinstance(value, (list, tuple)):
         value = " ".join("" if v is None else str(v) for v in value)
     text = value if isinstance(value, str) else str(value)
-    if text.startswith(FORMULA_STARTS):
+    if text.startswith(FORMULA_STARTS) and not E164.fullmatch(text):
         return "'" + text
     return text
 
@@ -89,3 +106,51 @@ def geojson_stream(features: Iterable[dict | bytes], **members: object) -> Itera
             parts, size = [], 0
     parts.append(b"]}\n")
     yield b"".join(parts)
+
+
+XLSX_MAX_ROWS = 1_048_576  # Excel's limit, the header row included
+XLSX_MAX_TEXT = 32_767  # characters in one cell
+
+
+def xlsx_stream(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet: str = "Export") -> Iterator[bytes]:
+    """An .xlsx workbook of ``header`` and ``rows`` in one sheet, as bytes in chunks (see the module docstring).
+
+    Raises ValueError past Excel's row limit (before anything is yielded).
+    """
+    handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="blockwalk-export-")
+    os.close(handle)
+    try:
+        book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
+                                          "strings_to_urls": False, "strings_to_numbers": False})
+        text_kept = book.add_format({"quote_prefix": True})
+        bold = book.add_format({"bold": True})
+        ws = book.add_worksheet(sheet[:31])
+        for col, name in enumerate(header):
+            ws.write_string(0, col, str(name), bold)
+        ws.freeze_panes(1, 0)
+        count = 0
+        for count, row in enumerate(rows, start=1):
+            if count >= XLSX_MAX_ROWS:
+                book.close()
+                raise ValueError(f"more than {XLSX_MAX_ROWS - 1:,} rows: too many for one Excel sheet; export CSV")
+            for col, value in enumerate(row):
+                _xlsx_cell(ws, count, col, value, text_kept)
+        book.close()
+        with open(path, "rb") as file:
+            while chunk := file.read(CHUNK):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+def _xlsx_cell(ws, row: int, col: int, value: object, text_kept) -> None:
+    cell = safe_cell(value)
+    if isinstance(cell, (int, float)) and math.isfinite(cell):
+        ws.write_number(row, col, cell)
+        return
+    text = str(cell)
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        # The text itself, kept text by Excel's quote prefix rather than by a visible apostrophe.
+        ws.write_string(row, col, text[1:][:XLSX_MAX_TEXT], text_kept)
+    elif text:
+        ws.write_string(row, col, text[:XLSX_MAX_TEXT])

@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 
-from forms.definition import iter_fields
-from forms.templates import published
 from server import roster
 from server.roster import PRESETS, normalize_email, normalize_phone, people, signup_from_record, similar_names
-
-CONSENT_TEXT = {f["name"]: f["consent_text"] for _, f, _ in iter_fields(published("recruitment")["fields"])
-                if f["type"] == "consent"}
-_ids = itertools.count(1)
-
-
-def signup_record(name="Ana Reyes", phone="(773) 555-0100", email="ana@example.org", household="household:a",
-                  at="2026-11-20T18:00:00+00:00", author="vic", consent=None, language="en", **answers) -> dict:
-    """A recruitment record as the canvasser app writes it; consent maps channel -> given."""
-    consent = {"sms": True, "email": True, "call": False} if consent is None else consent
-    body = {"outcome": "contacted", "interested": "yes", "full_name": name, "languages": ["en"], **answers}
-    if phone is not None:
-        body["phone"] = phone
-    if email is not None:
-        body["email"] = email
-    for channel, given in consent.items():
-        body[f"consent_{channel}"] = {"given": given, "language": language,
-                                      "text": CONSENT_TEXT[f"consent_{channel}"][language]}
-    return {"_id": f"record:{next(_ids):05d}", "type": "record", "form": "form:recruitment", "form_version": 1,
-            "household": household, "turf": "turf:1", "author": author, "device": "device:1", "answers": body,
-            "geotag": {"lat": 41.89, "lon": -87.67, "accuracy_m": 9.0, "captured_at": at, "source": "gps"}}
+from tests.factories import CONSENT_TEXT, signup_record
 
 
 def roster_of(*docs) -> list[roster.Person]:

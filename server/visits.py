@@ -1,0 +1,136 @@
+"""The visits index: what the roster, the meeting coverage and the progress pages read.
+
+An index of ``server.projection`` (kind ``visits``, one SQLite file per
+campaign, caught up from the changes feed before every read), with two
+tables:
+
+* ``visits``: one row per record: form, canvasser, device, turf, household,
+  time (UTC), outcome, how many assets it mapped, whether it signed someone
+  up, and the meeting-awareness answers (meeting, informed, RSVP, languages
+  needed, the language spoken at the door);
+* ``signups``: one row per recruitment sign-up (``server.roster``), holding
+  the parts of the record the roster reads, so the roster is rebuilt from the
+  index without reading the store.
+
+Rows depend on one document each; phones are normalised when read (the
+campaign's region may change), so the index never needs rebuilding for it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Iterable, Iterator
+
+from server import projection
+from server.roster import SignUp, record_time, signup_from_record
+from sync.store import DocumentStore
+
+KIND = "visits"
+SIGNUP_KEYS = ("_id", "type", "form", "answers", "geotag", "author", "device", "household", "turf", "language", "created_at")
+
+
+def utc(stamp: object) -> str | None:
+    """An ISO 8601 time as UTC (``2026-11-20T18:00:00+00:00``), comparable as text; None if it is not one."""
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # a phone that sent no offset: read as UTC
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class Visit:
+    id: str
+    form: str
+    author: str
+    device: str
+    turf: str | None
+    household: str | None
+    at: str | None  # UTC
+    outcome: str | None
+    assets: int
+    signup: bool
+    meeting: str | None
+    informed: str | None
+    rsvp: str | None
+    language_needed: tuple[str, ...]
+    door_language: str | None
+    language: str | None
+
+
+class VisitsHandler(projection.Handler):
+    name = "visits"
+    version = "1"
+    schema = """
+        CREATE TABLE visits (doc_id TEXT PRIMARY KEY, form TEXT, author TEXT, device TEXT, turf TEXT, household TEXT,
+                             at TEXT, outcome TEXT, assets INTEGER, signup INTEGER, meeting TEXT, informed TEXT,
+                             rsvp TEXT, language_needed TEXT, door_language TEXT, language TEXT);
+        CREATE INDEX visits_at ON visits (at);
+        CREATE TABLE signups (doc_id TEXT PRIMARY KEY, at TEXT, body TEXT);
+        CREATE INDEX signups_at ON signups (at)
+    """
+    tables = ("visits", "signups")
+
+    def rows(self, doc: dict) -> Iterable[tuple[str, tuple]]:
+        if doc.get("type") != "record" or not isinstance(doc.get("_id"), str):
+            return
+        answers = doc.get("answers") if isinstance(doc.get("answers"), dict) else {}
+        signup = signup_from_record(doc)
+        assets = answers.get("assets")
+        needed = answers.get("language_needed")
+        yield "visits", (
+            doc["_id"], _text(doc.get("form")) or "", _text(doc.get("author")) or "", _text(doc.get("device")) or "",
+            _text(doc.get("turf")), _text(doc.get("household")), utc(record_time(doc)), _text(answers.get("outcome")),
+            len(assets) if isinstance(assets, list) else 0, int(signup is not None), _text(doc.get("meeting")),
+            _text(answers.get("informed")), _text(answers.get("rsvp")),
+            json.dumps([v for v in needed if isinstance(v, str)] if isinstance(needed, list) else []),
+            _text(answers.get("door_language")), _text(doc.get("language")),
+        )
+        if signup is not None:
+            body = {key: doc[key] for key in SIGNUP_KEYS if key in doc}
+            yield "signups", (doc["_id"], utc(signup.at), json.dumps(body))
+
+
+projection.register(KIND, lambda config: [VisitsHandler()])
+
+
+def index(campaign: str, store: DocumentStore) -> projection.Projection:
+    """In a request: the campaign's visits index, caught up."""
+    return projection.index(campaign, KIND, store)
+
+
+@contextmanager
+def snapshot(found: projection.Projection) -> Iterator[sqlite3.Connection]:
+    """A read connection inside one transaction: every query sees the same state of the index."""
+    with closing(found.read()) as conn:
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+
+def signups(conn: sqlite3.Connection) -> Iterator[SignUp]:
+    for (body,) in conn.execute("SELECT body FROM signups ORDER BY at, doc_id"):
+        found = signup_from_record(json.loads(body))
+        if found is not None:
+            yield found
+
+
+def visits(conn: sqlite3.Connection, *, form: str | None = None) -> Iterator[Visit]:
+    sql = "SELECT * FROM visits" + (" WHERE form = ?" if form else "") + " ORDER BY at, doc_id"
+    for row in conn.execute(sql, (form,) if form else ()):
+        yield Visit(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9]), row[10],
+                    row[11], row[12], tuple(json.loads(row[13] or "[]")), row[14], row[15])
