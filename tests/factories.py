@@ -10,7 +10,7 @@ from forms.templates import published
 
 _counter = itertools.count(1)
 
-RECORD_FIELDS = {"_id", "type", "form", "form_version", "household", "answers", "geotag", "author", "device", "_deleted", "_attachments"}
+RECORD_FIELDS = {"_id", "type", "form", "form_version", "household", "turf", "answers", "geotag", "author", "device", "_deleted", "_attachments"}
 
 
 def make_record(**fields) -> dict:
