@@ -97,6 +97,14 @@ def roster_stream(found: Iterable[Person], preset: Preset, fmt: str, done: Calla
     return stream(headers(preset), rows(found, preset), fmt, done, sheet="Roster")
 
 
+def filter_logged(filter_: dict) -> dict:
+    """The filter as the audit log keeps it (times as text, no cursor internals)."""
+    if filter_["mode"] == "new":
+        return {"mode": "new", "first": filter_.get("since") is None}
+    return {"mode": "range", "from": filter_["from"] and filter_["from"].isoformat(),
+            "to": filter_["to"] and filter_["to"].isoformat()}
+
+
 def file_name(kind: str, campaign: str, label: str, fmt: str, when: datetime) -> str:
     return f"{kind}-{campaign}-{label}-{when.strftime('%Y%m%d-%H%M%S')}.{fmt}".replace("/", "_")
 

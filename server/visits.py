@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Iterable, Iterator
 
 from server import projection
+from server.api.turfs import docs_of_type
 from server.roster import SignUp, record_time, signup_from_record
 from sync.store import DocumentStore
 
@@ -134,3 +135,22 @@ def visits(conn: sqlite3.Connection, *, form: str | None = None) -> Iterator[Vis
     for row in conn.execute(sql, (form,) if form else ()):
         yield Visit(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9]), row[10],
                     row[11], row[12], tuple(json.loads(row[13] or "[]")), row[14], row[15])
+
+
+# --------------------------------------------------------------------------- what the reports read of the store
+
+
+def turf_names(store: DocumentStore) -> dict[str, str]:
+    return {doc["_id"]: doc.get("name") or doc["_id"] for doc in docs_of_type(store, "turf:", "turf")}
+
+
+def meeting_docs(store: DocumentStore) -> list[dict]:
+    return docs_of_type(store, "meeting:", "meeting")
+
+
+def households(store: DocumentStore, ids: Iterable[str]) -> dict[str, dict]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = store.all_docs(keys=wanted, include_docs=True)["rows"]
+    return {row["id"]: row["doc"] for row in rows if isinstance(row.get("doc"), dict)}

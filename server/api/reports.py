@@ -18,7 +18,7 @@ from schemas.reports import DeviceReport, DeviceReportIn, MeetingCoverage, Meeti
 from server import meetings_report, progress, roster_export, visits
 from server.api.blueprint import Blueprint
 from server.api.roster import EXPORT_RESPONSES, allow, export_log, file_response
-from server.api.turfs import campaign_store, docs_of_type
+from server.api.turfs import campaign_store
 from server.app import store_of
 from server.auth import api_authenticate
 from server.device_reports import DeviceReports
@@ -47,15 +47,11 @@ def device_reports() -> DeviceReports:
     return found
 
 
-def turf_names(store: DocumentStore) -> dict[str, str]:
-    return {doc["_id"]: doc.get("name") or doc["_id"] for doc in docs_of_type(store, "turf:", "turf")}
-
-
 def meetings_and_visits(campaign: str, store: DocumentStore) -> tuple[list[meetings_report.Meeting], list[visits.Visit]]:
     found = visits.index(campaign, store)
     with visits.snapshot(found) as conn:
         awareness = list(visits.visits(conn, form=meetings_report.AWARENESS_FORM))
-    return meetings_report.sorted_meetings(docs_of_type(store, "meeting:", "meeting")), awareness
+    return meetings_report.sorted_meetings(visits.meeting_docs(store)), awareness
 
 
 def one_meeting(meetings: list[meetings_report.Meeting], meeting_id: str) -> meetings_report.Meeting:
@@ -67,9 +63,7 @@ def one_meeting(meetings: list[meetings_report.Meeting], meeting_id: str) -> mee
 
 
 def rsvps_of(store: DocumentStore, meeting, meetings, awareness) -> list[dict]:
-    wanted = sorted({v.household for v in awareness if v.household})
-    homes = {row["id"]: row["doc"] for row in store.all_docs(keys=wanted, include_docs=True)["rows"]
-             if isinstance(row.get("doc"), dict)} if wanted else {}
+    homes = visits.households(store, (v.household for v in awareness if v.household))
     return meetings_report.rsvp_list(meeting, awareness, meetings, homes)
 
 
@@ -93,7 +87,7 @@ class Meetings(MethodView):
         """Every meeting, by start: doors knocked and informed, RSVPs and languages needed, in total and per turf."""
         store = campaign_store(campaign)
         meetings, awareness = meetings_and_visits(campaign, store)
-        return meetings_report.coverage(meetings, awareness, turf_names(store))
+        return meetings_report.coverage(meetings, awareness, visits.turf_names(store))
 
 
 @blp.route("/meetings/export")
@@ -107,7 +101,7 @@ class MeetingsExport(MethodView):
         """The meeting coverage as CSV or XLSX: one row per meeting and turf, and a total row (turf ``all``) per meeting."""
         store = campaign_store(campaign)
         meetings, awareness = meetings_and_visits(campaign, store)
-        report = meetings_report.coverage(meetings, awareness, turf_names(store))
+        report = meetings_report.coverage(meetings, awareness, visits.turf_names(store))
         return logged_file(campaign, "meetings", args["format"], "coverage", meetings_report.COVERAGE_COLUMNS,
                            meetings_report.coverage_rows(report), {"mode": "all"})
 
@@ -153,7 +147,7 @@ class ProgressReport(MethodView):
         found = visits.index(campaign, store)
         with visits.snapshot(found) as conn:
             rows = list(visits.visits(conn))
-        return progress.progress(rows, turf_names(store), device_reports().of_campaign(campaign))
+        return progress.progress(rows, visits.turf_names(store), device_reports().of_campaign(campaign))
 
 
 @devices_blp.route("/<device_id>/report")

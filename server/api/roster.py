@@ -77,14 +77,6 @@ def range_filter(args: dict) -> dict:
     return {"mode": "range", "from": args.get("from_"), "to": args.get("to")}
 
 
-def filter_logged(filter_: dict) -> dict:
-    """The filter as the audit log keeps it (times as text, no cursor internals)."""
-    if filter_["mode"] == "new":
-        return {"mode": "new", "first": filter_.get("since") is None}
-    return {"mode": "range", "from": filter_["from"] and filter_["from"].isoformat(),
-            "to": filter_["to"] and filter_["to"].isoformat()}
-
-
 blp.before_request(api_authenticate)
 blp.before_request(allow(ROSTER_ROLES, "Only organizers and admins see the roster"))
 audit_blp.before_request(api_authenticate)
@@ -148,7 +140,7 @@ class RosterExport(MethodView):
 
         def done(rows: int, complete: bool) -> None:
             log.record(campaign=campaign, who=who, kind="roster", format=fmt, preset=preset,
-                       filter=filter_logged(filter_), rows=rows, complete=complete)
+                       filter=roster_export.filter_logged(filter_), rows=rows, complete=complete)
             if complete and filter_["mode"] == "new":
                 log.move_cursor(campaign, who, up_to)
 

@@ -9,6 +9,8 @@ const USER = "blockwalk.user";
 // Every coordinator page, in the navigation's order: [file, English title, Spanish title].
 export const PAGES = [
   ["index.html", "Home", "Inicio"],
+  ["meetings.html", "Meetings", "Reuniones"],
+  ["progress.html", "Progress", "Avance"],
 ];
 
 export const lang = (navigator.language || "en").toLowerCase().startsWith("es") ? "es" : "en";
