@@ -13,7 +13,14 @@ coverageButton.textContent = t("Download coverage (CSV)", "Descargar cobertura (
 
 const base = () => `/campaigns/${encodeURIComponent(campaign())}/reports/meetings`;
 const languages = (counts) => Object.entries(counts).map(([code, n]) => `${code} ${n}`).join(", ");
-const when = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" }) : "");
+// The meeting's own local time, as written (with its offset), whatever the time zone of this laptop.
+function when(iso) {
+  if (!iso) return "";
+  const [date, time = ""] = iso.split("T");
+  const day = new Date(`${date}T00:00:00Z`);
+  if (Number.isNaN(day.getTime())) return iso;
+  return `${day.toLocaleDateString(undefined, { dateStyle: "full", timeZone: "UTC" })}, ${time.slice(0, 5)}`;
+}
 
 const COLUMNS = [
   [t("Turf", "Zona"), (r) => r.name || r.turf || t("no turf", "sin zona")],

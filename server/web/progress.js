@@ -21,10 +21,12 @@ function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The top of the y axis: four equal steps of 1, 2, 3 or 5 times a power of ten, so every grid line is a whole number.
 function niceMax(value) {
-  if (value <= 4) return 4;
-  const step = 10 ** Math.floor(Math.log10(value));
-  return Math.ceil(value / step) * step;
+  const raw = Math.max(1, value / 4);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 3, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  return step * 4;
 }
 
 // Cumulative totals per day, one line per series.

@@ -82,6 +82,7 @@ def test_meetings_page_shows_coverage_per_turf_the_rsvp_list_and_downloads_the_c
     assert rows == [["North", "2", "2", "1", "1", "0", "es 1, pl 1"], ["South", "1", "1", "0", "0", "1", ""],
                     ["All turfs", "3", "3", "1", "1", "1", "es 1, pl 1"]]
     assert page.get_by_role("link", name="Progress").is_visible()  # in the navigation
+    assert "Thursday, 3 December 2026, 18:30" in meeting.locator("p.muted").first.inner_text()  # the meeting's local time
     meeting.get_by_role("button", name="Show the RSVP list").click()
     rsvps = meeting.locator(".rsvps tbody tr")
     rsvps.first.wait_for()
@@ -110,8 +111,10 @@ def test_progress_page_shows_totals_a_chart_and_what_is_still_on_phones(site, la
     assert page.locator("svg.chart polyline").count() == 4
     # Cumulative: the visits line ends at the top (all 9 visits), the assets line at none.
     assert page.locator("svg.chart circle title").last.text_content().endswith(": 0")  # no assets mapped
-    last_visits = page.locator("svg.chart polyline[data-series='visits']").get_attribute("points").split()[-1]
-    assert last_visits.endswith(",16")  # the top of the chart: the largest total
+    last_visits = float(page.locator("svg.chart polyline[data-series='visits']").get_attribute("points").split()[-1].split(",")[1])
+    labels = page.locator("svg.chart text").all_text_contents()
+    assert labels[:5] == ["0", "3", "6", "9", "12"]  # whole steps up to the first above the largest total (9)
+    assert 16 < last_visits < 320 - 40  # 9 of 12: below the top line
     canvassers = {r[0]: r for r in page.locator("#canvassers tbody tr").evaluate_all(
         "rows => rows.map(r => [...r.cells].map(c => c.textContent))")}
     assert canvassers["vic"][8] == "3" and canvassers["val"][2] == "7"  # vic's phone holds 3; val made 7 visits
