@@ -290,5 +290,25 @@ def demo(name: str, store: str | None) -> None:
     click.echo(name)
 
 
+@main.group()
+def export() -> None:
+    """Export a campaign's data as files (a progress bar on stderr, the file on stdout or --output)."""
+
+
+def _export_commands() -> None:
+    from server.export_commands import meetings_command, roster_command
+
+    for command in (roster_command, meetings_command):
+        export.add_command(_guarded_command(command))
+
+
+def _guarded_command(command: click.Command) -> click.Command:
+    command.callback = _guarded(command.callback)
+    return command
+
+
+_export_commands()
+
+
 if __name__ == "__main__":
     main()
