@@ -135,21 +135,17 @@ def meetings_command(db_name: str, fmt: str, meeting: str | None, output: str, s
     """Export meeting coverage per turf, or one meeting's RSVP list with reminders in each door's language."""
     opened = _Opened(store, db_name)
     try:
-        with visits.snapshot(opened.index) as conn:
-            awareness = list(visits.visits(conn, form=meetings_report.AWARENESS_FORM))
-        meetings = meetings_report.sorted_meetings(visits.meeting_docs(opened.store))
+        meetings, awareness = meetings_report.load(opened.index, opened.store)
         if meeting is None:
             report = meetings_report.coverage(meetings, awareness, visits.turf_names(opened.store))
             kind, header, rows, filter_ = "meetings", meetings_report.COVERAGE_COLUMNS, \
                 list(meetings_report.coverage_rows(report)), {"mode": "all"}
         else:
-            wanted = meeting if meeting.startswith("meeting:") else f"meeting:{meeting}"
-            chosen = next((m for m in meetings if m.id == wanted), None)
+            chosen = meetings_report.find(meetings, meeting)
             if chosen is None:
                 raise click.UsageError(f"No meeting {meeting!r} in {db_name!r}")
-            homes = visits.households(opened.store, (v.household for v in awareness if v.household))
             kind, header, filter_ = "rsvps", meetings_report.RSVP_COLUMNS, {"meeting": chosen.id}
-            rows = list(meetings_report.rsvp_rows(meetings_report.rsvp_list(chosen, awareness, meetings, homes)))
+            rows = list(meetings_report.rsvp_rows(meetings_report.rsvps(opened.store, chosen, meetings, awareness)))
         log = ExportLog(opened.server)
 
         def done(count: int, complete: bool) -> None:

@@ -2,7 +2,8 @@
 
 Pure functions over the visits index's rows (``server.visits.Visit``) and
 the campaign's ``meeting`` documents (``{title, starts_at, place,
-languages}``; ``title`` a text or ``{language: text}``).
+languages}``; ``title`` a text or ``{language: text}``); ``load`` and
+``rsvps`` read those from the index and the store, for the API and the CLI.
 
 **Which meeting a knock was about.**  A meeting-awareness record may name
 its meeting (``meeting: "meeting:<id>"``, a top-level field of the record);
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
 
+from server import visits as visits_index
 from server.visits import Visit, utc
 
 AWARENESS_FORM = "form:meeting_awareness"
@@ -65,6 +67,25 @@ def meeting_from_doc(doc: dict) -> Meeting:
     return Meeting(id=doc["_id"], title=titles, starts_at=starts, starts_utc=utc(starts),
                    place=doc.get("place") if isinstance(doc.get("place"), str) else None,
                    languages=tuple(v for v in languages if isinstance(v, str)) if isinstance(languages, list) else ())
+
+
+def find(meetings: list[Meeting], meeting_id: str) -> Meeting | None:
+    """The meeting of this id (``meeting:<id>`` or the bare id), or None."""
+    wanted = meeting_id if meeting_id.startswith("meeting:") else f"meeting:{meeting_id}"
+    return next((m for m in meetings if m.id == wanted), None)
+
+
+def load(found, store) -> tuple[list[Meeting], list[Visit]]:
+    """The campaign's meetings (by start) and its meeting-awareness visits, from a caught-up visits index."""
+    with visits_index.snapshot(found) as conn:
+        awareness = list(visits_index.visits(conn, form=AWARENESS_FORM))
+    return sorted_meetings(visits_index.meeting_docs(store)), awareness
+
+
+def rsvps(store, meeting: Meeting, meetings: list[Meeting], awareness: list[Visit]) -> list[dict]:
+    """``rsvp_list`` with the doors' addresses read from the store."""
+    homes = visits_index.households(store, (v.household for v in awareness if v.household))
+    return rsvp_list(meeting, awareness, meetings, homes)
 
 
 def meeting_for(visit: Visit, meetings: list[Meeting]) -> str | None:

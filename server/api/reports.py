@@ -48,23 +48,14 @@ def device_reports() -> DeviceReports:
 
 
 def meetings_and_visits(campaign: str, store: DocumentStore) -> tuple[list[meetings_report.Meeting], list[visits.Visit]]:
-    found = visits.index(campaign, store)
-    with visits.snapshot(found) as conn:
-        awareness = list(visits.visits(conn, form=meetings_report.AWARENESS_FORM))
-    return meetings_report.sorted_meetings(visits.meeting_docs(store)), awareness
+    return meetings_report.load(visits.index(campaign, store), store)
 
 
 def one_meeting(meetings: list[meetings_report.Meeting], meeting_id: str) -> meetings_report.Meeting:
-    wanted = meeting_id if meeting_id.startswith("meeting:") else f"meeting:{meeting_id}"
-    found = next((m for m in meetings if m.id == wanted), None)
+    found = meetings_report.find(meetings, meeting_id)
     if found is None:
         abort(404, message=f"No meeting {meeting_id!r}")
     return found
-
-
-def rsvps_of(store: DocumentStore, meeting, meetings, awareness) -> list[dict]:
-    homes = visits.households(store, (v.household for v in awareness if v.household))
-    return meetings_report.rsvp_list(meeting, awareness, meetings, homes)
 
 
 def logged_file(campaign: str, kind: str, fmt: str, label: str, header: list[str], rows, filter_: dict):
@@ -115,7 +106,7 @@ class Rsvps(MethodView):
         """The doors that said yes or maybe to the meeting, each with a reminder in its language."""
         store = campaign_store(campaign)
         meetings, awareness = meetings_and_visits(campaign, store)
-        return rsvps_of(store, one_meeting(meetings, meeting_id), meetings, awareness)
+        return meetings_report.rsvps(store, one_meeting(meetings, meeting_id), meetings, awareness)
 
 
 @blp.route("/meetings/<meeting_id>/rsvps/export")
@@ -130,7 +121,7 @@ class RsvpsExport(MethodView):
         store = campaign_store(campaign)
         meetings, awareness = meetings_and_visits(campaign, store)
         meeting = one_meeting(meetings, meeting_id)
-        found = rsvps_of(store, meeting, meetings, awareness)
+        found = meetings_report.rsvps(store, meeting, meetings, awareness)
         return logged_file(campaign, "rsvps", args["format"], meeting.id.removeprefix("meeting:"),
                            meetings_report.RSVP_COLUMNS, meetings_report.rsvp_rows(found), {"meeting": meeting.id})
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.factories import awareness_record, make_record, signup_record
+from tests.browser.test_coordinator_pages import laptop, shot  # noqa: F401 - laptop is a fixture
 from tests.peers import LiveServer
 
-SHOTS = Path(__file__).resolve().parents[2] / "screenshots" / "reports"
 ALL = {"sms": True, "email": True, "call": True}
 MEETING = {"_id": "meeting:dec", "type": "meeting", "title": {"en": "Neighbourhood meeting", "es": "Reunión del vecindario"},
            "starts_at": "2026-12-03T18:30:00-06:00", "place": "School gym, 2650 W Fulton St", "languages": ["en", "es"]}
@@ -51,29 +51,19 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture
-def laptop(chromium, site):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None)
+def signed_in(laptop, site):
+    """The coordinator pages' laptop, signed in as the admin."""
+    page, errors = laptop
     page.goto(f"{site.url}/coordinator/")
     page.fill("#name", LiveServer.ADMIN[0])
     page.fill("#password", LiveServer.ADMIN[1])
     page.click("#signin-button")
     page.locator("#home").wait_for()
-    yield page, errors
-    context.close()
+    return page, errors
 
 
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def test_meetings_page_shows_coverage_per_turf_the_rsvp_list_and_downloads_the_csv(site, laptop):
-    page, errors = laptop
+def test_meetings_page_shows_coverage_per_turf_the_rsvp_list_and_downloads_the_csv(site, signed_in):
+    page, errors = signed_in
     page.goto(f"{site.url}/coordinator/meetings.html?campaign={site.db}")
     meeting = page.locator("article[data-meeting='meeting:dec']")
     meeting.locator("tbody tr").first.wait_for()
@@ -101,8 +91,8 @@ def test_meetings_page_shows_coverage_per_turf_the_rsvp_list_and_downloads_the_c
     assert errors == []
 
 
-def test_progress_page_shows_totals_a_chart_and_what_is_still_on_phones(site, laptop):
-    page, errors = laptop
+def test_progress_page_shows_totals_a_chart_and_what_is_still_on_phones(site, signed_in):
+    page, errors = signed_in
     page.goto(f"{site.url}/coordinator/progress.html?campaign={site.db}")
     page.locator("svg.chart polyline").first.wait_for()
     cards = dict(zip(page.locator(".card .label").all_inner_texts(), page.locator(".card .value").all_inner_texts()))
