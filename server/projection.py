@@ -202,7 +202,17 @@ class Projection:
 
 
 def _statements(schema: str) -> list[str]:
-    return [s.strip() for s in schema.split(";") if s.strip()]
+    """The statements of a schema script (a trigger's body has its own semicolons)."""
+    statements, current = [], ""
+    for part in schema.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n\t;"):
+                statements.append(current.strip())
+            current = ""
+    if current.strip(" \n\t;"):
+        statements.append(current.strip())
+    return statements
 
 
 # --------------------------------------------------------------------------- per app
