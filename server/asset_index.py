@@ -384,3 +384,10 @@ def csv_rows(rows: sqlite3.Cursor) -> Iterator[list]:
         values = json.loads(answers) if answers else {}
         yield [doc_id, item, category, name, lat, lon, accuracy, bool(manual), captured_at, author, drive, form, version,
                turf, household, " ".join(geotags.flag_names(flags)), *(values.get(name) for name in ANSWER_COLUMNS)]
+
+
+def turf_features(conn: sqlite3.Connection) -> Iterator[bytes]:
+    """GeoJSON Features (encoded) of the campaign's turfs, by id."""
+    for doc_id, name, geometry in conn.execute("SELECT doc_id, name, geometry FROM turfs ORDER BY doc_id"):
+        yield orjson.dumps({"type": "Feature", "id": doc_id, "properties": {"id": doc_id, "name": name}}
+                           )[:-1] + b',"geometry":' + geometry.encode() + b"}"

@@ -36,13 +36,16 @@ def _index(campaign: str) -> projection.Projection:
     return projection.index(campaign, asset_index.KIND, store)
 
 
-def _stream(found: projection.Projection, args: dict, render):
-    """A generator of the bytes ``render(rows)`` makes, on its own connection, closed at the end."""
+def _stream(found: projection.Projection, args: dict | None, render):
+    """A generator of the bytes ``render(rows)`` makes, on its own connection, closed at the end.
+
+    ``args`` None: ``render`` gets the connection itself.
+    """
     conn = found.read()
 
     def generate():
         with closing(conn):
-            yield from render(asset_index.select(conn, args))
+            yield from render(conn if args is None else asset_index.select(conn, args))
 
     return stream_with_context(generate())
 
@@ -84,7 +87,18 @@ class AssetExport(MethodView):
             "Content-Disposition": f'attachment; filename="{campaign}-{kind}.{suffix}"'})
 
 
-@blp.route("/<record_id>")
+@blp.route("/turfs")
+class AssetTurfs(MethodView):
+    @blp.doc(responses={"200": {"description": "The campaign's turfs as a GeoJSON FeatureCollection (id, name)",
+                                "content": {GEOJSON: {"schema": {"type": "object"}}}}, **_ERRORS})
+    def get(self, campaign: str):
+        """Every turf with its geometry, in one answer, for the map."""
+        found = _index(campaign)
+        return Response(_stream(found, None, lambda conn: exports.geojson_stream(asset_index.turf_features(conn))),
+                        mimetype=GEOJSON)
+
+
+@blp.route("/records/<record_id>")
 class AssetRecordResource(MethodView):
     @blp.response(200, AssetRecord)
     @blp.alt_response(403, description="Volunteers may not read the asset map")
@@ -122,7 +136,7 @@ class AssetRecordResource(MethodView):
                 "points": points}
 
 
-@blp.route("/<record_id>/attachments/<name>")
+@blp.route("/records/<record_id>/attachments/<name>")
 class AssetAttachment(MethodView):
     @blp.doc(responses={"200": {"description": "The attachment's bytes (a photo: its image type)",
                                 "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}},
