@@ -304,8 +304,8 @@ def _any(column: str, values: list[str], params: list) -> str:
     return f"{column} IN ({','.join('?' * len(values))})"
 
 
-def select(conn: sqlite3.Connection, filters: Mapping[str, object]) -> sqlite3.Cursor:
-    """The points chosen by ``filters`` (``schemas.assets.AssetFilter``, loaded), in index order."""
+def _query(filters: Mapping[str, object]) -> tuple[str, str, list]:
+    """FROM and WHERE of the points chosen by ``filters``, and their parameters."""
     where = ["p.item = -1" if filters.get("kind") == "visit" else "p.item >= 0"]
     params: list = []
     source = "points p"
@@ -342,9 +342,22 @@ def select(conn: sqlite3.Connection, filters: Mapping[str, object]) -> sqlite3.C
         where.append("(p.sflags | p.vflags) != 0")
     elif filters.get("flagged") is False:
         where.append("(p.sflags | p.vflags) = 0")
-    sql = f"SELECT {SELECTED} FROM {source} WHERE {' AND '.join(where)} ORDER BY p.id LIMIT ?"
-    params.append(filters.get("limit") or NO_LIMIT)
-    return conn.execute(sql, params)
+    return source, " AND ".join(where), params
+
+
+def select(conn: sqlite3.Connection, filters: Mapping[str, object]) -> sqlite3.Cursor:
+    """The points chosen by ``filters`` (``schemas.assets.AssetFilter``, loaded), in index order."""
+    source, where, params = _query(filters)
+    return conn.execute(f"SELECT {SELECTED} FROM {source} WHERE {where} ORDER BY p.id LIMIT ?",
+                        [*params, filters.get("limit") or NO_LIMIT])
+
+
+def count(conn: sqlite3.Connection, filters: Mapping[str, object]) -> int:
+    """How many points ``select`` gives."""
+    source, where, params = _query(filters)
+    (found,) = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT ?)",
+                            [*params, filters.get("limit") or NO_LIMIT]).fetchone()
+    return found
 
 
 def _checks(detail: str | None, speed: float | None) -> dict:
