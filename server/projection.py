@@ -29,6 +29,8 @@ The API, for a user of the index (assets, the roster):
   or use it in a ``with closing(...)``) that sees a consistent snapshot.
 * ``catch_up_all(app)``: every campaign and kind, at the start of
   ``blockwalk serve``.
+* ``open_index(config, store, campaign, kind)``: the same file outside a
+  request (the CLI); call ``catch_up()`` yourself.
 
 A deleted and re-created campaign keeps its old index file: delete
 ``<index dir>/<campaign>.<kind>.sqlite`` (see ``docs/assets.md``).
@@ -202,7 +204,17 @@ class Projection:
 
 
 def _statements(schema: str) -> list[str]:
-    return [s.strip() for s in schema.split(";") if s.strip()]
+    """The statements of a schema script (a trigger's body has its own semicolons)."""
+    statements, current = [], ""
+    for part in schema.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n\t;"):
+                statements.append(current.strip())
+            current = ""
+    if current.strip(" \n\t;"):
+        statements.append(current.strip())
+    return statements
 
 
 # --------------------------------------------------------------------------- per app
@@ -237,6 +249,11 @@ def _file_name(campaign: str, kind: str) -> str:
     return f"{safe}.{kind}.sqlite"
 
 
+def open_index(config: Mapping[str, object], store: DocumentStore, campaign: str, kind: str) -> Projection:
+    """The index of ``kind`` for ``campaign`` with the settings of ``config`` (the CLI's way in), not caught up."""
+    return Projection(store, index_dir(config) / _file_name(campaign, kind), KINDS[kind](config))
+
+
 def projection_of(app: Flask, store: DocumentStore, campaign: str, kind: str) -> Projection:
     """The app's index of ``kind`` for ``campaign`` (opened once per process), not caught up."""
     cache: dict = app.extensions.setdefault("blockwalk.projections", {})
@@ -244,8 +261,7 @@ def projection_of(app: Flask, store: DocumentStore, campaign: str, kind: str) ->
     with lock:
         found = cache.get((campaign, kind))
         if found is None:
-            handlers = KINDS[kind](app.config)
-            found = cache[(campaign, kind)] = Projection(store, index_dir(app.config) / _file_name(campaign, kind), handlers)
+            found = cache[(campaign, kind)] = open_index(app.config, store, campaign, kind)
         return found
 
 
@@ -276,4 +292,4 @@ def close_all(app: Flask) -> None:
         found.close()
 
 
-__all__ = ["Handler", "Projection", "register", "index", "index_dir", "projection_of", "catch_up_all"]
+__all__ = ["Handler", "Projection", "register", "index", "index_dir", "open_index", "projection_of", "catch_up_all"]
