@@ -14,11 +14,13 @@ from typing import Iterable, Iterator
 
 import click
 
+from server import config as settings
 from server import meetings_report, projection, roster_export, visits
 from server.accounts import Accounts
 from server.auth import role_in
 from server.export_log import ExportLog
 from server.roster import PRESETS
+from server.stores import open_store
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(roster_export.FORMATS)), default="csv",
                       show_default=True, help="The file's format.")
@@ -40,22 +42,22 @@ def _time(value: str | None) -> datetime | None:
 
 
 class _Opened:
-    """The app (for its settings and index files), the campaign's store and its caught-up visits index."""
+    """The settings, the campaign's store and its visits index, caught up (the server's own index file)."""
 
     def __init__(self, store_url: str | None, db_name: str):
-        from server.app import create_app
-
-        self.app = create_app({"STORE": store_url})
-        self.server = self.app.extensions["blockwalk.store"]
-        self.store = self.server.open_db(db_name)
-        self.name = db_name
-        self.index = projection.projection_of(self.app, self.store, db_name, visits.KIND)
-        total = self.store.info().doc_count
-        with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
+        self.config = settings.load(overrides={"STORE": store_url})
+        self.server = open_store(settings.store_url(self.config), self.config)
+        try:
+            self.store = self.server.open_db(db_name)
+            self.index = projection.open_index(self.config, self.store, db_name, visits.KIND)
+        except BaseException:
+            self.server.close()
+            raise
+        with click.progressbar(length=max(1, self.store.info().doc_count), label="Indexing", file=sys.stderr) as bar:
             self.index.catch_up(bar.update)
 
     def close(self) -> None:
-        projection.close_all(self.app)
+        self.index.close()
         self.server.close()
 
 
@@ -110,7 +112,7 @@ def roster_command(db_name: str, fmt: str, preset: str, new: bool, as_user: str 
         filter_ = {"mode": "new", "since": log.cursor(db_name, as_user)} if new else \
             {"mode": "range", "from": start, "to": end}
         with visits.snapshot(opened.index) as conn:
-            region = roster_export.campaign_region(opened.store, str(opened.app.config["PHONE_REGION"]))
+            region = roster_export.campaign_region(opened.store, str(opened.config["PHONE_REGION"]))
             found = roster_export.people_for(conn, opened.store, region, filter_)
             up_to = opened.index.since(conn)
 
