@@ -1,7 +1,9 @@
 """Progress per campaign, turf and canvasser; what is still on phones; progress per day.
 
-Pure functions over the visits index's rows (``server.visits.Visit``) and
-the devices' sync reports (``server.device_reports``).
+Built from the visits index (``server.visits``: counts by SQLite, times in
+one ordered pass, so a campaign of a million records costs no more memory
+than one of a hundred) and the devices' sync reports
+(``server.device_reports``).
 
 * **doors knocked**: distinct households visited (a record with no household
   is a door of its own); **visits**: records;
@@ -22,88 +24,93 @@ the devices' sync reports (``server.device_reports``).
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from server.visits import Visit
+from server import visits
 
 SHIFT_GAP = timedelta(minutes=30)
 SHIFT_TAIL = timedelta(minutes=5)
 
 
-def hours(times: Iterable[str]) -> float:
-    """Hours in the field of one canvasser's record times (UTC ISO text), as the module says."""
-    stamps = sorted(datetime.fromisoformat(t) for t in times)
-    if not stamps:
-        return 0.0
-    total = timedelta()
-    start = previous = stamps[0]
-    for stamp in stamps[1:]:
-        if stamp - previous > SHIFT_GAP:
-            total += previous - start + SHIFT_TAIL
-            start = stamp
-        previous = stamp
-    total += previous - start + SHIFT_TAIL
-    return total.total_seconds() / 3600
+class Shifts:
+    """Hours in the field of one sequence of record times, added in time order."""
 
-
-class _Tally:
     def __init__(self) -> None:
-        self.doors: set[str] = set()
-        self.visits = self.contacts = self.assets = self.signups = 0
+        self.total = timedelta()
+        self.start: datetime | None = None
+        self.previous: datetime | None = None
 
-    def add(self, visit: Visit) -> None:
-        self.doors.add(visit.household or visit.id)
-        self.visits += 1
-        self.contacts += visit.outcome == "contacted"
-        self.assets += visit.assets
-        self.signups += visit.signup
+    def add(self, stamp: datetime) -> None:
+        if self.previous is None or stamp - self.previous > SHIFT_GAP:
+            self._close()
+            self.start = stamp
+        self.previous = stamp
 
-    def row(self, key: str | None, name: str | None, field_hours: float, reports: list[dict] | None) -> dict:
-        out = {"key": key, "name": name, "doors_knocked": len(self.doors), "visits": self.visits,
-               "contacts": self.contacts, "contact_rate": round(self.contacts / self.visits, 4) if self.visits else None,
-               "hours": round(field_hours, 2),
-               "records_per_hour": round(self.visits / field_hours, 2) if field_hours else None,
-               "assets_mapped": self.assets, "signups": self.signups,
-               "pending": None, "refused": None, "last_sync_at": None}
-        if reports is not None:
-            out["pending"] = sum(r["pending"] for r in reports)
-            out["refused"] = sum(r["refused"] for r in reports)
-            out["last_sync_at"] = max((r["last_sync_at"] for r in reports), default=None)
-        return out
+    def _close(self) -> None:
+        if self.start is not None and self.previous is not None:
+            self.total += self.previous - self.start + SHIFT_TAIL
+
+    def hours(self) -> float:
+        self._close()
+        self.start = self.previous = None
+        return self.total.total_seconds() / 3600
 
 
-def progress(visits: Iterable[Visit], turf_names: dict[str, str], reports: list[dict]) -> dict:
-    campaign = _Tally()
-    turfs: dict[str | None, _Tally] = {}
-    canvassers: dict[str, _Tally] = {}
-    days: dict[str, _Tally] = {}
-    times: dict[str, list[str]] = {}
-    times_in_turf: dict[tuple[str, str | None], list[str]] = {}
-    for visit in visits:
-        campaign.add(visit)
-        turfs.setdefault(visit.turf, _Tally()).add(visit)
-        canvassers.setdefault(visit.author, _Tally()).add(visit)
-        if visit.at:
-            days.setdefault(visit.at[:10], _Tally()).add(visit)
-            times.setdefault(visit.author, []).append(visit.at)
-            times_in_turf.setdefault((visit.author, visit.turf), []).append(visit.at)
-    canvasser_hours = {name: hours(found) for name, found in times.items()}
-    turf_hours: dict[str | None, float] = {}
-    for (_, turf), found in times_in_turf.items():
-        turf_hours[turf] = turf_hours.get(turf, 0.0) + hours(found)
+def field_hours(times: Iterable[tuple[str, str | None, str]]) -> tuple[dict[str, float], dict[str | None, float]]:
+    """Hours per canvasser and per turf from (canvasser, turf, time) rows ordered by canvasser, then time."""
+    by_canvasser: dict[str, float] = {}
+    by_turf: dict[str | None, float] = {}
+    current: str | None = None
+    mine = Shifts()
+    in_turf: dict[str | None, Shifts] = {}
+
+    def flush() -> None:
+        if current is not None:
+            by_canvasser[current] = mine.hours()
+            for turf, shifts in in_turf.items():
+                by_turf[turf] = by_turf.get(turf, 0.0) + shifts.hours()
+
+    for canvasser, turf, at in times:
+        if canvasser != current:
+            flush()
+            current, mine, in_turf = canvasser, Shifts(), {}
+        stamp = datetime.fromisoformat(at)
+        mine.add(stamp)
+        in_turf.setdefault(turf, Shifts()).add(stamp)
+    flush()
+    return by_canvasser, by_turf
+
+
+def _row(key: str | None, name: str | None, counts: tuple | None, hours: float, reports: list[dict] | None) -> dict:
+    doors, visits_, contacts, assets, signups = counts or (0, 0, 0, 0, 0)
+    out = {"key": key, "name": name, "doors_knocked": doors, "visits": visits_, "contacts": contacts,
+           "contact_rate": round(contacts / visits_, 4) if visits_ else None, "hours": round(hours, 2),
+           "records_per_hour": round(visits_ / hours, 2) if hours else None,
+           "assets_mapped": assets, "signups": signups, "pending": None, "refused": None, "last_sync_at": None}
+    if reports is not None:
+        out["pending"] = sum(r["pending"] for r in reports)
+        out["refused"] = sum(r["refused"] for r in reports)
+        out["last_sync_at"] = max((r["last_sync_at"] for r in reports), default=None)
+    return out
+
+
+def progress(conn: sqlite3.Connection, turf_names: dict[str, str], reports: list[dict]) -> dict:
+    """The whole progress report from a snapshot of the visits index (see the module docstring)."""
+    canvasser_hours, turf_hours = field_hours(visits.times(conn))
+    turfs = visits.tallies(conn, "turf")
+    canvassers = visits.tallies(conn, "canvasser")
     by_user: dict[str, list[dict]] = {}
     for report in reports:
         by_user.setdefault(report["user"], []).append(report)
-    for user in by_user:
-        canvassers.setdefault(user, _Tally())  # a phone that reported but has synced no record yet
+    names = sorted(set(canvassers) | set(by_user))  # a phone that reported but has synced no record yet
     return {
-        "campaign": campaign.row(None, None, sum(canvasser_hours.values()), reports),
-        "turfs": [turfs[t].row(t, turf_names.get(t) if t else None, turf_hours.get(t, 0.0), None)
+        "campaign": _row(None, None, visits.tallies(conn, "campaign").get(None), sum(canvasser_hours.values()), reports),
+        "turfs": [_row(t, turf_names.get(t) if t else None, turfs[t], turf_hours.get(t, 0.0), None)
                   for t in sorted(turfs, key=lambda t: (t is None, t or ""))],
-        "canvassers": [canvassers[c].row(c, c, canvasser_hours.get(c, 0.0), by_user.get(c, []))
-                       for c in sorted(canvassers)],
+        "canvassers": [_row(c, c, canvassers.get(c), canvasser_hours.get(c, 0.0), by_user.get(c, [])) for c in names],
         "devices": sorted(reports, key=lambda r: (r["user"], r["device"])),
-        "days": [{"day": day, "visits": t.visits, "contacts": t.contacts, "assets_mapped": t.assets,
-                  "signups": t.signups} for day, t in sorted(days.items())],
+        "days": [{"day": day, "visits": v, "contacts": c, "assets_mapped": a, "signups": s}
+                 for day, (_, v, c, a, s) in sorted(visits.tallies(conn, "day").items())],
     }

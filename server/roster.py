@@ -46,6 +46,7 @@ id (documented in ``docs/roster.md``).
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -67,6 +68,13 @@ def normalize_phone(raw: object, region: str) -> str | None:
     """E.164 for a phone typed at a door, or None when it is not a possible number."""
     if not isinstance(raw, str) or not raw.strip():
         return None
+    return _phone(raw, region)
+
+
+# The roster is rebuilt from its sign-ups on every read; parsing is most of that cost, so the
+# answers are remembered (pure functions of their arguments; bounded).
+@functools.lru_cache(maxsize=200_000)
+def _phone(raw: str, region: str) -> str | None:
     try:
         number = phonenumbers.parse(raw, region.upper() or None)
     except phonenumbers.NumberParseException:
@@ -80,8 +88,13 @@ def normalize_email(raw: object) -> tuple[str | None, str | None]:
     """(the address as email-validator normalises it, None) or (None, why it is not an address)."""
     if not isinstance(raw, str) or not raw.strip():
         return None, None
+    return _email(raw.strip())
+
+
+@functools.lru_cache(maxsize=200_000)
+def _email(raw: str) -> tuple[str | None, str | None]:
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized, None
+        return validate_email(raw, check_deliverability=False).normalized, None
     except EmailNotValidError as exc:
         return None, str(exc)
 

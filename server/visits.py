@@ -73,12 +73,13 @@ class Visit:
 
 class VisitsHandler(projection.Handler):
     name = "visits"
-    version = "1"
+    version = "2"
     schema = """
         CREATE TABLE visits (doc_id TEXT PRIMARY KEY, form TEXT, author TEXT, device TEXT, turf TEXT, household TEXT,
                              at TEXT, outcome TEXT, assets INTEGER, signup INTEGER, meeting TEXT, informed TEXT,
                              rsvp TEXT, language_needed TEXT, door_language TEXT, language TEXT);
         CREATE INDEX visits_at ON visits (at);
+        CREATE INDEX visits_author_at ON visits (author, at);
         CREATE TABLE signups (doc_id TEXT PRIMARY KEY, at TEXT, body TEXT);
         CREATE INDEX signups_at ON signups (at)
     """
@@ -135,6 +136,27 @@ def visits(conn: sqlite3.Connection, *, form: str | None = None) -> Iterator[Vis
     for row in conn.execute(sql, (form,) if form else ()):
         yield Visit(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9]), row[10],
                     row[11], row[12], tuple(json.loads(row[13] or "[]")), row[14], row[15])
+
+
+GROUPS = {"campaign": "NULL", "turf": "turf", "canvasser": "author", "day": "substr(at, 1, 10)"}
+
+
+def tallies(conn: sqlite3.Connection, by: str) -> dict[str | None, tuple[int, int, int, int, int]]:
+    """Per ``by`` (a key of GROUPS): (doors knocked, visits, contacts, assets mapped, sign-ups), counted by SQLite.
+
+    Days are UTC days; records with no time have no day.
+    """
+    key = GROUPS[by]
+    where = " WHERE at IS NOT NULL" if by == "day" else ""
+    sql = (f"SELECT {key}, COUNT(DISTINCT COALESCE(household, doc_id)), COUNT(*), "
+           f"COALESCE(SUM(outcome = 'contacted'), 0), COALESCE(SUM(assets), 0), COALESCE(SUM(signup), 0) "
+           f"FROM visits{where} GROUP BY {key}")
+    return {row[0]: tuple(row[1:]) for row in conn.execute(sql)}
+
+
+def times(conn: sqlite3.Connection) -> Iterator[tuple[str, str | None, str]]:
+    """(canvasser, turf, time) of every record with a time, by canvasser then time: one pass, nothing held."""
+    yield from conn.execute("SELECT author, turf, at FROM visits WHERE at IS NOT NULL ORDER BY author, at")
 
 
 # --------------------------------------------------------------------------- what the reports read of the store

@@ -137,8 +137,7 @@ class ProgressReport(MethodView):
         store = campaign_store(campaign)
         found = visits.index(campaign, store)
         with visits.snapshot(found) as conn:
-            rows = list(visits.visits(conn))
-        return progress.progress(rows, visits.turf_names(store), device_reports().of_campaign(campaign))
+            return progress.progress(conn, visits.turf_names(store), device_reports().of_campaign(campaign))
 
 
 @devices_blp.route("/<device_id>/report")
