@@ -12,6 +12,7 @@ export const PAGES = [
   ["map.html", "Asset map", "Mapa de recursos"],
   ["meetings.html", "Meetings", "Reuniones"],
   ["progress.html", "Progress", "Avance"],
+  ["roster.html", "Roster", "Voluntarios"],
 ];
 
 export const lang = (navigator.language || "en").toLowerCase().startsWith("es") ? "es" : "en";

@@ -6,11 +6,12 @@ import csv
 import io
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from tests.factories import awareness_record, make_record, signup_record
 from tests.browser.test_coordinator_pages import laptop, shot  # noqa: F401 - laptop is a fixture
-from tests.peers import LiveServer
+from tests.peers import LiveServer, blockwalk
 
 ALL = {"sms": True, "email": True, "call": True}
 MEETING = {"_id": "meeting:dec", "type": "meeting", "title": {"en": "Neighbourhood meeting", "es": "Reunión del vecindario"},
@@ -125,4 +126,63 @@ def test_the_pages_refuse_a_volunteer_with_the_apis_message(site, chromium):
     alert.wait_for()
     assert "Only admins, coordinators and organizers" in alert.inner_text()
     assert page.locator("svg.chart").count() == 0
+    context.close()
+
+
+def test_roster_page_lists_people_and_downloads_new_since_last_time_then_a_range(site, signed_in, tmp_path):
+    page, errors = signed_in
+    page.goto(f"{site.url}/coordinator/roster.html?campaign={site.db}")
+    first_row = page.locator("#people tbody tr").first
+    first_row.wait_for()
+    assert first_row.locator("td").first.inner_text() == '=HYPERLINK("http://x","y")'  # shown as text, never run
+    assert first_row.locator("td").nth(3).inner_text() == "yes"  # SMS consent
+    assert page.locator("#people").inner_text().splitlines()[0] == "People (1)"
+    assert "null" not in page.locator("#people").inner_text()
+    page.select_option("#format", "xlsx")
+    page.select_option("#preset", "action_network")
+    with page.expect_download() as info:
+        page.click("#download")
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    assert saved.name.startswith(f"roster-{site.db}-action_network-") and saved.suffix == ".xlsx"
+    sheet = openpyxl.load_workbook(saved).active
+    rows = list(sheet.iter_rows())
+    assert [c.value for c in rows[0]][:4] == ["email", "first_name", "last_name", "phone_number"]
+    assert len(rows) == 2 and rows[1][1].value == '=HYPERLINK("http://x","y")' and rows[1][1].data_type == "s"
+    assert rows[1][1].quotePrefix and rows[1][3].value == "+17735550100"
+    page.locator("#status").get_by_text("Saved").wait_for()
+    shot(page, "roster")
+    # Nothing new since: a file with the header alone.
+    with page.expect_download() as info:
+        page.click("#download")
+    info.value.save_as(tmp_path / "again.xlsx")
+    assert openpyxl.load_workbook(tmp_path / "again.xlsx").active.max_row == 1
+    # A date range (the day of the sign-up, inclusive), as CSV with every column.
+    page.check("input[value='range']")
+    page.fill("#from", "2026-11-22")
+    page.fill("#to", "2026-11-22")
+    page.select_option("#format", "csv")
+    page.select_option("#preset", "full")
+    with page.expect_download() as info:
+        page.click("#download")
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_bytes().decode("utf-8-sig"))))
+    assert [(r["full_name"], r["phone"], r["consent_email"]) for r in rows] == [
+        ("'=HYPERLINK(\"http://x\",\"y\")", "+17735550100", "yes")]
+    assert errors == []
+
+
+def test_a_coordinator_sees_the_apis_refusal_on_the_roster_page(site, chromium):
+    blockwalk("user", "add", "cora", "--role", "coordinator", store=site.store, input="cora-password-1\n")
+    context = chromium.new_context(viewport={"width": 1000, "height": 600})
+    page = context.new_page()
+    page.goto(f"{site.url}/coordinator/")
+    page.fill("#name", "cora")
+    page.fill("#password", "cora-password-1")
+    page.click("#signin-button")
+    page.locator("#home").wait_for()
+    page.goto(f"{site.url}/coordinator/roster.html?campaign={site.db}")
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "Only organizers and admins see the roster" in alert.inner_text()
+    assert "HYPERLINK" not in page.content()
     context.close()
