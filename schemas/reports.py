@@ -48,6 +48,7 @@ class ConsentOut(Schema):
 
 class SignUpOut(Schema):
     record = fields.String(required=True)
+    form = fields.String(required=True, metadata={"description": "The record's form: the drive it was made in"})
     at = fields.String(required=True)
     canvasser = fields.String(required=True)
     device = fields.String(required=True)

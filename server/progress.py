@@ -15,7 +15,7 @@ than one of a hundred) and the devices' sync reports
   walked in it (records of one canvasser in one turf); the campaign's, the
   sum over canvassers.  **records per hour**: visits over hours;
 * **assets mapped**: assets in asset-mapping records; **sign-ups**:
-  recruitment records that signed someone up (before deduplication);
+  records that signed someone up (before deduplication);
 * **pending on phones**: from each device's last sync report, summed per
   canvasser and for the campaign (a report does not say which turf its
   changes are in, so turfs have none);

@@ -3,8 +3,10 @@
 A pure core (no store, no Flask): the projection hands in sign-ups, as read
 from recruitment records, and gets back people.
 
-**A sign-up** is one recruitment record whose answer to ``interested`` is
-``yes`` and that names the volunteer (``full_name``): who signed up, with
+**A sign-up** is one record that names a volunteer (``full_name``) and,
+where its form asks ``interested``, answered ``yes``: the recruitment
+drive's form, and any other drive's form (an XLSForm of a campaign's own)
+that uses the same field names.  It holds who signed up, with
 which phone, e-mail, languages, skills and availability, and the consent
 answers (``consent_sms``, ``consent_email``, ``consent_call``), plus where
 and when (the record's geotag and capture time), who canvassed (the
@@ -57,7 +59,6 @@ from email_validator import EmailNotValidError, validate_email
 
 CHANNELS = ("sms", "email", "call")
 NAME_SIMILARITY = 0.85
-RECRUITMENT_FORM = "form:recruitment"
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 
 
@@ -150,6 +151,7 @@ class Consent:
 @dataclass(frozen=True)
 class SignUp:
     record: str
+    form: str
     at: str  # ISO 8601: the geotag's capture time, else the record's created_at
     canvasser: str
     device: str
@@ -186,11 +188,11 @@ def record_time(doc: dict) -> str:
 
 
 def signup_from_record(doc: dict) -> SignUp | None:
-    """The sign-up a recruitment record holds, or None (not recruitment, not interested, no name, deleted)."""
-    if doc.get("_deleted") or doc.get("type") != "record" or doc.get("form") != RECRUITMENT_FORM:
+    """The sign-up a record holds, or None (no volunteer's name, not interested, not a record, deleted)."""
+    if doc.get("_deleted") or doc.get("type") != "record":
         return None
     answers = doc.get("answers")
-    if not isinstance(answers, dict) or answers.get("interested") != "yes":
+    if not isinstance(answers, dict) or answers.get("interested", "yes") != "yes":
         return None
     full_name = _text(answers.get("full_name"))
     if not full_name:
@@ -211,7 +213,7 @@ def signup_from_record(doc: dict) -> SignUp | None:
             lat=_number(geotag.get("lat")), lon=_number(geotag.get("lon")),
         ))
     return SignUp(
-        record=str(doc.get("_id")), at=at, canvasser=canvasser, device=_text(doc.get("device")), household=household,
+        record=str(doc.get("_id")), form=_text(doc.get("form")), at=at, canvasser=canvasser, device=_text(doc.get("device")), household=household,
         turf=doc.get("turf") if isinstance(doc.get("turf"), str) else None, full_name=full_name,
         phone=_text(answers.get("phone")), email=_text(answers.get("email")),
         languages=_strings(answers.get("languages")), skills=_strings(answers.get("skills")),

@@ -73,7 +73,7 @@ class Visit:
 
 class VisitsHandler(projection.Handler):
     name = "visits"
-    version = "2"
+    version = "3"
     schema = """
         CREATE TABLE visits (doc_id TEXT PRIMARY KEY, form TEXT, author TEXT, device TEXT, turf TEXT, household TEXT,
                              at TEXT, outcome TEXT, assets INTEGER, signup INTEGER, meeting TEXT, informed TEXT,

@@ -58,7 +58,7 @@ def person_out(person: Person) -> dict:
                     for channel, c in person.consent.items()},
         "shared_phone": person.shared_phone, "problems": list(person.problems),
         "first_signed_up_at": person.first_signed_up_at, "last_signed_up_at": person.last_signed_up_at,
-        "signups": [{k: getattr(s, k) for k in ("record", "at", "canvasser", "device", "household", "turf", "full_name",
+        "signups": [{k: getattr(s, k) for k in ("record", "form", "at", "canvasser", "device", "household", "turf", "full_name",
                                                  "phone", "email")} for s in person.signups],
     }
 

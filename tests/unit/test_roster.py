@@ -41,9 +41,17 @@ def test_similar_names():
     assert not similar_names("", "")
 
 
-def test_only_interested_named_recruitment_records_are_sign_ups():
+def test_only_records_naming_an_interested_volunteer_are_sign_ups():
     assert signup_from_record(signup_record()) is not None
-    assert signup_from_record({**signup_record(), "form": "form:asset_mapping"}) is None
+    # Another drive's form (a campaign's own XLSForm) with the same fields signs people up too.
+    other = signup_record()
+    other["form"] = "form:block_party"
+    del other["answers"]["interested"]
+    assert signup_from_record(other).form == "form:block_party"
+    assert signup_from_record({**signup_record(), "type": "household"}) is None
+    asset = {"_id": "record:x", "type": "record", "form": "form:asset_mapping",
+             "answers": {"outcome": "contacted", "assets": [{"category": "skill", "asset_name": "Bike repair"}]}}
+    assert signup_from_record(asset) is None
     doc = signup_record()
     doc["answers"]["interested"] = "maybe"
     assert signup_from_record(doc) is None
