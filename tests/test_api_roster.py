@@ -169,3 +169,11 @@ def test_a_download_cut_off_is_logged_incomplete_and_does_not_move_the_cursor(ap
     assert len(csv_rows(olga.get(f"{API}/roster/export?new=true"))) == 1  # still new
     entries = client(app, "ada").get(f"{API}/exports").json
     assert [e["complete"] for e in entries] == [True, False]
+
+
+def test_phones_are_read_in_the_campaigns_region(app):
+    store = app.extensions["blockwalk.store"].open_db("east")
+    store.put({"_id": "campaign:east", "type": "campaign", "name": "East", "phone_region": "PL"})
+    push(app, signup_record(name="Ewa Nowak", email="ewa@example.org", phone="601 234 567", consent=ALL))
+    [ewa] = client(app, "olga").get(f"{API}/roster").json
+    assert ewa["phone"] == "+48601234567"

@@ -143,3 +143,21 @@ def test_invalid_contact_details_are_kept_as_problems_not_used():
     [person] = roster_of(doc)
     assert person.phone is None and person.email is None
     assert len(person.problems) == 2 and "'555'" in person.problems[0]
+
+
+def test_the_rest_schemas_name_the_same_presets_and_formats_as_the_server():
+    from schemas import reports
+    from server.roster_export import FORMATS
+
+    assert sorted(reports.PRESETS) == sorted(PRESETS) and sorted(reports.FORMATS) == sorted(FORMATS)
+
+
+def test_the_default_phone_region_is_a_checked_setting():
+    import pytest
+
+    from server.config import ConfigError, load
+
+    assert load(environ={})["PHONE_REGION"] == "US"
+    assert load(environ={"BLOCKWALK_PHONE_REGION": "mx"})["PHONE_REGION"] == "MX"
+    with pytest.raises(ConfigError, match="BLOCKWALK_PHONE_REGION"):
+        load(environ={"BLOCKWALK_PHONE_REGION": "Mexico"})
