@@ -51,15 +51,27 @@ def site(tmp_path_factory):
     live.close()
 
 
+def sign_in(page, site, name: str, password: str) -> None:
+    page.goto(f"{site.url}/coordinator/")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("#signin-button")
+    page.locator("#home").wait_for()
+
+
+def refusal_on(page, site, file: str) -> str:
+    """The alert a page shows when the API refuses the signed-in person."""
+    page.goto(f"{site.url}/coordinator/{file}?campaign={site.db}")
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    return alert.inner_text()
+
+
 @pytest.fixture
 def signed_in(laptop, site):
     """The coordinator pages' laptop, signed in as the admin."""
     page, errors = laptop
-    page.goto(f"{site.url}/coordinator/")
-    page.fill("#name", LiveServer.ADMIN[0])
-    page.fill("#password", LiveServer.ADMIN[1])
-    page.click("#signin-button")
-    page.locator("#home").wait_for()
+    sign_in(page, site, *LiveServer.ADMIN)
     return page, errors
 
 
@@ -113,20 +125,13 @@ def test_progress_page_shows_totals_a_chart_and_what_is_still_on_phones(site, si
     assert errors == []
 
 
-def test_the_pages_refuse_a_volunteer_with_the_apis_message(site, chromium):
-    context = chromium.new_context(viewport={"width": 1000, "height": 600})
-    page = context.new_page()
-    page.goto(f"{site.url}/coordinator/")
-    page.fill("#name", LiveServer.VOLUNTEER[0])
-    page.fill("#password", LiveServer.VOLUNTEER[1])
-    page.click("#signin-button")
-    page.locator("#home").wait_for()
-    page.goto(f"{site.url}/coordinator/progress.html?campaign={site.db}")
-    alert = page.get_by_role("alert")
-    alert.wait_for()
-    assert "Only admins, coordinators and organizers" in alert.inner_text()
+def test_the_pages_refuse_a_volunteer_with_the_apis_message(site, laptop):
+    page, _ = laptop
+    sign_in(page, site, *LiveServer.VOLUNTEER)
+    assert "Only admins, coordinators and organizers" in refusal_on(page, site, "progress.html")
     assert page.locator("svg.chart").count() == 0
-    context.close()
+    assert "Only admins, coordinators and organizers" in refusal_on(page, site, "meetings.html")
+    assert "Only organizers and admins see the roster" in refusal_on(page, site, "roster.html")
 
 
 def test_roster_page_lists_people_and_downloads_new_since_last_time_then_a_range(site, signed_in, tmp_path):
@@ -171,18 +176,10 @@ def test_roster_page_lists_people_and_downloads_new_since_last_time_then_a_range
     assert errors == []
 
 
-def test_a_coordinator_sees_the_apis_refusal_on_the_roster_page(site, chromium):
+def test_a_coordinator_sees_the_apis_refusal_on_the_roster_page(site, laptop):
+    page, _ = laptop
     blockwalk("user", "add", "cora", "--role", "coordinator", store=site.store, input="cora-password-1\n")
-    context = chromium.new_context(viewport={"width": 1000, "height": 600})
-    page = context.new_page()
-    page.goto(f"{site.url}/coordinator/")
-    page.fill("#name", "cora")
-    page.fill("#password", "cora-password-1")
-    page.click("#signin-button")
-    page.locator("#home").wait_for()
-    page.goto(f"{site.url}/coordinator/roster.html?campaign={site.db}")
-    alert = page.get_by_role("alert")
-    alert.wait_for()
-    assert "Only organizers and admins see the roster" in alert.inner_text()
+    sign_in(page, site, "cora", "cora-password-1")
+    assert "Only organizers and admins see the roster" in refusal_on(page, site, "roster.html")
     assert "HYPERLINK" not in page.content()
-    context.close()
+    shot(page, "roster-refused")
