@@ -75,8 +75,10 @@ def _write(chunks: Iterable[bytes], output: str, fmt: str) -> None:
             file.write(chunk)
 
 
-def _ticking(items: list, label: str) -> Iterator:
-    with click.progressbar(items, label=label, file=sys.stderr) as bar:
+def _ticking(items, label: str) -> Iterator:
+    """``items`` (a list, or a RosterQuery: its people) with a progress bar on stderr."""
+    people = items.people() if isinstance(items, roster_export.RosterQuery) else iter(items)
+    with click.progressbar(people, length=len(items), label=label, file=sys.stderr) as bar:
         yield from bar
 
 
@@ -111,18 +113,17 @@ def roster_command(db_name: str, fmt: str, preset: str, new: bool, as_user: str 
         log = ExportLog(opened.server)
         filter_ = {"mode": "new", "since": log.cursor(db_name, as_user)} if new else \
             {"mode": "range", "from": start, "to": end}
-        with visits.snapshot(opened.index) as conn:
-            region = roster_export.campaign_region(opened.store, str(opened.config["PHONE_REGION"]))
-            found = roster_export.people_for(conn, opened.store, region, filter_)
-            up_to = opened.index.since(conn)
+        default = str(opened.config["PHONE_REGION"])
+        query = roster_export.RosterQuery(opened.index, opened.store, roster_export.campaign_region(opened.store, default),
+                                          default, filter_)
 
         def done(rows: int, complete: bool) -> None:
             log.record(campaign=db_name, who=who, kind="roster", format=fmt, preset=preset,
                        filter=roster_export.filter_logged(filter_), rows=rows, complete=complete)
             if complete and new:
-                log.move_cursor(db_name, as_user, up_to)
+                log.move_cursor(db_name, as_user, query.since)
 
-        _write(roster_export.roster_stream(_ticking(found, "Exporting"), PRESETS[preset], fmt, done), output, fmt)
+        _write(roster_export.roster_stream(_ticking(query, "Exporting"), PRESETS[preset], fmt, done), output, fmt)
     finally:
         opened.close()
 

@@ -271,20 +271,29 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _order(signup: SignUp) -> tuple[str, str]:
-    return signup.at, signup.record
+@dataclass(frozen=True)
+class Key:
+    """What deduplication reads of one sign-up: small, so a whole campaign's keys fit in memory."""
+
+    record: str
+    at: str
+    household: str | None
+    name: str  # name_key
+    phone: str | None  # E.164
+    email: str | None  # normalised (case kept)
 
 
-def people(signups: Iterable[SignUp], region: str) -> list[Person]:
-    """The people these sign-ups are, merged as the module says; ordered by first sign-up."""
-    items = sorted(signups, key=_order)
-    phones = [normalize_phone(s.phone, region) for s in items]
-    emails = [normalize_email(s.email) for s in items]
-    names = [s.name_key for s in items]
-    uf = _UnionFind(len(items))
+def key_of(signup: SignUp, region: str) -> Key:
+    return Key(signup.record, signup.at, signup.household, signup.name_key, normalize_phone(signup.phone, region),
+               normalize_email(signup.email)[0])
 
-    def link(groups: dict[object, list[int]], same) -> None:
-        for members in groups.values():
+
+def groups(keys: list[Key]) -> list[list[int]]:
+    """Which keys are one person (indices into ``keys``, which are sorted by time then record): by first sign-up."""
+    uf = _UnionFind(len(keys))
+
+    def link(index: dict[object, list[int]], same) -> None:
+        for members in index.values():
             for i, a in enumerate(members):
                 for b in members[i + 1:]:
                     if uf.find(a) != uf.find(b) and same(a, b):
@@ -293,32 +302,42 @@ def people(signups: Iterable[SignUp], region: str) -> list[Person]:
     by_email: dict[object, list[int]] = {}
     by_phone: dict[object, list[int]] = {}
     by_household: dict[object, list[int]] = {}
-    for i, s in enumerate(items):
-        if emails[i][0]:
-            by_email.setdefault(emails[i][0].casefold(), []).append(i)
-        if phones[i]:
-            by_phone.setdefault(phones[i], []).append(i)
-        if s.household:
-            by_household.setdefault(s.household, []).append(i)
+    for i, key in enumerate(keys):
+        if key.email:
+            by_email.setdefault(key.email.casefold(), []).append(i)
+        if key.phone:
+            by_phone.setdefault(key.phone, []).append(i)
+        if key.household:
+            by_household.setdefault(key.household, []).append(i)
     link(by_email, lambda a, b: True)
-    similar = lambda a, b: similar_names(names[a], names[b])  # noqa: E731
+    similar = lambda a, b: similar_names(keys[a].name, keys[b].name)  # noqa: E731
     link(by_phone, similar)
     link(by_household, similar)
+    found: dict[int, list[int]] = {}
+    for i in range(len(keys)):
+        found.setdefault(uf.find(i), []).append(i)
+    return [found[root] for root in sorted(found)]  # a root is its group's smallest index: its first sign-up
 
-    groups: dict[int, list[int]] = {}
-    for i in range(len(items)):
-        groups.setdefault(uf.find(i), []).append(i)
-    phone_owners: dict[str, set[int]] = {}
-    for root, members in groups.items():
+
+def shared_phones(keys: list[Key], found: list[list[int]]) -> set[str]:
+    """Phones given by more than one person."""
+    owners: dict[str, int] = {}
+    shared: set[str] = set()
+    for n, members in enumerate(found):
         for i in members:
-            if phones[i]:
-                phone_owners.setdefault(phones[i], set()).add(root)
-    out = []
-    for root in sorted(groups):
-        members = groups[root]  # in time order, as items are
-        out.append(_person([items[i] for i in members], [phones[i] for i in members], [emails[i] for i in members],
-                           phone_owners))
-    return out
+            phone = keys[i].phone
+            if phone and owners.setdefault(phone, n) != n:
+                shared.add(phone)
+    return shared
+
+
+def people(signups: Iterable[SignUp], region: str) -> list[Person]:
+    """The people these sign-ups are, merged as the module says; ordered by first sign-up."""
+    items = sorted(signups, key=lambda s: (s.at, s.record))
+    keys = [key_of(s, region) for s in items]
+    found = groups(keys)
+    shared = shared_phones(keys, found)
+    return [person([items[i] for i in members], [keys[i] for i in members], shared) for members in found]
 
 
 def _union(values: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
@@ -329,17 +348,17 @@ def _union(values: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _person(signups: list[SignUp], phones: list[str | None], emails: list[tuple[str | None, str | None]],
-            phone_owners: dict[str, set[int]]) -> Person:
-    phone = next((p for p in reversed(phones) if p), None)
-    email = next((e for e, _ in reversed(emails) if e), None)
+def person(signups: list[SignUp], keys: list[Key], shared: set[str]) -> Person:
+    """One person from their sign-ups and those sign-ups' keys, oldest first."""
+    phone = next((k.phone for k in reversed(keys) if k.phone), None)
+    email = next((k.email for k in reversed(keys) if k.email), None)
     consent: dict[str, Consent] = {}
     for signup in signups:  # oldest first: a newer statement replaces an older one
         for statement in signup.consents:
             consent[statement.channel] = statement
     problems = tuple(
-        [f"phone {s.phone!r} is not a valid number" for s, p in zip(signups, phones) if s.phone and not p]
-        + [f"e-mail {s.email!r}: {why}" for s, (_, why) in zip(signups, emails) if why]
+        [f"phone {s.phone!r} is not a valid number" for s, k in zip(signups, keys) if s.phone and not k.phone]
+        + [f"e-mail {s.email!r}: {normalize_email(s.email)[1]}" for s, k in zip(signups, keys) if s.email and not k.email]
     )
     return Person(
         id=f"person:{signups[0].record}",
@@ -351,7 +370,7 @@ def _person(signups: list[SignUp], phones: list[str | None], emails: list[tuple[
         skills=_union(s.skills for s in signups),
         availability=_union(s.availability for s in signups),
         consent=consent,
-        shared_phone=phone is not None and len(phone_owners.get(phone, ())) > 1,
+        shared_phone=phone in shared,
         problems=problems,
     )
 

@@ -1,14 +1,17 @@
 """Roster exports: which people, in which columns, as which file; shared by the REST API and the CLI.
 
-* ``people_for(conn, store, region, filter)``: the roster people an export
-  lists.  ``filter`` is ``{"mode": "new", "since": <cursor or None>}`` (the
-  people with a sign-up written or changed in the store after the cursor;
-  everyone on a first export) or ``{"mode": "range", "from": ..., "to": ...}``
-  (the people with a sign-up made in ``[from, to)``, UTC; either end open).
+* ``RosterQuery(index, store, region, default_region, filter)``: the people
+  an export (or a page of the roster) lists, built one at a time as they are
+  written out.  ``filter`` is ``{"mode": "new", "since": <cursor or None>}``
+  (the people with a sign-up written or changed in the store after the
+  cursor; everyone on a first export) or ``{"mode": "range", "from": ...,
+  "to": ...}`` (the people with a sign-up made in ``[from, to)``, UTC;
+  either end open).
 * ``roster_stream(people, preset, fmt, done)``: the file as bytes in chunks
   (CSV or XLSX from ``server.exports``; ``stream`` does it for any rows, the
-  meeting exports too); ``done(rows, complete)`` runs once when the stream ends, with ``complete`` False when it was cut off (the client went
-  away), so the caller logs the export and moves the cursor only when whole.
+  meeting exports too); ``done(rows, complete)`` runs once when the stream
+  ends, with ``complete`` False when it was cut off (the client went away),
+  so the caller logs the export and moves the cursor only when whole.
 
 The cursor is a position in the campaign's changes feed, read from the
 index in the same snapshot as the rows it exported, so every sign-up is in
@@ -18,18 +21,21 @@ exactly one of two consecutive "new" exports unless it changed in between
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
-from server import exports
-from server.roster import PRESETS, Person, Preset, headers, people, rows
-from server.visits import signups, utc
+from server import exports, visits
+from server.projection import Projection
+from server.roster import PRESETS, Key, Person, Preset, groups, headers, person, rows, shared_phones
+from server.visits import utc
 from sync.errors import NotFound
 from sync.store import DocumentStore
 
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 PAGE = 5000
+PEOPLE_PER_READ = 200  # people whose sign-ups are read from the index at once
 
 
 def campaign_region(store: DocumentStore, default: str) -> str:
@@ -54,21 +60,66 @@ def changed_since(store: DocumentStore, since: object) -> set[str]:
         since = page.results[-1]["seq"]
 
 
-def people_for(conn, store: DocumentStore, region: str, filter: dict) -> list[Person]:
-    everyone = people(signups(conn), region)
+class RosterQuery:
+    """The people an export or a page lists, from one snapshot of the visits index.
+
+    Opening it reads every sign-up's key (small), groups them into people and
+    applies the filter, so a bad store answers before anything is sent; then
+    ``people(start, stop)`` builds the chosen people one at a time, reading
+    only their own sign-ups, and closes the snapshot when done.  ``since``
+    is the index's feed position in that snapshot: the next cursor.
+    """
+
+    def __init__(self, index: Projection, store: DocumentStore, region: str, default_region: str, filter: dict):
+        self.conn: sqlite3.Connection | None = index.read()
+        try:
+            self.conn.execute("BEGIN")
+            self.since = index.since(self.conn)
+            self.keys = visits.signup_keys(self.conn, region, default_region)
+            found = groups(self.keys)
+            self.shared = shared_phones(self.keys, found)
+            wanted = _wanted(store, filter)
+            self.chosen = [members for members in found if any(wanted(self.keys[i]) for i in members)]
+        except BaseException:
+            self.close()
+            raise
+
+    def __len__(self) -> int:
+        return len(self.chosen)
+
+    def people(self, start: int = 0, stop: int | None = None) -> Iterator[Person]:
+        chosen = self.chosen[start:stop]
+        try:
+            for first in range(0, len(chosen), PEOPLE_PER_READ):
+                batch = [[self.keys[i] for i in members] for members in chosen[first:first + PEOPLE_PER_READ]]
+                bodies = visits.signups_of(self.conn, [k.record for keys in batch for k in keys])  # type: ignore[arg-type]
+                for keys in batch:
+                    kept = [(bodies[k.record], k) for k in keys if k.record in bodies]
+                    if kept:
+                        yield person([s for s, _ in kept], [k for _, k in kept], self.shared)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def _wanted(store: DocumentStore, filter: dict) -> Callable[[Key], bool]:
     if filter["mode"] == "new":
         if filter.get("since") is None:
-            return everyone
+            return lambda key: True
         changed = changed_since(store, filter["since"])
-        return [p for p in everyone if any(s.record in changed for s in p.signups)]
+        return lambda key: key.record in changed
     start = utc(filter["from"].isoformat()) if isinstance(filter.get("from"), datetime) else None
     end = utc(filter["to"].isoformat()) if isinstance(filter.get("to"), datetime) else None
 
-    def inside(at: str) -> bool:
-        when = utc(at)
+    def inside(key: Key) -> bool:
+        when = utc(key.at)
         return when is not None and (start is None or when >= start) and (end is None or when < end)
 
-    return [p for p in everyone if any(inside(s.at) for s in p.signups)]
+    return inside
 
 
 def stream(header: list[str], rows_: Iterable[list[object]], fmt: str, done: Callable[[int, bool], None], *,
@@ -109,4 +160,4 @@ def file_name(kind: str, campaign: str, label: str, fmt: str, when: datetime) ->
     return f"{kind}-{campaign}-{label}-{when.strftime('%Y%m%d-%H%M%S')}.{fmt}".replace("/", "_")
 
 
-__all__ = ["FORMATS", "PRESETS", "campaign_region", "people_for", "stream", "roster_stream", "file_name"]
+__all__ = ["FORMATS", "PRESETS", "RosterQuery", "campaign_region", "stream", "roster_stream", "file_name"]

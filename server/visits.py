@@ -27,7 +27,7 @@ from typing import Iterable, Iterator
 
 from server import projection
 from server.api.turfs import docs_of_type
-from server.roster import SignUp, record_time, signup_from_record
+from server.roster import Key, SignUp, key_of, normalize_phone, record_time, signup_from_record
 from sync.store import DocumentStore
 
 KIND = "visits"
@@ -72,18 +72,24 @@ class Visit:
 
 
 class VisitsHandler(projection.Handler):
+    """``region``: the server's default phone region; sign-ups' phones are kept in E.164 read in it."""
+
     name = "visits"
-    version = "3"
     schema = """
         CREATE TABLE visits (doc_id TEXT PRIMARY KEY, form TEXT, author TEXT, device TEXT, turf TEXT, household TEXT,
                              at TEXT, outcome TEXT, assets INTEGER, signup INTEGER, meeting TEXT, informed TEXT,
                              rsvp TEXT, language_needed TEXT, door_language TEXT, language TEXT);
         CREATE INDEX visits_at ON visits (at);
         CREATE INDEX visits_author_at ON visits (author, at);
-        CREATE TABLE signups (doc_id TEXT PRIMARY KEY, at TEXT, body TEXT);
-        CREATE INDEX signups_at ON signups (at)
+        CREATE TABLE signups (doc_id TEXT PRIMARY KEY, at TEXT, household TEXT, name TEXT, phone TEXT, email TEXT,
+                              body TEXT);
+        CREATE INDEX signups_at ON signups (at, doc_id)
     """
     tables = ("visits", "signups")
+
+    def __init__(self, region: str = "US"):
+        self.region = region
+        self.version = f"4:{region}"  # another default region: the phones are read again
 
     def rows(self, doc: dict) -> Iterable[tuple[str, tuple]]:
         if doc.get("type") != "record" or not isinstance(doc.get("_id"), str):
@@ -102,10 +108,11 @@ class VisitsHandler(projection.Handler):
         )
         if signup is not None:
             body = {key: doc[key] for key in SIGNUP_KEYS if key in doc}
-            yield "signups", (doc["_id"], utc(signup.at), json.dumps(body))
+            key = key_of(signup, self.region)
+            yield "signups", (doc["_id"], signup.at, key.household, key.name, key.phone, key.email, json.dumps(body))
 
 
-projection.register(KIND, lambda config: [VisitsHandler()])
+projection.register(KIND, lambda config: [VisitsHandler(str(config.get("PHONE_REGION") or "US"))])
 
 
 def index(campaign: str, store: DocumentStore) -> projection.Projection:
@@ -124,11 +131,26 @@ def snapshot(found: projection.Projection) -> Iterator[sqlite3.Connection]:
             conn.execute("COMMIT")
 
 
-def signups(conn: sqlite3.Connection) -> Iterator[SignUp]:
-    for (body,) in conn.execute("SELECT body FROM signups ORDER BY at, doc_id"):
-        found = signup_from_record(json.loads(body))
-        if found is not None:
-            yield found
+def signup_keys(conn: sqlite3.Connection, region: str, default_region: str) -> list[Key]:
+    """Every sign-up's deduplication key, by time then record; phones read again if ``region`` is not the index's."""
+    rows = conn.execute("SELECT doc_id, at, household, name, phone, email, "
+                        "CASE WHEN ? = ? THEN NULL ELSE json_extract(body, '$.answers.phone') END "
+                        "FROM signups ORDER BY at, doc_id", (region, default_region))
+    return [Key(r[0], r[1], r[2], r[3], r[4] if region == default_region else normalize_phone(r[6], region), r[5])
+            for r in rows]
+
+
+def signups_of(conn: sqlite3.Connection, records: list[str]) -> dict[str, SignUp]:
+    """The sign-ups of these records (a person's), by record."""
+    out: dict[str, SignUp] = {}
+    for start in range(0, len(records), 500):
+        chunk = records[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for doc_id, body in conn.execute(f"SELECT doc_id, body FROM signups WHERE doc_id IN ({marks})", chunk):
+            found = signup_from_record(json.loads(body))
+            if found is not None:
+                out[doc_id] = found
+    return out
 
 
 def visits(conn: sqlite3.Connection, *, form: str | None = None) -> Iterator[Visit]:

@@ -17,9 +17,8 @@ def test_new_since_a_cursor_lists_new_and_changed_sign_ups_only(db, tmp_path):
 
     def export(since):
         index.catch_up()
-        with visits.snapshot(index) as conn:
-            people = roster_export.people_for(conn, db, "US", {"mode": "new", "since": since})
-            return sorted(p.full_name for p in people), index.since(conn)
+        query = roster_export.RosterQuery(index, db, "US", "US", {"mode": "new", "since": since})
+        return sorted(p.full_name for p in query.people()), query.since
 
     names, cursor = export(None)
     assert names == ["Ana Reyes", "Luis Ortiz"]

@@ -18,7 +18,7 @@ from flask_smorest import abort
 from schemas.reports import AuditEntry, DateRange, PersonOut, RosterExportArgs
 from server import roster_export, visits
 from server.api.blueprint import Blueprint
-from server.api.turfs import campaign_store, page
+from server.api.turfs import campaign_store
 from server.app import store_of
 from server.auth import api_authenticate, role_in
 from server.export_log import ExportLog
@@ -69,8 +69,12 @@ def file_response(body, fmt: str, name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
-def region(store) -> str:
-    return roster_export.campaign_region(store, str(current_app.config["PHONE_REGION"]))
+def roster_query(campaign: str, filter_: dict) -> roster_export.RosterQuery:
+    """The campaign's people for ``filter_``, from its visits index caught up now."""
+    store = campaign_store(campaign)
+    default = str(current_app.config["PHONE_REGION"])
+    return roster_export.RosterQuery(visits.index(campaign, store), store,
+                                     roster_export.campaign_region(store, default), default, filter_)
 
 
 def range_filter(args: dict) -> dict:
@@ -97,11 +101,10 @@ class Roster(MethodView):
         and e-mails are shown whatever the consent (organizers keep the roster
         right); exports leave them out without consent.
         """
-        store = campaign_store(campaign)
-        found = visits.index(campaign, store)
-        with visits.snapshot(found) as conn:
-            people = roster_export.people_for(conn, store, region(store), range_filter(args))
-        return [person_out(p) for p in page(people, pagination_parameters)]
+        query = roster_query(campaign, range_filter(args))
+        pagination_parameters.item_count = len(query)
+        start = pagination_parameters.first_item
+        return [person_out(p) for p in query.people(start, start + pagination_parameters.page_size)]
 
 
 EXPORT_RESPONSES = {"200": {"description": "The file (CSV or XLSX), streamed", "content": {
@@ -126,25 +129,21 @@ class RosterExport(MethodView):
         export is logged; a 'new' export moves your cursor once the whole file
         was sent.
         """
-        store = campaign_store(campaign)
-        found = visits.index(campaign, store)
         log, who = export_log(), g.user.name
         if args["new"]:
             filter_ = {"mode": "new", "since": log.cursor(campaign, who)}
         else:
             filter_ = range_filter(args)
-        with visits.snapshot(found) as conn:
-            people = roster_export.people_for(conn, store, region(store), filter_)
-            up_to = found.since(conn)
+        query = roster_query(campaign, filter_)
         fmt, preset = args["format"], args["preset"]
 
         def done(rows: int, complete: bool) -> None:
             log.record(campaign=campaign, who=who, kind="roster", format=fmt, preset=preset,
                        filter=roster_export.filter_logged(filter_), rows=rows, complete=complete)
             if complete and filter_["mode"] == "new":
-                log.move_cursor(campaign, who, up_to)
+                log.move_cursor(campaign, who, query.since)
 
-        body = roster_export.roster_stream(people, PRESETS[preset], fmt, done)
+        body = roster_export.roster_stream(query.people(), PRESETS[preset], fmt, done)
         return file_response(body, fmt, roster_export.file_name("roster", campaign, preset, fmt, datetime.now(UTC)))
 
 
