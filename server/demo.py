@@ -14,6 +14,7 @@ from forms.definition import iter_fields
 from server.channels import assignment_id
 from forms.templates import DRIVES, published
 from sync.errors import PreconditionFailed
+from sync.stamps import Clock, stamp_edit
 from sync.store import StoreServer
 
 CONSENT_FIELDS = [f for _, f, _ in iter_fields(published("recruitment")["fields"]) if f["type"] == "consent"]
@@ -93,7 +94,7 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
         drive = ("asset_mapping", "recruitment", "meeting_awareness")[n % 3]
         language = rng.choice(["en", "en", "es"])
         answers = _answers(drive, rng, language, (hlat, hlon))
-        docs.append(
+        docs.append(_stamped(
             {
                 "_id": f"record:{n + 1:04d}",
                 "type": "record",
@@ -113,9 +114,15 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
                 "author": VOLUNTEERS[int(turf_id.split(":")[1]) % 2],
                 "device": f"device:{int(turf_id.split(':')[1]) % 2 + 1}",
                 "created_at": when.isoformat(),
-            }
-        )
+            }, when
+        ))
     return docs
+
+
+def _stamped(record: dict, when: datetime) -> dict:
+    """The record with field stamps, as its phone would have written it (docs/conflicts.md)."""
+    return stamp_edit(None, record, device=record["device"], user=record["author"], clock=Clock(),
+                      now_ms=int(when.timestamp() * 1000))
 
 
 def _answers(drive: str, rng: random.Random, language: str, where: tuple[float, float]) -> dict:

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from server import auth, channels
+from server import auth, channels, conflicts
 from server.app import store_of
 from sync import errors, jsonutil
 from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError, TooManyRequests
@@ -408,7 +408,10 @@ def _checked_bulk_docs(store: DocumentStore, docs: list, new_edits: bool) -> lis
     refusals = current_app.extensions["blockwalk.checker"].refused(store, docs, g.user, _grants(store))
     passing = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     stored = iter(store.bulk_docs(passing, new_edits=new_edits) if passing else [])
-    return [refusal if refusal is not None else next(stored) for refusal in refusals]
+    results = [refusal if refusal is not None else next(stored) for refusal in refusals]
+    if not new_edits:  # replicated leaves may branch a record: merge them now (docs/conflicts.md)
+        conflicts.resolve(store, conflicts.records_in(docs, results))
+    return results
 
 
 def _as_forbidden(result: dict) -> dict:
