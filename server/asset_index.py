@@ -27,7 +27,7 @@ import json
 import math
 import sqlite3
 from datetime import datetime
-from typing import Iterator, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 import orjson
@@ -312,15 +312,16 @@ def _query(filters: Mapping[str, object]) -> tuple[str, str, list]:
     bbox = filters.get("bbox")
     if bbox is not None:
         min_lon, min_lat, max_lon, max_lat = bbox  # type: ignore[misc]
+        # The R*Tree keeps 32-bit floats rounded outwards: it finds candidates, the exact columns decide.
         source = "points_box b JOIN points p ON p.id = b.id"
-        where.append("b.min_lat >= ? AND b.max_lat <= ?")
-        params += [min_lat, max_lat]
+        where.append("b.max_lat >= ? AND b.min_lat <= ? AND p.lat BETWEEN ? AND ?")
+        params += [min_lat, max_lat, min_lat, max_lat]
         if min_lon <= max_lon:
-            where.append("b.min_lon >= ? AND b.max_lon <= ?")
-            params += [min_lon, max_lon]
+            where.append("b.max_lon >= ? AND b.min_lon <= ? AND p.lon BETWEEN ? AND ?")
+            params += [min_lon, max_lon, min_lon, max_lon]
         else:  # across the antimeridian
-            where.append("(b.min_lon >= ? OR b.max_lon <= ?)")
-            params += [min_lon, max_lon]
+            where.append("(b.max_lon >= ? OR b.min_lon <= ?) AND (p.lon >= ? OR p.lon <= ?)")
+            params += [min_lon, max_lon, min_lon, max_lon]
     if filters.get("located") and bbox is None:
         where.append("p.lat IS NOT NULL")
     for key, column in (("category", "p.category"), ("drive", "p.drive"), ("canvasser", "p.author")):
@@ -367,19 +368,26 @@ def _checks(detail: str | None, speed: float | None) -> dict:
     return checks
 
 
-def features(rows: sqlite3.Cursor, *, full: bool = False) -> Iterator[bytes]:
+_FLAG_LISTS = [geotags.flag_names(bits) for bits in range(1 << len(geotags.FLAGS))]
+_FLAG_TEXTS = [" ".join(names) for names in _FLAG_LISTS]
+_EMPTY = orjson.Fragment(b"{}")
+
+
+def features(rows: Iterable[tuple], *, full: bool = False) -> Iterator[bytes]:
     """GeoJSON Features (encoded) of selected rows; ``full``: with every answer and check (exports)."""
+    dumps, fragment, flag_lists = orjson.dumps, orjson.Fragment, _FLAG_LISTS
     for (pid, doc_id, item, form, version, drive, author, turf, household, lat, lon, accuracy, captured_at,
          category, name, answers, flags, detail, speed, manual) in rows:
-        properties = {"id": f"{doc_id}#{item}", "record": doc_id, "item": item, "category": category, "name": name,
-                      "drive": drive, "canvasser": author, "captured_at": captured_at,
-                      "flags": geotags.flag_names(flags)}
+        ident = f"{doc_id}#{item}"
+        properties = {"id": ident, "record": doc_id, "item": item, "category": category, "name": name,
+                      "drive": drive, "canvasser": author, "captured_at": captured_at, "flags": flag_lists[flags]}
         if full:
             properties.update(form=form, form_version=version, turf=turf, household=household, accuracy_m=accuracy,
-                              source="manual" if manual else None, checks=_checks(detail, speed),
-                              answers=json.loads(answers) if answers else {})
+                              source="manual" if manual else None,
+                              checks=_checks(detail, speed) if speed is not None else fragment(detail) if detail else _EMPTY,
+                              answers=fragment(answers) if answers else _EMPTY)  # stored as JSON: copied, not parsed
         geometry = {"type": "Point", "coordinates": [lon, lat]} if lat is not None else None
-        yield orjson.dumps({"type": "Feature", "id": properties["id"], "geometry": geometry, "properties": properties})
+        yield dumps({"type": "Feature", "id": ident, "geometry": geometry, "properties": properties})
 
 
 # The answer columns of the CSV: the built-in asset form's fields (other answers are in the GeoJSON export).
@@ -390,13 +398,14 @@ CSV_HEADER = ["record", "item", "category", "name", "latitude", "longitude", "ac
               "canvasser", "drive", "form", "form_version", "turf", "household", "flags", *ANSWER_COLUMNS]
 
 
-def csv_rows(rows: sqlite3.Cursor) -> Iterator[list]:
+def csv_rows(rows: Iterable[tuple]) -> Iterator[list]:
     """CSV rows (``CSV_HEADER``) of selected rows: latitude and longitude columns, each answer its column."""
+    loads, columns, texts = orjson.loads, ANSWER_COLUMNS, _FLAG_TEXTS
     for (pid, doc_id, item, form, version, drive, author, turf, household, lat, lon, accuracy, captured_at,
          category, name, answers, flags, detail, speed, manual) in rows:
-        values = json.loads(answers) if answers else {}
-        yield [doc_id, item, category, name, lat, lon, accuracy, bool(manual), captured_at, author, drive, form, version,
-               turf, household, " ".join(geotags.flag_names(flags)), *(values.get(name) for name in ANSWER_COLUMNS)]
+        values = loads(answers) if answers else {}
+        yield [doc_id, item, category, name, lat, lon, accuracy, manual == 1, captured_at, author, drive, form, version,
+               turf, household, texts[flags], *[values.get(column) for column in columns]]
 
 
 def turf_features(conn: sqlite3.Connection) -> Iterator[bytes]:
