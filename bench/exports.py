@@ -14,7 +14,7 @@ subprocess of its own so that its peak memory (RSS) is its own:
 Prints rows/s and peak memory of each and the ratios, then the bounding-box
 query of a neighbourhood (about 500 m square) through ``/assets``: median
 and 95th percentile of 50 random ones, against a linear scan of the same
-rows without the R*Tree.
+rows without the grid of cells.
 
     python bench/exports.py [--records 1000000] [--keep DIR]
 
@@ -307,7 +307,7 @@ def main() -> None:
         p95 = sorted(api_ms)[int(len(api_ms) * 0.95) - 1]
         print(f"bbox of a neighbourhood (~500 m, {statistics.median(counts):.0f} assets in the median box): "
               f"API median {statistics.median(api_ms):.1f} ms, p95 {p95:.1f} ms (target < 100 ms); "
-              f"a scan without the R*Tree {statistics.median(scan_ms):.1f} ms "
+              f"a scan without the grid {statistics.median(scan_ms):.1f} ms "
               f"({statistics.median(scan_ms) / statistics.median(api_ms):.1f}x slower)")
     finally:
         if not args.keep:

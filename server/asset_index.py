@@ -380,7 +380,8 @@ def count(conn: sqlite3.Connection, filters: Mapping[str, object]) -> int:
     return found
 
 
-def _checks(detail: str | None, speed: float | None) -> dict:
+def checks_of(detail: str | None, speed: float | None) -> dict:
+    """What was measured of a point (``household_m``, ``outside_turf_m``, ``accuracy_threshold_m``, ``speed_kmh``)."""
     checks = json.loads(detail) if detail else {}
     if speed is not None:
         checks["speed_kmh"] = speed
@@ -403,7 +404,7 @@ def features(rows: Iterable[tuple], *, full: bool = False) -> Iterator[bytes]:
         if full:
             properties.update(form=form, form_version=version, turf=turf, household=household, accuracy_m=accuracy,
                               source="manual" if manual else None,
-                              checks=_checks(detail, speed) if speed is not None else fragment(detail) if detail else _EMPTY,
+                              checks=checks_of(detail, speed) if speed is not None else fragment(detail) if detail else _EMPTY,
                               answers=fragment(answers) if answers else _EMPTY)  # stored as JSON: copied, not parsed
         geometry = {"type": "Point", "coordinates": [lon, lat]} if lat is not None else None
         yield dumps({"type": "Feature", "id": ident, "geometry": geometry, "properties": properties})
