@@ -8,7 +8,7 @@ One ``server.projection`` kind, ``assets``, with these tables:
   of its ``assets`` repeat (``item`` 0, 1, ...; an asset without a
   ``location`` has none and is only in exports), with what the filters read
   (drive, form, canvasser, time, category, flags) and the asset's answers;
-* ``points_box``: an R*Tree of the points' positions (triggers keep it).
+* ``points.cell``: the point's cell of a grid of 0.01 degrees, indexed, for bounding boxes.
 
 The flags (``server.geotags``) are computed in ``settle``, after each batch
 of changes: a record's own flags when it changes, every point of a turf,
@@ -27,7 +27,7 @@ import json
 import math
 import sqlite3
 from datetime import datetime
-from typing import Iterator, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 import orjson
@@ -58,22 +58,38 @@ CREATE TABLE points (
     lat REAL, lon REAL, accuracy REAL, manual INTEGER NOT NULL,
     t REAL, captured_at TEXT,
     category TEXT, name TEXT, answers TEXT,
+    cell INTEGER,
     sflags INTEGER NOT NULL DEFAULT 0, vflags INTEGER NOT NULL DEFAULT 0,
     detail TEXT, speed REAL
 );
+CREATE INDEX points_cell ON points (cell);
 CREATE INDEX points_doc ON points (doc_id);
 CREATE INDEX points_visits ON points (author, t, id) WHERE item = -1;
 CREATE INDEX points_turf ON points (turf);
 CREATE INDEX points_household ON points (household);
-CREATE INDEX points_form_doc ON points (form_doc);
-CREATE VIRTUAL TABLE points_box USING rtree (id, min_lon, max_lon, min_lat, max_lat);
-CREATE TRIGGER points_box_in AFTER INSERT ON points WHEN new.lat IS NOT NULL BEGIN
-    INSERT INTO points_box VALUES (new.id, new.lon, new.lon, new.lat, new.lat);
-END;
-CREATE TRIGGER points_box_out AFTER DELETE ON points WHEN old.lat IS NOT NULL BEGIN
-    DELETE FROM points_box WHERE id = old.id;
-END
+CREATE INDEX points_form_doc ON points (form_doc)
 """
+
+# Bounding boxes: each point is in a cell of a grid of CELL_DEG degrees, and a box is read as the cells it
+# touches.  (An R*Tree answered as fast but made writing the index four times slower: bench/exports.py.)
+CELL_DEG = 0.01  # about 1.1 km of latitude
+_ROW = round(360 / CELL_DEG)
+MAX_CELLS = 4000  # a larger box (a city, a region) reads the points without the grid
+
+
+def cell(lat: float, lon: float) -> int:
+    return int((lat + 90) // CELL_DEG) * _ROW + min(_ROW - 1, int((lon + 180) // CELL_DEG))
+
+
+def cells(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> list[int] | None:
+    """The cells a box touches (``min_lon > max_lon``: across the antimeridian), or None if there are too many."""
+    spans = [(min_lon, max_lon)] if min_lon <= max_lon else [(min_lon, 180.0), (-180.0, max_lon)]
+    first_row, last_row = cell(min_lat, 0) // _ROW, cell(max_lat, 0) // _ROW
+    columns = [(cell(0, west) % _ROW, cell(0, east) % _ROW) for west, east in spans]
+    count = (last_row - first_row + 1) * sum(b - a + 1 for a, b in columns)
+    if count > MAX_CELLS:
+        return None
+    return [row * _ROW + col for row in range(first_row, last_row + 1) for a, b in columns for col in range(a, b + 1)]
 
 SPEED_BIT = geotags.FLAGS["impossible_speed"]
 
@@ -143,7 +159,8 @@ def record_points(doc: dict) -> list[tuple]:
     answers = doc.get("answers") if isinstance(doc.get("answers"), dict) else {}
     if visit is not None:
         lat, lon, accuracy, manual = visit
-        rows.append((doc["_id"], -1, *common, lat, lon, accuracy, int(manual), t, captured, None, None, None))
+        rows.append((doc["_id"], -1, *common, lat, lon, accuracy, int(manual), t, captured, None, None, None,
+                     cell(lat, lon)))
     assets = answers.get("assets")
     if isinstance(assets, list):
         for i, asset in enumerate(assets):
@@ -153,12 +170,13 @@ def record_points(doc: dict) -> list[tuple]:
             lat, lon, accuracy, manual = where if where is not None else (None, None, None, False)
             rows.append((doc["_id"], i, *common, lat, lon, accuracy, int(manual), t, captured,
                          _text(asset.get("category")), _text(asset.get("asset_name")),
-                         orjson.dumps(asset, option=orjson.OPT_SORT_KEYS).decode()))
+                         orjson.dumps(asset, option=orjson.OPT_SORT_KEYS).decode(),
+                         None if lat is None else cell(lat, lon)))
     return rows
 
 
 _POINT_COLUMNS = ("doc_id, item, form, version, form_doc, drive, author, turf, household, lat, lon, accuracy, manual, "
-                  "t, captured_at, category, name, answers")
+                  "t, captured_at, category, name, answers, cell")
 
 
 class AssetHandler(Handler):
@@ -170,7 +188,7 @@ class AssetHandler(Handler):
         self.turf_tolerance_m = turf_tolerance_m
         self.household_max_m = household_max_m
         self.max_speed_kmh = max_speed_kmh
-        self.version = f"1;turf={turf_tolerance_m};household={household_max_m};speed={max_speed_kmh}"
+        self.version = f"2;turf={turf_tolerance_m};household={household_max_m};speed={max_speed_kmh}"
         self._shapes: dict[str, tuple[str, shapely.Geometry | None]] = {}
 
     def rows(self, doc: dict):
@@ -200,7 +218,7 @@ class AssetHandler(Handler):
         new = [row for doc in changed.values() if doc is not None and doc.get("type") == "record"
                for row in record_points(doc)]
         if new:
-            conn.executemany(f"INSERT INTO points ({_POINT_COLUMNS}) VALUES ({','.join('?' * 18)})", new)
+            conn.executemany(f"INSERT INTO points ({_POINT_COLUMNS}) VALUES ({','.join('?' * 19)})", new)
         for author, t in old + [(row[6], row[13]) for row in new if row[1] == -1]:
             if author is not None and t is not None:
                 lows[author] = min(t, lows.get(author, t))
@@ -312,15 +330,17 @@ def _query(filters: Mapping[str, object]) -> tuple[str, str, list]:
     bbox = filters.get("bbox")
     if bbox is not None:
         min_lon, min_lat, max_lon, max_lat = bbox  # type: ignore[misc]
-        source = "points_box b JOIN points p ON p.id = b.id"
-        where.append("b.min_lat >= ? AND b.max_lat <= ?")
+        where.append("p.lat BETWEEN ? AND ?")
         params += [min_lat, max_lat]
         if min_lon <= max_lon:
-            where.append("b.min_lon >= ? AND b.max_lon <= ?")
+            where.append("p.lon BETWEEN ? AND ?")
             params += [min_lon, max_lon]
         else:  # across the antimeridian
-            where.append("(b.min_lon >= ? OR b.max_lon <= ?)")
+            where.append("(p.lon >= ? OR p.lon <= ?)")
             params += [min_lon, max_lon]
+        touched = cells(min_lon, min_lat, max_lon, max_lat)
+        if touched is not None:
+            where.append(_any("p.cell", touched, params))  # type: ignore[arg-type]
     if filters.get("located") and bbox is None:
         where.append("p.lat IS NOT NULL")
     for key, column in (("category", "p.category"), ("drive", "p.drive"), ("canvasser", "p.author")):
@@ -360,26 +380,34 @@ def count(conn: sqlite3.Connection, filters: Mapping[str, object]) -> int:
     return found
 
 
-def _checks(detail: str | None, speed: float | None) -> dict:
+def checks_of(detail: str | None, speed: float | None) -> dict:
+    """What was measured of a point (``household_m``, ``outside_turf_m``, ``accuracy_threshold_m``, ``speed_kmh``)."""
     checks = json.loads(detail) if detail else {}
     if speed is not None:
         checks["speed_kmh"] = speed
     return checks
 
 
-def features(rows: sqlite3.Cursor, *, full: bool = False) -> Iterator[bytes]:
+_FLAG_LISTS = [geotags.flag_names(bits) for bits in range(1 << len(geotags.FLAGS))]
+_FLAG_TEXTS = [" ".join(names) for names in _FLAG_LISTS]
+_EMPTY = orjson.Fragment(b"{}")
+
+
+def features(rows: Iterable[tuple], *, full: bool = False) -> Iterator[bytes]:
     """GeoJSON Features (encoded) of selected rows; ``full``: with every answer and check (exports)."""
+    dumps, fragment, flag_lists = orjson.dumps, orjson.Fragment, _FLAG_LISTS
     for (pid, doc_id, item, form, version, drive, author, turf, household, lat, lon, accuracy, captured_at,
          category, name, answers, flags, detail, speed, manual) in rows:
-        properties = {"id": f"{doc_id}#{item}", "record": doc_id, "item": item, "category": category, "name": name,
-                      "drive": drive, "canvasser": author, "captured_at": captured_at,
-                      "flags": geotags.flag_names(flags)}
+        ident = f"{doc_id}#{item}"
+        properties = {"id": ident, "record": doc_id, "item": item, "category": category, "name": name,
+                      "drive": drive, "canvasser": author, "captured_at": captured_at, "flags": flag_lists[flags]}
         if full:
             properties.update(form=form, form_version=version, turf=turf, household=household, accuracy_m=accuracy,
-                              source="manual" if manual else None, checks=_checks(detail, speed),
-                              answers=json.loads(answers) if answers else {})
+                              source="manual" if manual else None,
+                              checks=checks_of(detail, speed) if speed is not None else fragment(detail) if detail else _EMPTY,
+                              answers=fragment(answers) if answers else _EMPTY)  # stored as JSON: copied, not parsed
         geometry = {"type": "Point", "coordinates": [lon, lat]} if lat is not None else None
-        yield orjson.dumps({"type": "Feature", "id": properties["id"], "geometry": geometry, "properties": properties})
+        yield dumps({"type": "Feature", "id": ident, "geometry": geometry, "properties": properties})
 
 
 # The answer columns of the CSV: the built-in asset form's fields (other answers are in the GeoJSON export).
@@ -390,13 +418,14 @@ CSV_HEADER = ["record", "item", "category", "name", "latitude", "longitude", "ac
               "canvasser", "drive", "form", "form_version", "turf", "household", "flags", *ANSWER_COLUMNS]
 
 
-def csv_rows(rows: sqlite3.Cursor) -> Iterator[list]:
+def csv_rows(rows: Iterable[tuple]) -> Iterator[list]:
     """CSV rows (``CSV_HEADER``) of selected rows: latitude and longitude columns, each answer its column."""
+    loads, columns, texts = orjson.loads, ANSWER_COLUMNS, _FLAG_TEXTS
     for (pid, doc_id, item, form, version, drive, author, turf, household, lat, lon, accuracy, captured_at,
          category, name, answers, flags, detail, speed, manual) in rows:
-        values = json.loads(answers) if answers else {}
-        yield [doc_id, item, category, name, lat, lon, accuracy, bool(manual), captured_at, author, drive, form, version,
-               turf, household, " ".join(geotags.flag_names(flags)), *(values.get(name) for name in ANSWER_COLUMNS)]
+        values = loads(answers) if answers else {}
+        yield [doc_id, item, category, name, lat, lon, accuracy, manual == 1, captured_at, author, drive, form, version,
+               turf, household, texts[flags], *[values.get(column) for column in columns]]
 
 
 def turf_features(conn: sqlite3.Connection) -> Iterator[bytes]:

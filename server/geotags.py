@@ -37,16 +37,13 @@ import numpy as np
 import shapely
 from pyproj import Geod
 
+from schemas.assets import FLAG_NAMES
+
 WGS84 = Geod(ellps="WGS84")
 SPHERE_M = 6_371_008.8
 
-FLAGS: dict[str, int] = {
-    "low_accuracy": 1,
-    "outside_turf": 2,
-    "far_from_household": 4,
-    "impossible_speed": 8,
-    "manual": 16,
-}
+# A bit each, in the order the REST schemas list them.
+FLAGS: dict[str, int] = {name: 1 << i for i, name in enumerate(FLAG_NAMES)}
 
 
 def flag_names(bits: int) -> list[str]:

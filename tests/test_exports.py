@@ -36,7 +36,7 @@ def test_csv_re_read_cell_by_cell():
 def test_csv_comes_in_chunks_without_building_the_file():
     rows = ([str(i), "x" * 100] for i in range(5000))
     chunks = list(csv_stream(["i", "x"], rows, bom=False))
-    assert len(chunks) > 5 and max(len(c) for c in chunks) < CHUNK + 200
+    assert len(chunks) > 5 and max(len(c) for c in chunks) < 2 * CHUNK  # bounded, whatever the row count
     assert b"".join(chunks).count(b"\r\n") == 5001
 
 

@@ -128,7 +128,7 @@ class AssetRecordResource(MethodView):
                 mine = assets[item] if item < len(assets) and isinstance(assets[item], dict) else {}
             photo = mine.get("photo") if isinstance(mine.get("photo"), str) else None
             points.append({"item": item, "lat": lat, "lon": lon, "accuracy_m": accuracy,
-                           "flags": geotags.flag_names(flags), "checks": asset_index._checks(detail, speed),
+                           "flags": geotags.flag_names(flags), "checks": asset_index.checks_of(detail, speed),
                            "category": category, "name": name, "answers": mine, "photo": photo})
         _, _, _, _, _, _, _, _, _, form, version, drive, author, turf, household, captured_at = rows[0]
         return {"id": record_id, "form": form, "form_version": version, "drive": drive, "canvasser": author,

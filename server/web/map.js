@@ -146,7 +146,7 @@ async function open(record, item, marker) {
       el("dl", { class: "answers" }, answers.flat()),
       el("div", { id: "photo" }),
       el("p", {}, conflicts),
-      el("p", { class: "muted" }, `${record} · ${point.lat.toFixed(6)}, ${point.lon.toFixed(6)}` + (point.accuracy_m != null ? ` ± ${point.accuracy_m} m` : "")),
+      el("p", { class: "muted" }, record + (point.lat == null ? "" : ` · ${point.lat.toFixed(6)}, ${point.lon.toFixed(6)}`) + (point.accuracy_m != null ? ` ± ${point.accuracy_m} m` : "")),
     );
     if (point.photo) {
       photo(record, point.photo).then((img) => document.getElementById("photo").replaceChildren(img))
