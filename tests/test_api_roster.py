@@ -10,9 +10,10 @@ import re
 import openpyxl
 import pytest
 
-from server import create_app
+from forms.templates import DRIVES, published
 from server.accounts import Accounts
 from tests.factories import signup_record
+from tests.helpers.api import app_with_users, client_as
 
 API = "/api/v1/campaigns/east"
 ALL = {"sms": True, "email": True, "call": True}
@@ -22,26 +23,17 @@ E164 = re.compile(r"\+[0-9]{8,15}")
 
 @pytest.fixture
 def app(tmp_path):
-    app = create_app({"STORE": f"sqlite://{tmp_path}/roster.db"}, environ={})
+    """ada (admin), cora (coordinator), olga and otto (organizers), vic (volunteer); a campaign with the built-in forms."""
+    app = app_with_users(f"sqlite://{tmp_path}/roster.db")
     store = app.extensions["blockwalk.store"]
-    accounts = Accounts(store)
-    tokens = {}
-    for name, role in (("ada", "admin"), ("cora", "coordinator"), ("olga", "organizer"), ("otto", "organizer"),
-                       ("vic", "volunteer")):
-        accounts.add_user(name, role, f"{name}-password")
-        tokens[name] = accounts.create_token(name)
-    app.config["TEST_TOKENS"] = tokens
-    from forms.templates import DRIVES, published
-
+    Accounts(store).add_user("otto", "organizer", "otto-password")
+    app.config["TEST_TOKENS"]["otto"] = Accounts(store).create_token("otto")
     store.create_db("east").bulk_docs([published(drive) for drive in DRIVES])
     yield app
     store.close()
 
 
-def client(app, user: str):
-    c = app.test_client()
-    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {app.config['TEST_TOKENS'][user]}"
-    return c
+client = client_as
 
 
 def push(app, *docs) -> None:

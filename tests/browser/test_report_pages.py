@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from tests.factories import awareness_record, make_record, signup_record
-from tests.browser.test_coordinator_pages import laptop, shot  # noqa: F401 - laptop is a fixture
+from tests.browser.test_coordinator_pages import shot
 from tests.peers import LiveServer, blockwalk
 
 ALL = {"sms": True, "email": True, "call": True}
