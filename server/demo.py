@@ -55,7 +55,9 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
             "type": "campaign",
             "name": "Westside neighbourhood assets and meeting",
             "languages": ["en", "es"],
-            "drives": ["asset_mapping", "recruitment", "meeting_awareness"],
+            "description": "Map what the neighbourhood has, recruit volunteers, and bring people to the meeting.",
+            "drives": [{"id": drive, "name": published(drive)["title"]["en"], "forms": [f"form:{drive}"]}
+                       for drive in DRIVES],
         },
         {
             "_id": "meeting:2026-12-03",
@@ -166,6 +168,11 @@ def assignments() -> list[dict]:
          "user": VOLUNTEERS[t % 2], "turf": f"turf:{t + 1}", "active": True}
         for t in range(TURFS)
     ]
+
+
+def people() -> list[tuple[str, str]]:
+    """The demo's users and their roles in the demo campaign."""
+    return [(COORDINATOR, "coordinator")] + [(volunteer, "volunteer") for volunteer in VOLUNTEERS]
 
 
 def load_demo(server: StoreServer, name: str = "demo") -> int:

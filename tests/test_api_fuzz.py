@@ -34,7 +34,8 @@ def test_no_request_makes_a_500_and_responses_fit_the_spec(tmp_path):
     app = create_app({"STORE": f"sqlite://{tmp_path}/fuzz.db"}, environ={})
     store = app.extensions["blockwalk.store"]
     accounts = Accounts(store)
-    accounts.add_user("fuzz", "coordinator", "fuzz-password")
+    accounts.add_user("fuzz", "coordinator", "fuzz-password", "east")
+    accounts.set_role("fuzz", "west", "coordinator")
     headers = {"Authorization": f"Bearer {accounts.create_token('fuzz')}"}
     for name in ("east", "west"):
         install_template(store.create_db(name), "recruitment")

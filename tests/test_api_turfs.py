@@ -108,7 +108,8 @@ def test_a_turf_is_read_with_its_geometry_and_edited_under_if_match(app):
     assert client.delete(f"{API}/turfs/t1", headers={"If-Match": saved.headers["ETag"]}).status_code == 200
     assert client.get(f"{API}/turfs/t1").status_code == 404
     assert client.delete(f"{API}/turfs/t1", headers={"If-Match": saved.headers["ETag"]}).status_code == 404
-    assert client.get("/api/v1/campaigns/nowhere/turfs/t1").status_code == 404
+    assert client.get("/api/v1/campaigns/nowhere/turfs/t1").status_code == 403  # no role there
+    assert _client(app, "ada").get("/api/v1/campaigns/nowhere/turfs/t1").status_code == 404
 
 
 # --------------------------------------------------------------------------- households

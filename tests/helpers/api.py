@@ -10,13 +10,13 @@ from server.app import create_app
 ROLES = (("ada", "admin"), ("cora", "coordinator"), ("olga", "organizer"), ("vic", "volunteer"))
 
 
-def app_with_users(store_url: str) -> Flask:
-    """An app on ``store_url`` with ada (admin), cora (coordinator), olga (organizer), vic (volunteer)."""
+def app_with_users(store_url: str, campaign: str = "east") -> Flask:
+    """An app on ``store_url`` with ada (admin), and cora (coordinator), olga (organizer), vic (volunteer) in ``campaign``."""
     app = create_app({"STORE": store_url}, environ={})
     accounts = Accounts(app.extensions["blockwalk.store"])
     tokens = {}
     for name, role in ROLES:
-        accounts.add_user(name, role, f"{name}-password")
+        accounts.add_user(name, role, f"{name}-password", None if role == "admin" else campaign)
         tokens[name] = accounts.create_token(name)
     app.config["TEST_TOKENS"] = tokens
     return app
