@@ -26,7 +26,7 @@ def app(tmp_path):
     """ada (admin), cora (coordinator), olga and otto (organizers), vic (volunteer); a campaign with the built-in forms."""
     app = app_with_users(f"sqlite://{tmp_path}/roster.db")
     store = app.extensions["blockwalk.store"]
-    Accounts(store).add_user("otto", "organizer", "otto-password")
+    Accounts(store).add_user("otto", "organizer", "otto-password", "east")
     app.config["TEST_TOKENS"]["otto"] = Accounts(store).create_token("otto")
     store.create_db("east").bulk_docs([published(drive) for drive in DRIVES])
     yield app
@@ -76,7 +76,8 @@ def test_organizers_and_admins_see_people_merged_across_canvassers(app):
         assert ana["phone"] == "+17735550100" and ana["email"] == "ANA@example.org"  # the newest, as typed
         assert ana["consent"]["sms"]["given"] is False and ana["consent"]["sms"]["canvasser"] == "val"
         assert ana["consent"]["email"]["text"].startswith("May we e-mail you")
-    assert client(app, "olga").get("/api/v1/campaigns/nowhere/roster").status_code == 404
+    assert client(app, "ada").get("/api/v1/campaigns/nowhere/roster").status_code == 404
+    assert client(app, "olga").get("/api/v1/campaigns/nowhere/roster").status_code == 403  # no role there
 
 
 def test_csv_export_is_consent_gated_and_formula_safe_cell_by_cell(app):

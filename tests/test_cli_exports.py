@@ -35,9 +35,9 @@ def run(*args: str, store: str) -> subprocess.CompletedProcess:
 def store_url(tmp_path):
     url = f"sqlite://{tmp_path}/cli.db"
     server = open_store(url, store_config())
-    Accounts(server).add_user("olga", "organizer", "olga-password")
-    Accounts(server).add_user("cora", "coordinator", "cora-password")
     db = server.create_db("east")
+    Accounts(server).add_user("olga", "organizer", "olga-password", "east")
+    Accounts(server).add_user("cora", "coordinator", "cora-password", "east")
     db.bulk_docs([published(drive) for drive in DRIVES] + [MEETING, {"_id": "turf:1", "type": "turf", "name": "North"}])
     db.bulk_docs([signup_record(name='=HYPERLINK("http://x","y")', email="x@example.org", phone="773 555 0100", consent=ALL),
                   signup_record(name="Grace Kim", email="grace@example.org", phone="773 555 0199", household="household:g",

@@ -178,7 +178,8 @@ def test_roster_page_lists_people_and_downloads_new_since_last_time_then_a_range
 
 def test_a_coordinator_sees_the_apis_refusal_on_the_roster_page(site, laptop):
     page, _ = laptop
-    blockwalk("user", "add", "cora", "--role", "coordinator", store=site.store, input="cora-password-1\n")
+    blockwalk("user", "add", "cora", "--role", "coordinator", "--campaign", site.db, store=site.store,
+              input="cora-password-1\n")
     sign_in(page, site, "cora", "cora-password-1")
     assert "Only organizers and admins see the roster" in refusal_on(page, site, "roster.html")
     assert "HYPERLINK" not in page.content()
