@@ -165,7 +165,7 @@ def _app_client(folder: str):
     app = create_app(config(folder), environ={})
     accounts = Accounts(app.extensions["blockwalk.store"])
     if accounts.get_user("bench") is None:
-        accounts.add_user("bench", "coordinator", "bench-password")
+        accounts.add_user("bench", "coordinator", "bench-password", "bench")
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {accounts.create_token('bench')}"
     return app, client

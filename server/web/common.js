@@ -10,6 +10,7 @@ const USER = "blockwalk.user";
 export const PAGES = [
   ["index.html", "Home", "Inicio"],
   ["map.html", "Asset map", "Mapa de recursos"],
+  ["conflicts.html", "Conflicts", "Conflictos"],
 ];
 
 export const lang = (navigator.language || "en").toLowerCase().startsWith("es") ? "es" : "en";
