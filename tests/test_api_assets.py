@@ -224,7 +224,8 @@ def test_a_record_opens_with_answers_flags_and_photo(app):
     assert c.get(f"{API}/records/record:0001/attachments/none.png").status_code == 404
     assert c.get(f"{API}/records/record:9999").status_code == 404
     assert c.get(f"{API}/records/turf:north").status_code == 404
-    assert c.get("/api/v1/campaigns/nowhere/assets").status_code == 404
+    assert client(app, "ada").get("/api/v1/campaigns/nowhere/assets").status_code == 404
+    assert c.get("/api/v1/campaigns/nowhere/assets").status_code == 403  # no role there: whether it exists is not said
 
 
 def test_turfs_come_with_their_geometry(app):
