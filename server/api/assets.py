@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from contextlib import closing
 
-from flask import Response, g, stream_with_context
+from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.assets import AssetExportArgs, AssetFilter, AssetRecord
 from server import asset_index, exports, geotags, projection
 from server.api.blueprint import Blueprint
-from server.api.turfs import READERS, campaign_store, get_or_none
-from server.auth import api_authenticate, role_in
+from server.api.turfs import READERS, campaign_store, get_or_none, require_campaign_role
+from server.auth import api_authenticate
 from sync.errors import NotFound
 
 blp = Blueprint("assets", __name__, url_prefix="/campaigns/<campaign>/assets",
@@ -30,8 +30,8 @@ _ERRORS = {"403": {"description": "Volunteers may not read the asset map"}, "404
 
 
 def _index(campaign: str) -> projection.Projection:
-    if role_in(g.user, campaign) not in READERS:
-        abort(403, message="Only an admin, a coordinator or an organizer may read the asset map; volunteers sync")
+    require_campaign_role(READERS, "Only an admin, a coordinator or an organizer may read the asset map; volunteers sync",
+                          campaign)
     store = campaign_store(campaign)
     return projection.index(campaign, asset_index.KIND, store)
 

@@ -9,8 +9,8 @@ const USER = "blockwalk.user";
 // Every coordinator page, in the navigation's order: [file, English title, Spanish title].
 export const PAGES = [
   ["index.html", "Home", "Inicio"],
-  ["conflicts.html", "Conflicts", "Conflictos"],
   ["map.html", "Asset map", "Mapa de recursos"],
+  ["conflicts.html", "Conflicts", "Conflictos"],
   ["meetings.html", "Meetings", "Reuniones"],
   ["progress.html", "Progress", "Avance"],
   ["roster.html", "Roster", "Voluntarios"],
