@@ -101,6 +101,7 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
         f"(store: {safe_url(settings.store_url(app.config))})",
         err=True,
     )
+    _catch_up_in_background(app)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -108,6 +109,22 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
     finally:
         server.close()
         app.extensions["blockwalk.store"].close()
+
+
+def _catch_up_in_background(app) -> None:
+    """Bring the server's indexes up to date while it already answers (a request catches up the rest itself)."""
+    import logging
+    import threading
+
+    from server import projection
+
+    def run() -> None:
+        try:
+            projection.catch_up_all(app)
+        except Exception:  # the store went away (shutting down) or is unreachable: requests will catch up
+            logging.getLogger(__name__).warning("catching the indexes up at start failed", exc_info=True)
+
+    threading.Thread(target=run, name="index catch-up", daemon=True).start()
 
 
 @main.command()
@@ -327,6 +344,110 @@ def demo(name: str, store: str | None) -> None:
     else:
         click.echo(f"The demo campaign is already in {name!r}.", err=True)
     click.echo(name)
+
+
+@main.group()
+def export() -> None:
+    """Exports of a campaign, streamed to a file or stdout, with a progress bar on stderr."""
+
+
+def _messages(messages, key: str = ""):
+    """(option, message) pairs of marshmallow's nested messages."""
+    if isinstance(messages, dict):
+        for inner_key, inner in messages.items():
+            yield from _messages(inner, key if isinstance(inner_key, int) else str(inner_key))
+    elif isinstance(messages, list):
+        for inner in messages:
+            yield from _messages(inner, key)
+    else:
+        yield key, str(messages)
+
+
+def _counted(rows, bar):
+    for row in rows:
+        bar.update(1)
+        yield row
+
+
+@export.command("assets")
+@click.option("--db", "db_name", required=True, help="The campaign database.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "geojson"]), default="csv", show_default=True,
+              help="CSV (latitude and longitude columns) or GeoJSON.")
+@click.option("--output", "-o", default="-", show_default=True, metavar="FILE", help="Where to write it; - is stdout.")
+@click.option("--kind", type=click.Choice(["asset", "visit"]), default="asset", show_default=True,
+              help="The assets mapped, or the records' own geotags.")
+@click.option("--bbox", default=None, metavar="MIN_LON,MIN_LAT,MAX_LON,MAX_LAT", help="Only inside this box (degrees).")
+@click.option("--category", multiple=True, help="Asset category (repeat for any of several).")
+@click.option("--drive", multiple=True, help="Drive (repeat for any of several).")
+@click.option("--form", "form_id", multiple=True, help="Form, ID or form:ID (repeat for any of several).")
+@click.option("--canvasser", multiple=True, help="Canvasser, the records' author (repeat for any of several).")
+@click.option("--since", default=None, metavar="DATE", help="Captured at or after (ISO date or date-time; UTC if no zone).")
+@click.option("--until", default=None, metavar="DATE", help="Captured before (ISO date or date-time).")
+@click.option("--flag", multiple=True, help="Only with this geotag flag (repeat for any of several): "
+                                            "low_accuracy, outside_turf, far_from_household, impossible_speed, manual.")
+@click.option("--flagged/--unflagged", default=None, help="Only flagged, or only unflagged, points.")
+@click.option("--limit", type=int, default=None, help="At most this many.")
+@store_option
+@_guarded
+def export_assets(db_name: str, fmt: str, output: str, store: str | None, **filters) -> None:
+    """Export a campaign's assets (or visits) with their geotag flags; the same filters as the map."""
+    from contextlib import closing
+
+    from marshmallow import ValidationError
+
+    from schemas.assets import AssetExportArgs
+    from server import asset_index, exports, projection
+
+    raw = {"format": fmt, "kind": filters["kind"], "bbox": filters["bbox"], "since": filters["since"],
+           "until": filters["until"], "flagged": filters["flagged"], "limit": filters["limit"],
+           "category": list(filters["category"]) or None, "drive": list(filters["drive"]) or None,
+           "form": list(filters["form_id"]) or None, "canvasser": list(filters["canvasser"]) or None,
+           "flag": list(filters["flag"]) or None}
+    try:
+        args = AssetExportArgs().load({k: v for k, v in raw.items() if v is not None})
+    except ValidationError as exc:
+        _fail("bad filter: " + "; ".join(f"--{key}: {message}" for key, message in _messages(exc.messages)), 2)
+    config = _config(STORE=store)
+    server, campaign = _campaign(store, db_name)
+    index = projection.open_index(config, campaign, db_name, asset_index.KIND)
+    try:
+        with click.progressbar(length=max(1, campaign.info().doc_count), label="Indexing", file=sys.stderr) as bar:
+            index.catch_up(bar.update)
+        with closing(index.read()) as conn:
+            total = asset_index.count(conn, args)
+            rows = asset_index.select(conn, args)
+            out = click.get_binary_stream("stdout") if output == "-" else open(output, "wb")  # noqa: SIM115
+            try:
+                with click.progressbar(length=total, label=f"Exporting {total} {args['kind']}s", file=sys.stderr) as bar:
+                    counted = _counted(rows, bar)
+                    if fmt == "geojson":
+                        chunks = exports.geojson_stream(asset_index.features(counted, full=True))
+                    else:
+                        chunks = exports.csv_stream(asset_index.CSV_HEADER, asset_index.csv_rows(counted))
+                    for chunk in chunks:
+                        out.write(chunk)
+            finally:
+                if out is not click.get_binary_stream("stdout"):
+                    out.close()
+                else:
+                    out.flush()
+    finally:
+        index.close()
+        server.close()
+    click.echo(f"Exported {total} {args['kind']}s of {db_name!r}"
+               + ("" if output == "-" else f" to {output}") + ".", err=True)
+
+
+def _export_commands() -> None:
+    """``export roster`` and ``export meetings`` (``server/export_commands.py``), with the same error handling."""
+    from server.export_commands import meetings_command, roster_command
+
+    for command in (roster_command, meetings_command):
+        command.callback = _guarded(command.callback)
+        export.add_command(command)
+
+
+_export_commands()
 
 
 if __name__ == "__main__":

@@ -63,6 +63,29 @@ def _tile_url(value: str) -> str:
     return value
 
 
+def _metres(value: str) -> float:
+    number = float(value)
+    if not (number >= 0 and number < 1e7):
+        raise ValueError("must be a number of metres, 0 or more")
+    return number
+
+
+def _speed(value: str) -> float:
+    number = float(value)
+    if not (number > 0 and number < 1e5):
+        raise ValueError("must be a speed in km/h above 0")
+    return number
+
+
+def _region(value: str) -> str:
+    import phonenumbers
+
+    value = value.strip().upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("must be a two-letter region code phone numbers use, such as US, GB, MX or PL")
+    return value
+
+
 def _synchronous(value: str) -> str:
     value = value.upper()
     if value not in ("NORMAL", "FULL", "EXTRA"):
@@ -98,6 +121,11 @@ SETTINGS: dict[str, Setting] = {
         Setting("LONGPOLL_SECONDS", _positive_int, lambda: 60, "Longest a longpoll _changes request is held open."),
         Setting("TILE_URL", _tile_url, lambda: "", "Base-map tile URL template (https://host/{z}/{x}/{y}.png) for the maps of the app and the coordinator pages; empty (default): vector turfs and points only, no base map."),
         Setting("TILE_ATTRIBUTION", str, lambda: "", "Attribution shown under the base map, as the tile provider requires."),
+        Setting("INDEX_DIR", str, lambda: "", "Folder of the server's rebuildable indexes (asset map, roster); default: beside the SQLite store (<store>.index), or DATA_DIR/index/<store> for CouchDB."),
+        Setting("GEOTAG_TURF_TOLERANCE_M", _metres, lambda: 25.0, "A geotag this far outside its assigned turf (metres) is still inside it; further out it is flagged outside_turf."),
+        Setting("GEOTAG_HOUSEHOLD_MAX_M", _metres, lambda: 100.0, "A geotag further than this from its household's location (metres) is flagged far_from_household."),
+        Setting("GEOTAG_MAX_SPEED_KMH", _speed, lambda: 15.0, "Between a canvasser's consecutive records, a faster speed than this (km/h, beyond the fixes' accuracy) is flagged impossible_speed."),
+        Setting("PHONE_REGION", _region, lambda: "US", "Region a phone number typed without a country code is read in, for the roster's E.164 numbers, unless the campaign document sets phone_region."),
         Setting("CORS_ORIGINS", _origins, lambda: (), "Comma-separated origins (scheme://host[:port]) whose pages may call the server with credentials, e.g. the canvasser app's."),
     ]
 }

@@ -75,6 +75,13 @@ REQUESTS = {
                                                data=f"address,lat,lon\n9 Elm St,{world.LAT + 0.001},{world.LON + 0.011}\n"),
     "assignments: list": lambda c, me: c.get(f"{API}/assignments"),
     "assignments: write": lambda c, me: c.put(f"{API}/assignments/val/turf:1"),
+    "roster: list": lambda c, me: c.get(f"{API}/roster"),
+    "roster: export": lambda c, me: c.get(f"{API}/roster/export?format=xlsx"),
+    "export log: read": lambda c, me: c.get(f"{API}/exports"),
+    "reports: meeting coverage": lambda c, me: c.get(f"{API}/reports/meetings"),
+    "reports: progress": lambda c, me: c.get(f"{API}/reports/progress"),
+    "devices: report one's own phone": lambda c, me: c.put(f"{API}/devices/phone-1/report", json={
+        "pending": 2, "refused": 0, "last_sync_at": "2026-11-25T15:00:00+00:00"}),
     "users: list": lambda c, me: c.get("/api/v1/users"),
     "users: create": lambda c, me: c.post("/api/v1/users", json={"name": "nia", "password": "nia-password"}),
     "users: read oneself": lambda c, me: c.get(f"/api/v1/users/{me}"),

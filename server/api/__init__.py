@@ -49,10 +49,11 @@ def init_app(app: Flask) -> Api:
     def swagger_ui_static(name: str):
         return send_from_directory(folder, name)
 
-    from server.api import (accounts, assignments, campaigns, conflicts, drives, forms, households, meetings, records,
-                            turfs)
+    from server.api import (accounts, assets, assignments, campaigns, conflicts, drives, forms, households, meetings,
+                            records, reports, roster, turfs)
 
     for blueprint in (forms.blp, accounts.blp, accounts.sign_in_blp, turfs.blp, households.blp, assignments.blp,
-                      campaigns.blp, drives.blp, meetings.blp, records.blp, conflicts.blp):
+                      campaigns.blp, drives.blp, meetings.blp, records.blp, conflicts.blp, assets.blp,
+                      roster.blp, roster.audit_blp, *reports.BLUEPRINTS):
         api.register_blueprint(blueprint, url_prefix=PREFIX + blueprint.url_prefix)
     return api

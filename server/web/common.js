@@ -9,7 +9,11 @@ const USER = "blockwalk.user";
 // Every coordinator page, in the navigation's order: [file, English title, Spanish title].
 export const PAGES = [
   ["index.html", "Home", "Inicio"],
+  ["map.html", "Asset map", "Mapa de recursos"],
   ["conflicts.html", "Conflicts", "Conflictos"],
+  ["meetings.html", "Meetings", "Reuniones"],
+  ["progress.html", "Progress", "Avance"],
+  ["roster.html", "Roster", "Voluntarios"],
 ];
 
 export const lang = (navigator.language || "en").toLowerCase().startsWith("es") ? "es" : "en";

@@ -148,3 +148,17 @@ def open_phone(chromium):
     yield open_
     for phone in phones:
         phone.close()
+
+
+@pytest.fixture
+def laptop(chromium):
+    """A coordinator's page at a laptop (English), downloads allowed; script errors collected."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB", accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    # Script errors only: a 404 of an optional API (the campaign list) is the page's business.
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None)
+    yield page, errors
+    context.close()

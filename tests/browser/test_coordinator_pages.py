@@ -18,19 +18,6 @@ def site(tmp_path_factory):
     live.close()
 
 
-@pytest.fixture
-def laptop(chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # Script errors only: a 404 of an optional API (the campaign list) is the page's business.
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None)
-    yield page, errors
-    context.close()
-
-
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

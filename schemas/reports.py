@@ -1,0 +1,178 @@
+"""REST payloads of the roster, its exports and their audit log, meeting coverage, progress and device reports."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow.validate import OneOf, Range
+
+# server.roster.PRESETS and server.roster_export.FORMATS (schemas import no other layer; a test keeps them equal)
+PRESETS = ["full", "action_network", "mailchimp"]
+FORMATS = ["csv", "xlsx"]
+
+
+class DateRange(Schema):
+    from_ = fields.AwareDateTime(data_key="from", load_default=None,
+                                 metadata={"description": "From this time (ISO 8601 with offset), inclusive"})
+    to = fields.AwareDateTime(load_default=None, metadata={"description": "Until this time, exclusive"})
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] >= data["to"]:
+            raise ValidationError("'from' must be before 'to'", "to")
+
+
+class RosterExportArgs(DateRange):
+    format = fields.String(load_default="csv", validate=OneOf(FORMATS))
+    preset = fields.String(load_default="full", validate=OneOf(PRESETS),
+                           metadata={"description": "Columns: full (Blockwalk's own), action_network, mailchimp"})
+    new = fields.Boolean(load_default=False,
+                         metadata={"description": "Only the people new or changed since your last 'new' export"})
+
+    @validates_schema
+    def _one_filter(self, data, **kwargs):
+        if data.get("new") and (data.get("from_") or data.get("to")):
+            raise ValidationError("Ask for new people or for a date range, not both", "new")
+
+
+class ConsentOut(Schema):
+    given = fields.Boolean(required=True)
+    text = fields.String(required=True, metadata={"description": "The exact text shown"})
+    language = fields.String(required=True)
+    canvasser = fields.String(required=True)
+    at = fields.String(required=True, metadata={"description": "When it was given (ISO 8601)"})
+    record = fields.String(required=True)
+    household = fields.String(allow_none=True)
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+
+
+class SignUpOut(Schema):
+    record = fields.String(required=True)
+    form = fields.String(required=True, metadata={"description": "The record's form: the drive it was made in"})
+    at = fields.String(required=True)
+    canvasser = fields.String(required=True)
+    device = fields.String(required=True)
+    household = fields.String(allow_none=True)
+    turf = fields.String(allow_none=True)
+    full_name = fields.String(required=True)
+    phone = fields.String(required=True, metadata={"description": "As typed at the door"})
+    email = fields.String(required=True, metadata={"description": "As typed at the door"})
+
+
+class PersonOut(Schema):
+    id = fields.String(required=True, metadata={"description": "person:<record id of the first sign-up>"})
+    full_name = fields.String(required=True)
+    phone = fields.String(allow_none=True, metadata={"description": "E.164"})
+    email = fields.String(allow_none=True)
+    languages = fields.List(fields.String(), required=True)
+    skills = fields.List(fields.String(), required=True)
+    availability = fields.List(fields.String(), required=True)
+    consent = fields.Dict(keys=fields.String(), values=fields.Nested(ConsentOut), required=True,
+                          metadata={"description": "The newest statement per channel: sms, email, call"})
+    shared_phone = fields.Boolean(required=True, metadata={"description": "Another person gave the same phone"})
+    problems = fields.List(fields.String(), required=True,
+                           metadata={"description": "Phones and e-mails that could not be used, as typed"})
+    first_signed_up_at = fields.String(required=True)
+    last_signed_up_at = fields.String(required=True)
+    signups = fields.List(fields.Nested(SignUpOut), required=True, metadata={"description": "Every sign-up, oldest first"})
+
+
+class AuditEntry(Schema):
+    campaign = fields.String(required=True)
+    who = fields.String(required=True)
+    at = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["roster", "meetings", "rsvps"]})
+    format = fields.String(required=True)
+    preset = fields.String(allow_none=True)
+    filter = fields.Dict(required=True)
+    rows = fields.Integer(required=True)
+    complete = fields.Boolean(required=True, metadata={"description": "False: the download was cut off"})
+
+
+class DeviceReportIn(Schema):
+    pending = fields.Integer(required=True, strict=True, validate=Range(min=0, max=10_000_000),
+                             metadata={"description": "Changes on the phone not yet on the server"})
+    refused = fields.Integer(required=True, strict=True, validate=Range(min=0, max=10_000_000),
+                             metadata={"description": "Changes the server refused, kept on the phone to fix"})
+    last_sync_at = fields.AwareDateTime(required=True, metadata={"description": "When the phone last synced (ISO 8601)"})
+
+
+class DeviceReport(Schema):
+    device = fields.String(required=True)
+    user = fields.String(required=True)
+    pending = fields.Integer(required=True)
+    refused = fields.Integer(required=True)
+    last_sync_at = fields.String(required=True)
+    received_at = fields.String(required=True)
+
+
+class MeetingTurf(Schema):
+    turf = fields.String(allow_none=True, metadata={"description": "turf:<id>; null: records with no turf"})
+    name = fields.String(allow_none=True)
+    doors_knocked = fields.Integer(required=True)
+    doors_informed = fields.Integer(required=True)
+    rsvp_yes = fields.Integer(required=True)
+    rsvp_maybe = fields.Integer(required=True)
+    rsvp_no = fields.Integer(required=True)
+    languages_needed = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class MeetingCoverage(Schema):
+    meeting = fields.String(required=True)
+    title = fields.String(required=True)
+    starts_at = fields.String(allow_none=True)
+    place = fields.String(allow_none=True)
+    languages = fields.List(fields.String(), required=True)
+    totals = fields.Nested(MeetingTurf, required=True)
+    turfs = fields.List(fields.Nested(MeetingTurf), required=True)
+
+
+class MeetingExportArgs(Schema):
+    format = fields.String(load_default="csv", validate=OneOf(FORMATS))
+
+
+class Rsvp(Schema):
+    meeting = fields.String(required=True)
+    household = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    turf = fields.String(allow_none=True)
+    rsvp = fields.String(required=True)
+    language = fields.String(required=True, metadata={"description": "The language to remind them in"})
+    languages_needed = fields.List(fields.String(), required=True)
+    reminder = fields.String(required=True, metadata={"description": "The reminder text"})
+    reminder_language = fields.String(required=True, metadata={
+        "description": "The language the reminder is in: 'language' when Blockwalk has a text for it, else en"})
+    at = fields.String(allow_none=True)
+
+
+class ProgressRow(Schema):
+    key = fields.String(allow_none=True, metadata={"description": "The turf or the canvasser; null: none"})
+    name = fields.String(allow_none=True)
+    doors_knocked = fields.Integer(required=True, metadata={"description": "Distinct households visited"})
+    visits = fields.Integer(required=True, metadata={"description": "Records"})
+    contacts = fields.Integer(required=True)
+    contact_rate = fields.Float(allow_none=True, metadata={"description": "Contacted / visits; null with no visits"})
+    hours = fields.Float(required=True, metadata={"description": "Hours in the field (shifts)"})
+    records_per_hour = fields.Float(allow_none=True)
+    assets_mapped = fields.Integer(required=True)
+    signups = fields.Integer(required=True)
+    pending = fields.Integer(allow_none=True, metadata={"description": "Changes still on phones (device reports)"})
+    refused = fields.Integer(allow_none=True)
+    last_sync_at = fields.String(allow_none=True)
+
+
+class ProgressDay(Schema):
+    day = fields.String(required=True)
+    visits = fields.Integer(required=True)
+    contacts = fields.Integer(required=True)
+    assets_mapped = fields.Integer(required=True)
+    signups = fields.Integer(required=True)
+
+
+class Progress(Schema):
+    campaign = fields.Nested(ProgressRow, required=True)
+    turfs = fields.List(fields.Nested(ProgressRow), required=True)
+    canvassers = fields.List(fields.Nested(ProgressRow), required=True)
+    devices = fields.List(fields.Nested(DeviceReport), required=True)
+    days = fields.List(fields.Nested(ProgressDay), required=True, metadata={"description": "Per day (UTC), oldest first"})

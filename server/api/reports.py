@@ -1,0 +1,161 @@
+"""Meeting coverage, RSVP lists and progress for coordinators; sync reports from phones.
+
+Admins, coordinators and organizers of the campaign read the reports;
+volunteers get 403.  Anyone with a role in the campaign sends their own
+phones' sync reports.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import abort
+
+from schemas.reports import DeviceReport, DeviceReportIn, MeetingCoverage, MeetingExportArgs, Progress, Rsvp
+from server import meetings_report, progress, roster_export, visits
+from server.api.blueprint import Blueprint
+from server.api.roster import EXPORT_RESPONSES, allow, export_log, file_response
+from server.api.turfs import campaign_store
+from server.app import store_of
+from server.auth import api_authenticate
+from server.device_reports import DeviceReports
+from sync.store import DocumentStore
+
+READERS = ("admin", "coordinator", "organizer")
+DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+blp = Blueprint("reports", __name__, url_prefix="/campaigns/<campaign>/reports",
+                description="Meeting coverage, RSVP lists and progress (admins, coordinators, organizers)")
+devices_blp = Blueprint("devices", __name__, url_prefix="/campaigns/<campaign>/devices",
+                        description="Sync reports from phones: what is still pending on each")
+BLUEPRINTS = (blp, devices_blp)
+
+blp.before_request(api_authenticate)
+blp.before_request(allow(READERS, "Only admins, coordinators and organizers see the campaign's reports"))
+devices_blp.before_request(api_authenticate)
+devices_blp.before_request(allow(("admin", "organizer", "coordinator", "volunteer"),
+                                 "You have no role in this campaign"))
+
+
+def device_reports() -> DeviceReports:
+    found = current_app.extensions.get("blockwalk.device_reports")
+    if found is None:
+        found = current_app.extensions["blockwalk.device_reports"] = DeviceReports(store_of())
+    return found
+
+
+def meetings_and_visits(campaign: str, store: DocumentStore) -> tuple[list[meetings_report.Meeting], list[visits.Visit]]:
+    return meetings_report.load(visits.index(campaign, store), store)
+
+
+def one_meeting(meetings: list[meetings_report.Meeting], meeting_id: str) -> meetings_report.Meeting:
+    found = meetings_report.find(meetings, meeting_id)
+    if found is None:
+        abort(404, message=f"No meeting {meeting_id!r}")
+    return found
+
+
+def logged_file(campaign: str, kind: str, fmt: str, label: str, header: list[str], rows, filter_: dict):
+    log, who = export_log(), g.user.name
+
+    def done(count: int, complete: bool) -> None:
+        log.record(campaign=campaign, who=who, kind=kind, format=fmt, preset=None, filter=filter_, rows=count,
+                   complete=complete)
+
+    body = roster_export.stream(header, rows, fmt, done, sheet=kind.capitalize())
+    return file_response(body, fmt, roster_export.file_name(kind, campaign, label, fmt, datetime.now(UTC)))
+
+
+@blp.route("/meetings")
+class Meetings(MethodView):
+    @blp.response(200, MeetingCoverage(many=True))
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    def get(self, campaign: str):
+        """Every meeting, by start: doors knocked and informed, RSVPs and languages needed, in total and per turf."""
+        store = campaign_store(campaign)
+        meetings, awareness = meetings_and_visits(campaign, store)
+        return meetings_report.coverage(meetings, awareness, visits.turf_names(store))
+
+
+@blp.route("/meetings/export")
+class MeetingsExport(MethodView):
+    @blp.arguments(MeetingExportArgs, location="query")
+    @blp.doc(responses=EXPORT_RESPONSES)
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    @blp.alt_response(422, description="A bad format")
+    def get(self, args: dict, campaign: str):
+        """The meeting coverage as CSV or XLSX: one row per meeting and turf, and a total row (turf ``all``) per meeting."""
+        store = campaign_store(campaign)
+        meetings, awareness = meetings_and_visits(campaign, store)
+        report = meetings_report.coverage(meetings, awareness, visits.turf_names(store))
+        return logged_file(campaign, "meetings", args["format"], "coverage", meetings_report.COVERAGE_COLUMNS,
+                           meetings_report.coverage_rows(report), {"mode": "all"})
+
+
+@blp.route("/meetings/<meeting_id>/rsvps")
+class Rsvps(MethodView):
+    @blp.response(200, Rsvp(many=True))
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign or meeting")
+    def get(self, campaign: str, meeting_id: str):
+        """The doors that said yes or maybe to the meeting, each with a reminder in its language."""
+        store = campaign_store(campaign)
+        meetings, awareness = meetings_and_visits(campaign, store)
+        return meetings_report.rsvps(store, one_meeting(meetings, meeting_id), meetings, awareness)
+
+
+@blp.route("/meetings/<meeting_id>/rsvps/export")
+class RsvpsExport(MethodView):
+    @blp.arguments(MeetingExportArgs, location="query")
+    @blp.doc(responses=EXPORT_RESPONSES)
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign or meeting")
+    @blp.alt_response(422, description="A bad format")
+    def get(self, args: dict, campaign: str, meeting_id: str):
+        """The RSVP list as CSV or XLSX, for the reminders."""
+        store = campaign_store(campaign)
+        meetings, awareness = meetings_and_visits(campaign, store)
+        meeting = one_meeting(meetings, meeting_id)
+        found = meetings_report.rsvps(store, meeting, meetings, awareness)
+        return logged_file(campaign, "rsvps", args["format"], meeting.id.removeprefix("meeting:"),
+                           meetings_report.RSVP_COLUMNS, meetings_report.rsvp_rows(found), {"meeting": meeting.id})
+
+
+@blp.route("/progress")
+class ProgressReport(MethodView):
+    @blp.response(200, Progress)
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    def get(self, campaign: str):
+        """Doors knocked, contact rate, records per hour, assets mapped, sign-ups and what is still on phones:
+        for the campaign, per turf, per canvasser, and per day."""
+        store = campaign_store(campaign)
+        found = visits.index(campaign, store)
+        with visits.snapshot(found) as conn:
+            return progress.progress(conn, visits.turf_names(store), device_reports().of_campaign(campaign))
+
+
+@devices_blp.route("/<device_id>/report")
+class DeviceReportResource(MethodView):
+    @devices_blp.arguments(DeviceReportIn)
+    @devices_blp.response(200, DeviceReport)
+    @devices_blp.alt_response(403, description="No role in this campaign")
+    @devices_blp.alt_response(404, description="No such campaign")
+    @devices_blp.alt_response(422, description="A bad report or device id")
+    def put(self, body: dict, campaign: str, device_id: str):
+        """A phone's report after a sync: how many changes are still pending on it, and how many were refused.
+
+        Kept per campaign, user (the token's) and device; an older report than
+        the one kept is ignored (the kept one is returned).
+        """
+        if DEVICE_ID.fullmatch(device_id) is None:
+            abort(422, message="A device id is 1-64 letters, digits, '.', '_', ':' or '-' (not first)")
+        campaign_store(campaign)
+        return device_reports().put(campaign, g.user.name, device_id, body["pending"], body["refused"],
+                                    body["last_sync_at"])
+

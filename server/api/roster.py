@@ -1,0 +1,162 @@
+"""The roster of a campaign, its exports, and the log of every export.
+
+Only organizers and admins see roster data (``server.auth.role_in``);
+everyone else, coordinators and volunteers included, gets 403 before
+anything is read.  The export log is for admins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Callable
+
+from flask import Response, current_app, g, request, stream_with_context
+from flask.views import MethodView
+from flask_smorest import abort
+
+from schemas.reports import AuditEntry, DateRange, PersonOut, RosterExportArgs
+from server import roster_export, visits
+from server.api.blueprint import Blueprint
+from server.api.turfs import campaign_store
+from server.app import store_of
+from server.auth import api_authenticate, role_in
+from server.export_log import ExportLog
+from server.roster import PRESETS, Person
+
+ROSTER_ROLES = ("admin", "organizer")
+
+blp = Blueprint("roster", __name__, url_prefix="/campaigns/<campaign>/roster",
+                description="The roster: people who signed up, deduplicated, with consent per channel (organizers, admins)")
+audit_blp = Blueprint("exports", __name__, url_prefix="/campaigns/<campaign>/exports",
+                      description="The log of every export of a campaign (admins)")
+
+
+def allow(roles: tuple[str, ...], message: str) -> Callable[[], None]:
+    """A ``before_request`` (after ``api_authenticate``): 403 unless the user's role in the campaign is one of ``roles``."""
+
+    def check() -> None:
+        campaign = (request.view_args or {}).get("campaign")
+        if role_in(g.user, campaign) not in roles:
+            abort(403, message=message)
+
+    return check
+
+
+def export_log() -> ExportLog:
+    found = current_app.extensions.get("blockwalk.export_log")
+    if found is None:
+        found = current_app.extensions["blockwalk.export_log"] = ExportLog(store_of())
+    return found
+
+
+def person_out(person: Person) -> dict:
+    return {
+        "id": person.id, "full_name": person.full_name, "phone": person.phone, "email": person.email,
+        "languages": list(person.languages), "skills": list(person.skills), "availability": list(person.availability),
+        "consent": {channel: {k: v for k, v in dataclasses.asdict(c).items() if k != "channel"}
+                    for channel, c in person.consent.items()},
+        "shared_phone": person.shared_phone, "problems": list(person.problems),
+        "first_signed_up_at": person.first_signed_up_at, "last_signed_up_at": person.last_signed_up_at,
+        "signups": [{k: getattr(s, k) for k in ("record", "form", "at", "canvasser", "device", "household", "turf", "full_name",
+                                                 "phone", "email")} for s in person.signups],
+    }
+
+
+def file_response(body, fmt: str, name: str) -> Response:
+    """A streamed download (CSV or XLSX) that a browser saves as ``name``."""
+    return Response(stream_with_context(body), mimetype=roster_export.FORMATS[fmt].split(";")[0],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+def roster_query(campaign: str, filter_: dict) -> roster_export.RosterQuery:
+    """The campaign's people for ``filter_``, from its visits index caught up now."""
+    store = campaign_store(campaign)
+    default = str(current_app.config["PHONE_REGION"])
+    return roster_export.RosterQuery(visits.index(campaign, store), store,
+                                     roster_export.campaign_region(store, default), default, filter_)
+
+
+def range_filter(args: dict) -> dict:
+    return {"mode": "range", "from": args.get("from_"), "to": args.get("to")}
+
+
+blp.before_request(api_authenticate)
+blp.before_request(allow(ROSTER_ROLES, "Only organizers and admins see the roster"))
+audit_blp.before_request(api_authenticate)
+audit_blp.before_request(allow(("admin",), "Only admins read the export log"))
+
+
+@blp.route("")
+class Roster(MethodView):
+    @blp.arguments(DateRange, location="query")
+    @blp.response(200, PersonOut(many=True))
+    @blp.alt_response(403, description="Not an organizer or admin of this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    @blp.paginate()
+    def get(self, args: dict, campaign: str, pagination_parameters):
+        """The people of the roster, by first sign-up, each with every sign-up and their consent per channel.
+
+        With ``from``/``to``: the people with a sign-up in that time.  Phones
+        and e-mails are shown whatever the consent (organizers keep the roster
+        right); exports leave them out without consent.
+        """
+        query = roster_query(campaign, range_filter(args))
+        pagination_parameters.item_count = len(query)
+        start = pagination_parameters.first_item
+        return [person_out(p) for p in query.people(start, start + pagination_parameters.page_size)]
+
+
+EXPORT_RESPONSES = {"200": {"description": "The file (CSV or XLSX), streamed", "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    roster_export.FORMATS["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+}}}
+
+
+@blp.route("/export")
+class RosterExport(MethodView):
+    @blp.arguments(RosterExportArgs, location="query")
+    @blp.doc(responses=EXPORT_RESPONSES)
+    @blp.alt_response(403, description="Not an organizer or admin of this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    @blp.alt_response(422, description="A bad format, preset or filter")
+    def get(self, args: dict, campaign: str):
+        """Export the roster as CSV or XLSX: new since your last 'new' export (``new=true``) or a date range.
+
+        Consent-gated per channel: no phone without SMS or call consent (SMS
+        alone for the Action Network and Mailchimp presets), no e-mail without
+        e-mail consent.  Every cell is safe against formula injection.  Every
+        export is logged; a 'new' export moves your cursor once the whole file
+        was sent.
+        """
+        log, who = export_log(), g.user.name
+        if args["new"]:
+            filter_ = {"mode": "new", "since": log.cursor(campaign, who)}
+        else:
+            filter_ = range_filter(args)
+        query = roster_query(campaign, filter_)
+        fmt, preset = args["format"], args["preset"]
+
+        def done(rows: int, complete: bool) -> None:
+            log.record(campaign=campaign, who=who, kind="roster", format=fmt, preset=preset,
+                       filter=roster_export.filter_logged(filter_), rows=rows, complete=complete)
+            if complete and filter_["mode"] == "new":
+                log.move_cursor(campaign, who, query.since)
+
+        body = roster_export.roster_stream(query.people(), PRESETS[preset], fmt, done)
+        return file_response(body, fmt, roster_export.file_name("roster", campaign, preset, fmt, datetime.now(UTC)))
+
+
+@audit_blp.route("")
+class ExportAudit(MethodView):
+    @audit_blp.response(200, AuditEntry(many=True))
+    @audit_blp.alt_response(403, description="Not an admin")
+    @audit_blp.alt_response(404, description="No such campaign")
+    @audit_blp.paginate()
+    def get(self, campaign: str, pagination_parameters):
+        """Every export of the campaign, newest first: who, when, what, which filter, how many rows."""
+        campaign_store(campaign)
+        start = pagination_parameters.first_item
+        total, entries = export_log().entries(campaign, skip=start, limit=pagination_parameters.page_size)
+        pagination_parameters.item_count = total
+        return entries

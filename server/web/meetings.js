@@ -1,0 +1,83 @@
+// Meeting coverage: for each meeting, doors informed, RSVPs and languages needed per turf; the RSVP list.
+import { api, campaign, el, frame, showError, t } from "./common.js";
+import { download, noCampaign, table } from "./reports.js";
+
+const list = document.getElementById("meetings");
+const status = document.getElementById("status");
+document.getElementById("title").textContent = t("Meetings", "Reuniones");
+document.getElementById("intro").textContent = t(
+  "Doors told about each meeting, their RSVPs and the languages they need, per turf. A door visited twice counts once.",
+  "Puertas informadas de cada reunión, sus respuestas y los idiomas que necesitan, por zona. Una puerta visitada dos veces cuenta una vez.");
+const coverageButton = document.getElementById("download-coverage");
+coverageButton.textContent = t("Download coverage (CSV)", "Descargar cobertura (CSV)");
+
+const base = () => `/campaigns/${encodeURIComponent(campaign())}/reports/meetings`;
+const languages = (counts) => Object.entries(counts).map(([code, n]) => `${code} ${n}`).join(", ");
+// The meeting's own local time, as written (with its offset), whatever the time zone of this laptop.
+function when(iso) {
+  if (!iso) return "";
+  const [date, time = ""] = iso.split("T");
+  const day = new Date(`${date}T00:00:00Z`);
+  if (Number.isNaN(day.getTime())) return iso;
+  return `${day.toLocaleDateString(undefined, { dateStyle: "full", timeZone: "UTC" })}, ${time.slice(0, 5)}`;
+}
+
+const COLUMNS = [
+  [t("Turf", "Zona"), (r) => r.name || r.turf || t("no turf", "sin zona")],
+  [t("Doors knocked", "Puertas tocadas"), (r) => r.doors_knocked, true],
+  [t("Informed", "Informadas"), (r) => r.doors_informed, true],
+  [t("RSVP yes", "Sí"), (r) => r.rsvp_yes, true],
+  [t("Maybe", "Quizás"), (r) => r.rsvp_maybe, true],
+  [t("No", "No"), (r) => r.rsvp_no, true],
+  [t("Languages needed", "Idiomas necesarios"), (r) => languages(r.languages_needed)],
+];
+const RSVP_COLUMNS = [
+  [t("Address", "Dirección"), (r) => [r.address, r.unit].filter(Boolean).join(", ") || r.household],
+  [t("Turf", "Zona"), (r) => r.turf],
+  ["RSVP", (r) => r.rsvp],
+  [t("Language", "Idioma"), (r) => r.language],
+  [t("Reminder", "Recordatorio"), (r) => r.reminder],
+];
+
+async function showRsvps(meeting, target) {
+  try {
+    const { body } = await api(`${base()}/${encodeURIComponent(meeting.meeting)}/rsvps`);
+    target.replaceChildren(
+      el("h3", {}, t(`RSVP list (${body.length})`, `Lista de respuestas (${body.length})`)),
+      body.length ? table(RSVP_COLUMNS, body) : el("p", { class: "muted" }, t("Nobody has said yes or maybe yet.", "Nadie ha dicho sí o quizás todavía.")),
+      el("p", { class: "actions" }, el("button", {
+        type: "button", class: "secondary",
+        onclick: () => download(`${base()}/${encodeURIComponent(meeting.meeting)}/rsvps/export?format=csv`).catch((e) => showError(status, e)),
+      }, t("Download RSVP list (CSV)", "Descargar lista (CSV)"))));
+  } catch (error) {
+    showError(target, error);
+  }
+}
+
+function showMeeting(meeting) {
+  const rsvps = el("div", { class: "rsvps" });
+  return el("article", { class: "meeting", "data-meeting": meeting.meeting },
+    el("h2", {}, meeting.title),
+    el("p", { class: "muted" }, [when(meeting.starts_at), meeting.place, meeting.languages.join(", ")].filter(Boolean).join(" · ")),
+    meeting.turfs.length
+      ? table(COLUMNS, meeting.turfs, { ...meeting.totals, name: t("All turfs", "Todas las zonas") })
+      : el("p", { class: "muted" }, t("No door has been told about this meeting yet.", "Aún no se ha informado a ninguna puerta.")),
+    el("p", { class: "actions" }, el("button", { type: "button", onclick: () => showRsvps(meeting, rsvps) },
+      t("Show the RSVP list", "Ver la lista de respuestas"))),
+    rsvps);
+}
+
+async function load() {
+  if (!campaign()) return noCampaign(status);
+  try {
+    const { body } = await api(base());
+    list.replaceChildren(...(body.length ? body.map(showMeeting)
+      : [el("p", { class: "muted" }, t("This campaign has no meetings yet.", "Esta campaña aún no tiene reuniones."))]));
+    status.replaceChildren();
+  } catch (error) {
+    showError(status, error);
+  }
+}
+
+coverageButton.addEventListener("click", () => download(`${base()}/export?format=csv`).catch((e) => showError(status, e)));
+if (frame("meetings.html")) load();

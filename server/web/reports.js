@@ -1,0 +1,36 @@
+// Shared by the meetings and progress pages: tables of numbers and downloads through the API.
+import { api, el, t } from "./common.js";
+
+// A table: columns are [header, value(row), numeric?]; rows as given; an optional last row in bold.
+export function table(columns, rows, total) {
+  const cell = (row, [, value, numeric]) => el("td", { class: numeric ? "num" : undefined }, value(row) ?? "");
+  return el("table", {},
+    el("thead", {}, el("tr", {}, columns.map(([header, , numeric]) => el("th", { class: numeric ? "num" : undefined, scope: "col" }, header)))),
+    el("tbody", {},
+      rows.map((row) => el("tr", {}, columns.map((column) => cell(row, column)))),
+      total ? el("tr", { class: "total" }, columns.map((column) => cell(total, column))) : null));
+}
+
+export function percent(value) {
+  return value === null || value === undefined ? "–" : `${Math.round(value * 100)}%`;
+}
+
+// Downloads a file the API streams (the bearer token rules out a plain link): saved under the server's name.
+export async function download(path) {
+  const { response } = await api(path, { raw: true });
+  const blob = await response.blob();
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || "export";
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
+}
+
+export function noCampaign(target) {
+  target.replaceChildren(el("p", { class: "error", role: "alert" },
+    t("Choose a campaign on the home page first.", "Elija primero una campaña en la página de inicio.")));
+}

@@ -1,0 +1,144 @@
+"""The asset map page in headless Chromium: filters change what is shown, a click opens the asset, downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.helpers.assets import campaign_docs
+from tests.peers import LiveServer
+
+SHOTS = Path(__file__).resolve().parents[2] / "screenshots" / "asset-map"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("asset-map"))
+    name = live.new_db("assets", forms=True)
+    docs, expected = campaign_docs()
+    response = live.http.post(f"/sync/{name}/_bulk_docs", json={"docs": docs})
+    assert all(r.get("ok") for r in response.json()), response.text  # every record fits the form
+    live.campaign, live.expected = name, expected
+    yield live
+    live.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def ready(page, errors) -> None:
+    try:
+        page.wait_for_selector("body[data-ready='true']", state="attached")
+    except Exception:
+        shot(page, "not-ready")
+        raise AssertionError(f"the page did not get ready: {errors}, {page.locator('main').inner_text()}") from None
+
+
+def sign_in(page, site, who) -> None:
+    page.goto(f"{site.url}/coordinator/?next=" + f"map.html%3Fcampaign%3D{site.campaign}")
+    page.fill("#name", who[0])
+    page.fill("#password", who[1])
+    page.click("#signin-button")
+
+
+def markers(page) -> int:
+    """Assets on the map, single or in clusters, once the map's zoom animation has settled."""
+    def now() -> int:
+        return page.locator(".leaflet-marker-icon.asset-dot").count() + sum(
+            int(text) for text in page.locator(".marker-cluster span").all_inner_texts())
+    last = -1
+    for _ in range(40):
+        page.wait_for_timeout(250)
+        found = now()
+        if found == last:
+            return found
+        last = found
+    return last
+
+
+def test_filters_change_what_the_map_shows_and_a_click_opens_the_asset(site, laptop):
+    page, errors = laptop
+    sign_in(page, site, LiveServer.ADMIN)
+    ready(page, errors)
+    assert page.locator("#count").inner_text() == "6 assets, 4 flagged"
+    assert markers(page) == 6
+    assert page.locator("path.leaflet-interactive").count() == 1  # the turf
+    shot(page, "all")
+
+    page.select_option("#flag", "outside_turf")
+    expect(page.locator("#count")).to_have_text(re.compile("^1 assets"))
+    assert markers(page) == 1
+    assert "Block club" in page.locator(".leaflet-marker-icon.asset-dot.flagged").get_attribute("title")
+    shot(page, "outside-turf")
+
+    page.select_option("#flag", "flagged")
+    expect(page.locator("#count")).to_have_text("4 assets, 4 flagged")
+    page.select_option("#flag", "")
+    page.select_option("#category", "institution")
+    expect(page.locator("#count")).to_have_text("1 assets, 0 flagged")
+    page.fill("#since", "2026-11-21")
+    page.dispatch_event("#since", "change")
+    expect(page.locator("#count")).to_have_text(re.compile("^0 assets"))
+    page.fill("#since", "2026-11-20")
+    page.dispatch_event("#since", "change")
+    expect(page.locator("#count")).to_have_text("1 assets, 0 flagged")
+
+    page.locator(".leaflet-marker-icon.asset-dot").click()
+    panel = page.locator("#detail")
+    panel.get_by_role("heading", name="Elementary school").wait_for()
+    assert "No geotag flags" in panel.inner_text() and "Open gym on Saturdays" in panel.inner_text()
+    page.wait_for_function("() => document.querySelector('#detail img') && document.querySelector('#detail img').naturalWidth === 40")
+    link = panel.get_by_role("link", name="Conflict queue")
+    assert link.get_attribute("href") == f"conflicts.html?campaign={site.campaign}&record=record%3A0001"
+    shot(page, "opened")
+
+    page.select_option("#category", "culture")
+    expect(page.locator("#count")).to_have_text("1 assets, 1 flagged")
+    page.locator(".leaflet-marker-icon.asset-dot").click()
+    panel.get_by_role("heading", name="Mural").wait_for()
+    text = panel.inner_text()
+    assert "Far from the household" in text and "Impossible speed" in text
+    assert "Distance to household (m)" in text
+    shot(page, "opened-flagged")
+    assert errors == []
+
+
+def test_the_csv_download_has_the_filtered_assets_cell_by_cell(site, laptop, tmp_path):
+    page, errors = laptop
+    sign_in(page, site, LiveServer.ADMIN)
+    ready(page, errors)
+    page.select_option("#category", "business")
+    expect(page.locator("#count")).to_have_text("1 assets, 0 flagged")
+    with page.expect_download() as download:
+        page.click("#download-csv")
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.name == f"{site.campaign}-assets.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["name"] == "'=HYPERLINK(\"http://x\",\"y\")" and row["notes"] == "'-2+3"
+    assert row["category"] == "business" and row["record"] == "record:0002" and row["flags"] == ""
+    assert float(row["latitude"]) == pytest.approx(41.8914) and float(row["longitude"]) == pytest.approx(-87.6786)
+    with page.expect_download() as download:
+        page.click("#download-geojson")
+    data = json.loads(Path(download.value.path()).read_text())
+    assert [f["properties"]["name"] for f in data["features"]] == ['=HYPERLINK("http://x","y")']
+    assert errors == []
+
+
+def test_a_volunteer_is_refused_the_map(site, laptop):
+    page, _ = laptop
+    sign_in(page, site, LiveServer.VOLUNTEER)
+    page.get_by_role("alert").wait_for()
+    assert "Only admins, coordinators and organizers" in page.get_by_role("alert").inner_text()
+    assert markers(page) == 0
+    shot(page, "volunteer")
