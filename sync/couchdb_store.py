@@ -22,6 +22,7 @@ not acknowledge.
 
 from __future__ import annotations
 
+import http.client
 import re
 import threading
 import time
@@ -29,10 +30,9 @@ import uuid
 from typing import Iterable, Literal
 from urllib.parse import quote
 
-import httpx
-
 from sync import attachments as atts
 from sync import errors, jsonutil, update
+from sync.couchdb_http import ConnectionPool, Response
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits
 
@@ -59,14 +59,7 @@ class CouchDBServer:
         self.prefix = prefix
         self.limits = limits or StoreLimits()
         self.router = router  # not applied yet: the channel index on CouchDB is open work
-        self.http = httpx.Client(
-            base_url=url.rstrip("/"),
-            auth=auth,
-            timeout=httpx.Timeout(timeout, connect=5.0),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-            # identity: CouchDB sits on the same network; gzip would cost CPU on both ends.
-            headers={"Accept": "application/json", "Content-Type": "application/json", "Accept-Encoding": "identity"},
-        )
+        self.http = ConnectionPool(url, auth=auth, timeout=timeout)
         self._known: set[str] = set()
         self._lock = threading.Lock()
         self._uuid: str | None = None
@@ -74,15 +67,15 @@ class CouchDBServer:
 
     # -- HTTP with retries ----------------------------------------------------------------
 
-    def request(self, method: str, path: str, *, retry: bool, **kwargs) -> httpx.Response:
+    def request(self, method: str, path: str, *, retry: bool, **kwargs) -> Response:
         delays = RETRY_DELAYS if retry else ()
         attempt = 0
         while True:
             try:
                 response = self.http.request(method, path, **kwargs)
-            except httpx.TimeoutException:
+            except TimeoutError:
                 failure = "did not answer in time"
-            except httpx.TransportError as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 failure = f"cannot be reached ({type(exc).__name__})"
             else:
                 if response.status_code < 500:
@@ -166,7 +159,7 @@ class CouchDBServer:
         self.http.close()
 
 
-def _raise_for(response: httpx.Response, doc_id: str | None = None) -> None:
+def _raise_for(response: Response, doc_id: str | None = None) -> None:
     if response.status_code < 400:
         return
     try:
@@ -200,7 +193,7 @@ class CouchDBStore(PutFromBulkDocs):
         self.name = name
         self.base = f"/{couch_name}"
 
-    def _request(self, method: str, path: str = "", *, retry: bool = True, **kwargs) -> httpx.Response:
+    def _request(self, method: str, path: str = "", *, retry: bool = True, **kwargs) -> Response:
         return self.server.request(method, self.base + path, retry=retry, **kwargs)
 
     def _json(self, method: str, path: str = "", *, doc_id: str | None = None, retry: bool = True, **kwargs):
@@ -474,10 +467,10 @@ class CouchDBStore(PutFromBulkDocs):
         params = {"since": _since(since), "feed": "longpoll", "limit": "1", "timeout": str(int(timeout * 1000))}
         try:
             # pouchdb-server ignores the timeout parameter: our own read timeout ends the wait.
-            response = self.server.http.get(self.base + "/_changes", params=params, timeout=httpx.Timeout(timeout, connect=5.0))
-        except httpx.TimeoutException:
+            response = self.server.http.request("GET", self.base + "/_changes", params=params, timeout=max(timeout, 0.05))
+        except TimeoutError:
             return False
-        except httpx.TransportError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             raise StoreUnavailable(f"The document store (CouchDB) cannot be reached ({type(exc).__name__}); try again shortly") from None
         if response.status_code >= 500:
             raise StoreUnavailable(f"The document store (CouchDB) answered {response.status_code}; try again shortly")
