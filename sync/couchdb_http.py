@@ -1,4 +1,4 @@
-"""The CouchDB store's HTTP client: one keep-alive ``http.client`` connection per thread.
+"""Talking to CouchDB: one keep-alive ``http.client`` connection per thread, and its answers read.
 
 Every request Blockwalk answers on the CouchDB store costs at least one
 request to CouchDB, so the client's own cost per call counts.  Measured on
@@ -21,7 +21,8 @@ import select
 import threading
 from urllib.parse import urlencode, urlsplit
 
-from sync import jsonutil
+from sync import errors, jsonutil
+from sync.errors import NotFound, PreconditionFailed
 
 
 class Response:
@@ -114,3 +115,25 @@ def _closed_by_peer(sock) -> bool:
     except (OSError, ValueError):
         return True
     return bool(readable)
+
+
+def raise_for(response: Response, doc_id: str | None = None) -> None:
+    """CouchDB's error answer as the ``sync.errors`` class of the same name."""
+    if response.status_code < 400:
+        return
+    try:
+        body = response.json()
+        error, reason = str(body.get("error", "")), str(body.get("reason", ""))
+    except (ValueError, AttributeError):
+        error, reason = "", response.text[:200]
+    if response.status_code == 404:
+        raise NotFound(reason if reason in ("missing", "deleted") else "missing", doc_id)
+    if error == "file_exists":
+        raise PreconditionFailed(reason, doc_id)
+    raise errors.from_result({"id": doc_id, "error": error or "bad_request", "reason": reason or f"HTTP {response.status_code}"})
+
+
+def winner_key(doc: dict) -> tuple[bool, int, str]:
+    """CouchDB's winner rule on a document with ``_rev`` (``revtree`` has it for trees)."""
+    pos, _, rev_hash = doc["_rev"].partition("-")
+    return (not doc.get("_deleted", False), int(pos), rev_hash)

@@ -1,7 +1,8 @@
 """A volunteer's phone gets its channels only, and writes only its own records in its turfs.
 
-Run against a live server on the SQLite store (the CouchDB store's channel
-index is open work), with real PouchDB 9 for the pulls.
+Run against a live server on each store (SQLite, and CouchDB: a live
+pouchdb-server or BLOCKWALK_TEST_COUCHDB_URL), with real PouchDB 9 for the
+pulls.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ def _local(name: str) -> str:
     return f"{name}-{random.getrandbits(40):x}"
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("access"))
-    yield server
-    server.close()
+@pytest.fixture
+def live(server) -> LiveServer:
+    """The live server of each store kind (``tests/protocol/conftest.py``)."""
+    return server
 
 
 @pytest.fixture
