@@ -179,23 +179,30 @@ class ChannelIndex:
         found: dict[str, set[str]] = {doc_id: set() for doc_id in ids}
         if not ids:
             return found
-        response = self.store.server.request("POST", self.routes + "/_all_docs", retry=True,
-                                             params={"include_docs": "true"}, content=jsonutil.dumps({"keys": ids}))
+        # _bulk_get, not _all_docs with keys: pouchdb-server answers it in half the time.
+        response = self.store.server.request("POST", self.routes + "/_bulk_get", retry=True,
+                                             content=jsonutil.dumps({"docs": [{"id": doc_id} for doc_id in ids]}))
         if response.status_code == 404:
             return found
         raise_for(response)
-        deleted = []
-        for row in response.json()["rows"]:
-            if row.get("doc"):
-                found[row["id"]] = set(row["doc"].get("channels", []))
-            elif isinstance(row.get("value"), dict) and row["value"].get("deleted"):
-                deleted.append({"id": row["id"], "rev": row["value"]["rev"]})
-        if deleted:
-            answer = self._call("POST", self.routes + "/_bulk_get", content=jsonutil.dumps({"docs": deleted}))
-            for result in answer["results"]:
-                for item in result["docs"]:
-                    if "ok" in item:
-                        found[result["id"]] = set(item["ok"].get("channels", []))
+        unread = []
+        for result in response.json()["results"]:
+            doc = next((item["ok"] for item in result["docs"] if "ok" in item), None)
+            if doc is not None and not doc.get("_deleted"):
+                found[result["id"]] = set(doc.get("channels", []))
+            else:
+                unread.append(result["id"])
+        if unread:
+            # A deleted winner (or a backend that answers it as not found): read it by its revision.
+            rows = self._call("POST", self.routes + "/_all_docs", content=jsonutil.dumps({"keys": unread}))["rows"]
+            deleted = [{"id": row["id"], "rev": row["value"]["rev"]} for row in rows
+                       if isinstance(row.get("value"), dict) and row["value"].get("deleted")]
+            if deleted:
+                answer = self._call("POST", self.routes + "/_bulk_get", content=jsonutil.dumps({"docs": deleted}))
+                for result in answer["results"]:
+                    for item in result["docs"]:
+                        if "ok" in item:
+                            found[result["id"]] = set(item["ok"].get("channels", []))
         return found
 
     def changes(self, since: object, wanted: set[str], *, limit: int | None, style: str, include_docs: bool,
