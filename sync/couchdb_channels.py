@@ -80,7 +80,8 @@ class ChannelIndex:
         payload = jsonutil.dumps({"docs": docs, "new_edits": False})
         response = self.store.server.request("POST", db_path + "/_bulk_docs", retry=True, content=payload)
         if response.status_code == 404:
-            created = self.store.server.request("PUT", db_path, retry=True)
+            # One shard: an index database is small, and a campaign has one per channel.
+            created = self.store.server.request("PUT", db_path, retry=True, params={"q": "1"})
             if created.status_code not in (201, 202, 412):
                 self._call("PUT", db_path)
             response = self.store.server.request("POST", db_path + "/_bulk_docs", retry=True, content=payload)
