@@ -41,9 +41,8 @@ import hashlib
 import threading
 from typing import TYPE_CHECKING, Iterable
 
-from sync import channels, jsonutil
+from sync import channels, errors, jsonutil
 from sync.couchdb_http import raise_for, winner_key
-from sync.errors import BadRequest
 from sync.store import ChangesPage
 
 if TYPE_CHECKING:
@@ -87,8 +86,8 @@ class ChannelIndex:
             response = self.store.server.request("POST", db_path + "/_bulk_docs", retry=True, content=payload)
         raise_for(response)
         failed = [row for row in response.json() if "error" in row]
-        if failed:
-            raise BadRequest(f"the channel index refused a copy: {failed[0].get('reason', failed[0]['error'])}")
+        if failed:  # new_edits=false copies are refused only if CouchDB is failing: the index waits
+            raise errors.from_result(failed[0])
 
     # -- bringing the index up to date ------------------------------------------------------
 

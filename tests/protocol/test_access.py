@@ -8,6 +8,8 @@ pulls.
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import httpx
 import pytest
@@ -133,3 +135,24 @@ def test_a_new_assignment_back_fills_and_an_ended_one_stops(live, pouch, campaig
     live.http.put(f"/sync/{campaign}/household:1b", json={"type": "household", "turf": "turf:1", "address": "3 Maple St"})
     pouch.call("replicate", **{"from": remote, "to": phone})
     assert "household:1b" not in {row["id"] for row in pouch.call("allDocs", db=phone)["rows"]}
+
+
+def test_a_live_pull_wakes_for_the_volunteers_turf_only(live, vic, campaign):
+    base = f"/sync/{campaign}"
+    since = vic.get(f"{base}/_changes").json()["last_seq"]
+
+    def writes():
+        time.sleep(1)
+        live.http.put(f"{base}/household:2b", json={"type": "household", "turf": "turf:2", "address": "4 Oak St"})
+        time.sleep(1)
+        live.http.put(f"{base}/household:1c", json={"type": "household", "turf": "turf:1", "address": "5 Maple St"})
+
+    writer = threading.Thread(target=writes)
+    writer.start()
+    try:
+        feed = vic.get(f"{base}/_changes", params={"feed": "longpoll", "since": since, "timeout": "20000"}).json()
+    finally:
+        writer.join()
+    # The other turf's write does not end the wait empty-handed; the volunteer's own turf's does.
+    assert [row["id"] for row in feed["results"]] == ["household:1c"]
+    assert vic.get(f"{base}/_changes", params={"since": feed["last_seq"]}).json()["results"] == []
