@@ -239,33 +239,40 @@ class ChannelIndex:
         return {}
 
     def _read(self, order: list[str], vector: dict[str, object], limit: int | None, style: str):
-        """Rows of the channels in order, up to ``limit``; each row with the position just past it."""
+        """Rows of the channels in order, up to ``limit``; each row with the position just past it.
+
+        The channels are asked at once (a no-op pull waits for one round trip,
+        not one per channel); their answers are then taken in order, and a
+        channel cut off by ``limit`` leaves the later ones where they were.
+        """
+        params = {"style": style} if limit is None else {"style": style, "limit": str(limit)}
+
+        def ask(channel: str):
+            path = "/" + channel_db(self.store.couch, channel) + "/_changes"
+            response = self.store.server.request("GET", path, retry=True,
+                                                 params={**params, "since": str(vector.get(channel, 0))})
+            if response.status_code == 404:
+                return None  # nothing was ever routed to this channel
+            raise_for(response)
+            return response.json()
+
+        answers = list(self.store.server.workers.map(ask, order)) if len(order) > 1 else [ask(c) for c in order]
         picked: list[tuple[str, dict, dict]] = []
         out = dict(vector)
-        complete = True
-        for channel in order:
+        for channel, body in zip(order, answers, strict=True):
+            if body is None:
+                continue
             room = None if limit is None else limit - len(picked)
             if room == 0:
-                complete = False
-                break
-            params = {"since": str(out.get(channel, 0)), "style": style}
-            if room is not None:
-                params["limit"] = str(room)
-            response = self.store.server.request("GET", "/" + channel_db(self.store.couch, channel) + "/_changes",
-                                                 retry=True, params=params)
-            if response.status_code == 404:
-                continue  # nothing was ever routed to this channel
-                raise_for(response)
-            body = response.json()
-            rows = body["results"]
+                return picked, out, False
+            rows = body["results"] if room is None else body["results"][:room]
             for row in rows:
                 out[channel] = row["seq"]
                 picked.append((channel, row, dict(out)))
-            if room is not None and len(rows) == room:
-                complete = False
-                break
+            if room is not None and len(rows) == room and (len(body["results"]) > room or len(rows) == limit):
+                return picked, out, False  # this channel may hold more
             out[channel] = body["last_seq"]
-        return picked, out, complete
+        return picked, out, True
 
     def _still_in(self, picked: list[tuple[str, dict, dict]], ids: set[str] | None) -> list[tuple[str, dict, dict]]:
         """Rows of documents still in the channel they were read from (each document once)."""

@@ -27,6 +27,7 @@ import re
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Literal
 from urllib.parse import quote
 
@@ -64,6 +65,8 @@ class CouchDBServer:
         self.router = router  # applied by the channel index (sync.couchdb_channels)
         self.index_markers: dict[str, tuple[object, str | None]] = {}
         self.index_lock = threading.Lock()
+        # Reads of several channels at once (sync.couchdb_channels); each worker keeps its own connection.
+        self.workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="couchdb-channels")
         self.http = ConnectionPool(url, auth=auth, timeout=timeout)
         self._known: set[str] = set()
         self._lock = threading.Lock()
@@ -163,6 +166,7 @@ class CouchDBServer:
         return CouchDBStore(self, couch, "_" + name)
 
     def close(self) -> None:
+        self.workers.shutdown(wait=False)
         self.http.close()
 
 
