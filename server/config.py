@@ -57,6 +57,12 @@ def _origin(value: str) -> str:
     return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
 
 
+def _tile_url(value: str) -> str:
+    if value and not (value.startswith(("https://", "http://")) and all(k in value for k in ("{z}", "{x}", "{y}"))):
+        raise ValueError("must be an http(s) URL template with {z}, {x} and {y}")
+    return value
+
+
 def _synchronous(value: str) -> str:
     value = value.upper()
     if value not in ("NORMAL", "FULL", "EXTRA"):
@@ -90,6 +96,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("THREADS", _positive_int, lambda: 64, "Worker threads of the WSGI server; a live (longpoll) replication holds one while it waits."),
         Setting("MAX_REQUEST_BYTES", _positive_int, lambda: 128 * 1024 * 1024, "Largest request body (a _bulk_docs batch with its attachments inline)."),
         Setting("LONGPOLL_SECONDS", _positive_int, lambda: 60, "Longest a longpoll _changes request is held open."),
+        Setting("TILE_URL", _tile_url, lambda: "", "Base-map tile URL template (https://host/{z}/{x}/{y}.png) for the maps of the app and the coordinator pages; empty (default): vector turfs and points only, no base map."),
+        Setting("TILE_ATTRIBUTION", str, lambda: "", "Attribution shown under the base map, as the tile provider requires."),
         Setting("CORS_ORIGINS", _origins, lambda: (), "Comma-separated origins (scheme://host[:port]) whose pages may call the server with credentials, e.g. the canvasser app's."),
     ]
 }
