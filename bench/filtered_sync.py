@@ -109,6 +109,8 @@ def blockwalk_pull(folder: Path, store: str, turf: int, expect: int | None, roun
     folder.mkdir()
     live = LiveServer(folder, store=store)
     try:
+        role = live.http.put("/api/v1/campaigns/city/members/vic", json={"role": "volunteer"})
+        assert role.status_code == 200, role.text
         response = live.http.put(f"/sync/city/{assignment_id('vic', f'turf:{turf}')}",
                                  json={"type": "assignment", "user": "vic", "turf": f"turf:{turf}", "active": True})
         assert response.status_code == 201, response.text

@@ -32,15 +32,21 @@ class Checker:
         self._forms: dict[tuple[str, str, int], FormValidator] = {}
         self._lock = threading.Lock()
 
-    def refused(self, store: DocumentStore, docs: list, user=None, grants: set[str] | None = None) -> list[dict | None]:
+    def refused(self, store: DocumentStore, docs: list, user=None, grants: set[str] | None = None,
+                role: str | None = None) -> list[dict | None]:
         """One entry per document: None to store it, or the error result that refuses it.
 
-        ``grants`` None: the user reads and writes the whole campaign (admins,
-        organizers, coordinators); otherwise the user is a volunteer with these channels.
+        ``role``: the user's role in the campaign (``auth.role_in``); an
+        organizer reads the campaign but writes nothing in it.  ``grants``
+        None: the user writes the whole campaign (admins, coordinators);
+        otherwise the user is a volunteer with these channels.
         """
         out: list[dict | None] = []
         for doc in docs:
             try:
+                if role == "organizer":
+                    doc_id = doc.get("_id") if isinstance(doc, dict) and isinstance(doc.get("_id"), str) else None
+                    raise Forbidden("An organizer reads this campaign; only its coordinators and admins change it", doc_id)
                 if grants is not None:
                     self._authorize(store, doc, user, grants)
                 self._check(store, doc)

@@ -9,6 +9,7 @@ const USER = "blockwalk.user";
 // Every coordinator page, in the navigation's order: [file, English title, Spanish title].
 export const PAGES = [
   ["index.html", "Home", "Inicio"],
+  ["conflicts.html", "Conflicts", "Conflictos"],
 ];
 
 export const lang = (navigator.language || "en").toLowerCase().startsWith("es") ? "es" : "en";
