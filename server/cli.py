@@ -9,6 +9,7 @@ every command can be scripted.  Every command that touches the store takes
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 from datetime import timedelta
 
@@ -84,6 +85,10 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
     from server.app import create_app
 
     app = create_app({"STORE": store, "HOST": host, "PORT": port, "THREADS": threads})
+    # What start-up built (modules, the app, its schemas) lives as long as the
+    # process: move it out of the collector's sight, so that the collections a
+    # large push triggers do not walk it again and again (docs/replication.md).
+    gc.freeze()
     server = create_server(
         app,
         host=app.config["HOST"],
