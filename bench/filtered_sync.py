@@ -1,18 +1,24 @@
 """Filtered sync benchmark: one turf's first pull from a store of 1,000,000 documents.
 
-Fills a SQLite store with N documents over T turfs (households and records
-of each turf; the forms; through the store's bulk path), starts Blockwalk on
-it, and times a volunteer's phone (PouchDB 9, memory adapter) pulling its one
-turf (about N/T documents), then no-op pulls.  In the same run: the same pull
-from a pouchdb-server database holding only that turf's documents, and the
-no-op pull against a Blockwalk store of 10,000 documents, to show that the
-cost does not grow with the store.
+For each store (SQLite; CouchDB, backed by pouchdb-server on disk): fills it
+with N documents over T turfs (households and records of each turf; the
+forms; through the store's bulk path, ``new_edits=false`` batches of one
+turf), starts Blockwalk on it, and times a volunteer's phone (PouchDB 9,
+memory adapter) pulling its one turf (about N/T documents), then no-op
+pulls.  On the CouchDB store the fill is followed by building its channel
+index (``sync.couchdb_channels``), timed apart.  In the same run: the same
+pull from a pouchdb-server database holding only that turf's documents, and
+the no-op pull against a store of 10,000 documents, to show that the cost
+does not grow with the store.
 
-    python bench/filtered_sync.py [--docs 1000000] [--turfs 1000]
+    python bench/filtered_sync.py [--docs 1000000] [--turfs 1000] [--stores sqlite,couchdb] [--couch-docs N]
+
+``--couch-docs`` fills the CouchDB store with fewer documents (same number
+of turfs) when pouchdb-server is too slow to take N in the time at hand;
+the output says so.
 
 Targets (issue "Campaigns"): the first pull within 1.2 times pouchdb-server's,
 and the no-op pull within 1.5 times its time on a store of 10,000 documents.
-The CouchDB store has no channel index yet: not measured.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import httpx  # noqa: E402
 
 from forms.templates import DRIVES, published  # noqa: E402
 from server.channels import assignment_id, route  # noqa: E402
+from sync.couchdb_store import CouchDBServer  # noqa: E402
 from sync.sqlite_store import SQLiteServer  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer  # noqa: E402
 
@@ -57,18 +64,36 @@ def turf_docs(turf: int, per_turf: int) -> list[dict]:
     return docs
 
 
-def fill(path: Path, total: int, turfs: int) -> float:
-    server = SQLiteServer(path, router=route, synchronous="NORMAL")
-    db = server.create_db("city")
+def fill(db, total: int, turfs: int) -> float:
+    """Fill one campaign database through the store's bulk path; returns the seconds it took."""
     db.bulk_docs([published(drive) for drive in DRIVES])
     per_turf = total // turfs
     started = time.perf_counter()
     for turf in range(turfs):
         results = db.bulk_docs(turf_docs(turf, per_turf), new_edits=False)
         assert not any("error" in r for r in results), results[:1]
-    elapsed = time.perf_counter() - started
-    server.close()
-    return elapsed
+    return time.perf_counter() - started
+
+
+def fill_sqlite(path: Path, total: int, turfs: int) -> float:
+    server = SQLiteServer(path, router=route, synchronous="NORMAL")
+    try:
+        return fill(server.create_db("city"), total, turfs)
+    finally:
+        server.close()
+
+
+def fill_couchdb(url: str, prefix: str, total: int, turfs: int) -> tuple[float, float]:
+    """Fill, then build the channel index; returns both times in seconds."""
+    server = CouchDBServer(url, prefix=prefix, router=route, timeout=600)
+    try:
+        db = server.create_db("city")
+        fill_s = fill(db, total, turfs)
+        started = time.perf_counter()
+        db.channels_of([])  # brings the index up to date with everything filled
+        return fill_s, time.perf_counter() - started
+    finally:
+        server.close()
 
 
 def pull(url: str, token: str | None, expect: int, rounds: int) -> dict:
@@ -80,8 +105,9 @@ def pull(url: str, token: str | None, expect: int, rounds: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def blockwalk_pull(folder: Path, store: Path, turf: int, expect: int, rounds: int) -> dict:
-    live = LiveServer(folder, store=f"sqlite://{store}")
+def blockwalk_pull(folder: Path, store: str, turf: int, expect: int | None, rounds: int) -> dict:
+    folder.mkdir()
+    live = LiveServer(folder, store=store)
     try:
         role = live.http.put("/api/v1/campaigns/city/members/vic", json={"role": "volunteer"})
         assert role.status_code == 200, role.text
@@ -93,43 +119,81 @@ def blockwalk_pull(folder: Path, store: Path, turf: int, expect: int, rounds: in
         live.close()
 
 
+def direct_pull(couch_url: str, turf: int, per_turf: int, expect: int, rounds: int) -> dict:
+    """The same pull from a pouchdb-server database holding only the turf's documents."""
+    httpx.put(f"{couch_url}/turf").raise_for_status()
+    httpx.post(f"{couch_url}/turf/_bulk_docs", json={"docs": turf_docs(turf, per_turf), "new_edits": False},
+               timeout=120).raise_for_status()
+    others = [published(drive) for drive in DRIVES] + [
+        {"_id": assignment_id("vic", f"turf:{turf}"), "type": "assignment", "user": "vic", "turf": f"turf:{turf}"}]
+    httpx.post(f"{couch_url}/turf/_bulk_docs", json={"docs": others}, timeout=120).raise_for_status()
+    return pull(f"{couch_url}/turf", None, expect, rounds)
+
+
+def report(label: str, docs: int, on_big: dict, on_small: dict, direct: dict) -> None:
+    print(f"{label}: first pull of one turf ({on_big['docs']} docs): blockwalk {on_big['first_ms']:8.0f} ms on {docs:,} docs, "
+          f"pouchdb-server {direct['first_ms']:8.0f} ms holding only the turf   "
+          f"ratio {on_big['first_ms'] / direct['first_ms']:.2f} (target <= 1.2)")
+    print(f"{label}: no-op pull: blockwalk {on_big['noop_median_ms']:6.1f} ms on {docs:,} docs, "
+          f"{on_small['noop_median_ms']:6.1f} ms on 10,000 docs   "
+          f"ratio {on_big['noop_median_ms'] / on_small['noop_median_ms']:.2f} (target <= 1.5); "
+          f"pouchdb-server {direct['noop_median_ms']:.1f} ms", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=1_000_000)
     parser.add_argument("--turfs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--stores", default="sqlite,couchdb", help="comma-separated: sqlite, couchdb")
+    parser.add_argument("--couch-docs", type=int, default=None,
+                        help="documents in the CouchDB store (default: --docs); the output says when it is fewer")
     args = parser.parse_args()
-    per_turf = args.docs // args.turfs
+    stores = [name.strip() for name in args.stores.split(",") if name.strip()]
+    unknown = set(stores) - {"sqlite", "couchdb"}
+    if unknown:
+        raise SystemExit(f"unknown store {', '.join(sorted(unknown))}: use sqlite, couchdb")
     turf = args.turfs // 2
+    per_turf = args.docs // args.turfs
     # What the phone holds after its first pull: the turf's documents, the forms, its assignment.
     expect = per_turf + len(DRIVES) + 1
     with tempfile.TemporaryDirectory(prefix="blockwalk-filtered-") as tmp:
         folder = Path(tmp)
-        big, small = folder / "big.db", folder / "small.db"
-        fill_s = fill(big, args.docs, args.turfs)
-        print(f"filled {args.docs:,} documents over {args.turfs:,} turfs in {fill_s:.0f} s "
-              f"({args.docs / fill_s:,.0f} docs/s through the store's bulk path, with routing)")
-        fill(small, 10_000, 10)
-        (folder / "b1").mkdir()
-        (folder / "b2").mkdir()
-        on_big = blockwalk_pull(folder / "b1", big, turf, expect, args.rounds)
-        on_small = blockwalk_pull(folder / "b2", small, 5, expect if per_turf == 1000 else None, args.rounds)
         couch = PouchDBServer(folder / "pouchdb-server")
         try:
-            httpx.put(f"{couch.url}/turf").raise_for_status()
-            httpx.post(f"{couch.url}/turf/_bulk_docs", json={"docs": turf_docs(turf, per_turf), "new_edits": False},
-                       timeout=120).raise_for_status()
-            others = [published(drive) for drive in DRIVES] + [
-                {"_id": assignment_id("vic", f"turf:{turf}"), "type": "assignment", "user": "vic", "turf": f"turf:{turf}"}]
-            httpx.post(f"{couch.url}/turf/_bulk_docs", json={"docs": others}, timeout=120).raise_for_status()
-            direct = pull(f"{couch.url}/turf", None, expect, args.rounds)
+            direct = direct_pull(couch.url, turf, per_turf, expect, args.rounds)
+            if "sqlite" in stores:
+                big, small = folder / "big.db", folder / "small.db"
+                fill_s = fill_sqlite(big, args.docs, args.turfs)
+                print(f"sqlite: filled {args.docs:,} documents over {args.turfs:,} turfs in {fill_s:.0f} s "
+                      f"({args.docs / fill_s:,.0f} docs/s through the store's bulk path, with routing)", flush=True)
+                fill_sqlite(small, 10_000, 10)
+                on_big = blockwalk_pull(folder / "b1", f"sqlite://{big}", turf, expect, args.rounds)
+                on_small = blockwalk_pull(folder / "b2", f"sqlite://{small}", 5, expect if per_turf == 1000 else None,
+                                          args.rounds)
+                report("sqlite", args.docs, on_big, on_small, direct)
+            if "couchdb" in stores:
+                docs = args.couch_docs or args.docs
+                couch_per_turf = docs // args.turfs
+                fill_s, index_s = fill_couchdb(couch.url, "big", docs, args.turfs)
+                print(f"couchdb: filled {docs:,} documents over {args.turfs:,} turfs in {fill_s:.0f} s "
+                      f"({docs / fill_s:,.0f} docs/s through the store's bulk path, pouchdb-server on disk), "
+                      f"channel index built in {index_s:.0f} s ({docs / index_s:,.0f} docs/s)", flush=True)
+                if docs < args.docs:
+                    print(f"couchdb: NOTE the CouchDB store holds {docs:,} documents, not {args.docs:,} (--couch-docs); "
+                          f"its turf holds {couch_per_turf:,}", flush=True)
+                fill_couchdb(couch.url, "small", 10_000, 10)
+                couch_expect = couch_per_turf + len(DRIVES) + 1
+                on_big = blockwalk_pull(folder / "c1", f"couchdb+{couch.url}/big", turf, couch_expect, args.rounds)
+                on_small = blockwalk_pull(folder / "c2", f"couchdb+{couch.url}/small", 5,
+                                          couch_expect if couch_per_turf == 1000 else None, args.rounds)
+                couch_direct = direct if couch_per_turf == per_turf else None
+                if couch_direct is None:
+                    httpx.delete(f"{couch.url}/turf").raise_for_status()
+                    couch_direct = direct_pull(couch.url, turf, couch_per_turf, couch_expect, args.rounds)
+                report("couchdb", docs, on_big, on_small, couch_direct)
         finally:
             couch.close()
-    print(f"first pull of one turf ({on_big['docs']} docs): blockwalk {on_big['first_ms']:8.0f} ms on {args.docs:,} docs, "
-          f"pouchdb-server {direct['first_ms']:8.0f} ms holding only the turf   ratio {on_big['first_ms'] / direct['first_ms']:.2f} (target <= 1.2)")
-    print(f"no-op pull: blockwalk {on_big['noop_median_ms']:6.1f} ms on {args.docs:,} docs, {on_small['noop_median_ms']:6.1f} ms on 10,000 docs"
-          f"   ratio {on_big['noop_median_ms'] / on_small['noop_median_ms']:.2f} (target <= 1.5); pouchdb-server {direct['noop_median_ms']:.1f} ms")
-    print("CouchDB store: not measured (no channel index yet)")
 
 
 if __name__ == "__main__":

@@ -55,3 +55,38 @@ def advance(vector: dict[str, int], channels: set[str], seq: int) -> dict[str, i
     for channel in channels:
         out[channel] = max(position(vector, channel), seq)
     return out
+
+
+# -- positions of stores whose channel logs hand out opaque sequences (CouchDB) ---------------
+#
+# A CouchDB-store position names, for each channel read, the sequence of that
+# channel's own log (an integer in pouchdb-server, an opaque string in
+# CouchDB 3: never compared, only handed back), and under ``MAIN`` the main
+# database's sequence up to which the channel logs were complete when it was
+# given out (what a longpoll waits past).  A channel it does not name starts
+# from its beginning (the back-fill).
+
+OPAQUE_PREFIX = "c1."
+MAIN = "@"
+
+
+def encode_opaque(vector: dict[str, object]) -> str:
+    data = jsonutil.canonical(vector)
+    return OPAQUE_PREFIX + base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def decode_opaque(since: object, is_seq) -> dict[str, object] | None:
+    """The vector of a position; None for a plain sequence (``0``, ``now``, a main seq).
+
+    ``is_seq`` tells whether a value is a sequence the store could have given out.
+    """
+    if not (isinstance(since, str) and since.startswith(OPAQUE_PREFIX)):
+        return None
+    text = since[len(OPAQUE_PREFIX):]
+    try:
+        vector = jsonutil.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError):
+        raise BadRequest("since is not a position this server gave out") from None
+    if not isinstance(vector, dict) or not all(isinstance(k, str) and is_seq(v) for k, v in vector.items()):
+        raise BadRequest("since is not a position this server gave out")
+    return vector

@@ -22,22 +22,26 @@ not acknowledge.
 
 from __future__ import annotations
 
+import http.client
 import re
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Literal
 from urllib.parse import quote
 
-import httpx
-
 from sync import attachments as atts
+from sync import channels as positions
 from sync import errors, jsonutil, update
+from sync.couchdb_channels import ChannelIndex
+from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits
 
 
 RETRY_DELAYS = (0.1, 0.3, 0.9)
+INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb_channels)
 # since: 0, now, an integer (pouchdb-server), or CouchDB 3's "<n>-<opaque base64url>".
 _SINCE = re.compile(r"[0-9]{1,18}|[0-9]{1,18}-[A-Za-z0-9_-]{1,4096}")
 
@@ -58,15 +62,12 @@ class CouchDBServer:
         update.check_db_name(prefix)
         self.prefix = prefix
         self.limits = limits or StoreLimits()
-        self.router = router  # not applied yet: the channel index on CouchDB is open work
-        self.http = httpx.Client(
-            base_url=url.rstrip("/"),
-            auth=auth,
-            timeout=httpx.Timeout(timeout, connect=5.0),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-            # identity: CouchDB sits on the same network; gzip would cost CPU on both ends.
-            headers={"Accept": "application/json", "Content-Type": "application/json", "Accept-Encoding": "identity"},
-        )
+        self.router = router  # applied by the channel index (sync.couchdb_channels)
+        self.index_markers: dict[str, tuple[object, str | None]] = {}
+        self.index_lock = threading.Lock()
+        # Reads of several channels at once (sync.couchdb_channels); each worker keeps its own connection.
+        self.workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="couchdb-channels")
+        self.http = ConnectionPool(url, auth=auth, timeout=timeout)
         self._known: set[str] = set()
         self._lock = threading.Lock()
         self._uuid: str | None = None
@@ -74,15 +75,15 @@ class CouchDBServer:
 
     # -- HTTP with retries ----------------------------------------------------------------
 
-    def request(self, method: str, path: str, *, retry: bool, **kwargs) -> httpx.Response:
+    def request(self, method: str, path: str, *, retry: bool, **kwargs) -> Response:
         delays = RETRY_DELAYS if retry else ()
         attempt = 0
         while True:
             try:
                 response = self.http.request(method, path, **kwargs)
-            except httpx.TimeoutException:
+            except TimeoutError:
                 failure = "did not answer in time"
-            except httpx.TransportError as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 failure = f"cannot be reached ({type(exc).__name__})"
             else:
                 if response.status_code < 500:
@@ -112,7 +113,7 @@ class CouchDBServer:
         """pouchdb-server (the test backend) rather than Apache CouchDB."""
         if self._pouchdb_server is None:
             response = self.request("GET", "/", retry=True)
-            _raise_for(response)
+            raise_for(response)
             self._pouchdb_server = "express-pouchdb" in response.json()
         return self._pouchdb_server
 
@@ -121,13 +122,15 @@ class CouchDBServer:
 
     def create_db(self, name: str) -> "CouchDBStore":
         update.check_db_name(name)
+        if INDEX_MARK in name:
+            raise BadRequest(f"Name: {name!r}. The character $ is kept for Blockwalk's channel index databases")
         couch = self._couch_name(name)
         response = self.request("PUT", f"/{couch}", retry=False)
         if response.status_code == 412:
             raise PreconditionFailed("The database could not be created, the file already exists.")
-        _raise_for(response)
+        raise_for(response)
         if not self.is_pouchdb_server:  # pouchdb-server has no _revs_limit
-            _raise_for(self.request("PUT", f"/{couch}/_revs_limit", retry=True, content=str(self.limits.revs_limit)))
+            raise_for(self.request("PUT", f"/{couch}/_revs_limit", retry=True, content=str(self.limits.revs_limit)))
         with self._lock:
             self._known.add(couch)
         return CouchDBStore(self, couch, name)
@@ -135,21 +138,21 @@ class CouchDBServer:
     def open_db(self, name: str) -> "CouchDBStore":
         couch = self._couch_name(name)
         if couch not in self._known:
-            if not update.is_db_name(name):
+            if not update.is_db_name(name) or INDEX_MARK in name:
                 raise NotFound("Database does not exist.")
             response = self.request("HEAD", f"/{couch}", retry=True)
             if response.status_code == 404:
                 raise NotFound("Database does not exist.")
-            _raise_for(response)
+            raise_for(response)
             with self._lock:
                 self._known.add(couch)
         return CouchDBStore(self, couch, name)
 
     def list_dbs(self) -> list[str]:
         response = self.request("GET", "/_all_dbs", retry=True)
-        _raise_for(response)
+        raise_for(response)
         start = self.prefix + "-"
-        return sorted(name[len(start):] for name in response.json() if name.startswith(start))
+        return sorted(name[len(start):] for name in response.json() if name.startswith(start) and INDEX_MARK not in name)
 
     def system_db(self, name: str) -> "CouchDBStore":
         update.check_db_name(name)
@@ -157,28 +160,14 @@ class CouchDBServer:
         if couch not in self._known:
             response = self.request("PUT", f"/{couch}", retry=True)
             if response.status_code not in (201, 202, 412):
-                _raise_for(response)
+                raise_for(response)
             with self._lock:
                 self._known.add(couch)
         return CouchDBStore(self, couch, "_" + name)
 
     def close(self) -> None:
+        self.workers.shutdown(wait=False)
         self.http.close()
-
-
-def _raise_for(response: httpx.Response, doc_id: str | None = None) -> None:
-    if response.status_code < 400:
-        return
-    try:
-        body = response.json()
-        error, reason = str(body.get("error", "")), str(body.get("reason", ""))
-    except (ValueError, AttributeError):
-        error, reason = "", response.text[:200]
-    if response.status_code == 404:
-        raise NotFound(reason if reason in ("missing", "deleted") else "missing", doc_id)
-    if error == "file_exists":
-        raise PreconditionFailed(reason, doc_id)
-    raise errors.from_result({"id": doc_id, "error": error or "bad_request", "reason": reason or f"HTTP {response.status_code}"})
 
 
 def _doc_path(doc_id: str) -> str:
@@ -200,12 +189,12 @@ class CouchDBStore(PutFromBulkDocs):
         self.name = name
         self.base = f"/{couch_name}"
 
-    def _request(self, method: str, path: str = "", *, retry: bool = True, **kwargs) -> httpx.Response:
+    def _request(self, method: str, path: str = "", *, retry: bool = True, **kwargs) -> Response:
         return self.server.request(method, self.base + path, retry=retry, **kwargs)
 
     def _json(self, method: str, path: str = "", *, doc_id: str | None = None, retry: bool = True, **kwargs):
         response = self._request(method, path, retry=retry, **kwargs)
-        _raise_for(response, doc_id)
+        raise_for(response, doc_id)
         return jsonutil.loads(response.content)
 
     # -- info ----------------------------------------------------------------------------
@@ -288,7 +277,7 @@ class CouchDBStore(PutFromBulkDocs):
         if response.status_code == 412:
             body = response.json()
             return [{"id": docs[0]["_id"], "error": "missing_stub", "reason": str(body.get("reason", "missing stub"))}]
-        _raise_for(response)
+        raise_for(response)
         answered = {r.get("id"): r for r in response.json()}
         results = []
         for doc in docs:
@@ -322,14 +311,14 @@ class CouchDBStore(PutFromBulkDocs):
         if response.status_code == 404 and rev is None and self.open_revs(doc_id, "all"):
             # pouchdb-server says "missing" where CouchDB 3 says "deleted": tell them apart.
             raise NotFound("deleted", doc_id)
-        _raise_for(response, doc_id)
+        raise_for(response, doc_id)
         doc = self._trim(response.json())
         if conflicts or deleted_conflicts:
             # From the leaves, by the winner rule, because pouchdb-server answers
             # neither option (CouchDB 3 does): one answer for both.
             leaves = sorted(
                 (row["ok"] for row in self.open_revs(doc_id, "all") if "ok" in row and row["ok"]["_rev"] != doc["_rev"]),
-                key=_winner_key, reverse=True,
+                key=winner_key, reverse=True,
             )
             live = [leaf["_rev"] for leaf in leaves if not leaf.get("_deleted")]
             dead = [leaf["_rev"] for leaf in leaves if leaf.get("_deleted")]
@@ -354,7 +343,7 @@ class CouchDBStore(PutFromBulkDocs):
         response = self._request("GET", "/" + _doc_path(doc_id), params=params)
         if response.status_code == 404:
             return [] if revs == "all" else [{"missing": rev} for rev in revs]
-        _raise_for(response, doc_id)
+        raise_for(response, doc_id)
         return [{"ok": self._trim(row["ok"])} if "ok" in row else row for row in response.json()]
 
     def _trim(self, doc: dict) -> dict:
@@ -383,7 +372,7 @@ class CouchDBStore(PutFromBulkDocs):
             found = [leaf for leaf in leaves if _descends(leaf, pos, rev_hash)]
             if not found:
                 out.append({"missing": rev})
-            for leaf in sorted(found, key=_winner_key, reverse=True):
+            for leaf in sorted(found, key=winner_key, reverse=True):
                 if leaf["_rev"] not in seen:
                     seen.add(leaf["_rev"])
                     out.append({"ok": leaf})
@@ -447,7 +436,11 @@ class CouchDBStore(PutFromBulkDocs):
         channels: Iterable[str] | None = None,
     ) -> ChangesPage:
         if channels is not None:
-            raise NotServed("A channel-filtered changes feed is not served by the CouchDB store yet")
+            self._changes_params(0, limit, style, include_docs)  # the same checks
+            if positions.decode_opaque(since, _is_seq) is None:
+                _since(since)
+            return self._index().changes(since, set(channels), limit=limit, style=style, include_docs=include_docs,
+                                         doc_ids=doc_ids, is_seq=_is_seq)
         params = self._changes_params(since, limit, style, include_docs)
         if doc_ids is not None:
             ids = list(doc_ids)
@@ -467,21 +460,31 @@ class CouchDBStore(PutFromBulkDocs):
             params["limit"] = str(limit)
         return params
 
+    def _index(self) -> ChannelIndex:
+        if self.server.router is None:
+            raise NotServed("This CouchDB store routes no documents to channels")
+        return ChannelIndex(self, self.server.router)
+
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
-        raise NotServed("The CouchDB store keeps no channel index yet")
+        index = self._index()
+        index.update()
+        return index.channels_of(doc_ids)
 
     def wait_for_change(self, since: object, timeout: float) -> bool:
+        vector = positions.decode_opaque(since, _is_seq)
+        if vector is not None:  # a channel position: wait past the main seq it was complete up to
+            since = vector.get(positions.MAIN, 0)
         params = {"since": _since(since), "feed": "longpoll", "limit": "1", "timeout": str(int(timeout * 1000))}
         try:
             # pouchdb-server ignores the timeout parameter: our own read timeout ends the wait.
-            response = self.server.http.get(self.base + "/_changes", params=params, timeout=httpx.Timeout(timeout, connect=5.0))
-        except httpx.TimeoutException:
+            response = self.server.http.request("GET", self.base + "/_changes", params=params, timeout=max(timeout, 0.05))
+        except TimeoutError:
             return False
-        except httpx.TransportError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             raise StoreUnavailable(f"The document store (CouchDB) cannot be reached ({type(exc).__name__}); try again shortly") from None
         if response.status_code >= 500:
             raise StoreUnavailable(f"The document store (CouchDB) answered {response.status_code}; try again shortly")
-        _raise_for(response)
+        raise_for(response)
         return bool(response.json()["results"])
 
     def all_docs(
@@ -515,7 +518,7 @@ class CouchDBStore(PutFromBulkDocs):
         response = self._request(
             "GET", f"/{_doc_path(doc_id)}/{quote(name, safe='')}", params={"rev": doc["_rev"]}, headers={"Accept": "*/*"}
         )
-        _raise_for(response, doc_id)
+        raise_for(response, doc_id)
         return Attachment(stub.get("content_type", "application/octet-stream"), stub["digest"], response.content)
 
     # -- _local documents ------------------------------------------------------------------
@@ -553,9 +556,10 @@ def _descends(leaf: dict, pos: int, rev_hash: str) -> bool:
     return 0 <= start - pos < len(ids) and ids[start - pos] == rev_hash
 
 
-def _winner_key(doc: dict) -> tuple[bool, int, str]:
-    pos, _, rev_hash = doc["_rev"].partition("-")
-    return (not doc.get("_deleted", False), int(pos), rev_hash)
+def _is_seq(value: object) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value >= 0
+    return isinstance(value, str) and _SINCE.fullmatch(value) is not None
 
 
 def _since(since: object) -> str:

@@ -1,12 +1,15 @@
 """A volunteer's phone gets its channels only, and writes only its own records in its turfs.
 
-Run against a live server on the SQLite store (the CouchDB store's channel
-index is open work), with real PouchDB 9 for the pulls.
+Run against a live server on each store (SQLite, and CouchDB: a live
+pouchdb-server or BLOCKWALK_TEST_COUCHDB_URL), with real PouchDB 9 for the
+pulls.
 """
 
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import httpx
 import pytest
@@ -19,11 +22,10 @@ def _local(name: str) -> str:
     return f"{name}-{random.getrandbits(40):x}"
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("access"))
-    yield server
-    server.close()
+@pytest.fixture
+def live(server) -> LiveServer:
+    """The live server of each store kind (``tests/protocol/conftest.py``)."""
+    return server
 
 
 @pytest.fixture
@@ -169,3 +171,24 @@ def test_a_new_assignment_back_fills_and_an_ended_one_stops(live, pouch, campaig
     live.http.put(f"/sync/{campaign}/household:1b", json={"type": "household", "turf": "turf:1", "address": "3 Maple St"})
     pouch.call("replicate", **{"from": remote, "to": phone})
     assert "household:1b" not in {row["id"] for row in pouch.call("allDocs", db=phone)["rows"]}
+
+
+def test_a_live_pull_wakes_for_the_volunteers_turf_only(live, vic, campaign):
+    base = f"/sync/{campaign}"
+    since = vic.get(f"{base}/_changes").json()["last_seq"]
+
+    def writes():
+        time.sleep(1)
+        live.http.put(f"{base}/household:2b", json={"type": "household", "turf": "turf:2", "address": "4 Oak St"})
+        time.sleep(1)
+        live.http.put(f"{base}/household:1c", json={"type": "household", "turf": "turf:1", "address": "5 Maple St"})
+
+    writer = threading.Thread(target=writes)
+    writer.start()
+    try:
+        feed = vic.get(f"{base}/_changes", params={"feed": "longpoll", "since": since, "timeout": "20000"}).json()
+    finally:
+        writer.join()
+    # The other turf's write does not end the wait empty-handed; the volunteer's own turf's does.
+    assert [row["id"] for row in feed["results"]] == ["household:1c"]
+    assert vic.get(f"{base}/_changes", params={"since": feed["last_seq"]}).json()["results"] == []

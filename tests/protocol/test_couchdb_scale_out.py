@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 
 import httpx
+import orjson
 import pytest
 
+from sync.couchdb_http import Response
 from sync.couchdb_store import CouchDBServer
 from sync.errors import StoreUnavailable
 from tests.conftest import couch_store_url, unique_prefix
@@ -100,26 +102,26 @@ def test_couchdb_going_away_and_coming_back(tmp_path, pouch):
         couch.close()
 
 
-class _Flaky(httpx.BaseTransport):
-    """Fails the first ``failures`` requests with a connection error, then answers."""
+class _Flaky:
+    """A connection pool whose first ``failures`` requests are refused, then answered."""
 
     def __init__(self, failures: int):
         self.failures = failures
         self.calls: list[str] = []
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.calls.append(f"{request.method} {request.url.path}")
+    def request(self, method: str, path: str, **kwargs) -> Response:
+        self.calls.append(f"{method} {path}")
         if len(self.calls) <= self.failures:
-            raise httpx.ConnectError("refused", request=request)
-        if request.method == "GET":
-            return httpx.Response(200, json={"_id": "r1", "_rev": "1-" + "a" * 32})
-        return httpx.Response(201, json=[{"id": "r1", "rev": "2-" + "b" * 32, "ok": True}])
+            raise ConnectionRefusedError("refused")
+        if method == "GET":
+            return Response(200, orjson.dumps({"_id": "r1", "_rev": "1-" + "a" * 32}))
+        return Response(201, orjson.dumps([{"id": "r1", "rev": "2-" + "b" * 32, "ok": True}]))
 
 
 def _flaky_store(failures: int):
     server = CouchDBServer("http://couch.invalid:5984", prefix="p")
     transport = _Flaky(failures)
-    server.http = httpx.Client(base_url="http://couch.invalid:5984", transport=transport)
+    server.http = transport
     server._known.add("p-c")
     return server.open_db("c"), transport
 

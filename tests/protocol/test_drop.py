@@ -18,11 +18,10 @@ from tests.peers import RECORD, LiveServer, PouchError
 ME = LiveServer.VOLUNTEER[0]
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("drop"))
-    yield server
-    server.close()
+@pytest.fixture
+def live(server) -> LiveServer:
+    """The live server of each store kind (``tests/protocol/conftest.py``)."""
+    return server
 
 
 @pytest.fixture

@@ -1,0 +1,303 @@
+"""The CouchDB store's channel index: a database per channel, kept from the main changes feed.
+
+CouchDB's own filtered ``_changes`` reads the whole log, so a volunteer's
+pull would cost the size of the campaign.  Blockwalk keeps, next to campaign
+``c`` (CouchDB database ``<prefix>-c``):
+
+* ``<prefix>-c$routes``: for every document, a body-less copy of its
+  revision tree whose revisions carry ``channels``: a live revision the
+  channels the router gives its body, a deleted one the channels the
+  document had before (so its deletion reaches the phones that hold it).
+  The winner's ``channels`` are the document's channels now.
+* ``<prefix>-c$c-<hash of the channel>``: one database per channel holding
+  a body-less copy of the revision tree of each document in the channel.
+  Its ``_changes?style=all_docs`` lists exactly the rows the main feed would
+  (id, every leaf, deleted), in the channel's own order, with its own seqs.
+* ``_local/channel-index`` in the routes database: the main sequence up to
+  which both are complete.
+
+Copies are written with ``new_edits=false`` and each revision's full
+``_revisions`` path, so writing one twice changes nothing and two writers
+merge to the same tree: several Blockwalk processes may bring the index up
+to date at once, with no lock and nothing they could disagree on.  The index
+is brought up to date on read (``update``): the main ``_changes`` since the
+marker, the leaves of what changed (``_bulk_get?revs=true``), the copies,
+then the marker.  The write path is untouched, and a crash anywhere leaves
+the marker behind what was copied, so the next read copies it again: no
+index entry is ever lost.  Each process remembers the last marker it saw
+(a hint only: the index stays complete up to it whatever happens later).
+
+A filtered read takes one request per granted channel, plus one to bring
+the index up to date and one to check that each listed document is still
+in that channel (a document that moved away stays in the old channel's
+copy): its cost follows what the device may see and what changed, never the
+size of the campaign.  ``docs/channels.md`` has the measurements behind the
+choice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import TYPE_CHECKING, Iterable
+
+from sync import channels, errors, jsonutil
+from sync.couchdb_http import raise_for, winner_key
+from sync.store import ChangesPage
+
+if TYPE_CHECKING:
+    from sync.couchdb_store import CouchDBStore
+
+MARKER = "/_local/channel-index"
+BATCH = 500  # main changes copied per round
+
+
+def channel_db(couch_name: str, channel: str) -> str:
+    return f"{couch_name}$c-{hashlib.sha256(channel.encode()).hexdigest()[:20]}"
+
+
+class ChannelIndex:
+    """The channel index of one campaign database."""
+
+    def __init__(self, store: "CouchDBStore", router):
+        self.store = store
+        self.router = router
+        self.routes = f"/{store.couch}$routes"
+        # The last marker this process saw, per database: a hint, never wrong (see above).
+        self._seen: dict[str, tuple[object, str | None]] = store.server.index_markers
+        self._seen_lock: threading.Lock = store.server.index_lock
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, retry: bool = True, **kwargs):
+        response = self.store.server.request(method, path, retry=retry, **kwargs)
+        raise_for(response)
+        return response.json()
+
+    def _write(self, db_path: str, docs: list[dict]) -> None:
+        """Copies into a channel or routes database, creating it on first use."""
+        payload = jsonutil.dumps({"docs": docs, "new_edits": False})
+        response = self.store.server.request("POST", db_path + "/_bulk_docs", retry=True, content=payload)
+        if response.status_code == 404:
+            # One shard: an index database is small, and a campaign has one per channel.
+            created = self.store.server.request("PUT", db_path, retry=True, params={"q": "1"})
+            if created.status_code not in (201, 202, 412):
+                self._call("PUT", db_path)
+            response = self.store.server.request("POST", db_path + "/_bulk_docs", retry=True, content=payload)
+        raise_for(response)
+        failed = [row for row in response.json() if "error" in row]
+        if failed:  # new_edits=false copies are refused only if CouchDB is failing: the index waits
+            raise errors.from_result(failed[0])
+
+    # -- bringing the index up to date ------------------------------------------------------
+
+    def _marker(self) -> tuple[object, str | None]:
+        with self._seen_lock:
+            seen = self._seen.get(self.store.couch)
+        if seen is not None:
+            return seen
+        response = self.store.server.request("GET", self.routes + MARKER, retry=True)
+        if response.status_code == 404:
+            return 0, None
+        raise_for(response)
+        body = response.json()
+        return body["seq"], body["_rev"]
+
+    def _remember(self, seq: object, rev: str | None) -> None:
+        with self._seen_lock:
+            self._seen[self.store.couch] = (seq, rev)
+
+    def update(self) -> object:
+        """Copy what changed since the marker; return the main seq the index is complete up to."""
+        seq, rev = self._marker()
+        while True:
+            page = self._call("GET", self.store.base + "/_changes",
+                              params={"since": str(seq), "style": "all_docs", "limit": str(BATCH)})
+            if not page["results"]:
+                self._remember(seq, rev)
+                return seq
+            self._copy(page["results"])
+            seq = page["results"][-1]["seq"]
+            rev = self._save_marker(seq, rev)
+            if len(page["results"]) < BATCH:
+                return seq
+
+    def _save_marker(self, seq: object, rev: str | None) -> str | None:
+        body = {"seq": seq} if rev is None else {"seq": seq, "_rev": rev}
+        response = self.store.server.request("PUT", self.routes + MARKER, retry=False, content=jsonutil.dumps(body))
+        if response.status_code == 404:  # the routes database is made by the first copy; no change yet had one
+            return None
+        if response.status_code == 409:
+            # Another process moved it; its copies are written, and ours.  Take its revision, so
+            # the next round can write (the marker may step back a little: that only repeats copies).
+            with self._seen_lock:
+                self._seen.pop(self.store.couch, None)
+            current = self.store.server.request("GET", self.routes + MARKER, retry=True)
+            return current.json()["_rev"] if current.status_code == 200 else None
+        raise_for(response)
+        new_rev = response.json()["rev"]
+        self._remember(seq, new_rev)
+        return new_rev
+
+    def _copy(self, rows: list[dict]) -> None:
+        wanted = [{"id": row["id"], "rev": change["rev"]} for row in rows for change in row["changes"]]
+        leaves: dict[str, list[dict]] = {}
+        answer = self._call("POST", self.store.base + "/_bulk_get", params={"revs": "true"},
+                            content=jsonutil.dumps({"docs": wanted}))
+        for result in answer["results"]:
+            for item in result["docs"]:
+                if "ok" in item and "_revisions" in item["ok"]:
+                    leaves.setdefault(result["id"], []).append(item["ok"])
+        gone = [doc_id for doc_id, found in leaves.items() if _winner(found).get("_deleted")]
+        before = self.channels_of(gone) if gone else {}
+        route_copies: list[dict] = []
+        by_channel: dict[str, list[dict]] = {}
+        for doc_id, found in leaves.items():
+            winner = _winner(found)
+            now = before.get(doc_id, set()) if winner.get("_deleted") else self._route(winner)
+            for leaf in found:
+                copy = {"_id": doc_id, "_rev": leaf["_rev"], "_revisions": leaf["_revisions"]}
+                if leaf.get("_deleted"):
+                    copy["_deleted"] = True
+                route_copies.append({**copy, "channels": sorted(now if leaf.get("_deleted") else self._route(leaf))})
+                for channel in now:
+                    by_channel.setdefault(channel, []).append(copy)
+        # Channels first, routes last: a document is listed as in a channel only once the channel holds it.
+        for channel, copies in sorted(by_channel.items()):
+            self._write("/" + channel_db(self.store.couch, channel), copies)
+        if route_copies:
+            self._write(self.routes, route_copies)
+
+    def _route(self, body: dict) -> set[str]:
+        return set(self.router({k: v for k, v in body.items() if k != "_revisions"}))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The channels each document is in, as far as the index is up to date."""
+        ids = list(doc_ids)
+        found: dict[str, set[str]] = {doc_id: set() for doc_id in ids}
+        if not ids:
+            return found
+        # _bulk_get, not _all_docs with keys: pouchdb-server answers it in half the time.
+        response = self.store.server.request("POST", self.routes + "/_bulk_get", retry=True,
+                                             content=jsonutil.dumps({"docs": [{"id": doc_id} for doc_id in ids]}))
+        if response.status_code == 404:
+            return found
+        raise_for(response)
+        unread = []
+        for result in response.json()["results"]:
+            doc = next((item["ok"] for item in result["docs"] if "ok" in item), None)
+            if doc is not None and not doc.get("_deleted"):
+                found[result["id"]] = set(doc.get("channels", []))
+            else:
+                unread.append(result["id"])
+        if unread:
+            # A deleted winner (or a backend that answers it as not found): read it by its revision.
+            rows = self._call("POST", self.routes + "/_all_docs", content=jsonutil.dumps({"keys": unread}))["rows"]
+            deleted = [{"id": row["id"], "rev": row["value"]["rev"]} for row in rows
+                       if isinstance(row.get("value"), dict) and row["value"].get("deleted")]
+            if deleted:
+                answer = self._call("POST", self.routes + "/_bulk_get", content=jsonutil.dumps({"docs": deleted}))
+                for result in answer["results"]:
+                    for item in result["docs"]:
+                        if "ok" in item:
+                            found[result["id"]] = set(item["ok"].get("channels", []))
+        return found
+
+    def changes(self, since: object, wanted: set[str], *, limit: int | None, style: str, include_docs: bool,
+                doc_ids: Iterable[str] | None, is_seq) -> ChangesPage:
+        marker = self.update()
+        vector = self._start(since, wanted, is_seq, marker)
+        vector[channels.MAIN] = marker
+        ids = None if doc_ids is None else set(doc_ids)
+        order = sorted(wanted)
+        while True:
+            picked, vector, complete = self._read(order, vector, limit, style)
+            kept = self._still_in(picked, ids)
+            if kept or complete:
+                break
+        results = []
+        for _, row, position in kept:
+            row["seq"] = channels.encode_opaque({**position, channels.MAIN: marker})
+            results.append(row)
+        if include_docs and results:
+            self._with_docs(results)
+        return ChangesPage(results, channels.encode_opaque(vector))
+
+    def _start(self, since: object, wanted: set[str], is_seq, marker: object) -> dict[str, object]:
+        vector = channels.decode_opaque(since, is_seq)
+        if vector is not None:
+            return dict(vector)
+        if since == "now":
+            out: dict[str, object] = {}
+            for channel in wanted:
+                response = self.store.server.request("GET", "/" + channel_db(self.store.couch, channel), retry=True)
+                out[channel] = response.json()["update_seq"] if response.status_code == 200 else 0
+            return out
+        # 0 or a plain main sequence (a device that read unfiltered before): every channel from its start.
+        return {}
+
+    def _read(self, order: list[str], vector: dict[str, object], limit: int | None, style: str):
+        """Rows of the channels in order, up to ``limit``; each row with the position just past it.
+
+        The channels are asked at once (a no-op pull waits for one round trip,
+        not one per channel); their answers are then taken in order, and a
+        channel cut off by ``limit`` leaves the later ones where they were.
+        """
+        params = {"style": style} if limit is None else {"style": style, "limit": str(limit)}
+
+        def ask(channel: str):
+            path = "/" + channel_db(self.store.couch, channel) + "/_changes"
+            response = self.store.server.request("GET", path, retry=True,
+                                                 params={**params, "since": str(vector.get(channel, 0))})
+            if response.status_code == 404:
+                return None  # nothing was ever routed to this channel
+            raise_for(response)
+            return response.json()
+
+        answers = list(self.store.server.workers.map(ask, order)) if len(order) > 1 else [ask(c) for c in order]
+        picked: list[tuple[str, dict, dict]] = []
+        out = dict(vector)
+        for channel, body in zip(order, answers, strict=True):
+            if body is None:
+                continue
+            room = None if limit is None else limit - len(picked)
+            if room == 0:
+                return picked, out, False
+            rows = body["results"] if room is None else body["results"][:room]
+            for row in rows:
+                out[channel] = row["seq"]
+                picked.append((channel, row, dict(out)))
+            if room is not None and len(rows) == room and (len(body["results"]) > room or len(rows) == limit):
+                return picked, out, False  # this channel may hold more
+            out[channel] = body["last_seq"]
+        return picked, out, True
+
+    def _still_in(self, picked: list[tuple[str, dict, dict]], ids: set[str] | None) -> list[tuple[str, dict, dict]]:
+        """Rows of documents still in the channel they were read from (each document once)."""
+        if ids is not None:
+            picked = [item for item in picked if item[1]["id"] in ids]
+        if not picked:
+            return []
+        now = self.channels_of({row["id"] for _, row, _ in picked})
+        kept, seen = [], set()
+        for channel, row, position in picked:
+            if channel in now[row["id"]] and row["id"] not in seen:
+                seen.add(row["id"])
+                kept.append((channel, {k: v for k, v in row.items() if k in ("id", "changes", "deleted")}, position))
+        return kept
+
+    def _with_docs(self, results: list[dict]) -> None:
+        answer = self._call("POST", self.store.base + "/_all_docs", params={"include_docs": "true"},
+                            content=jsonutil.dumps({"keys": [row["id"] for row in results]}))
+        for row, found in zip(results, answer["rows"], strict=True):
+            if found.get("doc"):
+                row["doc"] = found["doc"]
+            elif "value" in found:
+                row["doc"] = {"_id": row["id"], "_rev": found["value"]["rev"], "_deleted": True}
+            else:
+                row["doc"] = None
+
+def _winner(leaves: list[dict]) -> dict:
+    return max(leaves, key=winner_key)
