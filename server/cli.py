@@ -74,7 +74,7 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default: BLOCKWALK_HOST, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: BLOCKWALK_PORT, 8000; 0 picks a free one).")
-@click.option("--threads", type=int, default=None, help="Worker threads (default: BLOCKWALK_THREADS, 8).")
+@click.option("--threads", type=int, default=None, help="Worker threads (default: BLOCKWALK_THREADS, 64).")
 @store_option
 @_guarded
 def serve(host: str | None, port: int | None, threads: int | None, store: str | None) -> None:
@@ -90,6 +90,12 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
         port=app.config["PORT"],
         threads=app.config["THREADS"],
         ident="blockwalk",
+        # Hostile clients: a body over the limit is refused before it is read,
+        # an idle or slow-drip connection is closed, and connections are bounded.
+        max_request_body_size=app.config["MAX_REQUEST_BYTES"],
+        channel_timeout=app.config["CHANNEL_TIMEOUT"],
+        connection_limit=app.config["CONNECTION_LIMIT"],
+        cleanup_interval=max(1, min(30, app.config["CHANNEL_TIMEOUT"] // 2)),
     )
     click.echo(
         f"Blockwalk listening on http://{app.config['HOST']}:{server.effective_port} "

@@ -89,6 +89,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("PORT", _port, lambda: 8000, "Port `blockwalk serve` listens on."),
         Setting("THREADS", _positive_int, lambda: 64, "Worker threads of the WSGI server; a live (longpoll) replication holds one while it waits."),
         Setting("MAX_REQUEST_BYTES", _positive_int, lambda: 128 * 1024 * 1024, "Largest request body (a _bulk_docs batch with its attachments inline)."),
+        Setting("MAX_ATTACHMENT_BYTES", _positive_int, lambda: 20 * 1024 * 1024, "Largest attachment (decoded bytes), e.g. a photo of a door hanger."),
+        Setting("CHANNEL_TIMEOUT", _positive_int, lambda: 60, "Seconds a connection may stay idle (a half-sent request included) before the server closes it."),
+        Setting("CONNECTION_LIMIT", _positive_int, lambda: 1000, "Most connections the server holds open at once; more wait in the listen backlog."),
         Setting("LONGPOLL_SECONDS", _positive_int, lambda: 60, "Longest a longpoll _changes request is held open."),
         Setting("CORS_ORIGINS", _origins, lambda: (), "Comma-separated origins (scheme://host[:port]) whose pages may call the server with credentials, e.g. the canvasser app's."),
     ]

@@ -29,13 +29,15 @@ import sqlite3
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Literal, NamedTuple
+from typing import Iterable, Iterator, Literal, NamedTuple
 
 from sync import attachments as atts
 from sync import channels
 from sync import jsonutil, revtree, update
-from sync.errors import BadRequest, Conflict, MissingStub, NotFound, PreconditionFailed, SyncError
+from sync.errors import (BadRequest, Conflict, InsufficientStorage, MissingStub, NotFound, PreconditionFailed,
+                         StoreUnavailable, SyncError)
 from sync.revid import InvalidRev, parse_rev
 from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits, bulk_get_one_by_one
 
@@ -125,13 +127,35 @@ class SQLiteServer:
                 self._connections.append(conn)
         return conn
 
-    def create_db(self, name: str) -> "SQLiteStore":
-        update.check_db_name(name)
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), all or nothing.
+
+        A full disk or a read-only file becomes a ``SyncError`` naming the
+        cause (507 ``insufficient_storage``, 503 ``service_unavailable``);
+        the transaction is rolled back, so nothing is half written.
+        """
+        conn = self.connection()
         with self.write_lock:
             try:
-                self.connection().execute("INSERT INTO dbs (name) VALUES (?)", (name,))
-            except sqlite3.IntegrityError:
-                raise PreconditionFailed("The database could not be created, the file already exists.") from None
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                raise _storage_error(exc) from exc
+
+    def create_db(self, name: str) -> "SQLiteStore":
+        update.check_db_name(name)
+        try:
+            with self.transaction() as conn:
+                conn.execute("INSERT INTO dbs (name) VALUES (?)", (name,))
+        except sqlite3.IntegrityError:
+            raise PreconditionFailed("The database could not be created, the file already exists.") from None
         return self.open_db(name)
 
     def open_db(self, name: str) -> "SQLiteStore":
@@ -145,8 +169,9 @@ class SQLiteServer:
 
     def system_db(self, name: str) -> "SQLiteStore":
         internal = update.system_db_name(name)
-        with self.write_lock:
-            self.connection().execute("INSERT OR IGNORE INTO dbs (name) VALUES (?)", (internal,))
+        if self.connection().execute("SELECT 1 FROM dbs WHERE name = ?", (internal,)).fetchone() is None:
+            with self.transaction() as conn:
+                conn.execute("INSERT OR IGNORE INTO dbs (name) VALUES (?)", (internal,))
         return self.open_db(internal)
 
     def integrity_check(self) -> str:
@@ -236,25 +261,18 @@ class SQLiteStore(PutFromBulkDocs):
 
     def _write(self, docs: list, new_edits: bool) -> list[dict]:
         ids = {d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
-        conn = self._conn()
         results: list[dict] = []
-        with self.server.write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                before: dict[str, _Before] = {}
-                batch = _Batch(self._load_trees(conn, ids, before), self._update_seq(conn), before)
-                for doc in docs:
-                    try:
-                        results.append(self._write_one(conn, batch, doc, new_edits))
-                    except SyncError as exc:
-                        if exc.doc_id is None and isinstance(doc, dict) and isinstance(doc.get("_id"), str):
-                            exc.doc_id = doc["_id"]
-                        results.append(exc.as_result())
-                self._flush(conn, batch)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.server.transaction() as conn:
+            before: dict[str, _Before] = {}
+            batch = _Batch(self._load_trees(conn, ids, before), self._update_seq(conn), before)
+            for doc in docs:
+                try:
+                    results.append(self._write_one(conn, batch, doc, new_edits))
+                except SyncError as exc:
+                    if exc.doc_id is None and isinstance(doc, dict) and isinstance(doc.get("_id"), str):
+                        exc.doc_id = doc["_id"]
+                    results.append(exc.as_result())
+            self._flush(conn, batch)
         if batch.changed:
             with self.server.changed:
                 self.server.changed.notify_all()
@@ -819,39 +837,25 @@ class SQLiteStore(PutFromBulkDocs):
             return self.delete_local(local_id, doc.get("_rev"))
         data = jsonutil.dumps(body)
         update.check_size(local_id, len(data), self.limits.max_document_bytes)
-        conn = self._conn()
-        with self.server.write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                current = self._local_rev(conn, local_id)
-                _check_local_rev(local_id, doc.get("_rev"), current)
-                new = (current or 0) + 1
-                conn.execute(
-                    "INSERT INTO local_docs (db, id, rev, body) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (db, id) DO UPDATE SET rev = excluded.rev, body = excluded.body",
-                    (self.db, local_id, new, data),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.server.transaction() as conn:
+            current = self._local_rev(conn, local_id)
+            _check_local_rev(local_id, doc.get("_rev"), current)
+            new = (current or 0) + 1
+            conn.execute(
+                "INSERT INTO local_docs (db, id, rev, body) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (db, id) DO UPDATE SET rev = excluded.rev, body = excluded.body",
+                (self.db, local_id, new, data),
+            )
         return {"ok": True, "id": local_id, "rev": f"0-{new}"}
 
     def delete_local(self, local_id: str, rev: str | None) -> dict:
         local_id = update.check_local_id(local_id)
-        conn = self._conn()
-        with self.server.write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                current = self._local_rev(conn, local_id)
-                if current is None:
-                    raise NotFound("missing", local_id)
-                _check_local_rev(local_id, rev, current)
-                conn.execute("DELETE FROM local_docs WHERE db = ? AND id = ?", (self.db, local_id))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.server.transaction() as conn:
+            current = self._local_rev(conn, local_id)
+            if current is None:
+                raise NotFound("missing", local_id)
+            _check_local_rev(local_id, rev, current)
+            conn.execute("DELETE FROM local_docs WHERE db = ? AND id = ?", (self.db, local_id))
         return {"ok": True, "id": local_id, "rev": "0-0"}
 
     def _local_rev(self, conn: sqlite3.Connection, local_id: str) -> int | None:
@@ -868,6 +872,16 @@ def _check_local_rev(local_id: str, given: object, current: int | None) -> None:
     expected = None if current is None else f"0-{current}"
     if given != expected and not (current is None and given in (None, "0-0")):
         raise Conflict("Document update conflict.", local_id)
+
+
+def _storage_error(exc: sqlite3.OperationalError) -> Exception:
+    """The error a client should see when SQLite cannot write (others pass through)."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
+        return InsufficientStorage("The disk of the store is full: nothing was stored; try again later")
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN):
+        return StoreUnavailable("The store cannot write to its disk now (read-only or failing): nothing was stored")
+    return exc
 
 
 def _is_rev(rev: str) -> bool:
