@@ -265,6 +265,60 @@ def form_templates(db_name: str, store: str | None) -> None:
         server.close()
 
 
+REPLICATION_BACKUP = "the CouchDB store is backed up by replicating its databases (see docs/reliability.md)"
+
+
+def _sqlite_path(config: dict) -> str:
+    url = settings.store_url(config)
+    if not url.startswith("sqlite://"):
+        _fail(f"backup and restore copy a SQLite store; {REPLICATION_BACKUP}", 1)
+    return url[len("sqlite://"):]
+
+
+@main.command()
+@click.argument("dest", type=click.Path(dir_okay=False, writable=True))
+@store_option
+@_guarded
+def backup(dest: str, store: str | None) -> None:
+    """Copy the SQLite store, every database of it, to DEST while the server runs."""
+    from sync.sqlite_store import SQLiteServer
+
+    config = _config(STORE=store)
+    _sqlite_path(config)
+    server = _open(config)
+    try:
+        assert isinstance(server, SQLiteServer)
+        server.backup(dest)
+        count = len(server.list_dbs())
+    finally:
+        server.close()
+    click.echo(f"Backed up {count} campaign database{'s' if count != 1 else ''} to {dest}", err=True)
+    click.echo(dest)
+
+
+@main.command()
+@click.argument("backup_file", metavar="BACKUP", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Replace an existing store without asking.")
+@store_option
+@_guarded
+def restore(backup_file: str, yes: bool, store: str | None) -> None:
+    """Replace the SQLite store by BACKUP (stop the server first)."""
+    from pathlib import Path
+
+    from sync.sqlite_store import SQLiteServer
+
+    config = _config(STORE=store)
+    path = _sqlite_path(config)
+    if Path(path).exists() and not yes:
+        if not sys.stdin.isatty():
+            _fail(f"{path} exists: pass --yes to replace it by the backup", 1)
+        click.confirm(f"Replace {path} by {backup_file}?", abort=True, err=True)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    SQLiteServer.restore(backup_file, path)
+    click.echo(f"Restored {backup_file} into {path}; devices compare everything on their next sync", err=True)
+    click.echo(safe_url(settings.store_url(config)))
+
+
 @main.command()
 @click.option("--name", default="demo", show_default=True, help="Database of the demo campaign.")
 @store_option

@@ -177,6 +177,50 @@ class SQLiteServer:
     def integrity_check(self) -> str:
         return self.connection().execute("PRAGMA integrity_check").fetchone()[0]
 
+    def backup(self, dest: str | os.PathLike) -> None:
+        """An online, consistent copy of every database of the store into ``dest`` (a new file).
+
+        SQLite's backup API copies the file in one step inside one read
+        transaction: a snapshot as of one commit, while writers go on (WAL).
+        The copy is checked and only then moved to ``dest``.
+        """
+        dest = Path(dest)
+        if dest.exists():
+            raise PreconditionFailed(f"{dest} exists; a backup never overwrites a file")
+        partial = dest.with_name(dest.name + ".partial")
+        partial.unlink(missing_ok=True)
+        copy = sqlite3.connect(partial)
+        try:
+            self.connection().backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            _check_copy(copy, str(dest))
+        finally:
+            copy.close()
+        os.replace(partial, dest)
+
+    @staticmethod
+    def restore(backup: str | os.PathLike, path: str | os.PathLike) -> None:
+        """Replace the store at ``path`` by ``backup`` (with the server stopped).
+
+        The restored store gets a new uuid: the uuid is part of every device's
+        replication id, so each device starts its next sync from nothing and
+        compares every revision (``_revs_diff``) instead of trusting
+        checkpoints that are ahead of the restored store; what a device has
+        and the backup lacks is pushed again.
+        """
+        source = sqlite3.connect(f"file:{Path(backup).resolve()}?mode=ro", uri=True)
+        try:
+            _check_copy(source, str(backup))
+            target = sqlite3.connect(path, isolation_level=None)
+            try:
+                source.backup(target)
+                target.execute("PRAGMA journal_mode=WAL")
+                target.execute("UPDATE meta SET value = ? WHERE key = 'uuid'", (uuid.uuid4().hex,))
+            finally:
+                target.close()
+        finally:
+            source.close()
+
     def close(self) -> None:
         with self._connections_lock:
             for conn in self._connections:
@@ -872,6 +916,18 @@ def _check_local_rev(local_id: str, given: object, current: int | None) -> None:
     expected = None if current is None else f"0-{current}"
     if given != expected and not (current is None and given in (None, "0-0")):
         raise Conflict("Document update conflict.", local_id)
+
+
+def _check_copy(conn: sqlite3.Connection, name: str) -> None:
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise BadRequest(f"{name} is not a Blockwalk SQLite store: {exc}") from None
+    if not {"meta", "dbs", "docs", "revs"} <= tables:
+        raise BadRequest(f"{name} is not a Blockwalk SQLite store")
+    if ok != "ok":
+        raise BadRequest(f"{name} fails SQLite's integrity check: {ok}")
 
 
 def _storage_error(exc: sqlite3.OperationalError) -> Exception:
