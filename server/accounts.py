@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sync.errors import Conflict, NotFound
+from sync.errors import Conflict, InsufficientStorage, NotFound, StoreUnavailable
 from sync.store import StoreServer
 
 ROLES = ("admin", "organizer", "coordinator", "volunteer")
@@ -315,6 +315,8 @@ class Accounts:
                 self.db.put({**doc, "last_used_at": now.isoformat()})
             except Conflict:
                 pass  # another request recorded the use at the same moment
+            except (InsufficientStorage, StoreUnavailable):
+                pass  # bookkeeping: a full or read-only disk must not stop a device from reading
         return user
 
     # -- signing in ----------------------------------------------------------------
