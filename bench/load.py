@@ -12,7 +12,10 @@ against its form and checked against the volunteer's turfs, as in the field.
 Each simulated device runs, for ``--seconds``:
 
 * a **first pull** (a new phone: every document of its channels from
-  ``since=0``), again with probability 0.05 per round (a reinstalled app);
+  ``since=0``) for the ``--fresh`` share of devices (0.1), and for any device
+  with probability 0.05 per round (a reinstalled app); the other devices
+  synced earlier in the day: their first pull runs before the measured
+  window (eight at a time);
 * rounds after a think time (uniform in 0 .. 2 x ``--think`` seconds), each a
   **push** of 1 to 5 new records with probability 0.3, else a **no-op** round.
 
@@ -41,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import os
 import random
 import shutil
 import statistics
@@ -64,11 +68,18 @@ TOKENS_PER_VOLUNTEER = 10
 BATCH = 100
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Stats:
     def __init__(self) -> None:
         self.rounds: dict[str, list[float]] = {"first pull": [], "push": [], "no-op": []}
         self.errors: list[str] = []
         self.pushed = 0
+        self.cpu = (0.0, 0.0)  # seconds: the server's, the simulated devices'
 
 
 class Device:
@@ -175,15 +186,22 @@ def _expect(response: httpx.Response, *statuses: int) -> None:
         raise LoadError(f"{response.request.method} {response.request.url.path} -> {response.status_code}: {response.text[:200]}")
 
 
+async def warm_up(device: Device, http: httpx.AsyncClient, gate: asyncio.Semaphore) -> None:
+    """A phone that synced earlier in the day: its first pull happened before the measured window."""
+    async with gate:
+        await device.round(http)
+
+
 async def run_device(device: Device, http: httpx.AsyncClient, stats: Stats, deadline: float, think: float) -> None:
-    kind = "first pull"
+    kind = "no-op" if device.revs else "first pull"
     await asyncio.sleep(device.rng.uniform(0, think))  # phones do not all start in the same millisecond
     while time.monotonic() < deadline:
         if kind == "push":
             device.new_records(device.rng.randint(1, 5))
         start = time.monotonic()
         try:
-            stats.pushed += await device.round(http)
+            pushed = await device.round(http)
+            stats.pushed += pushed
             stats.rounds[kind].append(time.monotonic() - start)
         except (LoadError, httpx.HTTPError) as exc:
             stats.errors.append(f"{kind}: {type(exc).__name__}: {exc}")
@@ -204,19 +222,23 @@ async def sample_memory(pid: int, samples: list[int], deadline: float) -> None:
 
 
 async def load(base: str, db: str, tokens: list[tuple[str, str | None]], turfs: dict[str, list[dict]], pid: int,
-               devices: int, seconds: float, think: float, seed: int) -> tuple[Stats, list[int], float]:
+               devices: int, seconds: float, think: float, seed: int, fresh: float) -> tuple[Stats, list[int], float]:
     stats, memory = Stats(), []
     limits = httpx.Limits(max_connections=devices + 20, max_keepalive_connections=devices + 20)
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-        started = time.monotonic()
-        deadline = started + seconds
         phones = []
         for n in range(devices):
             user, token = tokens[n % len(tokens)]
             phones.append(Device(n, base, db, token, user, turfs[user], random.Random(seed * 1000 + n)))
+        gate = asyncio.Semaphore(8)
+        await asyncio.gather(*(warm_up(phone, http, gate) for phone in phones[int(devices * fresh):]))
+        started = time.monotonic()
+        deadline = started + seconds
+        cpu = (cpu_seconds(pid), cpu_seconds(os.getpid()))
         await asyncio.gather(sample_memory(pid, memory, deadline),
                              *(run_device(phone, http, stats, deadline, think) for phone in phones))
         elapsed = time.monotonic() - started
+    stats.cpu = (cpu_seconds(pid) - cpu[0], cpu_seconds(os.getpid()) - cpu[1])
     return stats, memory, elapsed
 
 
@@ -231,6 +253,8 @@ def report(name: str, stats: Stats, memory: list[int], elapsed: float) -> float:
     every = [t for times in stats.rounds.values() for t in times]
     print(f"\n{name}: {len(every)} sync rounds in {elapsed:.0f} s ({len(every) / elapsed:.1f}/s), "
           f"{stats.pushed} records pushed, {len(stats.errors)} errors")
+    print(f"  CPU: server {stats.cpu[0]:.0f} s, devices {stats.cpu[1]:.0f} s, in {elapsed:.0f} s on {os.cpu_count()} cores"
+          f" (load average of the machine {os.getloadavg()[0]:.1f})")
     for error in stats.errors[:5]:
         print(f"  error: {error}")
     print(f"  {'all rounds':<11} p50 {quantile(every, 0.5) * 1000:7.0f} ms   p95 {quantile(every, 0.95) * 1000:7.0f} ms"
@@ -262,6 +286,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--think", type=float, default=5, help="mean seconds between a device's sync rounds")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fresh", type=float, default=0.1, help="share of devices that are new phones (first pull in the window)")
     parser.add_argument("--no-peer", action="store_true", help="skip the same load against pouchdb-server")
     args = parser.parse_args()
 
@@ -278,7 +303,7 @@ def main() -> None:
         print(f"Blockwalk: blockwalk serve (64 threads, SQLite synchronous=FULL), {args.devices} devices, "
               f"{args.seconds:.0f} s, think time {args.think:.1f} s mean", flush=True)
         stats, memory, elapsed = asyncio.run(load(f"{live.url}/sync", "demo", tokens, turfs, live.proc.pid,
-                                                  args.devices, args.seconds, args.think, args.seed))
+                                                  args.devices, args.seconds, args.think, args.seed, args.fresh))
         ours = report("Blockwalk (SQLite)", stats, memory, elapsed)
         live.close()
 
@@ -291,7 +316,7 @@ def main() -> None:
                     assert http.post("/demo/_bulk_docs", json={"docs": docs}).status_code == 201
                 anonymous = [(user, None) for user, _ in tokens]
                 stats, memory, elapsed = asyncio.run(load(peer.url, "demo", anonymous, turfs, peer.proc.pid,
-                                                          args.devices, args.seconds, args.think, args.seed))
+                                                          args.devices, args.seconds, args.think, args.seed, args.fresh))
                 theirs = report("pouchdb-server (no channels, no validation)", stats, memory, elapsed)
             finally:
                 peer.close()
