@@ -29,6 +29,9 @@ store_option = click.option(
 )
 
 
+BODY_MARGIN = 64 * 1024 * 1024  # past MAX_REQUEST_BYTES + this, waitress refuses a body unread
+
+
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"blockwalk: {message}", err=True)
     sys.exit(code)
@@ -90,9 +93,11 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
         port=app.config["PORT"],
         threads=app.config["THREADS"],
         ident="blockwalk",
-        # Hostile clients: a body over the limit is refused before it is read,
-        # an idle or slow-drip connection is closed, and connections are bounded.
-        max_request_body_size=app.config["MAX_REQUEST_BYTES"],
+        # Hostile clients: a body far over the limit is refused before it is read
+        # (one a little over gets the app's 413 in the endpoint's error shape, from
+        # a body waitress spooled to disk), an idle or slow-drip connection is
+        # closed, and connections are bounded.
+        max_request_body_size=app.config["MAX_REQUEST_BYTES"] + BODY_MARGIN,
         channel_timeout=app.config["CHANNEL_TIMEOUT"],
         connection_limit=app.config["CONNECTION_LIMIT"],
         cleanup_interval=max(1, min(30, app.config["CHANNEL_TIMEOUT"] // 2)),

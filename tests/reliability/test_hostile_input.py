@@ -23,7 +23,7 @@ import pytest
 from tests.helpers.rawhttp import read_status, request, rss, send, store_state, wait_closed
 from tests.peers import RECORD, LiveServer
 
-MAX_REQUEST = 8 * 1024 * 1024
+MAX_REQUEST = 8 * 1024 * 1024  # a 100 MB body is more than 64 MiB over it: refused unread
 MAX_ATTACHMENT = 256 * 1024
 IDLE = 3  # BLOCKWALK_CHANNEL_TIMEOUT of the server under test
 HUNDRED_MB = 100 * 1024 * 1024
