@@ -83,6 +83,8 @@ def pull(url: str, token: str | None, expect: int, rounds: int) -> dict:
 def blockwalk_pull(folder: Path, store: Path, turf: int, expect: int, rounds: int) -> dict:
     live = LiveServer(folder, store=f"sqlite://{store}")
     try:
+        role = live.http.put("/api/v1/campaigns/city/members/vic", json={"role": "volunteer"})
+        assert role.status_code == 200, role.text
         response = live.http.put(f"/sync/city/{assignment_id('vic', f'turf:{turf}')}",
                                  json={"type": "assignment", "user": "vic", "turf": f"turf:{turf}", "active": True})
         assert response.status_code == 201, response.text

@@ -40,10 +40,6 @@ DEFAULT_MAX_TEXT = 2000
 GEOTAG_SOURCES = {"gps", "network", "manual"}
 
 
-def _empty(value: object) -> bool:
-    return value is None or value == "" or value == []
-
-
 # -- rules: what marshmallow does not do --------------------------------------------------
 
 
@@ -79,6 +75,7 @@ class FormValidator:
         self.choices = {
             name: {c["value"] for c in items if not c.get("retired")} for name, items in defn.get("choices", {}).items()
         }
+        self.uses_today = False  # does any expression call today()? (set while compiling)
         self.top = self._level(defn["fields"])
         self._lock = threading.Lock()
         self._geotag: dict[str, dict] = {}
@@ -102,6 +99,8 @@ class FormValidator:
     def _collect(self, field_list: list, relevant: list, rules: list[Rule], specs: list[dict]) -> None:
         for field in field_list:
             own = relevant + ([expressions.parse(field["relevant"])] if field.get("relevant") else [])
+            constraint = expressions.parse(field["constraint"]) if field.get("constraint") else None
+            self.uses_today = self.uses_today or any(e.uses_today for e in own) or bool(constraint and constraint.uses_today)
             kind = field["type"]
             if kind == "group":
                 self._collect(field["fields"], own, rules, specs)
@@ -113,7 +112,7 @@ class FormValidator:
                 name=field["name"],
                 relevant=own,
                 required=bool(field.get("required")),
-                constraint=expressions.parse(field["constraint"]) if field.get("constraint") else None,
+                constraint=constraint,
                 texts={k: field[k] for k in ("constraint_message", "required_message") if k in field},
                 kind=kind,
             )
@@ -204,7 +203,7 @@ class FormValidator:
             problems["answers"] = [message(language, "not_object")]
         else:
             # today() is the day the record was made, not the day it reached the server.
-            context = (record, _record_day(record))
+            context = (record, _record_day(record) if self.uses_today else None)
             self._validate_level(self.top, answers, answers, language, "answers", problems, context)
         geotag = record.get("geotag")
         if geotag is not None:
@@ -235,18 +234,16 @@ class FormValidator:
         record, today = context
         # An empty answer ("", [], null) is no answer: it can only be "required".
         kept = {name: value for name, value in answers.items() if value is not None and value != "" and value != []}
-        relevant: dict[str, bool] = {}
+        asked: list[Rule] = []  # the rules whose field is relevant, in order
         evaluate, truthy = expressions.evaluate, expressions.truthy
         for rule in level.rules:
-            ok = True
             for expr in rule.relevant:
                 if not truthy(evaluate(expr, scope, today=today)):
-                    ok = False
+                    kept.pop(rule.name, None)  # answers of fields that are not asked are ignored
                     break
-            relevant[rule.name] = ok
-            if not ok:
-                kept.pop(rule.name, None)  # answers of fields that are not asked are ignored
-        schema = self._schema(level, language)
+            else:
+                asked.append(rule)
+        schema = level.schemas.get(language) or self._schema(level, language)
         loaded = _fast_load(schema, kept)
         if loaded is None:
             # Something is wrong: let marshmallow collect every problem of this level.
@@ -255,25 +252,23 @@ class FormValidator:
             except ValidationError as exc:
                 _flatten(exc.messages, path, problems)
                 loaded = exc.valid_data if isinstance(exc.valid_data, dict) else {}
-        for rule in level.rules:
-            if not relevant[rule.name]:
+        for rule in asked:
+            value = kept.get(rule.name)  # None: no answer (empty ones were dropped above)
+            if value is None:
+                if rule.required:
+                    problems.setdefault(f"{path}.{rule.name}", []).append(
+                        self._text(rule.texts.get("required_message"), language) or message(language, "required")
+                    )
                 continue
-            value = kept.get(rule.name)
-            where = f"{path}.{rule.name}"
-            if rule.required and _empty(value):
-                problems.setdefault(where, []).append(
-                    self._text(rule.texts.get("required_message"), language) or message(language, "required")
-                )
-                continue
-            if _empty(value) or rule.name not in loaded:
+            if rule.name not in loaded:
                 continue
             if rule.repeat is not None:
-                self._validate_repeat(rule, value, scope, language, where, problems, context)
+                self._validate_repeat(rule, value, scope, language, f"{path}.{rule.name}", problems, context)
             elif rule.kind == "photo" and value not in (record.get("_attachments") or {}):
-                problems.setdefault(where, []).append(message(language, "not_photo"))
+                problems.setdefault(f"{path}.{rule.name}", []).append(message(language, "not_photo"))
             elif rule.constraint is not None:
-                if not expressions.truthy(expressions.evaluate(rule.constraint, scope, current=value, today=today)):
-                    problems.setdefault(where, []).append(
+                if not truthy(evaluate(rule.constraint, scope, current=value, today=today)):
+                    problems.setdefault(f"{path}.{rule.name}", []).append(
                         self._text(rule.texts.get("constraint_message"), language) or message(language, "constraint")
                     )
 
@@ -305,7 +300,7 @@ def _record_day(record: dict) -> str | None:
 
 
 def _fast_load(schema: Schema, answers: dict) -> dict | None:
-    """The schema's own fields, called directly: the answers if all are good, else None.
+    """The schema's own fields, their parsers and checks called directly: the answers if all are good, else None.
 
     Most records are valid; marshmallow's full ``load`` (and its error
     collection) costs three times as much, so it runs only when this finds a problem.
@@ -316,7 +311,9 @@ def _fast_load(schema: Schema, answers: dict) -> dict | None:
         if field is None:
             return None
         try:
-            field._deserialize(value, name, answers)
+            value = field.parse(value)
+            for check in field.checks:
+                check(value)
         except ValidationError:
             return None
     return answers

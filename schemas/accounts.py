@@ -24,12 +24,20 @@ LABEL = {"load_default": "", "validate": Length(max=200),
          "metadata": {"description": "What the token is for, e.g. the phone's name"}}
 
 
+CAMPAIGN_ROLES = ROLES[1:]
+
+
 class User(Schema):
     name = Text(required=True)
-    role = Text(required=True, metadata={"enum": ROLES})
+    admin = fields.Boolean(required=True, metadata={"description": "Admin is the one server-wide role"})
+    roles = fields.Dict(keys=fields.String(), values=fields.String(metadata={"enum": CAMPAIGN_ROLES}), required=True,
+                        metadata={"description": "The user's role in each campaign where they have one"})
 
 
-class NewUser(User):
+class NewUser(Schema):
+    name = Text(required=True)
+    admin = fields.Boolean(load_default=False, metadata={
+        "description": "A server-wide admin; otherwise the user has no role until one is given in a campaign"})
     password = Text(required=True, load_only=True, validate=Length(min=8, max=1024),
                   metadata={"description": "8 characters at least; stored as a scrypt hash"})
 

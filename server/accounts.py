@@ -4,9 +4,12 @@ They live in the store's system database ``_accounts`` (the sync endpoint
 cannot name it), so both stores hold them and several server processes
 share them.  Documents:
 
-* ``user:<name>``: ``{name, role, password}``; the password as
-  ``scrypt$N$r$p$salt$hash`` (a slow, memory-hard KDF from the standard
-  library; N=2**15 takes about 70 ms here);
+* ``user:<name>``: ``{name, admin, roles, password}``: ``admin`` (true or
+  false) is the one server-wide role; ``roles`` maps each campaign (its
+  database name) to the user's role there (organizer, coordinator or
+  volunteer), and a campaign it does not name is one where the user has no
+  role.  The password as ``scrypt$N$r$p$salt$hash`` (a slow, memory-hard KDF
+  from the standard library; N=2**15 takes about 70 ms here);
 * ``token:<sha256 of the token>``: ``{user, label, created_at, expires_at,
   revoked, last_used_at}``; the token itself is shown once and never stored.
   The hex digest is the token's public id (listing, revoking);
@@ -20,6 +23,10 @@ once, as CouchDB's session cookie does; a checked token for 30 seconds (at
 most until it expires), so a request costs no store reads for it.  A revoked
 token or a changed password therefore stops working on every process within
 those times; ``revoke_token`` forgets the token in this process at once.
+Those caches remember who signed in, not what they may do: a user's roles
+are read again after ``ROLE_CACHE_SECONDS`` (30), so a role given or taken
+away (``set_role``) holds at once on the process that made the change and
+within 30 seconds on every other one; a deleted user stops at the same time.
 
 Failed sign-ins (a password, or a sign-in code) are counted in memory, per
 process: 5 per account and 20 per client address in a sliding 15 minutes;
@@ -38,18 +45,23 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Mapping
 
 from sync.errors import Conflict, InsufficientStorage, NotFound, StoreUnavailable
 from sync.store import StoreServer
+from sync.update import is_db_name
 
 ROLES = ("admin", "organizer", "coordinator", "volunteer")
+CAMPAIGN_ROLES = ROLES[1:]  # held in a campaign; admin is server-wide
 NAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 TOKEN_PREFIX = "bw_"
 SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 BASIC_CACHE_SECONDS = 300
 TOKEN_CACHE_SECONDS = 30
+ROLE_CACHE_SECONDS = 30
 CACHE_SIZE = 10_000
 LAST_USED_EVERY = timedelta(minutes=10)
 SIGN_IN_TOKEN_DAYS = 30
@@ -84,8 +96,27 @@ class TooManyFailures(Exception):
 
 @dataclass(frozen=True)
 class User:
+    """Who signed in, and what they are: a server-wide admin, and a role in each of some campaigns."""
+
     name: str
-    role: str
+    admin: bool = False
+    roles: Mapping[str, str] = field(default_factory=dict)  # campaign -> organizer | coordinator | volunteer
+
+
+def _user(doc: dict) -> User:
+    roles = doc.get("roles")
+    roles = {c: r for c, r in roles.items() if r in CAMPAIGN_ROLES} if isinstance(roles, dict) else {}
+    # A user stored before roles were per campaign has one global ``role``: only admin survives.
+    admin = doc.get("admin") is True or doc.get("role") == "admin"
+    return User(doc["name"], admin, MappingProxyType(roles))
+
+
+def check_campaign_role(campaign: str, role: str) -> None:
+    if not is_db_name(campaign):
+        raise AccountError(f"{campaign!r} cannot be a campaign: lowercase letters, digits and _ $ ( ) + -, a letter first")
+    if role not in CAMPAIGN_ROLES:
+        raise AccountError(f"Unknown campaign role {role!r}; roles in a campaign: {', '.join(CAMPAIGN_ROLES)} "
+                           "(admin is server-wide)")
 
 
 def _now() -> datetime:
@@ -171,8 +202,9 @@ class FailureLimit:
 class Accounts:
     def __init__(self, server: StoreServer):
         self.db = server.system_db("accounts")
-        self._basic_cache: dict[bytes, tuple[User, float]] = {}
-        self._token_cache: dict[str, tuple[User, float]] = {}
+        self._basic_cache: dict[bytes, tuple[str, float]] = {}  # who signed in, not what they may do
+        self._token_cache: dict[str, tuple[str, float]] = {}
+        self._user_cache: dict[str, tuple[User, float]] = {}  # the roles, for ROLE_CACHE_SECONDS
         self._lock = threading.Lock()
         self.clock = time.monotonic  # of the failure limits; tests set their own
         self._failures_by_account = FailureLimit(FAILURES_PER_ACCOUNT, FAILURE_WINDOW_SECONDS)
@@ -180,20 +212,63 @@ class Accounts:
 
     # -- users -------------------------------------------------------------------
 
-    def add_user(self, name: str, role: str, password: str) -> User:
+    def add_user(self, name: str, role: str | None, password: str, campaign: str | None = None) -> User:
+        """Add a user: ``role`` admin (server-wide), or a campaign role in ``campaign``, or None (no role yet)."""
         if not isinstance(name, str) or NAME.fullmatch(name) is None:
             raise AccountError(
                 "A user name is 1-64 characters: lowercase letters, digits, and . _ @ - (not first)"
             )
-        if role not in ROLES:
+        if role not in ROLES and role is not None:
             raise AccountError(f"Unknown role {role!r}; roles: {', '.join(ROLES)}")
+        roles: dict[str, str] = {}
+        if role == "admin" and campaign is not None:
+            raise AccountError("admin is a server-wide role: give no campaign")
+        if role in CAMPAIGN_ROLES:
+            if campaign is None:
+                raise AccountError(f"{role} is a role in a campaign: name the campaign")
+            check_campaign_role(campaign, role)
+            roles[campaign] = role
         if len(password) < 8:
             raise AccountError("A password needs at least 8 characters")
+        doc = {"_id": f"user:{name}", "name": name, "admin": role == "admin", "roles": roles,
+               "password": hash_password(password)}
         try:
-            self.db.put({"_id": f"user:{name}", "name": name, "role": role, "password": hash_password(password)})
+            self.db.put(doc)
         except Conflict:
             raise UserExists(f"User {name!r} exists already") from None
-        return User(name, role)
+        return _user(doc)
+
+    def set_role(self, name: str, campaign: str, role: str | None) -> User:
+        """Give ``name`` ``role`` in ``campaign`` (None: take their role there away).
+
+        Holds at once in this process, within ROLE_CACHE_SECONDS in the others.
+        """
+        if role is not None:
+            check_campaign_role(campaign, role)
+        for _ in range(5):
+            try:
+                doc = self.db.get(f"user:{name}")
+            except NotFound:
+                raise AccountError(f"No user {name!r}") from None
+            roles = {c: r for c, r in (doc.get("roles") or {}).items() if c != campaign}
+            if role is not None:
+                roles[campaign] = role
+            try:
+                self.db.put({**doc, "roles": roles})
+                break
+            except Conflict:
+                continue  # changed at the same moment: read again
+        else:
+            raise AccountError(f"User {name!r} is being changed by someone else; try again")
+        with self._lock:
+            self._user_cache.pop(name, None)
+        return self.get_user(name)
+
+    def members(self, campaign: str) -> list[tuple[str, str]]:
+        """(name, role) of everyone with a role in ``campaign``, by name (admins hold theirs everywhere: not listed)."""
+        rows = self.db.all_docs(startkey="user:", endkey="user:\uffff", include_docs=True)["rows"]
+        users = [_user(row["doc"]) for row in rows if row.get("doc")]
+        return [(user.name, user.roles[campaign]) for user in users if campaign in user.roles]
 
     def list_users(self, skip: int = 0, limit: int | None = None) -> tuple[int, list[User]]:
         """How many users there are, and ``limit`` of them from ``skip``, by name."""
@@ -202,14 +277,28 @@ class Accounts:
         if skip >= total:
             return total, []  # and no huge skip reaches the store
         rows = self.db.all_docs(**span, skip=skip, limit=limit, include_docs=True)["rows"]
-        return total, [User(row["doc"]["name"], row["doc"]["role"]) for row in rows if row.get("doc")]
+        return total, [_user(row["doc"]) for row in rows if row.get("doc")]
 
     def get_user(self, name: str) -> User | None:
         try:
             doc = self.db.get(f"user:{name}")
         except NotFound:
             return None
-        return User(doc["name"], doc["role"])
+        return _user(doc)
+
+    def current_user(self, name: str) -> User | None:
+        """The user with their roles as read at most ROLE_CACHE_SECONDS ago (None: no such user)."""
+        now = time.monotonic()
+        cached = self._user_cache.get(name)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        user = self.get_user(name)
+        if user is not None:
+            with self._lock:
+                if len(self._user_cache) >= CACHE_SIZE:
+                    self._user_cache.clear()
+                self._user_cache[name] = (user, now + ROLE_CACHE_SECONDS)
+        return user
 
     def check_password(self, name: str, password: str) -> User | None:
         key = hashlib.sha256(f"{name}\0{password}".encode()).digest()
@@ -217,7 +306,7 @@ class Accounts:
         with self._lock:
             cached = self._basic_cache.get(key)
         if cached is not None and cached[1] > now:
-            return cached[0]
+            return self.current_user(cached[0])
         try:
             doc = self.db.get(f"user:{name}")
         except NotFound:
@@ -225,11 +314,12 @@ class Accounts:
             return None
         if not verify_password(password, doc["password"]):
             return None
-        user = User(doc["name"], doc["role"])
+        user = _user(doc)
         with self._lock:
             if len(self._basic_cache) >= CACHE_SIZE:
                 self._basic_cache.clear()
-            self._basic_cache[key] = (user, now + BASIC_CACHE_SECONDS)
+            self._basic_cache[key] = (user.name, now + BASIC_CACHE_SECONDS)
+            self._user_cache[user.name] = (user, now + ROLE_CACHE_SECONDS)
         return user
 
     # -- device tokens ---------------------------------------------------------------
@@ -289,7 +379,7 @@ class Accounts:
         key = token_id(token)
         cached = self._token_cache.get(key)
         if cached is not None and cached[1] > time.time():
-            return cached[0]
+            return self.current_user(cached[0])
         try:
             doc = self.db.get(key)
         except NotFound:
@@ -297,7 +387,7 @@ class Accounts:
         now = _now()
         if doc["revoked"] or (doc["expires_at"] and datetime.fromisoformat(doc["expires_at"]) <= now):
             return None
-        user = self.get_user(doc["user"])
+        user = self.current_user(doc["user"])
         if user is None:
             return None
         # Remember a good token briefly: on the CouchDB store every check costs two
@@ -308,7 +398,7 @@ class Accounts:
         with self._lock:
             if len(self._token_cache) >= CACHE_SIZE:
                 self._token_cache.clear()
-            self._token_cache[key] = (user, until)
+            self._token_cache[key] = (user.name, until)
         last = doc.get("last_used_at")
         if last is None or now - datetime.fromisoformat(last) > LAST_USED_EVERY:
             try:
@@ -340,7 +430,7 @@ class Accounts:
         with self._lock:
             cached = self._basic_cache.get(key)
         if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
+            return self.current_user(cached[0])
         now = self.clock()
         self._count_attempt(address, name, now)
         user = self.check_password(name, password)

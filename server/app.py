@@ -26,10 +26,12 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
 
     from server import api, cors
     from server.health import bp as health_bp
+    from server.pages import bp as pages_bp
     from server.replication import bp as replication_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(replication_bp)
+    app.register_blueprint(pages_bp)
     api.init_app(app)
     cors.init_app(app)
 

@@ -49,15 +49,26 @@ def role_in(user: User, campaign: str | None) -> str | None:
     """``user``'s role in ``campaign`` (None: no role there).
 
     The one place that answers "may this person act in this campaign, and
-    as what"; every permission check goes through it.
+    as what"; every permission check goes through it.  Admin is server-wide:
+    an admin is "admin" in every campaign, and for ``campaign`` None (the
+    server itself: users, creating campaigns).  Organizer, coordinator and
+    volunteer are held per campaign (``server.accounts``).
     """
-    return user.role
+    if user.admin:
+        return "admin"
+    if campaign is None:
+        return None
+    return user.roles.get(campaign)
 
 
-def require_role(role: str, reason: str) -> None:
-    user: User = g.user
-    if user.role != role:
+def require_role(campaign: str | None, roles: tuple[str, ...], reason: str) -> str:
+    """The user's role in ``campaign`` if it is one of ``roles``; else Forbidden (no role there at all: says so)."""
+    role = role_in(g.user, campaign)
+    if role is None and campaign is not None:
+        raise Forbidden(f"You have no role in campaign {campaign!r}")
+    if role not in roles:
         raise Forbidden(reason)
+    return role
 
 
 def api_authenticate() -> None:

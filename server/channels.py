@@ -17,14 +17,17 @@ their author and the coordinators only, never to other volunteers of the
 turf.  Coordinators read unfiltered, so a document in no channel reaches
 them alone (and costs no index rows).
 
-Grants (``grants``): admins, organizers and coordinators read the whole
-campaign (no filter).  A volunteer gets ``campaign``, ``user:<name>`` and
+Grants (``grants``), by the user's role in the campaign (``auth.role_in``):
+admins, organizers and coordinators read the whole campaign (no filter); a
+user with no role there reads nothing.  A volunteer gets ``campaign``, ``user:<name>`` and
 ``turf:<t>`` for each active assignment (documents ``assignment:<name>:<t>``
 with ``active`` true).
 """
 
 from __future__ import annotations
 
+from server.auth import role_in
+from sync.errors import Forbidden
 from sync.store import DocumentStore
 
 CAMPAIGN = "campaign"
@@ -70,8 +73,14 @@ def assigned_turfs(store: DocumentStore, user: str) -> set[str]:
             if row.get("doc") and row["doc"].get("active", True) and isinstance(row["doc"].get("turf"), str)}
 
 
-def grants(store: DocumentStore, user) -> set[str] | None:
-    """The channels ``user`` may read in this campaign; None: everything."""
-    if user.role in UNFILTERED_ROLES:
+def grants(store: DocumentStore, user, campaign: str) -> set[str] | None:
+    """The channels ``user`` may read in ``campaign`` (``store``); None: everything.
+
+    Raises Forbidden for a user with no role in the campaign (callers check that first).
+    """
+    role = role_in(user, campaign)
+    if role is None:
+        raise Forbidden(f"You have no role in campaign {campaign!r}")
+    if role in UNFILTERED_ROLES:
         return None
     return {CAMPAIGN, user_channel(user.name)} | {turf_channel(t) for t in assigned_turfs(store, user.name)}

@@ -9,6 +9,7 @@ every command can be scripted.  Every command that touches the store takes
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ import click
 from server import config as settings
 from forms.definition import DefinitionError
 from forms.xlsform import XLSFormError
-from server.accounts import ROLES, AccountError, Accounts
+from server.accounts import CAMPAIGN_ROLES, ROLES, AccountError, Accounts
 from server.stores import StoreURLError, open_store, safe_url
 from sync.errors import SyncError
 
@@ -87,6 +88,10 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
     from server.app import create_app
 
     app = create_app({"STORE": store, "HOST": host, "PORT": port, "THREADS": threads})
+    # What start-up built (modules, the app, its schemas) lives as long as the
+    # process: move it out of the collector's sight, so that the collections a
+    # large push triggers do not walk it again and again (docs/replication.md).
+    gc.freeze()
     server = create_server(
         app,
         host=app.config["HOST"],
@@ -163,23 +168,56 @@ def user() -> None:
     """Users (stored server-side, never synced)."""
 
 
+def _require_campaign(server, campaign: str) -> None:
+    """A typo in a campaign's name is an error, not a role in nothing."""
+    try:
+        server.open_db(campaign)
+    except SyncError:
+        raise AccountError(f"No campaign {campaign!r} (blockwalk db create {campaign} makes one)") from None
+
+
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(ROLES), help="What the user may do.")
+@click.option("--role", type=click.Choice(ROLES), default=None,
+              help="admin (server-wide), or a role in the campaign given with --campaign; none: no role yet.")
+@click.option("--campaign", default=None, help="The campaign (database) of an organizer, coordinator or volunteer.")
 @store_option
 @_guarded
-def user_add(name: str, role: str, store: str | None) -> None:
+def user_add(name: str, role: str | None, campaign: str | None, store: str | None) -> None:
     """Add user NAME; the password is read from stdin, or prompted for on a terminal."""
+    if campaign is not None and role is None:
+        _fail("--campaign needs --role (organizer, coordinator or volunteer)", 2)
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     server = _open(_config(STORE=store))
     try:
-        Accounts(server).add_user(name, role, password)
+        if campaign is not None:
+            _require_campaign(server, campaign)
+        Accounts(server).add_user(name, role, password, campaign)
     finally:
         server.close()
     click.echo(name)
+
+
+@user.command("grant")
+@click.argument("name")
+@click.option("--campaign", required=True, help="The campaign (database).")
+@click.option("--role", required=True, type=click.Choice([*CAMPAIGN_ROLES, "none"]),
+              help="The user's role in the campaign; none takes it away.")
+@store_option
+@_guarded
+def user_grant(name: str, campaign: str, role: str, store: str | None) -> None:
+    """Give user NAME a role in a campaign, or take it away (--role none); print NAME and the role."""
+    server = _open(_config(STORE=store))
+    try:
+        if role != "none":
+            _require_campaign(server, campaign)
+        Accounts(server).set_role(name, campaign, None if role == "none" else role)
+    finally:
+        server.close()
+    click.echo(f"{name} {role} {campaign}")
 
 
 @main.group()
@@ -332,19 +370,20 @@ def demo(name: str, store: str | None) -> None:
     """Load a realistic demo campaign (asset mapping, recruitment, a meeting)."""
     import secrets
 
-    from server.demo import COORDINATOR, VOLUNTEERS, load_demo
+    from server.demo import load_demo, people
 
     server = _open(_config(STORE=store))
     try:
         count = load_demo(server, name)
         accounts = Accounts(server)
-        people = [(COORDINATOR, "coordinator")] + [(volunteer, "volunteer") for volunteer in VOLUNTEERS]
-        for person, role in people:
+        for person, role in people():
             if accounts.get_user(person) is not None:
-                click.echo(f"Demo {role} {person!r} exists already (password as printed when it was made).", err=True)
+                accounts.set_role(person, name, role)
+                click.echo(f"Demo {role} {person!r} exists already (password as printed when it was made); "
+                           f"now {role} in {name!r} too.", err=True)
                 continue
             password = secrets.token_urlsafe(9)
-            accounts.add_user(person, role, password)
+            accounts.add_user(person, role, password, name)
             click.echo(f"Demo {role}: {person} / {password}", err=True)
     finally:
         server.close()

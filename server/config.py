@@ -57,6 +57,12 @@ def _origin(value: str) -> str:
     return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
 
 
+def _tile_url(value: str) -> str:
+    if value and not (value.startswith(("https://", "http://")) and all(k in value for k in ("{z}", "{x}", "{y}"))):
+        raise ValueError("must be an http(s) URL template with {z}, {x} and {y}")
+    return value
+
+
 def _synchronous(value: str) -> str:
     value = value.upper()
     if value not in ("NORMAL", "FULL", "EXTRA"):
@@ -93,6 +99,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("CHANNEL_TIMEOUT", _positive_int, lambda: 60, "Seconds a connection may stay idle (a half-sent request included) before the server closes it."),
         Setting("CONNECTION_LIMIT", _positive_int, lambda: 1000, "Most connections the server holds open at once; more wait in the listen backlog."),
         Setting("LONGPOLL_SECONDS", _positive_int, lambda: 60, "Longest a longpoll _changes request is held open."),
+        Setting("TILE_URL", _tile_url, lambda: "", "Base-map tile URL template (https://host/{z}/{x}/{y}.png) for the maps of the app and the coordinator pages; empty (default): vector turfs and points only, no base map."),
+        Setting("TILE_ATTRIBUTION", str, lambda: "", "Attribution shown under the base map, as the tile provider requires."),
         Setting("CORS_ORIGINS", _origins, lambda: (), "Comma-separated origins (scheme://host[:port]) whose pages may call the server with credentials, e.g. the canvasser app's."),
     ]
 }

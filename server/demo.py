@@ -14,6 +14,7 @@ from forms.definition import iter_fields
 from server.channels import assignment_id
 from forms.templates import DRIVES, published
 from sync.errors import PreconditionFailed
+from sync.stamps import Clock, stamp_edit
 from sync.store import StoreServer
 
 CONSENT_FIELDS = [f for _, f, _ in iter_fields(published("recruitment")["fields"]) if f["type"] == "consent"]
@@ -54,7 +55,9 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
             "type": "campaign",
             "name": "Westside neighbourhood assets and meeting",
             "languages": ["en", "es"],
-            "drives": ["asset_mapping", "recruitment", "meeting_awareness"],
+            "description": "Map what the neighbourhood has, recruit volunteers, and bring people to the meeting.",
+            "drives": [{"id": drive, "name": published(drive)["title"]["en"], "forms": [f"form:{drive}"]}
+                       for drive in DRIVES],
         },
         {
             "_id": "meeting:2026-12-03",
@@ -93,7 +96,7 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
         drive = ("asset_mapping", "recruitment", "meeting_awareness")[n % 3]
         language = rng.choice(["en", "en", "es"])
         answers = _answers(drive, rng, language, (hlat, hlon))
-        docs.append(
+        docs.append(_stamped(
             {
                 "_id": f"record:{n + 1:04d}",
                 "type": "record",
@@ -113,9 +116,15 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
                 "author": VOLUNTEERS[int(turf_id.split(":")[1]) % 2],
                 "device": f"device:{int(turf_id.split(':')[1]) % 2 + 1}",
                 "created_at": when.isoformat(),
-            }
-        )
+            }, when
+        ))
     return docs
+
+
+def _stamped(record: dict, when: datetime) -> dict:
+    """The record with field stamps, as its phone would have written it (docs/conflicts.md)."""
+    return stamp_edit(None, record, device=record["device"], user=record["author"], clock=Clock(),
+                      now_ms=int(when.timestamp() * 1000))
 
 
 def _answers(drive: str, rng: random.Random, language: str, where: tuple[float, float]) -> dict:
@@ -159,6 +168,11 @@ def assignments() -> list[dict]:
          "user": VOLUNTEERS[t % 2], "turf": f"turf:{t + 1}", "active": True}
         for t in range(TURFS)
     ]
+
+
+def people() -> list[tuple[str, str]]:
+    """The demo's users and their roles in the demo campaign."""
+    return [(COORDINATOR, "coordinator")] + [(volunteer, "volunteer") for volunteer in VOLUNTEERS]
 
 
 def load_demo(server: StoreServer, name: str = "demo") -> int:

@@ -20,7 +20,8 @@ from urllib.parse import unquote_to_bytes
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from server import auth, channels
+from server import auth, channels, conflicts
+from server.accounts import ROLES
 from server.app import store_of
 from sync import errors, jsonutil
 from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError, TooManyRequests
@@ -153,6 +154,10 @@ def dispatch(_rest: str = "") -> Response:
     if not parts:
         return _only(("GET", "HEAD"), root)
     db_name, rest = parts[0], parts[1:]
+    if not (rest == [] and request.method == "PUT"):
+        # No role in the campaign: nothing of it, not even whether it exists.
+        auth.require_role(db_name, ROLES, "")
+    g.campaign = db_name
     if not rest:
         return _database(db_name)
     store = _open(db_name)
@@ -199,7 +204,7 @@ def _open(db_name: str) -> DocumentStore:
 def _grants(store: DocumentStore) -> set[str] | None:
     """The channels the user may read in this campaign (None: everything); once per request."""
     if "grants" not in g:
-        g.grants = channels.grants(store, g.user)
+        g.grants = channels.grants(store, g.user, g.campaign)
     return g.grants
 
 
@@ -253,7 +258,7 @@ def _database(db_name: str) -> Response:
         return json_response(body)
     if request.method == "PUT":
         Params(set())
-        auth.require_role("admin", "Only an admin may create a campaign database")
+        auth.require_role(None, ("admin",), "Only an admin may create a campaign database")
         try:
             store_of().create_db(db_name)
         except BadRequest as exc:
@@ -408,10 +413,14 @@ def bulk_docs(store: DocumentStore) -> Response:
 
 def _checked_bulk_docs(store: DocumentStore, docs: list, new_edits: bool) -> list[dict]:
     """Store what passes the server's checks; refuse the rest, keeping the batch's order."""
-    refusals = current_app.extensions["blockwalk.checker"].refused(store, docs, g.user, _grants(store))
+    refusals = current_app.extensions["blockwalk.checker"].refused(store, docs, g.user, _grants(store),
+                                                                   auth.role_in(g.user, g.campaign))
     passing = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     stored = iter(store.bulk_docs(passing, new_edits=new_edits) if passing else [])
-    return [refusal if refusal is not None else next(stored) for refusal in refusals]
+    results = [refusal if refusal is not None else next(stored) for refusal in refusals]
+    if not new_edits:  # replicated leaves may branch a record: merge them now (docs/conflicts.md)
+        conflicts.resolve(store, conflicts.records_in(docs, results))
+    return results
 
 
 def _as_forbidden(result: dict) -> dict:

@@ -35,18 +35,25 @@ class Checker:
         self._forms: dict[tuple[str, str, int], FormValidator] = {}
         self._lock = threading.Lock()
 
-    def refused(self, store: DocumentStore, docs: list, user=None, grants: set[str] | None = None) -> list[dict | None]:
+    def refused(self, store: DocumentStore, docs: list, user=None, grants: set[str] | None = None,
+                role: str | None = None) -> list[dict | None]:
         """One entry per document: None to store it, or the error result that refuses it.
 
-        ``grants`` None: the user reads and writes the whole campaign (admins,
-        organizers, coordinators); otherwise the user is a volunteer with these channels.
+        ``role``: the user's role in the campaign (``auth.role_in``); an
+        organizer reads the campaign but writes nothing in it.  ``grants``
+        None: the user writes the whole campaign (admins, coordinators);
+        otherwise the user is a volunteer with these channels.
         """
+        current = _current(store, docs) if grants is not None else {}
         out: list[dict | None] = []
         for doc in docs:
             try:
                 self._check_attachments(doc)
+                if role == "organizer":
+                    doc_id = doc.get("_id") if isinstance(doc, dict) and isinstance(doc.get("_id"), str) else None
+                    raise Forbidden("An organizer reads this campaign; only its coordinators and admins change it", doc_id)
                 if grants is not None:
-                    self._authorize(store, doc, user, grants)
+                    self._authorize(doc, current, user, grants)
                 self._check(store, doc)
                 out.append(None)
             except SyncError as exc:
@@ -66,15 +73,15 @@ class Checker:
                         f"Attachment {name!r} of {doc_id} is {size} bytes; the limit is {self.max_attachment_bytes} bytes", doc_id
                     )
 
-    def _authorize(self, store: DocumentStore, doc: object, user, grants: set[str]) -> None:
-        """A volunteer writes only their own records, in their assigned turfs or in none."""
+    def _authorize(self, doc: object, current: dict[str, dict], user, grants: set[str]) -> None:
+        """A volunteer writes only their own records, in their assigned turfs or in none.
+
+        Both the stored version (``current``) and the new one must pass.
+        """
         if not isinstance(doc, dict):
             return  # the store refuses a non-object itself
         doc_id = doc.get("_id") if isinstance(doc.get("_id"), str) else None
-        try:
-            existing = store.get(doc_id) if doc_id else None
-        except NotFound:
-            existing = None
+        existing = current.get(doc_id) if doc_id else None
         for version in (existing, None if doc.get("_deleted") is True else doc):
             if version is None:
                 continue
@@ -140,3 +147,12 @@ class Checker:
         if problems:
             text = " | ".join(str(p) for p in problems)
             raise Forbidden(f"The form cannot be stored: {text[:MAX_REASON]}", doc_id)
+
+
+def _current(store: DocumentStore, docs: list) -> dict[str, dict]:
+    """The stored winning version of each document of the batch that exists, in one read."""
+    ids = sorted({doc["_id"] for doc in docs if isinstance(doc, dict) and isinstance(doc.get("_id"), str) and doc["_id"]})
+    if not ids:
+        return {}
+    rows = store.all_docs(keys=ids, include_docs=True)["rows"]
+    return {row["id"]: row["doc"] for row in rows if isinstance(row.get("doc"), dict)}

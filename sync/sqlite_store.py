@@ -18,7 +18,8 @@ One file holds every database (one per campaign).  Tables:
 
 Each batch is one ``BEGIN IMMEDIATE`` transaction; ``synchronous=FULL`` by
 default, so a write that was acknowledged is on disk before the answer goes
-out.  Writers are serialised by a lock (SQLite has one writer at a time);
+out.  Writers are serialised by a lock (SQLite has one writer at a time) and
+share one connection, whose page cache stays warm from batch to batch;
 readers use a connection per thread and never block the writer.
 """
 
@@ -29,8 +30,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
+from contextlib import contextmanager
 from typing import Iterable, Iterator, Literal, NamedTuple
 
 from sync import attachments as atts
@@ -103,40 +104,48 @@ class SQLiteServer:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self.write_lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None  # see writing()
+        self._db_ids: dict[str, int] = {}  # name -> id, filled by open_db
         self.changed = threading.Condition()  # notified after every commit that adds revisions
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self.connection()
-        with self.write_lock:
+        with self.writing() as conn:
             conn.executescript(SCHEMA)
             columns = {row[1] for row in conn.execute("PRAGMA table_info(docs)")}
             if "channels" not in columns:  # a store made before channels existed
                 conn.execute("ALTER TABLE docs ADD COLUMN channels TEXT")
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('uuid', ?)", (uuid.uuid4().hex,))
-        self.uuid: str = conn.execute("SELECT value FROM meta WHERE key = 'uuid'").fetchone()[0]
+        self.uuid: str = self.connection().execute("SELECT value FROM meta WHERE key = 'uuid'").fetchone()[0]
 
     def connection(self) -> sqlite3.Connection:
-        """This thread's connection (autocommit; transactions are explicit)."""
+        """This thread's connection, for reads (autocommit; transactions are explicit)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
+            conn = self._local.conn = self._connect()
         return conn
 
     @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """Hold the write lock and get the one connection every write goes through.
+
+        SQLite has one writer at a time anyway.  One connection keeps its page
+        cache across batches (a connection's own commits leave it valid, anyone
+        else's empty it), so a batch finds the index pages it updates in
+        memory, whichever server thread carries it.
+        """
+        with self.write_lock:
+            if self._writer is None:
+                self._writer = self._connect()
+            yield self._writer
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``), all or nothing.
+        """One write transaction (``BEGIN IMMEDIATE``) on the writer, all or nothing.
 
         A full disk or a read-only file becomes a ``SyncError`` naming the
         cause (507 ``insufficient_storage``, 503 ``service_unavailable``);
         the transaction is rolled back, so nothing is half written.
         """
-        conn = self.connection()
-        with self.write_lock:
+        with self.writing() as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -149,6 +158,15 @@ class SQLiteServer:
             except sqlite3.OperationalError as exc:
                 raise _storage_error(exc) from exc
 
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
     def create_db(self, name: str) -> "SQLiteStore":
         update.check_db_name(name)
         try:
@@ -159,10 +177,14 @@ class SQLiteServer:
         return self.open_db(name)
 
     def open_db(self, name: str) -> "SQLiteStore":
-        row = self.connection().execute("SELECT id FROM dbs WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            raise NotFound("Database does not exist.")
-        return SQLiteStore(self, row[0], name)
+        # Databases are never dropped, so a name's id, once found, stays right.
+        db_id = self._db_ids.get(name)
+        if db_id is None:
+            row = self.connection().execute("SELECT id FROM dbs WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise NotFound("Database does not exist.")
+            db_id = self._db_ids[name] = row[0]
+        return SQLiteStore(self, db_id, name)
 
     def list_dbs(self) -> list[str]:
         return [r[0] for r in self.connection().execute("SELECT name FROM dbs WHERE name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")]
@@ -170,7 +192,7 @@ class SQLiteServer:
     def system_db(self, name: str) -> "SQLiteStore":
         internal = update.system_db_name(name)
         if self.connection().execute("SELECT 1 FROM dbs WHERE name = ?", (internal,)).fetchone() is None:
-            with self.transaction() as conn:
+            with self.transaction() as conn:  # written once: a read-only disk still serves the rest
                 conn.execute("INSERT OR IGNORE INTO dbs (name) VALUES (?)", (internal,))
         return self.open_db(internal)
 
@@ -227,6 +249,7 @@ class SQLiteServer:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+        self._writer = None
 
 
 class _Before(NamedTuple):
@@ -420,13 +443,14 @@ class SQLiteStore(PutFromBulkDocs):
                 "DELETE FROM revs WHERE db = ? AND doc_id = ? AND rev = ?",
                 [(self.db, doc_id, rev) for doc_id, rev in batch.stemmed],
             )
+        winners = {doc_id: revtree.winner(batch.trees[doc_id]) for doc_id in batch.changed}
         if self.server.router is not None:
-            self._route(conn, batch)
+            self._route(conn, batch, winners)
         rows = []
         added = deleted_delta = 0
         for doc_id, seq in batch.changed.items():
             tree = batch.trees[doc_id]
-            win = revtree.winner(tree)
+            win = winners[doc_id]
             channels_json = jsonutil.dumps(batch.channels[doc_id]) if doc_id in batch.channels else None
             rows.append((self.db, doc_id, seq, win.rev_id, int(win.deleted), jsonutil.dumps(revtree.to_json(tree)),
                          channels_json))
@@ -449,7 +473,7 @@ class SQLiteStore(PutFromBulkDocs):
             (batch.seq, added, deleted_delta, self.db),
         )
 
-    def _route(self, conn: sqlite3.Connection, batch: _Batch) -> None:
+    def _route(self, conn: sqlite3.Connection, batch: _Batch, winners: dict[str, revtree.Leaf]) -> None:
         """Index each changed document under the channels of its winning revision, at its new seq.
 
         A deleted winner keeps the channels the document had, so every device
@@ -460,7 +484,7 @@ class SQLiteStore(PutFromBulkDocs):
         rows = []
         stale = []
         for doc_id, seq in batch.changed.items():
-            win = revtree.winner(batch.trees[doc_id])
+            win = winners[doc_id]
             found = batch.before.get(doc_id)
             old_seq, previous = (found.seq, found.channels) if found else (None, [])
             if win.deleted:
@@ -626,8 +650,8 @@ class SQLiteStore(PutFromBulkDocs):
             if not missing:
                 continue
             entry: dict = {"missing": missing}
-            positions = [parse_rev(r)[0] for r in missing if _is_rev(r)]
-            if tree and positions:
+            positions = [parse_rev(r)[0] for r in missing if _is_rev(r)] if tree else []
+            if positions:
                 ancestors = [leaf.rev_id for leaf in revtree.leaves(tree) if leaf.pos < max(positions)]
                 if ancestors:
                     entry["possible_ancestors"] = ancestors

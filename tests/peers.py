@@ -95,7 +95,8 @@ class LiveServer:
 
     def _add_accounts(self) -> None:
         blockwalk("user", "add", self.ADMIN[0], "--role", "admin", store=self.store, input=self.ADMIN[1] + "\n")
-        blockwalk("user", "add", self.VOLUNTEER[0], "--role", "volunteer", store=self.store, input=self.VOLUNTEER[1] + "\n")
+        # The volunteer gets a role in each campaign new_db makes (per campaign, through the REST API).
+        blockwalk("user", "add", self.VOLUNTEER[0], store=self.store, input=self.VOLUNTEER[1] + "\n")
         self.token = blockwalk("token", "create", self.ADMIN[0], "--label", "tests", store=self.store)
         self.volunteer_token = blockwalk("token", "create", self.VOLUNTEER[0], store=self.store)
 
@@ -131,6 +132,8 @@ class LiveServer:
         name = f"{prefix}-{next(self._names)}"
         response = self.http.put(f"/sync/{name}")
         assert response.status_code == 201, response.text
+        response = self.http.put(f"/api/v1/campaigns/{name}/members/{self.VOLUNTEER[0]}", json={"role": "volunteer"})
+        assert response.status_code == 200, response.text
         if forms:
             templates = [published(drive) for drive in DRIVES]
             response = self.http.post(f"/sync/{name}/_bulk_docs", json={"docs": templates})

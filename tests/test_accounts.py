@@ -18,21 +18,23 @@ def accounts(server_factory):
 
 
 def test_users_are_checked_and_passwords_hashed(accounts):
-    accounts.add_user("ana", "coordinator", "correct horse")
+    accounts.add_user("ana", "coordinator", "correct horse", "east")
     stored = accounts.db.get("user:ana")
     assert stored["password"].startswith("scrypt$") and "correct horse" not in jsonutil.dumps(stored).decode()
-    assert accounts.check_password("ana", "correct horse").role == "coordinator"
+    assert accounts.check_password("ana", "correct horse").roles == {"east": "coordinator"}
     assert accounts.check_password("ana", "wrong horse") is None
     assert accounts.check_password("nobody", "correct horse") is None
-    for name, role, password in [("Ana!", "admin", "longenough"), ("bo", "king", "longenough"), ("cy", "admin", "short")]:
+    for name, role, password, campaign in [("Ana!", "admin", "longenough", None), ("bo", "king", "longenough", None),
+                                           ("cy", "admin", "short", None), ("di", "admin", "longenough", "east"),
+                                           ("ed", "volunteer", "longenough", None), ("fy", "volunteer", "longenough", "E!")]:
         with pytest.raises(AccountError):
-            accounts.add_user(name, role, password)
+            accounts.add_user(name, role, password, campaign)
     with pytest.raises(AccountError, match="exists"):
         accounts.add_user("ana", "admin", "another one")
 
 
 def test_tokens_are_stored_hashed_and_expire(accounts, monkeypatch):
-    accounts.add_user("vic", "volunteer", "password-1")
+    accounts.add_user("vic", "volunteer", "password-1", "east")
     token = accounts.create_token("vic", label="phone")
     assert token.startswith("bw_") and len(token) > 40
     doc = accounts.db.get(token_id(token))
@@ -48,7 +50,7 @@ def test_tokens_are_stored_hashed_and_expire(accounts, monkeypatch):
 
 
 def test_a_revoked_token_stops_working_once_the_cache_lets_go(accounts, monkeypatch):
-    accounts.add_user("vic", "volunteer", "password-1")
+    accounts.add_user("vic", "volunteer", "password-1", "east")
     token = accounts.create_token("vic")
     assert accounts.check_token(token) is not None
     doc = accounts.db.get(token_id(token))

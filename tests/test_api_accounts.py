@@ -39,7 +39,8 @@ def app(tmp_path, monkeypatch):
     accounts = app.extensions["blockwalk.accounts"]
     accounts.clock = Clock()
     for name, role in USERS.items():
-        accounts.add_user(name, role, f"{name}-password")
+        accounts.add_user(name, role, f"{name}-password", None if role == "admin" else "east")
+    app.extensions["blockwalk.store"].create_db("east")
     app.config["TEST_TOKENS"] = {name: accounts.create_token(name, label=f"{name}'s phone") for name in USERS}
     app.config["SEEN"] = []  # every response body of the test, checked for secrets at the end
     yield app
@@ -104,7 +105,7 @@ def test_a_password_gives_a_device_token_without_any_credential(app):
     assert set(body) == {"token", "expires_at"} and body["token"].startswith("bw_")
     expires = datetime.fromisoformat(body["expires_at"])
     assert timedelta(days=29) < expires - datetime.now(timezone.utc) <= timedelta(days=30)
-    assert client.get("/api/v1/users/vic", headers=_bearer(body["token"])).get_json() == {"name": "vic", "role": "volunteer"}
+    assert client.get("/api/v1/users/vic", headers=_bearer(body["token"])).get_json() == {"name": "vic", "admin": False, "roles": {"east": "volunteer"}}
     labels = [t["label"] for t in _accounts(app).tokens_of("vic")]
     assert "Vic's tablet" in labels
     for name, password in (("vic", "wrong-password"), ("nobody", "vic-password")):
@@ -166,30 +167,34 @@ def test_failed_sign_ins_are_limited_per_address_and_a_success_does_not_reset_th
 def test_only_an_admin_lists_and_adds_users(app):
     admin = _client(app, "ada")
     listed = admin.get("/api/v1/users?page_size=2")
-    assert listed.status_code == 200 and listed.get_json() == [{"name": "ada", "role": "admin"}, {"name": "cora", "role": "coordinator"}]
+    assert listed.status_code == 200 and listed.get_json() == [{"name": "ada", "admin": True, "roles": {}},
+                                                            {"name": "cora", "admin": False, "roles": {"east": "coordinator"}}]
     assert json.loads(listed.headers["X-Pagination"])["total"] == 5
     assert admin.get(f"/api/v1/users?page={2**62}").get_json() == []
-    added = admin.post("/api/v1/users", json={"name": "nia", "role": "coordinator", "password": "nia-password"})
-    assert added.status_code == 201 and added.get_json() == {"name": "nia", "role": "coordinator"}
+    added = admin.post("/api/v1/users", json={"name": "nia", "password": "nia-password"})
+    assert added.status_code == 201 and added.get_json() == {"name": "nia", "admin": False, "roles": {}}
+    boss = admin.post("/api/v1/users", json={"name": "bea", "admin": True, "password": "bea-password"})
+    assert boss.status_code == 201 and boss.get_json() == {"name": "bea", "admin": True, "roles": {}}
     assert _login(_client(app), "nia").status_code == 201
-    assert admin.post("/api/v1/users", json={"name": "nia", "role": "volunteer", "password": "nia-password"}).status_code == 409
-    for bad in ({"name": "Nia!", "role": "volunteer", "password": "long-enough"},
-                {"name": "nib", "role": "king", "password": "long-enough"},
-                {"name": "nib", "role": "volunteer", "password": "short"},
-                {"name": "nib", "role": "volunteer"}):
+    assert admin.post("/api/v1/users", json={"name": "nia", "password": "nia-password"}).status_code == 409
+    for bad in ({"name": "Nia!", "password": "long-enough"},
+                {"name": "nib", "admin": "king", "password": "long-enough"},
+                {"name": "nib", "password": "short"},
+                {"name": "nib"}):
         response = admin.post("/api/v1/users", json=bad)
         assert response.status_code == 422 and response.get_json()["code"] == 422
     for user in ("olly", "cora", "vic"):
         assert _client(app, user).get("/api/v1/users").status_code == 403
-        assert _client(app, user).post("/api/v1/users", json={"name": "eve", "role": "admin", "password": "eve-password"}).status_code == 403
+        assert _client(app, user).post("/api/v1/users", json={"name": "eve", "admin": True, "password": "eve-password"}).status_code == 403
     assert _client(app).get("/api/v1/users").status_code == 401
     assert _accounts(app).get_user("eve") is None
 
 
 def test_a_user_is_read_by_an_admin_or_themself(app):
-    assert _client(app, "ada").get("/api/v1/users/vic").get_json() == {"name": "vic", "role": "volunteer"}
+    assert _client(app, "ada").get("/api/v1/users/vic").get_json() == {"name": "vic", "admin": False, "roles": {"east": "volunteer"}}
     assert _client(app, "vic").get("/api/v1/users/vic").status_code == 200
-    assert _client(app, "cora").get("/api/v1/users/cora").get_json() == {"name": "cora", "role": "coordinator"}
+    assert _client(app, "cora").get("/api/v1/users/cora").get_json() == {"name": "cora", "admin": False,
+                                                                         "roles": {"east": "coordinator"}}
     assert _client(app, "vic").get("/api/v1/users/val").status_code == 403
     assert _client(app, "cora").get("/api/v1/users/vic").status_code == 403
     assert _client(app, "vic").get("/api/v1/users/nobody").status_code == 403  # who exists is not told
@@ -263,7 +268,7 @@ def test_who_may_make_sign_in_codes(app):
     assert _client(app, "cora").post(url, json={"user": "vic"}).status_code == 201
     for user in ("ada", "olly", "cora"):
         refused = _client(app, "cora").post(url, json={"user": user})
-        assert refused.status_code == 403 and "volunteers only" in refused.get_json()["message"]
+        assert refused.status_code == 403 and "only for volunteers" in refused.get_json()["message"]
     for maker in ("olly", "vic"):
         assert _client(app, maker).post(url, json={"user": "vic"}).status_code == 403
     assert _client(app, "ada").post(url, json={"user": "nobody"}).status_code == 404

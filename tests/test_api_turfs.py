@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from server import create_app
-from server.accounts import Accounts
+from tests.helpers.api import app_with_users, client_as
 
 API = "/api/v1/campaigns/east"
 LON, LAT = -87.69, 41.88  # Chicago's West Side; squares of 0.002 degrees are about 170 m by 220 m
@@ -28,23 +27,15 @@ def point(x: float, y: float = 0.5, size: float = 0.002) -> tuple[float, float]:
 
 @pytest.fixture
 def app(tmp_path):
-    app = create_app({"STORE": f"sqlite://{tmp_path}/turfs.db"}, environ={})
+    app = app_with_users(f"sqlite://{tmp_path}/turfs.db")
     store = app.extensions["blockwalk.store"]
-    accounts = Accounts(store)
-    tokens = {}
-    for name, role in (("ada", "admin"), ("cora", "coordinator"), ("olga", "organizer"), ("vic", "volunteer")):
-        accounts.add_user(name, role, f"{name}-password")
-        tokens[name] = accounts.create_token(name)
-    app.config["TEST_TOKENS"] = tokens
     store.create_db("east")
     yield app
     store.close()
 
 
 def _client(app, user: str = "cora"):
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {app.config['TEST_TOKENS'][user]}"
-    return client
+    return client_as(app, user)
 
 
 def _db(app):
@@ -117,7 +108,8 @@ def test_a_turf_is_read_with_its_geometry_and_edited_under_if_match(app):
     assert client.delete(f"{API}/turfs/t1", headers={"If-Match": saved.headers["ETag"]}).status_code == 200
     assert client.get(f"{API}/turfs/t1").status_code == 404
     assert client.delete(f"{API}/turfs/t1", headers={"If-Match": saved.headers["ETag"]}).status_code == 404
-    assert client.get("/api/v1/campaigns/nowhere/turfs/t1").status_code == 404
+    assert client.get("/api/v1/campaigns/nowhere/turfs/t1").status_code == 403  # no role there
+    assert _client(app, "ada").get("/api/v1/campaigns/nowhere/turfs/t1").status_code == 404
 
 
 # --------------------------------------------------------------------------- households

@@ -57,8 +57,10 @@ def init_app(app: Flask) -> Api:
         """A store failure outside /sync (a full disk, CouchDB down): the REST shape, never a bare 500."""
         return {"code": exc.status, "status": HTTPStatus(exc.status).phrase, "message": exc.reason}, exc.status
 
-    from server.api import accounts, assignments, forms, households, turfs
+    from server.api import (accounts, assignments, campaigns, conflicts, drives, forms, households, meetings, records,
+                            turfs)
 
-    for blueprint in (forms.blp, accounts.blp, accounts.sign_in_blp, turfs.blp, households.blp, assignments.blp):
+    for blueprint in (forms.blp, accounts.blp, accounts.sign_in_blp, turfs.blp, households.blp, assignments.blp,
+                      campaigns.blp, drives.blp, meetings.blp, records.blp, conflicts.blp):
         api.register_blueprint(blueprint, url_prefix=PREFIX + blueprint.url_prefix)
     return api

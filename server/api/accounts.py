@@ -16,8 +16,9 @@ from flask_smorest import abort
 
 from schemas.accounts import CodeLogin, Login, NewSigninCode, NewToken, NewUser, SigninCode, TokenInfo, User
 from server.accounts import NAME, AccountError, SignInRefused, TooManyFailures, UserExists
+from server.accounts import User as UserRecord
 from server.api.blueprint import Blueprint
-from server.auth import accounts, api_authenticate
+from server.auth import accounts, api_authenticate, role_in
 
 blp = Blueprint("accounts", __name__, url_prefix="", description="Users, their device tokens, sign-in codes for phones")
 blp.before_request(api_authenticate)
@@ -28,14 +29,32 @@ sign_in_blp = Blueprint("sign-in", __name__, url_prefix="/auth",
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
 
 
+def _is_admin() -> bool:
+    return role_in(g.user, None) == "admin"
+
+
 def _require_admin() -> None:
-    if g.user.role != "admin":
+    if not _is_admin():
         abort(403, message="Only an admin may do this")
 
 
 def _require_admin_or(name: str) -> None:
-    if g.user.role != "admin" and g.user.name != name:
+    if not _is_admin() and g.user.name != name:
         abort(403, message="Only an admin or the user themself may do this")
+
+
+def _may_make_code_for(target: UserRecord) -> bool:
+    """An admin, for anyone; a coordinator, for a volunteer whose every campaign they coordinate.
+
+    A sign-in code is a token for all the target may do, so a coordinator
+    may not make one for someone who could do more than a volunteer, or act
+    in a campaign the coordinator does not run.
+    """
+    if _is_admin():
+        return True
+    if role_in(target, None) == "admin" or not target.roles:
+        return False
+    return all(role_in(target, c) == "volunteer" and role_in(g.user, c) == "coordinator" for c in target.roles)
 
 
 def _existing_user(name: str) -> None:
@@ -67,12 +86,12 @@ class Users(MethodView):
     @blp.response(201, User)
     @blp.alt_response(403, description="Not an admin")
     @blp.alt_response(409, description="A user of that name exists")
-    @blp.alt_response(422, description="A bad name, role or password")
+    @blp.alt_response(422, description="A bad name or password")
     def post(self, new: dict):
-        """Add a user (admin)."""
+        """Add a user (admin): an admin, or a user with no role yet (give roles with PUT /campaigns/{campaign}/members/{name})."""
         _require_admin()
         try:
-            return accounts().add_user(new["name"], new["role"], new["password"])
+            return accounts().add_user(new["name"], "admin" if new["admin"] else None, new["password"])
         except UserExists as exc:
             abort(409, message=str(exc))
         except AccountError as exc:
@@ -125,15 +144,20 @@ class Token(MethodView):
 class SigninCodes(MethodView):
     @blp.arguments(NewSigninCode)
     @blp.response(201, SigninCode)
-    @blp.alt_response(403, description="Not an admin or a coordinator, or a coordinator asking for a non-volunteer")
+    @blp.alt_response(403, description="Not an admin or a coordinator, or a coordinator asking for someone who is "
+                                       "not a volunteer of their campaigns alone")
     @blp.alt_response(404, description="No such user")
     def post(self, new: dict):
-        """A one-time sign-in code for a user's phone, and its QR code (an admin for anyone; a coordinator for volunteers)."""
-        if g.user.role not in ("admin", "coordinator"):
+        """A one-time sign-in code for a user's phone, and its QR code.
+
+        An admin, for anyone; a coordinator, for a user who is a volunteer in
+        campaigns the coordinator coordinates and has no other role.
+        """
+        if not _is_admin() and not any(role_in(g.user, c) == "coordinator" for c in g.user.roles):
             abort(403, message="Only an admin or a coordinator may make sign-in codes")
         _existing_user(new["user"])
-        if g.user.role == "coordinator" and accounts().get_user(new["user"]).role != "volunteer":
-            abort(403, message="A coordinator may make sign-in codes for volunteers only")
+        if not _may_make_code_for(accounts().get_user(new["user"])):
+            abort(403, message="A coordinator may make sign-in codes only for volunteers of the campaigns they coordinate")
         code, expires_at = accounts().create_signin_code(
             new["user"], minutes=new["minutes"], label=new["label"], created_by=g.user.name)
         svg = io.BytesIO()

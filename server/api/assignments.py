@@ -19,7 +19,7 @@ from server.api.turfs import (
     require_writer,
     turf_doc_id,
 )
-from server.auth import accounts, api_authenticate
+from server.auth import accounts, api_authenticate, role_in
 from sync.errors import Conflict
 from sync.store import DocumentStore
 
@@ -76,7 +76,7 @@ class Assignments(MethodView):
 @blp.route("/<user>/<turf_id>")
 class AssignmentResource(MethodView):
     @blp.response(200, Assignment)
-    @blp.alt_response(404, description="No such user or turf")
+    @blp.alt_response(404, description="No such turf, or no such user with a role in the campaign")
     @blp.alt_response(409, description="Changed at the same moment, twice")
     def put(self, campaign: str, user: str, turf_id: str):
         """Assign the user to the turf (create, or reactivate an ended assignment)."""
@@ -86,8 +86,9 @@ class AssignmentResource(MethodView):
         turf = get_or_none(store, doc_id) if doc_id else None
         if turf is None or turf.get("type") != "turf":
             abort(404, message=f"No turf {turf_id!r}")
-        if accounts().get_user(user) is None:
-            abort(404, message=f"No user {user!r}")
+        found = accounts().get_user(user)
+        if found is None or role_in(found, campaign) is None:
+            abort(404, message=f"No user {user!r} in campaign {campaign!r} (give them a role there first)")
         fresh = {"_id": channels.assignment_id(user, doc_id), "type": "assignment", "user": user, "turf": doc_id}
         return _view(_set_active(store, fresh, True))
 

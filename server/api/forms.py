@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -11,29 +11,19 @@ from forms.xlsform import XLSFormError, import_xlsform
 from schemas.forms import FormDefinition, FormSummary, ImportArgs, XLSFormFile
 from server import form_admin
 from server.api.blueprint import Blueprint
+from server.api.turfs import campaign_store, require_member, require_writer
 from server.auth import api_authenticate
-from server.app import store_of
 from sync.errors import Conflict, NotFound, SyncError
-from sync.store import DocumentStore
 
 blp = Blueprint("forms", __name__, url_prefix="/campaigns/<campaign>/forms",
                 description="Forms: drafts, published versions, XLSForm import")
 
 blp.before_request(api_authenticate)
-
-WRITERS = ("admin", "coordinator")
-
-
-def _campaign(campaign: str) -> DocumentStore:
-    try:
-        return store_of().open_db(campaign)
-    except (NotFound, SyncError):
-        abort(404, message=f"No campaign {campaign!r}")
+blp.before_request(require_member)
 
 
 def _require_writer() -> None:
-    if g.user.role not in WRITERS:
-        abort(403, message="Only an admin or a coordinator may change forms")
+    require_writer("forms")
 
 
 def _summary(doc: dict) -> dict:
@@ -59,7 +49,7 @@ class Forms(MethodView):
     @blp.paginate()
     def get(self, campaign: str, pagination_parameters):
         """Every draft and published version, by id."""
-        store = _campaign(campaign)
+        store = campaign_store(campaign)
         rows = store.all_docs(startkey="form:", endkey="form:\uffff", include_docs=True)["rows"]
         docs = [row["doc"] for row in rows if row.get("doc") and row["doc"].get("type") == "form"]
         pagination_parameters.item_count = len(docs)
@@ -73,7 +63,7 @@ class Form(MethodView):
     @blp.alt_response(404, description="No such form")
     def get(self, campaign: str, doc_id: str):
         """One form document (a draft, form:<id>, or a version, form:<id>@<n>); its revision is the ETag."""
-        store = _campaign(campaign)
+        store = campaign_store(campaign)
         try:
             doc = store.get(doc_id if doc_id.startswith("form:") else form_doc_id(doc_id))
         except NotFound:
@@ -95,7 +85,7 @@ class Draft(MethodView):
         _require_writer()
         if not NAME.fullmatch(form_id):
             abort(404, message=f"No form {form_id!r}")
-        store = _campaign(campaign)
+        store = campaign_store(campaign)
         doc_id = form_doc_id(form_id)
         try:
             current = store.get(doc_id)
@@ -123,7 +113,7 @@ class Publish(MethodView):
     def post(self, campaign: str, form_id: str):
         """Publish the draft as the next version (immutable from then on)."""
         _require_writer()
-        store = _campaign(campaign)
+        store = campaign_store(campaign)
         try:
             version = form_admin.publish_draft(store, form_id)
         except DefinitionError as exc:
@@ -142,7 +132,7 @@ class Import(MethodView):
     def post(self, args: dict, files: dict, campaign: str):
         """Upload an XLSForm (.xlsx) as the draft of a form; optionally publish it."""
         _require_writer()
-        store = _campaign(campaign)
+        store = campaign_store(campaign)
         upload = files["file"]
         data = upload.read(10 * 1024 * 1024 + 1)
         try:

@@ -1,7 +1,7 @@
 """Turfs of a campaign: list, read, create or re-cut (re-assigning households), delete.
 
-Also the helpers the households and assignments endpoints share: roles,
-the campaign's store, turf ids, If-Match, and ``reassign``.
+Also the helpers the other campaign endpoints share: roles (through
+``server.auth.role_in``), the campaign's store, turf ids, If-Match, and ``reassign``.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from schemas.turfs import Turf, TurfArgs, TurfDeleted, TurfIn, TurfSaved, TurfSu
 from server import geo
 from server.api.blueprint import Blueprint
 from server.app import store_of
-from server.auth import api_authenticate
-from sync.errors import Conflict, NotFound, SyncError
+from server.auth import api_authenticate, require_role
+from sync.errors import Conflict, Forbidden, NotFound, SyncError
 from sync.store import DocumentStore
 
 log = logging.getLogger(__name__)
 
+MEMBERS = ("admin", "organizer", "coordinator", "volunteer")
 READERS = ("admin", "coordinator", "organizer")  # volunteers read through /sync only
 WRITERS = ("admin", "coordinator")
 TURF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -41,15 +42,29 @@ blp = Blueprint("turfs", __name__, url_prefix="/campaigns/<campaign>/turfs",
 # --------------------------------------------------------------------------- shared helpers
 
 
+def require_campaign_role(roles: tuple[str, ...], message: str, campaign: str | None = None) -> str:
+    """The user's role in the campaign of this request (``auth.role_in``) if it is one of ``roles``; else 403."""
+    if campaign is None:
+        campaign = (request.view_args or {}).get("campaign")
+    try:
+        return require_role(campaign, roles, message)
+    except Forbidden as exc:
+        abort(403, message=exc.reason)
+
+
+def require_member() -> None:
+    """``before_request`` of the blueprints everyone in the campaign may read (campaigns, forms, drives, meetings)."""
+    if (request.view_args or {}).get("campaign") is not None:
+        require_campaign_role(MEMBERS, "You have no role in this campaign")
+
+
 def require_reader() -> None:
     """``before_request`` (after ``api_authenticate``) of the turf, household and assignment blueprints."""
-    if g.user.role not in READERS:
-        abort(403, message="Only an admin, a coordinator or an organizer may use this; volunteers sync")
+    require_campaign_role(READERS, "Only an admin, a coordinator or an organizer may use this; volunteers sync")
 
 
 def require_writer(what: str) -> None:
-    if g.user.role not in WRITERS:
-        abort(403, message=f"Only an admin or a coordinator may change {what}")
+    require_campaign_role(WRITERS, f"Only an admin or a coordinator may change {what}")
 
 
 def campaign_store(campaign: str) -> DocumentStore:
@@ -59,10 +74,15 @@ def campaign_store(campaign: str) -> DocumentStore:
         abort(404, message=f"No campaign {campaign!r}")
 
 
+def prefixed_id(kind: str, given: str) -> str | None:
+    """``<kind>:<id>`` for an id given with or without its prefix (turfs, meetings); None if it cannot be one."""
+    bare = given.removeprefix(f"{kind}:")
+    return f"{kind}:{bare}" if TURF_ID.fullmatch(bare) else None
+
+
 def turf_doc_id(turf_id: str) -> str | None:
     """``turf:<id>`` for a turf id given with or without its ``turf:`` prefix; None if it cannot be one."""
-    bare = turf_id.removeprefix("turf:")
-    return f"turf:{bare}" if TURF_ID.fullmatch(bare) else None
+    return prefixed_id("turf", turf_id)
 
 
 def get_or_none(store: DocumentStore, doc_id: str) -> dict | None:
@@ -82,6 +102,14 @@ def check_if_match(current: dict | None, what: str) -> None:
     if not match:
         abort(428, message=f"Send If-Match with the {what}'s revision to change it")
     if match != current["_rev"]:
+        abort(412, message=f"The {what} has changed since you read it")
+
+
+def save(store: DocumentStore, doc: dict, what: str) -> None:
+    """Write ``doc`` (with the ``_rev`` it was read at); someone else's write in between is a 412."""
+    try:
+        store.put(doc)
+    except Conflict:
         abort(412, message=f"The {what} has changed since you read it")
 
 
@@ -244,10 +272,7 @@ class TurfResource(MethodView):
                "geometry": json.loads(shapely.to_geojson(shape))}
         if current is not None:
             doc["_rev"] = current["_rev"]
-        try:
-            store.put(doc)
-        except Conflict:
-            abort(412, message="The turf has changed since you read it")
+        save(store, doc, "turf")
         mapping, moved, conflicts = reassign(store, {**shapes, doc_id: shape})
         saved = store.get(doc_id)
         count = sum(1 for turf in mapping.values() if turf == doc_id)
@@ -267,10 +292,7 @@ class TurfResource(MethodView):
         if current is None or current.get("type") != "turf":
             abort(404, message=f"No turf {turf_id!r}")
         check_if_match(current, "turf")
-        try:
-            store.put({"_id": doc_id, "_rev": current["_rev"], "_deleted": True})
-        except Conflict:
-            abort(412, message="The turf has changed since you read it")
+        save(store, {"_id": doc_id, "_rev": current["_rev"], "_deleted": True}, "turf")
         _, moved, conflicts = reassign(store, turf_shapes(docs_of_type(store, "turf:", "turf")))
         _end_assignments(store, doc_id)
         return {"id": doc_id, "reassigned": moved, "conflicts": conflicts}

@@ -76,6 +76,8 @@ const ops = {
   async put({ db, doc }) { return local(db).put(doc); },
   async get({ db, id, options = {} }) { return local(db).get(id, options); },
   async allDocs({ db, options = {} }) { return local(db).allDocs(options); },
+  // The same call on a remote database (what an app does for the visibility check of docs/channels.md).
+  async remoteAllDocs({ remote: spec, options = {} }) { return remote({ skip_setup: true, ...spec }).allDocs(options); },
   async info({ db }) { return local(db).info(); },
   async remove({ db, id, rev }) { return local(db).remove(id, rev); },
   async getAttachment({ db, id, name }) {

@@ -115,6 +115,42 @@ def test_a_volunteer_writes_only_own_records_in_own_turfs(live, vic, campaign):
     assert _push(vic, campaign, stray, new_edits=False)[0]["error"] == "forbidden"
 
 
+def _next(doc: dict, **changes) -> dict:
+    """The next revision of ``doc`` as a phone replicates it (new_edits=false, with its history)."""
+    pos, parent = doc["_rev"].split("-")
+    rev_hash = f"{random.getrandbits(128):032x}"
+    return {**doc, **changes, "_rev": f"{int(pos) + 1}-{rev_hash}",
+            "_revisions": {"start": int(pos) + 1, "ids": [rev_hash, parent]}}
+
+
+def test_a_volunteers_batch_is_judged_document_by_document(live, vic, campaign):
+    # One push holding many documents, as PouchDB sends it: each is checked
+    # against the version stored before the batch, and the rest lands.
+    mine = {"_id": "record:vic-b1", **RECORD, "author": "vic", "turf": "turf:1", "answers": {"outcome": "not_home"}}
+    mine["_rev"] = _push(vic, campaign, mine)[0]["rev"]
+    other = live.http.get(f"/sync/{campaign}/record:other-1").json()
+    fresh_hash = f"{random.getrandbits(128):032x}"
+    batch = [
+        _next(mine, answers={"outcome": "refused"}),  # my own record, edited
+        _next(other, author="vic"),  # someone else's record, claimed
+        {"_id": "record:vic-b2", **RECORD, "author": "vic", "turf": "turf:1", "answers": {"outcome": "not_home"},
+         "_rev": f"1-{fresh_hash}", "_revisions": {"start": 1, "ids": [fresh_hash]}},  # a new one of mine
+        {**_next(other), "_deleted": True},  # someone else's record, deleted
+    ]
+    errors = _push_all(vic, campaign, batch)
+    assert [(e["id"], e["error"]) for e in errors] == [("record:other-1", "forbidden")] * 2
+    assert vic.get(f"/sync/{campaign}/record:vic-b1").json()["answers"] == {"outcome": "refused"}
+    assert vic.get(f"/sync/{campaign}/record:vic-b2").status_code == 200
+    kept = live.http.get(f"/sync/{campaign}/record:other-1").json()
+    assert (kept["_rev"], kept["author"], kept.get("_deleted")) == (other["_rev"], "olga", None)
+
+
+def _push_all(client, campaign, docs):
+    response = client.post(f"/sync/{campaign}/_bulk_docs", json={"docs": docs, "new_edits": False})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def test_a_new_assignment_back_fills_and_an_ended_one_stops(live, pouch, campaign):
     phone = _local("vic-phone")
     remote = {"url": f"{live.url}/sync/{campaign}", "token": live.volunteer_token}

@@ -1,7 +1,7 @@
 """A full disk and a read-only disk: a clear error, reads still served, nothing half written.
 
-The disk is simulated on the store's own SQLite connection (the test client
-runs requests on this thread, so on that connection): ``max_page_count``
+The disk is simulated on the store's writer connection (every write goes
+through it, ``SQLiteServer.writing``): ``max_page_count``
 pinned to the file's current size is a full disk as SQLite sees it
 (``SQLITE_FULL``), and ``query_only`` a read-only one (``SQLITE_READONLY``).
 Both make SQLite fail exactly where a real disk would, inside the write
@@ -52,9 +52,9 @@ def _batch(prefix: str, count: int = 200) -> list[dict]:
 def _full(app) -> None:
     """No page more for the file, and the slack in its pages filled up, as on a disk that filled up."""
     store = app.extensions["blockwalk.store"]
-    conn = store.connection()
-    pages = conn.execute("PRAGMA page_count").fetchone()[0]
-    conn.execute(f"PRAGMA max_page_count = {pages}")
+    with store.writing() as conn:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
     filler = store.system_db("filler")
     for n in range(100_000):
         try:
@@ -65,7 +65,8 @@ def _full(app) -> None:
 
 
 def _read_only(app) -> None:
-    app.extensions["blockwalk.store"].connection().execute("PRAGMA query_only = 1")
+    with app.extensions["blockwalk.store"].writing() as conn:
+        conn.execute("PRAGMA query_only = 1")
 
 
 def _reads_work(client) -> None:
@@ -104,7 +105,8 @@ def test_a_disk_that_cannot_take_writes(app, client, disk, status, error):
 def test_writes_resume_once_there_is_room(app, client):
     _full(app)
     assert client.post("/sync/east/_bulk_docs", json={"docs": _batch("record")}).status_code == 507
-    app.extensions["blockwalk.store"].connection().execute("PRAGMA max_page_count = 1073741823")
+    with app.extensions["blockwalk.store"].writing() as conn:
+        conn.execute("PRAGMA max_page_count = 1073741823")
     response = client.post("/sync/east/_bulk_docs", json={"docs": _batch("record")})
     assert response.status_code == 201 and all(r.get("ok") for r in response.json)
     assert client.get("/sync/east").json["doc_count"] == 250

@@ -1,0 +1,143 @@
+"""Conflicts resolved on arrival, and the server's own stamped edits of records.
+
+After a replicated batch is stored, every record of the batch that now has
+more than one live leaf is merged (``sync.merge``, with the policies of its
+form version): one merge revision as a child of the winning leaf, and a
+deletion of every losing leaf, in one replicated write.  The merge
+revision's id comes from its parent and its content (``sync.revid``), and
+the content only from the set of leaves, so server processes racing on the
+same conflict write the same revisions: exactly one merge, on either store.
+See ``docs/conflicts.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from typing import Iterable
+
+from forms.definition import iter_fields, merge_policy
+from sync import merge as merging
+from sync.errors import NotFound, SyncError
+from sync.revid import new_rev, parse_rev
+from sync.stamps import Clock, stamp_edit
+from sync.store import DocumentStore
+
+log = logging.getLogger(__name__)
+
+SERVER_DEVICE = "server"
+TOP_POLICIES = {
+    "geotag": merging.Policy("best_accuracy"),
+    "updated_at": merging.Policy("newest"),
+    "updated_by": merging.Policy("newest"),
+    "device": merging.Policy("newest"),
+}
+
+# Per store server (several apps may run in one process), by campaign, form and version.
+_policies: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+_clock = Clock()
+_clock_lock = threading.Lock()
+
+
+# --------------------------------------------------------------------------- policies
+
+
+def policies_of(definition: dict) -> dict[str, merging.Policy]:
+    """Field key -> merge policy, from a form definition (``forms.definition.merge_policy``)."""
+    choices = definition.get("choices") if isinstance(definition.get("choices"), dict) else {}
+    out = dict(TOP_POLICIES)
+    for _, field, _ in iter_fields(definition.get("fields") or []):
+        kind, name = field.get("type"), field.get("name")
+        if kind in ("group", "note") or not isinstance(name, str):
+            continue
+        listed = choices.get(field.get("choices")) or []
+        order = tuple(c.get("value") for c in listed if isinstance(c, dict))
+        out[f"answers.{name}"] = merging.Policy(merge_policy(field), order)
+    return out
+
+
+def policies_for(store: DocumentStore, record: dict) -> dict[str, merging.Policy]:
+    """The policies of the record's form version (cached: published versions never change)."""
+    form, version = record.get("form"), record.get("form_version")
+    if not isinstance(form, str) or type(version) is not int:
+        return dict(TOP_POLICIES)
+    cache = _policies.setdefault(getattr(store, "server", store), {})
+    key = (getattr(store, "name", ""), form, version)
+    found = cache.get(key)
+    if found is None:
+        try:
+            definition = store.get(f"{form}@{version}")
+        except (NotFound, SyncError):
+            return dict(TOP_POLICIES)  # no such version: every answer by last writer
+        if definition.get("status") != "published":
+            return policies_of(definition)  # a draft may still change: not cached
+        found = cache[key] = policies_of(definition)
+    return found
+
+
+# --------------------------------------------------------------------------- resolution on arrival
+
+
+def _winner_key(doc: dict) -> tuple[int, str]:
+    return parse_rev(doc["_rev"])
+
+
+def merge_writes(doc_id: str, leaves: list[dict], policies: dict[str, merging.Policy]) -> list[dict]:
+    """The replicated writes that resolve ``leaves`` (live leaves, with ``_rev``): a merge and deletions."""
+    winner = max(leaves, key=_winner_key)
+    merged = merging.merge(leaves, policies)
+    merged["merged"] = merging.what_changed(merged, {leaf["_rev"]: leaf for leaf in leaves})
+    merged["_id"] = doc_id
+    pos, parent_hash = parse_rev(winner["_rev"])
+    rev = new_rev(winner["_rev"], merged, False)
+    writes = [{**merged, "_rev": rev, "_revisions": {"start": pos + 1, "ids": [rev.split("-", 1)[1], parent_hash]}}]
+    for leaf in leaves:
+        if leaf is winner:
+            continue
+        lpos, lhash = parse_rev(leaf["_rev"])
+        gone = new_rev(leaf["_rev"], {}, True)
+        writes.append({"_id": doc_id, "_rev": gone, "_deleted": True,
+                       "_revisions": {"start": lpos + 1, "ids": [gone.split("-", 1)[1], lhash]}})
+    return writes
+
+
+def resolve(store: DocumentStore, doc_ids: Iterable[str]) -> list[str]:
+    """Merge every record among ``doc_ids`` that has conflicting leaves; returns the ids merged."""
+    writes: list[dict] = []
+    merged_ids = []
+    for doc_id in dict.fromkeys(doc_ids):
+        try:
+            rows = store.open_revs(doc_id, "all")
+        except SyncError:
+            continue
+        leaves = [row["ok"] for row in rows if "ok" in row and not row["ok"].get("_deleted")]
+        if len(leaves) < 2 or max(leaves, key=_winner_key).get("type") != "record":
+            continue
+        for leaf in leaves:
+            leaf.pop("_revisions", None)
+        writes.extend(merge_writes(doc_id, leaves, policies_for(store, max(leaves, key=_winner_key))))
+        merged_ids.append(doc_id)
+    if writes:
+        for result in store.bulk_docs(writes, new_edits=False):
+            if "error" in result:  # never silently: the leaves stay, the next push tries again
+                log.error("could not write the merge of %s: %s", result.get("id"), result.get("reason"))
+    return merged_ids
+
+
+def records_in(docs: list, results: list[dict]) -> list[str]:
+    """Ids of the live records of a replicated batch that were stored (the ones that may now conflict)."""
+    failed = {r.get("id") for r in results if "error" in r}
+    return [doc["_id"] for doc in docs if isinstance(doc, dict) and doc.get("type") == "record"
+            and isinstance(doc.get("_id"), str) and doc["_id"] not in failed and not doc.get("_deleted")]
+
+
+# --------------------------------------------------------------------------- the server's own edits
+
+
+def stamp(before: dict | None, after: dict, user: str, touched: Iterable[str] = ()) -> dict:
+    """``after`` stamped as an edit by the server on behalf of ``user`` (REST edits, resolutions)."""
+    with _clock_lock:
+        return stamp_edit(before, after, device=SERVER_DEVICE, user=user, clock=_clock,
+                          now_ms=int(time.time() * 1000), touched=touched)

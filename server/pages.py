@@ -1,0 +1,76 @@
+"""The coordinator pages: static HTML and JavaScript under ``/coordinator/``.
+
+The pages are plain ES modules in ``server/web/`` (no build step); their
+vendor files (Leaflet, its marker clustering) come from npm into
+``server/web/node_modules`` and are served under ``/coordinator/vendor/``,
+so the pages need no CDN and work on a server with no internet.
+
+Pages sign in with a name and password through the REST API
+(``POST /api/v1/auth/login``) and keep the device token in the tab's
+``sessionStorage`` (gone when the tab closes), sending it as
+``Authorization: Bearer`` on every API call; a strict Content-Security-Policy
+(no inline script, no other origin but the configured tile server) keeps
+other scripts from reading it.  Every permission is checked by the API, not
+by the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
+
+WEB = Path(__file__).resolve().parent / "web"
+# The dist folder of each vendor package the pages may load, and nothing else of node_modules.
+VENDOR = {
+    "leaflet": WEB / "node_modules" / "leaflet" / "dist",
+    "leaflet.markercluster": WEB / "node_modules" / "leaflet.markercluster" / "dist",
+}
+PAGE_SUFFIXES = {".html", ".js", ".css", ".svg"}
+
+bp = Blueprint("pages", __name__, url_prefix="/coordinator")
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    tile_origin = ""
+    if current_app.config.get("TILE_URL"):
+        parts = urlsplit(current_app.config["TILE_URL"])
+        tile_origin = f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"  # {s}: the provider's subdomains
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data: blob:{tile_origin}; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/")
+def index() -> Response:
+    return send_from_directory(WEB, "index.html")
+
+
+@bp.route("/site.json")
+def site() -> Response:
+    """What the pages need to know of this server: the base map, if any."""
+    return jsonify(tile_url=current_app.config.get("TILE_URL") or "",
+                   tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "")
+
+
+@bp.route("/vendor/<package>/<path:name>")
+def vendor(package: str, name: str) -> Response:
+    folder = VENDOR.get(package)
+    if folder is None:
+        abort(404)
+    return send_from_directory(folder, name)
+
+
+@bp.route("/<path:name>")
+def page(name: str) -> Response:
+    if Path(name).suffix not in PAGE_SUFFIXES or name.startswith("node_modules/"):
+        abort(404)
+    return send_from_directory(WEB, name)

@@ -1,0 +1,320 @@
+"""The field-level merge of a record's conflicting leaves (a pure module: no I/O).
+
+A worked example.  Ana's phone and Ben's phone both hold revision ``1-a`` of
+a record.  Offline, Ana sets the outcome to ``contacted`` and Ben adds a
+note; both push.  The server now has two leaves, ``2-b`` and ``2-c``::
+
+    2-b: outcome contacted (stamp A, replaced S0)   notes ""        (stamp S0)
+    2-c: outcome not_home  (stamp S0)               notes "big dog" (stamp B, replaced S0)
+
+Per field, the merge gathers the *heads* (the values with their stamps) of
+every leaf and drops each head whose stamp another head replaced: for the
+outcome, A replaced S0, so ``contacted`` is the only head; for the notes,
+``big dog``.  Different fields both survive.  Had both changed the outcome,
+two heads would remain (neither replaced the other): the field's policy
+gives the value and a conflict entry keeps both heads, with who, when, the
+device and the geotag.  See ``docs/conflicts.md`` for the format and the
+policies.
+
+The state of a field is a set of heads and merging is a union that drops
+replaced heads, so the merge is commutative, associative and idempotent:
+any interleaving of the same edits gives the same document.  The policies
+only choose what to show from the heads; they never lose one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from datetime import UTC, datetime
+from typing import Iterable, Mapping, Sequence
+
+from sync.jsonutil import canonical
+from sync.stamps import field_stamp, field_values, is_stamp, same, stamp_ms
+
+POLICIES = ("last_writer", "union", "forward_only", "best_accuracy", "keep_both", "newest")
+REVIEWED = {"last_writer"}  # policies whose disagreements go to the review queue
+KEEP_BOTH_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How concurrent values of one field merge; ``order`` ranks values for ``forward_only``."""
+
+    name: str = "last_writer"
+    order: tuple = ()
+
+
+LAST_WRITER = Policy()
+
+
+# --------------------------------------------------------------------------- heads
+
+
+def _head_key(head: dict) -> tuple[str, bytes]:
+    return head["stamp"], canonical(head["value"])
+
+
+@lru_cache(maxsize=4096)
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def _stamped_head(leaf: dict, value: object, entry: dict) -> dict:
+    stamp = entry["s"]
+    return {"value": value, "stamp": stamp, "replaced": list(entry["r"]), "by": entry.get("by"),
+            "device": stamp[18:], "at": _iso(stamp_ms(stamp)), "geotag": None}
+
+
+def _unstamped_head(leaf: dict, value: object) -> dict:
+    at = leaf.get("updated_at") or leaf.get("created_at")
+    return {"value": value, "stamp": "", "replaced": [], "by": _text(leaf.get("author")),
+            "device": _text(leaf.get("device")), "at": _text(at), "geotag": _geotag(leaf)}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _geotag(leaf: dict) -> dict | None:
+    geotag = leaf.get("geotag")
+    return geotag if isinstance(geotag, dict) else None
+
+
+def _clean_head(head: object) -> dict | None:
+    """A head read back from a conflict entry, or None if it is not one."""
+    if not isinstance(head, dict) or "value" not in head:
+        return None
+    stamp = head.get("stamp")
+    if stamp != "" and not is_stamp(stamp):
+        return None
+    replaced = head.get("replaced")
+    replaced = [r for r in replaced if isinstance(r, str)] if isinstance(replaced, list) else []
+    if stamp:  # everything else of a stamped head follows from its stamp; the geotag is looked up again
+        return {"value": head["value"], "stamp": stamp, "replaced": replaced, "by": _text(head.get("by")),
+                "device": stamp[18:], "at": _iso(stamp_ms(stamp)), "geotag": None}
+    return {"value": head["value"], "stamp": stamp, "replaced": [], "by": _text(head.get("by")),
+            "device": _text(head.get("device")), "at": _text(head.get("at")),
+            "geotag": head.get("geotag") if isinstance(head.get("geotag"), dict) else None}
+
+
+def leaf_heads(leaf: dict, field: str, values: Mapping[str, object], policy: Policy) -> list[dict]:
+    """The heads one leaf holds for ``field``: its conflict entry's, or its one value."""
+    conflicts = leaf.get("conflicts")
+    entry = conflicts.get(field) if isinstance(conflicts, dict) else None
+    if isinstance(entry, dict) and isinstance(entry.get("heads"), list):
+        heads = [h for h in map(_clean_head, entry["heads"]) if h is not None]
+        if heads:
+            value = values.get(field)
+            shown, _ = _derive(_settle(heads), policy)
+            if not same(value, shown):  # edited by a client that does not stamp: keep that value too
+                heads.append(_unstamped_head(leaf, value))
+            return heads
+    value = values.get(field)
+    stamp = field_stamp(leaf, field)
+    if stamp is not None:
+        return [_stamped_head(leaf, value, stamp)]
+    if value is None:
+        return []
+    return [_unstamped_head(leaf, value)]
+
+
+def _settle(heads: Iterable[dict]) -> list[dict]:
+    """One head per (stamp, value), without the heads another head replaced, in stamp order."""
+    heads = list(heads)
+    replaced = {r for head in heads for r in head["replaced"]}
+    kept: dict[tuple[str, bytes], tuple[bytes, dict]] = {}
+    for head in heads:
+        if head["stamp"] and head["stamp"] in replaced:
+            continue
+        key = _head_key(head)
+        text = canonical(head)
+        if key not in kept or text > kept[key][0]:
+            kept[key] = (text, head)
+    return [kept[key][1] for key in sorted(kept)]
+
+
+# --------------------------------------------------------------------------- policies
+
+
+def _last(heads: list[dict]) -> tuple[object, bool]:
+    distinct = {canonical(h["value"]) for h in heads}
+    return heads[-1]["value"], len(distinct) > 1
+
+
+def _derive(heads: list[dict], policy: Policy) -> tuple[object, bool]:
+    """The value shown for settled ``heads`` (in stamp order) and whether it needs review."""
+    if len(heads) == 1:
+        return heads[0]["value"], False
+    values = [h["value"] for h in heads if h["value"] is not None]
+    name = policy.name
+    if name == "newest":
+        return heads[-1]["value"], False
+    if name == "union" and values and all(isinstance(v, list) for v in values):
+        seen: dict[bytes, object] = {}
+        for value in values:
+            for item in value:
+                seen.setdefault(canonical(item), item)
+        items = list(seen.values())
+        if policy.order:
+            rank = {canonical(v): i for i, v in enumerate(policy.order)}
+            items.sort(key=lambda item: (rank.get(canonical(item), len(rank)), canonical(item)))
+        return items, False
+    if name == "forward_only" and values and policy.order:
+        rank = {canonical(v): i for i, v in enumerate(policy.order)}
+        if all(canonical(v) in rank for v in values):
+            return max(values, key=lambda v: rank[canonical(v)]), False
+    if name == "best_accuracy" and values and all(isinstance(v, dict) for v in values):
+        def accuracy(index_value: tuple[int, dict]) -> tuple[float, int]:
+            index, value = index_value
+            acc = value.get("accuracy_m")
+            good = isinstance(acc, (int, float)) and not isinstance(acc, bool) and math.isfinite(acc)
+            return (acc if good else math.inf), -index  # then the latest stamp
+        return min(enumerate(values), key=accuracy)[1], False
+    if name == "keep_both" and values and all(isinstance(v, str) for v in values):
+        texts: list[str] = []
+        for value in values:
+            if value not in texts:
+                texts.append(value)
+        return KEEP_BOTH_SEPARATOR.join(texts), False
+    return _last(heads)  # last_writer, or a policy that cannot apply to these values
+
+
+# --------------------------------------------------------------------------- the merge
+
+
+def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) -> dict:
+    """The merged body of ``leaves`` (bodies of one document's non-deleted leaves).
+
+    ``policies``: field key (``answers.<name>``, ``geotag``, ...) -> Policy;
+    fields not named use ``last_writer``.  The result has the fields, their
+    ``stamps``, a ``conflicts`` entry for every field with concurrent values,
+    and the union of the leaves' attachments; no ``_rev``.
+    """
+    if not leaves:
+        raise ValueError("merge needs at least one leaf")
+    policies = policies or {}
+    values = [field_values(leaf) for leaf in leaves]
+    stamp_maps = [leaf["stamps"] if isinstance(leaf.get("stamps"), dict) else {} for leaf in leaves]
+    conflict_maps = [leaf["conflicts"] if isinstance(leaf.get("conflicts"), dict) else {} for leaf in leaves]
+    fields = set()
+    for leaf_values, stamp_map, conflict_map in zip(values, stamp_maps, conflict_maps):
+        fields.update(leaf_values)
+        fields.update(stamp_map)
+        fields.update(conflict_map)
+    settled = {}
+    agreed = {}
+    for field in sorted(fields):
+        same_everywhere = _agreed(leaves, values, stamp_maps, conflict_maps, field)
+        if same_everywhere is not None:
+            agreed[field] = same_everywhere
+            continue
+        policy = policies.get(field, LAST_WRITER)
+        settled[field] = _settle(h for leaf, leaf_values in zip(leaves, values)
+                                 for h in leaf_heads(leaf, field, leaf_values, policy))
+    # Where each device was: the geotag it recorded (its latest still standing), shown
+    # beside its values in conflict entries.
+    where = {h["device"]: h["value"] for h in settled.get("geotag", []) if h["stamp"] and isinstance(h["value"], dict)}
+    if "geotag" in agreed and agreed["geotag"][1] is not None and isinstance(agreed["geotag"][0], dict):
+        where[agreed["geotag"][1]["s"][18:]] = agreed["geotag"][0]
+    top: dict[str, object] = {}
+    answers: dict[str, object] = {}
+    stamps: dict[str, dict] = {}
+    conflicts: dict[str, dict] = {}
+    for field, (value, stamp) in agreed.items():
+        if value is not None:
+            if field.startswith("answers."):
+                answers[field[len("answers."):]] = value
+            else:
+                top[field] = value
+        if stamp is not None:
+            stamps[field] = stamp
+    for field, heads in settled.items():
+        if not heads:
+            continue
+        policy = policies.get(field, LAST_WRITER)
+        value, needs_review = _derive(heads, policy)
+        if value is not None:
+            if field.startswith("answers."):
+                answers[field[len("answers."):]] = value
+            else:
+                top[field] = value
+        stamped = [h for h in heads if h["stamp"]]
+        if stamped:
+            last = stamped[-1]
+            stamps[field] = {"s": last["stamp"], "r": last["replaced"], "by": last["by"]}
+        if len(heads) > 1:
+            shown = [{**h, "geotag": where.get(h["device"])} if h["stamp"] else h for h in heads]
+            conflicts[field] = {"policy": policy.name, "open": needs_review, "heads": shown}
+    body: dict[str, object] = {"_id": leaves[0].get("_id")}
+    body.update(sorted(top.items()))
+    if answers or any(isinstance(leaf.get("answers"), dict) for leaf in leaves):
+        body["answers"] = dict(sorted(answers.items()))
+    if stamps:
+        body["stamps"] = dict(sorted(stamps.items()))
+    if conflicts:
+        body["conflicts"] = conflicts
+    attachments = _attachments(leaves)
+    if attachments:
+        body["_attachments"] = attachments
+    return body
+
+
+def _agreed(leaves: Sequence[dict], values: list[dict], stamp_maps: list[dict], conflict_maps: list[dict],
+            field: str) -> tuple[object, dict | None] | None:
+    """(value, stamp entry) when every leaf holds the same stamp entry and value, and no conflict entry.
+
+    The common case (most fields of a conflicting record were not edited on
+    either side): the same answer as the full path gives, without building heads.
+    """
+    raw = stamp_maps[0].get(field)
+    first_value = values[0].get(field)
+    first = None
+    for leaf_values, stamp_map, conflict_map in zip(values, stamp_maps, conflict_maps):
+        if field in conflict_map or stamp_map.get(field) != raw:
+            return None
+        value = leaf_values.get(field)
+        if value is first_value or (type(value) is str and value == first_value):
+            continue
+        if first is None:
+            first = canonical(first_value)
+        if canonical(value) != first:
+            return None
+    if raw is None:
+        return first_value, None
+    stamp = field_stamp(leaves[0], field)
+    if stamp is None:
+        return None  # a malformed stamp entry: the full path reads the value as unstamped
+    return first_value, {"s": stamp["s"], "r": list(stamp["r"]), "by": stamp.get("by")}
+
+
+def _attachments(leaves: Sequence[dict]) -> dict:
+    """Every leaf's attachments by name; one name with two contents keeps the greater digest."""
+    out: dict[str, dict] = {}
+    for leaf in leaves:
+        for name, att in (leaf.get("_attachments") or {}).items():
+            if not isinstance(att, dict):
+                continue
+            if name not in out or str(att.get("digest")) > str(out[name].get("digest")):
+                out[name] = att
+    return out
+
+
+def what_changed(merged: dict, leaves: Mapping[str, dict]) -> dict:
+    """The note a merge revision carries: the leaves merged and, per leaf, the fields now different."""
+    now = field_values(merged)
+    changed = {}
+    for rev, leaf in sorted(leaves.items()):
+        before = field_values(leaf)
+        changed[rev] = sorted(f for f in now.keys() | before.keys()
+                              if now.get(f) != before.get(f) or not same(now.get(f), before.get(f)))
+    return {"revs": sorted(leaves), "changed": changed}
+
+
+def open_conflicts(doc: dict) -> dict[str, dict]:
+    """The conflict entries of ``doc`` waiting for review, by field."""
+    conflicts = doc.get("conflicts")
+    if not isinstance(conflicts, dict):
+        return {}
+    return {field: entry for field, entry in sorted(conflicts.items()) if isinstance(entry, dict) and entry.get("open")}

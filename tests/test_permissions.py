@@ -1,0 +1,171 @@
+"""The permission matrix of docs/permissions.md, one test per cell.
+
+The table is read from the doc itself: every row names a request made here
+(``REQUESTS``, by the row's "what"), every cell the answer expected for the
+column's role.  A row without a request here, or a request without a row,
+fails the run, so the page and the code cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from forms.templates import template
+from tests import world
+from tests.peers import RECORD
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "permissions.md"
+API = f"/api/v1/campaigns/{world.CAMPAIGN}"
+SYNC = f"/sync/{world.CAMPAIGN}"
+
+
+def _table() -> tuple[list[str], list[tuple[str, str, list[str]]]]:
+    lines = [line for line in DOC.read_text().splitlines() if line.startswith("| ")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = []
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows.append((cells[0], cells[1].strip("`"), cells[2:]))
+    return header[2:], rows
+
+
+COLUMNS, ROWS = _table()
+
+_MINE = {**RECORD, "answers": {"outcome": "not_home"}, "author": "vic"}
+
+
+def _if_match(c, url: str) -> dict:
+    return {"If-Match": world.client(c.application, "ada").get(url).headers["ETag"]}
+
+
+def _current(c, doc_id: str) -> dict:
+    return world.store_of(c.application).get(doc_id)
+
+
+def _draft_body() -> dict:
+    return {k: v for k, v in template("asset_mapping").items() if k != "_id"}
+
+
+# Each takes a client signed in as the column's user, and that user's name
+# ("vic" for no credential, so a path has someone in it).
+REQUESTS = {
+    "campaigns: list": lambda c, me: c.get("/api/v1/campaigns"),
+    "campaigns: create": lambda c, me: c.post("/api/v1/campaigns", json={"id": "north", "name": "North side"}),
+    "campaign: read": lambda c, me: c.get(API),
+    "campaign: rename": lambda c, me: c.patch(API, json={"name": "East end"}, headers=_if_match(c, API)),
+    "members: list": lambda c, me: c.get(f"{API}/members"),
+    "members: give the volunteer role": lambda c, me: c.put(f"{API}/members/nora", json={"role": "volunteer"}),
+    "members: give the coordinator role": lambda c, me: c.put(f"{API}/members/nora", json={"role": "coordinator"}),
+    "members: take a volunteer's role away": lambda c, me: c.delete(f"{API}/members/val"),
+    "drives: list": lambda c, me: c.get(f"{API}/drives"),
+    "drives: write": lambda c, me: c.put(f"{API}/drives/signups", json={"name": "Sign-ups", "forms": ["recruitment"]},
+                                         headers=_if_match(c, API)),
+    "meetings: list": lambda c, me: c.get(f"{API}/meetings"),
+    "meetings: write": lambda c, me: c.put(f"{API}/meetings/m2", json={
+        "starts_at": "2027-01-14T18:00:00-06:00", "place": "Library", "languages": ["en"]}),
+    "forms: list": lambda c, me: c.get(f"{API}/forms"),
+    "forms: write a draft": lambda c, me: c.put(f"{API}/forms/asset_mapping/draft", json=_draft_body()),
+    "turfs: list": lambda c, me: c.get(f"{API}/turfs"),
+    "turfs: write": lambda c, me: c.put(f"{API}/turfs/3", json={"name": "West", "geometry": world.square(5)}),
+    "households: list": lambda c, me: c.get(f"{API}/households"),
+    "households: import": lambda c, me: c.post(f"{API}/households/import", content_type="text/csv",
+                                               data=f"address,lat,lon\n9 Elm St,{world.LAT + 0.001},{world.LON + 0.011}\n"),
+    "assignments: list": lambda c, me: c.get(f"{API}/assignments"),
+    "assignments: write": lambda c, me: c.put(f"{API}/assignments/val/turf:1"),
+    "users: list": lambda c, me: c.get("/api/v1/users"),
+    "users: create": lambda c, me: c.post("/api/v1/users", json={"name": "nia", "password": "nia-password"}),
+    "users: read oneself": lambda c, me: c.get(f"/api/v1/users/{me}"),
+    "users: read another": lambda c, me: c.get("/api/v1/users/val"),
+    "tokens: list one's own": lambda c, me: c.get(f"/api/v1/users/{me}/tokens"),
+    "sign-in codes: for a volunteer of the campaign": lambda c, me: c.post("/api/v1/signin-codes", json={"user": "val"}),
+    "sync: database": lambda c, me: c.get(SYNC),
+    "sync: create a database": lambda c, me: c.put("/sync/north"),
+    "sync: changes": lambda c, me: c.get(f"{SYNC}/_changes"),
+    "sync: checkpoint": lambda c, me: c.put(f"{SYNC}/_local/checkpoint-{me}", json={"last_seq": "0"}),
+}
+
+READS = {
+    "sync: read the campaign document": "campaign:east",
+    "sync: read a form": "form:asset_mapping@1",
+    "sync: read a meeting": "meeting:m1",
+    "sync: read the assigned turf": "turf:1",
+    "sync: read another turf": "turf:2",
+    "sync: read a household of the assigned turf": "household:1a",
+    "sync: read a household of another turf": "household:2a",
+    "sync: read one's own record": "record:vic-1",
+    "sync: read another's record in the assigned turf": "record:val-1",
+    "sync: read another's record in another turf": "record:val-2",
+    "sync: read another's recruitment record in the assigned turf": "record:signup",
+    "sync: read one's own assignment": "assignment:vic:turf:1",
+    "sync: read another's assignment": "assignment:val:turf:2",
+    "sync: read a document in no channel": "roster:note",
+}
+for _what, _doc_id in READS.items():
+    REQUESTS[_what] = lambda c, me, doc_id=_doc_id: c.get(f"{SYNC}/{doc_id}")
+
+# The document each write row sends through _bulk_docs (a function of the store, for current revisions).
+WRITES = {
+    "sync: write one's own record in the assigned turf": lambda c: {"_id": "record:vic-new", **_MINE, "turf": "turf:1"},
+    "sync: write one's own record in no turf": lambda c: {"_id": "record:vic-find", **_MINE},
+    "sync: write one's own record in another turf": lambda c: {"_id": "record:vic-far", **_MINE, "turf": "turf:2"},
+    "sync: change another's record": lambda c: {**_current(c, "record:val-1"), "answers": {"outcome": "refused"}},
+    "sync: delete another's record": lambda c: {"_id": "record:val-1", "_rev": _current(c, "record:val-1")["_rev"],
+                                                "_deleted": True},
+    "sync: write a turf": lambda c: {"_id": "turf:9", "type": "turf", "name": "Mine now"},
+    "sync: write a household": lambda c: {"_id": "household:1b", "type": "household", "turf": "turf:1", "address": "3 Maple St"},
+    "sync: write an assignment": lambda c: {"_id": "assignment:vic:turf:2", "type": "assignment", "user": "vic",
+                                            "turf": "turf:2", "active": True},
+    "sync: write a meeting": lambda c: {"_id": "meeting:m9", "type": "meeting", "place": "My house"},
+    "sync: write the campaign document": lambda c: {**_current(c, "campaign:east"), "name": "Renamed"},
+    "sync: write a form draft": lambda c: template("asset_mapping"),
+}
+
+
+def test_every_row_of_the_doc_has_a_request_and_every_request_a_row():
+    assert COLUMNS == list(world.COLUMNS)
+    documented = [what for what, _, _ in ROWS]
+    assert len(documented) == len(set(documented)), "a row appears twice"
+    assert set(documented) == set(REQUESTS) | set(WRITES)
+    assert not set(REQUESTS) & set(WRITES)
+
+
+CELLS = [pytest.param(what, column, expected, id=f"{what} | {column}")
+         for what, _, cells in ROWS for column, expected in zip(COLUMNS, cells, strict=True)]
+
+
+def _snapshot(app, doc_id: str) -> str | None:
+    """The document's winning revision, deleted or not (None: never written)."""
+    (row,) = world.store_of(app).all_docs(keys=[doc_id])["rows"]
+    return row["value"]["rev"] if "value" in row else None
+
+
+@pytest.mark.parametrize(("what", "column", "expected"), CELLS)
+def test_cell(what, column, expected, tmp_path, monkeypatch):
+    app = world.build(tmp_path, monkeypatch)
+    user = world.COLUMNS[column]
+    c = world.client(app, user)
+    if what in WRITES:
+        doc = WRITES[what](c)
+        before = _snapshot(app, doc["_id"])
+        response = c.post(f"{SYNC}/_bulk_docs", json={"docs": [doc]})
+        after = _snapshot(app, doc["_id"])
+        if expected in ("stored", "forbidden"):
+            assert response.status_code == 201, response.get_data(as_text=True)
+            (result,) = response.get_json()
+            if expected == "stored":
+                assert result.get("ok") is True and after == result["rev"], result
+            else:
+                assert result["error"] == "forbidden" and result["reason"] and after == before, result
+        else:
+            assert response.status_code == int(expected), response.get_data(as_text=True)
+            assert after == before  # nothing written
+        return
+    response = REQUESTS[what](c, user or "vic")
+    assert response.status_code == int(expected), response.get_data(as_text=True)[:500]
+    if response.status_code >= 400:
+        body = response.get_data(as_text=True)
+        # A refusal carries no data: no household address, no answers, no rev.
+        assert not re.search(r"Maple|Oak|not_home|\"_rev\"", body), body

@@ -1,0 +1,90 @@
+"""One small campaign with a person of every role, on a real SQLite store, for the permission tests.
+
+Campaign ``east``: turfs ``turf:1`` (volunteer ``vic``) and ``turf:2``
+(volunteer ``val``), a household in each, records of both, a recruitment
+record, a meeting, the built-in forms, a document in no channel.  ``nora``
+is a volunteer of campaign ``west`` only: no role in ``east``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from forms.templates import DRIVES, published
+from server import accounts as accounts_module
+from server import create_app
+from server.channels import assignment_id
+from tests.peers import RECORD
+
+CAMPAIGN = "east"
+USERS = {"ada": ("admin", None), "olly": ("organizer", CAMPAIGN), "cora": ("coordinator", CAMPAIGN),
+         "vic": ("volunteer", CAMPAIGN), "val": ("volunteer", CAMPAIGN), "nora": ("volunteer", "west")}
+# The columns of docs/permissions.md, and who plays each.
+COLUMNS = {"admin": "ada", "organizer": "olly", "coordinator": "cora", "volunteer": "vic", "no role here": "nora",
+           "no credential": None}
+LAT, LON = 41.89, -87.68
+
+
+def square(x: int, size: float = 0.002) -> dict:
+    x0, y0 = LON + x * size, LAT
+    x1, y1 = x0 + size, y0 + size
+    return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+
+def documents() -> list[dict]:
+    mine = {**RECORD, "answers": {"outcome": "not_home"}}
+    return [
+        {"_id": f"campaign:{CAMPAIGN}", "type": "campaign", "name": "East side", "description": "",
+         "drives": [{"id": "assets", "name": "Assets", "forms": ["form:asset_mapping"]}]},
+        *[published(drive) for drive in DRIVES],
+        {"_id": "meeting:m1", "type": "meeting", "title": {"en": "Block meeting"}, "starts_at": "2026-12-03T18:30:00-06:00",
+         "place": "School gym", "languages": ["en", "es"]},
+        {"_id": "turf:1", "type": "turf", "name": "North", "geometry": square(0)},
+        {"_id": "turf:2", "type": "turf", "name": "South", "geometry": square(1)},
+        {"_id": "household:1a", "type": "household", "turf": "turf:1", "address": "1 Maple St",
+         "location": {"lat": LAT + 0.001, "lon": LON + 0.001}},
+        {"_id": "household:2a", "type": "household", "turf": "turf:2", "address": "2 Oak St",
+         "location": {"lat": LAT + 0.001, "lon": LON + 0.003}},
+        {"_id": "record:vic-1", **mine, "turf": "turf:1", "author": "vic"},
+        {"_id": "record:val-1", **mine, "turf": "turf:1", "author": "val"},
+        {"_id": "record:val-2", **mine, "turf": "turf:2", "author": "val",
+         "_attachments": {"door.txt": {"content_type": "text/plain", "data": "c2VjcmV0"}}},
+        {"_id": "record:signup", "type": "record", "form": "form:recruitment", "form_version": 1, "turf": "turf:1",
+         "author": "val", "answers": {"outcome": "contacted", "interested": "no"}},
+        {"_id": assignment_id("vic", "turf:1"), "type": "assignment", "user": "vic", "turf": "turf:1", "active": True},
+        {"_id": assignment_id("val", "turf:2"), "type": "assignment", "user": "val", "turf": "turf:2", "active": True},
+        {"_id": "roster:note", "type": "roster_note", "text": "coordinators only"},
+    ]
+
+
+def build(folder, monkeypatch):
+    """The app, with ``TEST_TOKENS`` (a token per user), ``EXPIRED`` and ``REVOKED`` tokens of vic."""
+    monkeypatch.setattr(accounts_module, "SCRYPT", {"n": 2**4, "r": 8, "p": 1})  # fast hashes
+    app = create_app({"STORE": f"sqlite://{folder}/world.db"}, environ={})
+    store = app.extensions["blockwalk.store"]
+    accounts = app.extensions["blockwalk.accounts"]
+    east = store.create_db(CAMPAIGN)
+    store.create_db("west")
+    results = east.bulk_docs(documents())
+    assert all("ok" in r for r in results), results
+    for name, (role, campaign) in USERS.items():
+        accounts.add_user(name, role, f"{name}-password", campaign)
+    app.config["TEST_TOKENS"] = {name: accounts.create_token(name) for name in USERS}
+    app.config["EXPIRED"] = accounts.create_token("vic", expires_in=timedelta(seconds=-1))
+    revoked = accounts.create_token("vic")
+    accounts.revoke_token(accounts_module.token_id(revoked).removeprefix("token:"))
+    app.config["REVOKED"] = revoked
+    return app
+
+
+def client(app, user: str | None = None, token: str | None = None):
+    """A test client signed in as ``user`` (or with ``token``; neither: no credential)."""
+    c = app.test_client()
+    token = token or (app.config["TEST_TOKENS"][user] if user else None)
+    if token:
+        c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return c
+
+
+def store_of(app):
+    return app.extensions["blockwalk.store"].open_db(CAMPAIGN)
