@@ -77,8 +77,8 @@ def run(folder: str, first: list[dict], second: list[dict], resolve: bool) -> tu
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {accounts.create_token('ada')}"
     db = store.create_db("bench")
     db.bulk_docs([published(drive) for drive in DRIVES])
-    original = conflicts.resolve
-    conflicts.resolve = lambda store, ids: []  # untimed set-up: the first leaves conflict with nothing
+    original = conflicts.resolver
+    conflicts.resolver = lambda store: None  # untimed set-up: the first leaves conflict with nothing
     try:
         push(client, first)
         if not resolve:
@@ -86,7 +86,7 @@ def run(folder: str, first: list[dict], second: list[dict], resolve: bool) -> tu
             push(client, second)
             return time.perf_counter() - t0, {}
     finally:
-        conflicts.resolve = original
+        conflicts.resolver = original
     t0 = time.perf_counter()
     push(client, second)
     elapsed = time.perf_counter() - t0
