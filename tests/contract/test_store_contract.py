@@ -243,7 +243,8 @@ def _union_resolver(calls: list, padding: int = 0):
     leaf's ``side``, and a deletion of each losing leaf, with ids from their content."""
 
     def resolve(doc_id: str, leaves: list[dict]) -> list[dict]:
-        calls.append((doc_id, sorted(leaf["_rev"] for leaf in leaves), [set(leaf) & {"_id", "_revisions"} for leaf in leaves]))
+        marks = [set(leaf) & {"_id", "_revisions"} for leaf in leaves]
+        calls.append((doc_id, sorted(leaf["_rev"] for leaf in leaves), marks))
         winner = max(leaves, key=lambda leaf: parse_rev(leaf["_rev"]))
         merged = {**winner, "sides": sorted(leaf["side"] for leaf in leaves), "padding": "x" * padding}
         del merged["_rev"]
