@@ -314,10 +314,13 @@ def what_changed(merged: dict, leaves: Mapping[str, dict]) -> dict:
 
 
 def _unchanged(now: object, before: object) -> bool:
-    """``same``, without walking a value the merge took from the leaf itself."""
+    """``same``, by C-level comparisons first: values ``same`` holds equal are ``==``, and equal
+    canonical JSON is ``same`` (``same`` itself is left for ``1`` against ``1.0``)."""
     if now is before and not isinstance(now, float):  # (a NaN is not the same as itself)
         return True
-    return same(now, before)
+    if now != before:
+        return False
+    return canonical(now) == canonical(before) or same(now, before)
 
 
 def open_conflicts(doc: dict) -> dict[str, dict]:

@@ -204,8 +204,7 @@ class _Batch:
         self.trees = trees
         self.before = before  # the stored state of each document this batch found
         self.channels: dict[str, list[str]] = {}  # doc id -> channels after this batch
-        self.written: dict[str, tuple[str, dict]] = {}  # doc id -> (rev, body) written by this batch
-        self.leaf_bodies: dict[tuple[str, str], dict] = {}  # (doc id, rev) -> body, every one written
+        self.written: dict[tuple[str, str], dict] = {}  # (doc id, rev) -> body, every one this batch wrote
         self.seq = seq
         self.changed: dict[str, int] = {}  # doc id -> its new seq
         self.bodies: list[tuple] = []
@@ -338,8 +337,7 @@ class SQLiteStore(PutFromBulkDocs):
         batch.seq += 1
         batch.changed[write.doc_id] = batch.seq
         batch.bodies.append((self.db, write.doc_id, write.rev, data))
-        batch.written[write.doc_id] = (write.rev, body)
-        batch.leaf_bodies[(write.doc_id, write.rev)] = body
+        batch.written[(write.doc_id, write.rev)] = body
         batch.blobs.update(blobs)
         batch.stemmed.extend((write.doc_id, rev) for rev in cut)
         return {"ok": True, "id": write.doc_id, "rev": write.rev}
@@ -360,7 +358,7 @@ class SQLiteStore(PutFromBulkDocs):
                 continue
             bodies = []
             for leaf in live:
-                body = batch.leaf_bodies.get((doc_id, leaf.rev_id))
+                body = batch.written.get((doc_id, leaf.rev_id))
                 if body is None:
                     body = self._body(conn, doc_id, leaf.rev_id)
                 if body is None:
@@ -469,8 +467,7 @@ class SQLiteStore(PutFromBulkDocs):
             if win.deleted:
                 channels = previous
             else:
-                written = batch.written.get(doc_id)
-                body = written[1] if written and written[0] == win.rev_id else self._body(conn, doc_id, win.rev_id)
+                body = batch.written.get((doc_id, win.rev_id)) or self._body(conn, doc_id, win.rev_id)
                 channels = sorted(set(router(body or {})))
             for channel in previous:
                 stale.append((self.db, channel, old_seq))
