@@ -350,28 +350,34 @@ class SQLiteStore(PutFromBulkDocs):
         the conflict already resolved.
         """
         for doc_id in sorted(ids):
-            tree = batch.trees.get(doc_id)
-            if tree is None:
+            leaves = self._live_leaves(conn, batch, doc_id)
+            if len(leaves) < 2:
                 continue
-            live = [leaf for leaf in revtree.leaves(tree) if not leaf.deleted]
-            if len(live) < 2:
+            try:
+                writes = resolve(doc_id, leaves)
+            except Exception:  # a failing resolver must not cost the batch its leaves
+                log.exception("could not resolve %s", doc_id)
                 continue
-            bodies = []
-            for leaf in live:
-                body = batch.written.get((doc_id, leaf.rev_id))
-                if body is None:
-                    body = self._body(conn, doc_id, leaf.rev_id)
-                if body is None:
-                    break
-                bodies.append(body)
-            else:
-                for n, write in enumerate(resolve(doc_id, bodies)):
-                    try:
-                        self._write_one(conn, batch, write, new_edits=False)
-                    except SyncError as exc:  # the leaves stay; the next push of the document tries again
-                        log.error("could not write the resolution of %s: %s", doc_id, exc.reason)
-                        if n == 0:
-                            break  # no merge: delete none of the leaves
+            for n, write in enumerate(writes):
+                try:
+                    self._write_one(conn, batch, write, new_edits=False)
+                except SyncError as exc:  # the leaves stay; the next push of the document tries again
+                    log.error("could not write the resolution of %s: %s", doc_id, exc.reason)
+                    if n == 0:
+                        break  # no merge: delete none of the leaves
+
+    def _live_leaves(self, conn: sqlite3.Connection, batch: _Batch, doc_id: str) -> list[dict]:
+        """The bodies of the document's leaves that are not deleted, as the batch left them."""
+        tree = batch.trees.get(doc_id)
+        bodies = []
+        for leaf in revtree.leaves(tree) if tree is not None else []:
+            if leaf.deleted:
+                continue
+            body = batch.written.get((doc_id, leaf.rev_id)) or self._body(conn, doc_id, leaf.rev_id)
+            if body is None:
+                return []  # a body stemmed away: nothing to merge from
+            bodies.append(body)
+        return bodies
 
     def _resolve_stubs(self, conn: sqlite3.Connection, write: update.Write, new_blobs: dict[str, bytes]) -> None:
         """Give every attachment stub its digest, length and revpos, or refuse it."""

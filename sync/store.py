@@ -230,7 +230,11 @@ def resolve_after(store: DocumentStore, doc_ids: Iterable[str], resolve: Resolve
             continue
         for leaf in leaves:
             leaf.pop("_revisions", None)
-        writes = resolve(doc_id, leaves)
+        try:
+            writes = resolve(doc_id, leaves)
+        except Exception:  # the leaves are stored; a failing resolver leaves them for the next push
+            log.exception("could not resolve %s", doc_id)
+            continue
         if writes:
             planned[doc_id] = writes
     if not planned:

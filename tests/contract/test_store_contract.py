@@ -292,6 +292,18 @@ def test_a_refused_merge_deletes_no_leaf(server_factory, caplog):
     assert "could not write the resolution of r1" in caplog.text
 
 
+def test_a_failing_resolver_costs_no_leaf(db, caplog):
+    def broken(doc_id: str, leaves: list[dict]) -> list[dict]:
+        raise KeyError("policy")
+
+    base = make_record(_id="r1")
+    db.bulk_docs([replicated({**base, "side": "phone"}, "a", "b")], new_edits=False)
+    results = db.bulk_docs([replicated({**base, "side": "laptop"}, "a", "c")], new_edits=False, resolve=broken)
+    assert results[0].get("ok")
+    assert sorted(row["ok"]["side"] for row in db.open_revs("r1", "all")) == ["laptop", "phone"]
+    assert "could not resolve r1" in caplog.text
+
+
 # -- changes feed ----------------------------------------------------------------
 
 
