@@ -5,10 +5,10 @@ more than one live leaf is merged (``sync.merge``, with the policies of its
 form version): one merge revision as a child of the winning leaf, and a
 deletion of every losing leaf, written by the store in the batch's own
 transaction (``resolver``, the store's hook) or, by ``resolve``, as a
-second write.  The merge
-revision's id comes from its parent and its content (``sync.revid``), and
-the content only from the set of leaves, so server processes racing on the
-same conflict write the same revisions: exactly one merge, on either store.
+second write.  The merge revision's id comes from its parent and its
+content (``sync.revid``), and the content only from the set of leaves, so
+server processes racing on the same conflict write the same revisions:
+exactly one merge, on either store.
 See ``docs/conflicts.md``.
 """
 
@@ -25,7 +25,6 @@ from sync.errors import NotFound, SyncError
 from sync.revid import new_rev, parse_rev
 from sync.stamps import Clock, stamp_edit
 from sync.store import DocumentStore, Resolver, resolve_after
-
 
 SERVER_DEVICE = "server"
 TOP_POLICIES = {

@@ -237,7 +237,8 @@ class CouchDBStore(PutFromBulkDocs):
             for (i, _), result in zip(outgoing, self._send([d for _, d in outgoing], new_edits), strict=True):
                 results[i] = result
             if resolve is not None and not new_edits:  # a second write (sync.store.resolve_after)
-                resolve_after(self, [r["id"] for r in results if r is not None and "error" not in r], resolve)
+                resolve_after(self, [r["id"] for r in results if r is not None and "error" not in r
+                                     and not r["id"].startswith(update.LOCAL_PREFIX)], resolve)
         return results  # type: ignore[return-value]
 
     def _checked(self, doc: object, new_edits: bool) -> dict:

@@ -369,10 +369,11 @@ class SQLiteStore(PutFromBulkDocs):
     def _live_leaves(self, conn: sqlite3.Connection, batch: _Batch, doc_id: str) -> list[dict]:
         """The bodies of the document's leaves that are not deleted, as the batch left them."""
         tree = batch.trees.get(doc_id)
+        live = [leaf for leaf in revtree.leaves(tree) if not leaf.deleted] if tree is not None else []
+        if len(live) < 2:
+            return []  # nothing in conflict: no body read
         bodies = []
-        for leaf in revtree.leaves(tree) if tree is not None else []:
-            if leaf.deleted:
-                continue
+        for leaf in live:
             body = batch.written.get((doc_id, leaf.rev_id)) or self._body(conn, doc_id, leaf.rev_id)
             if body is None:
                 return []  # a body stemmed away: nothing to merge from
