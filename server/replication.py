@@ -416,11 +416,10 @@ def _checked_bulk_docs(store: DocumentStore, docs: list, new_edits: bool) -> lis
     refusals = current_app.extensions["blockwalk.checker"].refused(store, docs, g.user, _grants(store),
                                                                    auth.role_in(g.user, g.campaign))
     passing = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
-    stored = iter(store.bulk_docs(passing, new_edits=new_edits) if passing else [])
-    results = [refusal if refusal is not None else next(stored) for refusal in refusals]
-    if not new_edits:  # replicated leaves may branch a record: merge them now (docs/conflicts.md)
-        conflicts.resolve(store, conflicts.records_in(docs, results))
-    return results
+    # Replicated leaves may branch a record: the store merges them as it stores them (docs/conflicts.md).
+    resolve = None if new_edits else conflicts.resolver(store)
+    stored = iter(store.bulk_docs(passing, new_edits=new_edits, resolve=resolve) if passing else [])
+    return [refusal if refusal is not None else next(stored) for refusal in refusals]
 
 
 def _as_forbidden(result: dict) -> dict:

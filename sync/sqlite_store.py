@@ -25,6 +25,7 @@ readers use a connection per thread and never block the writer.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -40,7 +41,10 @@ from sync import jsonutil, revtree, update
 from sync.errors import (BadRequest, Conflict, InsufficientStorage, MissingStub, NotFound, PreconditionFailed,
                          StoreUnavailable, SyncError)
 from sync.revid import InvalidRev, parse_rev
-from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits, bulk_get_one_by_one
+from sync.store import (Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Resolver, Router, StoreLimits,
+                        bulk_get_one_by_one)
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -267,7 +271,7 @@ class _Batch:
         self.trees = trees
         self.before = before  # the stored state of each document this batch found
         self.channels: dict[str, list[str]] = {}  # doc id -> channels after this batch
-        self.written: dict[str, tuple[str, dict]] = {}  # doc id -> (rev, body) written by this batch
+        self.written: dict[tuple[str, str], dict] = {}  # (doc id, rev) -> body, every one this batch wrote
         self.seq = seq
         self.changed: dict[str, int] = {}  # doc id -> its new seq
         self.bodies: list[tuple] = []
@@ -302,7 +306,7 @@ class SQLiteStore(PutFromBulkDocs):
 
     # -- writes ----------------------------------------------------------------
 
-    def bulk_docs(self, docs: list, new_edits: bool = True) -> list[dict]:
+    def bulk_docs(self, docs: list, new_edits: bool = True, resolve: Resolver | None = None) -> list[dict]:
         if not isinstance(docs, list):
             raise BadRequest("docs must be an array")
         results: list[dict | None] = [None] * len(docs)
@@ -315,7 +319,8 @@ class SQLiteStore(PutFromBulkDocs):
             else:
                 regular.append((i, doc))
         if regular:
-            for i, result in zip((i for i, _ in regular), self._write([d for _, d in regular], new_edits), strict=True):
+            written = self._write([d for _, d in regular], new_edits, None if new_edits else resolve)
+            for i, result in zip((i for i, _ in regular), written, strict=True):
                 results[i] = result
         return results  # type: ignore[return-value]
 
@@ -326,7 +331,7 @@ class SQLiteStore(PutFromBulkDocs):
             exc.doc_id = exc.doc_id or doc.get("_id")
             return exc.as_result()
 
-    def _write(self, docs: list, new_edits: bool) -> list[dict]:
+    def _write(self, docs: list, new_edits: bool, resolve: Resolver | None = None) -> list[dict]:
         ids = {d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
         results: list[dict] = []
         with self.server.transaction() as conn:
@@ -339,6 +344,8 @@ class SQLiteStore(PutFromBulkDocs):
                     if exc.doc_id is None and isinstance(doc, dict) and isinstance(doc.get("_id"), str):
                         exc.doc_id = doc["_id"]
                     results.append(exc.as_result())
+            if resolve is not None:
+                self._resolve_in_batch(conn, batch, ids, resolve)
             self._flush(conn, batch)
         if batch.changed:
             with self.server.changed:
@@ -382,8 +389,8 @@ class SQLiteStore(PutFromBulkDocs):
             # Case: every revision is known already (a resent batch): nothing to do.
             return {"ok": True, "id": write.doc_id, "rev": write.rev}
         body = write.body
-        if body.get("_attachments"):
-            self._resolve_stubs(conn, write, blobs)
+        if body.get("_attachments"):  # a stub may name an attachment stored earlier in this batch
+            self._resolve_stubs(conn, write, {**batch.blobs, **blobs} if batch.blobs else blobs)
         data = jsonutil.dumps(body)
         update.check_size(write.doc_id, len(data), self.limits.max_document_bytes)
         merged, cut = revtree.stem(merged, self.limits.revs_limit)
@@ -391,10 +398,48 @@ class SQLiteStore(PutFromBulkDocs):
         batch.seq += 1
         batch.changed[write.doc_id] = batch.seq
         batch.bodies.append((self.db, write.doc_id, write.rev, data))
-        batch.written[write.doc_id] = (write.rev, body)
+        batch.written[(write.doc_id, write.rev)] = body
         batch.blobs.update(blobs)
         batch.stemmed.extend((write.doc_id, rev) for rev in cut)
         return {"ok": True, "id": write.doc_id, "rev": write.rev}
+
+    def _resolve_in_batch(self, conn: sqlite3.Connection, batch: _Batch, ids: set[str], resolve: Resolver) -> None:
+        """Resolve every document of ``ids`` with several live leaves, in this batch (``sync.store.Resolver``).
+
+        The leaves come from the trees and bodies the batch holds, and the
+        writes join the batch: one transaction, and a second writer finds
+        the conflict already resolved.
+        """
+        for doc_id in sorted(ids):
+            leaves = self._live_leaves(conn, batch, doc_id)
+            if len(leaves) < 2:
+                continue
+            try:
+                writes = resolve(doc_id, leaves)
+            except Exception:  # a failing resolver must not cost the batch its leaves
+                log.exception("could not resolve %s", doc_id)
+                continue
+            for n, write in enumerate(writes):
+                try:
+                    self._write_one(conn, batch, write, new_edits=False)
+                except SyncError as exc:  # the leaves stay; the next push of the document tries again
+                    log.error("could not write the resolution of %s: %s", doc_id, exc.reason)
+                    if n == 0:
+                        break  # no merge: delete none of the leaves
+
+    def _live_leaves(self, conn: sqlite3.Connection, batch: _Batch, doc_id: str) -> list[dict]:
+        """The bodies of the document's leaves that are not deleted, as the batch left them."""
+        tree = batch.trees.get(doc_id)
+        live = [leaf for leaf in revtree.leaves(tree) if not leaf.deleted] if tree is not None else []
+        if len(live) < 2:
+            return []  # nothing in conflict: no body read
+        bodies = []
+        for leaf in live:
+            body = batch.written.get((doc_id, leaf.rev_id)) or self._body(conn, doc_id, leaf.rev_id)
+            if body is None:
+                return []  # a body stemmed away: nothing to merge from
+            bodies.append(body)
+        return bodies
 
     def _resolve_stubs(self, conn: sqlite3.Connection, write: update.Write, new_blobs: dict[str, bytes]) -> None:
         """Give every attachment stub its digest, length and revpos, or refuse it."""
@@ -490,8 +535,7 @@ class SQLiteStore(PutFromBulkDocs):
             if win.deleted:
                 channels = previous
             else:
-                written = batch.written.get(doc_id)
-                body = written[1] if written and written[0] == win.rev_id else self._body(conn, doc_id, win.rev_id)
+                body = batch.written.get((doc_id, win.rev_id)) or self._body(conn, doc_id, win.rev_id)
                 channels = sorted(set(router(body or {})))
             for channel in previous:
                 stale.append((self.db, channel, old_seq))
