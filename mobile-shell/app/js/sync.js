@@ -36,7 +36,13 @@ export function startSync() {
   stopSync();
   if (!session.db || !session.token) return;
   const local = session.db;
-  const rep = local.sync(remoteDb(), { live: true, retry: true, back_off_function: backOff, batch_size: 200 });
+  const rep = local.sync(remoteDb(), {
+    live: true, retry: true, back_off_function: backOff, batch_size: 200,
+    // Push only what this phone wrote and has not seen reach the server.  Without
+    // this the push side asks the server (_revs_diff, then a checkpoint) about every
+    // document the pull has just brought, batch after batch of the first sync.
+    push: { filter: unsent },
+  });
   replication = rep;
   rep.on("change", (info) => {
     if (rep !== replication) return;
@@ -58,7 +64,7 @@ export function startSync() {
           }
         });
       }
-      notify("records");
+      notify("records", docs.map((d) => d._id), docs);
     }
     setStatus({ phase: "active", error: null });
   });
@@ -94,6 +100,13 @@ export function stopSync() {
     replication = null;
     rep.cancel();
   }
+}
+
+// The push filter: records written on this phone (saveRecord marks them in
+// `dirty` before they are written) whose revision has not been seen on the
+// server; refused ones too, so a resend goes out.
+function unsent(doc) {
+  return doc._id in getState().dirty;
 }
 
 let passing = null;
@@ -146,7 +159,7 @@ export async function dropEnded() {
   dropping = (async () => {
     stopSync();
     try {
-      await session.db.replicate.to(remoteDb(), { batch_size: 200 }).on("denied", (err) => {
+      await session.db.replicate.to(remoteDb(), { batch_size: 200, filter: unsent }).on("denied", (err) => {
         updateState((s) => {
           s.refused[err.id] = { rev: s.dirty[err.id] || null, reason: err.reason || err.message, at: new Date().toISOString() };
         });
@@ -191,7 +204,7 @@ export async function report() {
 
 // One push, waited for (signing out).
 export async function pushNow() {
-  await session.db.replicate.to(remoteDb(), { batch_size: 200 });
+  await session.db.replicate.to(remoteDb(), { batch_size: 200, filter: unsent });
   await reconcile();
   return pendingIds().length;
 }
