@@ -32,13 +32,13 @@ The app's push is timed from the browser's own ``online`` event (the one the
 app starts its sync on) to the moment nothing is pending; the bare page's from
 the start of its ``replicate.to``.
 
-Each side runs ``--rounds`` times (3), each round on fresh databases and a new
+Each side runs ``--rounds`` times (5), each round on fresh databases and a new
 browser, app and bare page taking turns to go first so that a change in the
 machine's load hits both alike.  Prints every round, the medians and the
 ratios app / bare.  Targets (issue 8): within 1.3 times the bare PouchDB
 figures; first usable walk list under 5 s.
 
-    .venv/bin/python bench/app_sync.py [--households 1000] [--records 500] [--new 500] [--rounds 3]
+    .venv/bin/python bench/app_sync.py [--households 1000] [--records 500] [--new 500] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=1000)
     parser.add_argument("--records", type=int, default=500)
     parser.add_argument("--new", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of app and bare page, in alternating order")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of app and bare page, in alternating order")
     args = parser.parse_args()
     when = "2026-11-25T17:00:00Z"
     app: list[dict] = []

@@ -97,6 +97,8 @@ class AppPhone:
         SHOTS.mkdir(parents=True, exist_ok=True)
         self.shots += 1
         path = SHOTS / f"{self.name}-{self.shots:02d}-{what}.png"
+        # A walk list paints only the doors near the screen (content-visibility): paint them all for the photograph.
+        self.page.evaluate("() => document.querySelectorAll('ol.walk > li').forEach((li) => { li.style.contentVisibility = 'visible'; })")
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
