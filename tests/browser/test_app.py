@@ -297,11 +297,16 @@ def test_a_volunteer_works_offline_and_everything_reaches_the_server(phones, app
     assert recruit["languages"] == ["en", "es"]  # in the choice list's order
     assert by_household[doors[2]["_id"]]["answers"]["language_needed"] == ["pl"]
     assert not [line for line in phone.console if line.startswith("pageerror")], phone.errors()
-    # After each pass the phone told the server what it holds (the endpoint may not exist yet: a 404 is ignored).
+    # After each pass the phone told the server what it holds.
     device = phone.page.evaluate("() => blockwalk.session.device")
     url, last = phone.reports[-1]
     assert url == f"{app_server.url}/api/v1/campaigns/{CAMPAIGN}/devices/{device.replace(':', '%3A')}/report"
     assert last["pending"] == 0 and last["refused"] == 0 and last["last_sync_at"].endswith("Z")
+    # ... and the coordinators' progress report shows it.
+    progress = app_server.http.get(f"/api/v1/campaigns/{CAMPAIGN}/reports/progress")
+    assert progress.status_code == 200, progress.text
+    kept = {r["device"]: r for r in progress.json()["devices"]}
+    assert kept[device]["pending"] == 0 and kept[device]["refused"] == 0
 
 
 def test_with_no_position_the_canvasser_drops_a_pin(chromium, app_server):
