@@ -106,6 +106,8 @@ READS = {
     "sync: read another's record in the assigned turf": "record:val-1",
     "sync: read another's record in another turf": "record:val-2",
     "sync: read another's recruitment record in the assigned turf": "record:signup",
+    "sync: read one's own recruitment record": "record:vic-signup",
+    "sync: read a recruitment record's attachment": "record:signup/consent.txt",
     "sync: read one's own assignment": "assignment:vic:turf:1",
     "sync: read another's assignment": "assignment:val:turf:2",
     "sync: read a document in no channel": "roster:note",

@@ -2,7 +2,8 @@
 
 Campaign ``east``: turfs ``turf:1`` (volunteer ``vic``) and ``turf:2``
 (volunteer ``val``), a household in each, records of both, a recruitment
-record, a meeting, the built-in forms, a document in no channel.  ``nora``
+record of each (``record:signup`` by val, with a resident's name, phone and a
+consent attachment; ``record:vic-signup``), a meeting, the built-in forms, a document in no channel.  ``nora``
 is a volunteer of campaign ``west`` only: no role in ``east``.
 """
 
@@ -50,7 +51,11 @@ def documents() -> list[dict]:
         {"_id": "record:val-2", **mine, "turf": "turf:2", "author": "val",
          "_attachments": {"door.txt": {"content_type": "text/plain", "data": "c2VjcmV0"}}},
         {"_id": "record:signup", "type": "record", "form": "form:recruitment", "form_version": 1, "turf": "turf:1",
-         "author": "val", "answers": {"outcome": "contacted", "interested": "no"}},
+         "author": "val", "answers": {"outcome": "contacted", "interested": "yes", "name": "Rosa Diaz",
+                                      "phone": "+13125550123"},
+         "_attachments": {"consent.txt": {"content_type": "text/plain", "data": "c2lnbmVk"}}},
+        {"_id": "record:vic-signup", "type": "record", "form": "form:recruitment", "form_version": 1,
+         "turf": "turf:1", "author": "vic", "answers": {"outcome": "contacted", "interested": "no"}},
         {"_id": assignment_id("vic", "turf:1"), "type": "assignment", "user": "vic", "turf": "turf:1", "active": True},
         {"_id": assignment_id("val", "turf:2"), "type": "assignment", "user": "val", "turf": "turf:2", "active": True},
         {"_id": "roster:note", "type": "roster_note", "text": "coordinators only"},
