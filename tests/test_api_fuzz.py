@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from server import create_app
 from server.accounts import Accounts
 from server.form_admin import install_template
+from tests import world
 
 
 # What the issue asks: never a 500, and every response fits its declared status,
@@ -63,7 +64,7 @@ def test_no_request_makes_a_500_and_responses_fit_the_spec(tmp_path):
     accounts.add_user("root", "admin", "root-password")
     for name in ("east", "west"):
         install_template(store.create_db(name), "recruitment")
-    _record_with_an_open_conflict(store.open_db("east"))
+    world.open_conflict(store.open_db("east"))  # the records and conflicts handlers have one
     _sign_ups(store.open_db("east"))
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -93,20 +94,3 @@ def _sign_ups(db) -> None:
                   for n, (name, phone, email) in enumerate((("Ana Reyes", "(773) 555-0101", "ana@example.org"),
                                                             ("=HYPERLINK(\"x\")", "+1 312 555 0199", "bad@"),
                                                             ("Kofi Mensah", "not a phone", "kofi@example.org")))])
-
-
-def _record_with_an_open_conflict(db) -> None:
-    """A record two phones edited at once, merged by the server: the records and conflicts handlers have one."""
-    from server.conflicts import merge_writes, policies_for
-    from sync.stamps import Clock, stamp_edit
-
-    base = {"_id": "record:fuzz", "type": "record", "form": "form:recruitment", "form_version": 1, "turf": "turf:a",
-            "answers": {"outcome": "not_home"}}
-    sides = []
-    for n, (device, language) in enumerate((("phone-a", "es"), ("phone-b", "pl"))):
-        doc = stamp_edit(None, {**base, "answers": {**base["answers"], "door_language": language}}, device=device,
-                         user="vic", clock=Clock(), now_ms=1_764_085_500_000 + n)
-        sides.append({**doc, "_rev": f"1-{'ab'[n] * 32}", "_revisions": {"start": 1, "ids": ['ab'[n] * 32]}})
-    db.bulk_docs(sides, new_edits=False)
-    leaves = [db.get("record:fuzz", rev=side["_rev"]) for side in sides]
-    db.bulk_docs(merge_writes("record:fuzz", leaves, policies_for(db, leaves[0])), new_edits=False)
