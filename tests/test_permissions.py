@@ -205,6 +205,8 @@ WRITES = {
     "sync: write one's own record in no turf": lambda c: {"_id": "record:vic-find", **_MINE},
     "sync: write one's own record in another turf": lambda c: {"_id": "record:vic-far", **_MINE, "turf": "turf:2"},
     "sync: change another's record": lambda c: {**_current(c, "record:val-1"), "answers": {"outcome": "refused"}},
+    "sync: change another's recruitment record": lambda c: {**_current(c, "record:signup"),
+                                                            "answers": {"outcome": "refused"}},
     "sync: delete another's record": lambda c: {"_id": "record:val-1", "_rev": _current(c, "record:val-1")["_rev"],
                                                 "_deleted": True},
     "sync: write a turf": lambda c: {"_id": "turf:9", "type": "turf", "name": "Mine now"},
