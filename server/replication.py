@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Callable, Iterator
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
@@ -80,7 +80,10 @@ def _segments() -> list[str]:
     if not path.startswith(PREFIX):
         raise NotFound("not_found")
     rest = path[len(PREFIX):].strip("/")
-    return [unquote(part) for part in rest.split("/")] if rest else []
+    try:  # the request line's bytes arrive as latin-1; an id is their UTF-8, percent-decoded
+        return [unquote_to_bytes(part.encode("latin-1")).decode("utf-8") for part in rest.split("/")] if rest else []
+    except UnicodeError:
+        raise BadRequest("The path must be UTF-8 (percent-encoded)") from None
 
 
 def _body() -> object:

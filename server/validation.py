@@ -4,7 +4,9 @@
   geotag must fit that version (``forms.validator``); a deleted record (a
   tombstone) is not checked;
 * ``form``: the definition must be good (``forms.definition``), and a
-  published version never changes.
+  published version never changes;
+* every document: no inline attachment over ``BLOCKWALK_MAX_ATTACHMENT_BYTES``
+  (decoded), counted from the base64 text before anything is decoded.
 
 Refused documents get a per-document ``forbidden`` error naming every
 problem; the rest of the batch is stored.  Compiled validators are cached by
@@ -19,7 +21,7 @@ from forms.definition import DefinitionError
 from server import channels
 from forms.validator import FormValidator, compile_form
 from forms.versions import check_form_write
-from sync.errors import Forbidden, NotFound, SyncError
+from sync.errors import DocumentTooLarge, Forbidden, NotFound, SyncError
 from sync.store import DocumentStore
 
 MAX_REASON = 2000
@@ -28,7 +30,8 @@ MAX_REASON = 2000
 class Checker:
     """Checks documents for one server; holds the compiled forms of every campaign."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_attachment_bytes: int | None = None) -> None:
+        self.max_attachment_bytes = max_attachment_bytes
         self._forms: dict[tuple[str, str, int], FormValidator] = {}
         self._lock = threading.Lock()
 
@@ -46,6 +49,7 @@ class Checker:
         out: list[dict | None] = []
         for doc in docs:
             try:
+                self._check_attachments(doc)
                 if role == "organizer":
                     doc_id = doc.get("_id") if isinstance(doc, dict) and isinstance(doc.get("_id"), str) else None
                     raise Forbidden("An organizer reads this campaign; only its coordinators and admins change it", doc_id)
@@ -58,6 +62,19 @@ class Checker:
             except SyncError as exc:
                 out.append(exc.as_result())
         return out
+
+    def _check_attachments(self, doc: object) -> None:
+        if self.max_attachment_bytes is None or not isinstance(doc, dict) or not isinstance(doc.get("_attachments"), dict):
+            return
+        doc_id = doc.get("_id") if isinstance(doc.get("_id"), str) else None
+        for name, att in doc["_attachments"].items():
+            data = att.get("data") if isinstance(att, dict) else None
+            if isinstance(data, str):
+                size = len(data) * 3 // 4 - data[-2:].count("=")  # decoded size, without decoding
+                if size > self.max_attachment_bytes:
+                    raise DocumentTooLarge(
+                        f"Attachment {name!r} of {doc_id} is {size} bytes; the limit is {self.max_attachment_bytes} bytes", doc_id
+                    )
 
     def _authorize(self, doc: object, current: dict[str, dict], user, grants: set[str]) -> None:
         """A volunteer writes only their own records, in their assigned turfs or in none.

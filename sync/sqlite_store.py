@@ -37,7 +37,8 @@ from typing import Iterable, Iterator, Literal, NamedTuple
 from sync import attachments as atts
 from sync import channels
 from sync import jsonutil, revtree, update
-from sync.errors import BadRequest, Conflict, MissingStub, NotFound, PreconditionFailed, SyncError
+from sync.errors import (BadRequest, Conflict, InsufficientStorage, MissingStub, NotFound, PreconditionFailed,
+                         StoreUnavailable, SyncError)
 from sync.revid import InvalidRev, parse_rev
 from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits, bulk_get_one_by_one
 
@@ -136,6 +137,27 @@ class SQLiteServer:
                 self._writer = self._connect()
             yield self._writer
 
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``) on the writer, all or nothing.
+
+        A full disk or a read-only file becomes a ``SyncError`` naming the
+        cause (507 ``insufficient_storage``, 503 ``service_unavailable``);
+        the transaction is rolled back, so nothing is half written.
+        """
+        with self.writing() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                raise _storage_error(exc) from exc
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -147,11 +169,11 @@ class SQLiteServer:
 
     def create_db(self, name: str) -> "SQLiteStore":
         update.check_db_name(name)
-        with self.writing() as conn:
-            try:
+        try:
+            with self.transaction() as conn:
                 conn.execute("INSERT INTO dbs (name) VALUES (?)", (name,))
-            except sqlite3.IntegrityError:
-                raise PreconditionFailed("The database could not be created, the file already exists.") from None
+        except sqlite3.IntegrityError:
+            raise PreconditionFailed("The database could not be created, the file already exists.") from None
         return self.open_db(name)
 
     def open_db(self, name: str) -> "SQLiteStore":
@@ -169,12 +191,57 @@ class SQLiteServer:
 
     def system_db(self, name: str) -> "SQLiteStore":
         internal = update.system_db_name(name)
-        with self.writing() as conn:
-            conn.execute("INSERT OR IGNORE INTO dbs (name) VALUES (?)", (internal,))
+        if self.connection().execute("SELECT 1 FROM dbs WHERE name = ?", (internal,)).fetchone() is None:
+            with self.transaction() as conn:  # written once: a read-only disk still serves the rest
+                conn.execute("INSERT OR IGNORE INTO dbs (name) VALUES (?)", (internal,))
         return self.open_db(internal)
 
     def integrity_check(self) -> str:
         return self.connection().execute("PRAGMA integrity_check").fetchone()[0]
+
+    def backup(self, dest: str | os.PathLike) -> None:
+        """An online, consistent copy of every database of the store into ``dest`` (a new file).
+
+        SQLite's backup API copies the file in one step inside one read
+        transaction: a snapshot as of one commit, while writers go on (WAL).
+        The copy is checked and only then moved to ``dest``.
+        """
+        dest = Path(dest)
+        if dest.exists():
+            raise PreconditionFailed(f"{dest} exists; a backup never overwrites a file")
+        partial = dest.with_name(dest.name + ".partial")
+        partial.unlink(missing_ok=True)
+        copy = sqlite3.connect(partial)
+        try:
+            self.connection().backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            _check_copy(copy, str(dest))
+        finally:
+            copy.close()
+        os.replace(partial, dest)
+
+    @staticmethod
+    def restore(backup: str | os.PathLike, path: str | os.PathLike) -> None:
+        """Replace the store at ``path`` by ``backup`` (with the server stopped).
+
+        The restored store gets a new uuid: the uuid is part of every device's
+        replication id, so each device starts its next sync from nothing and
+        compares every revision (``_revs_diff``) instead of trusting
+        checkpoints that are ahead of the restored store; what a device has
+        and the backup lacks is pushed again.
+        """
+        source = sqlite3.connect(f"file:{Path(backup).resolve()}?mode=ro", uri=True)
+        try:
+            _check_copy(source, str(backup))
+            target = sqlite3.connect(path, isolation_level=None)
+            try:
+                source.backup(target)
+                target.execute("PRAGMA journal_mode=WAL")
+                target.execute("UPDATE meta SET value = ? WHERE key = 'uuid'", (uuid.uuid4().hex,))
+            finally:
+                target.close()
+        finally:
+            source.close()
 
     def close(self) -> None:
         with self._connections_lock:
@@ -262,23 +329,17 @@ class SQLiteStore(PutFromBulkDocs):
     def _write(self, docs: list, new_edits: bool) -> list[dict]:
         ids = {d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
         results: list[dict] = []
-        with self.server.writing() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                before: dict[str, _Before] = {}
-                batch = _Batch(self._load_trees(conn, ids, before), self._update_seq(conn), before)
-                for doc in docs:
-                    try:
-                        results.append(self._write_one(conn, batch, doc, new_edits))
-                    except SyncError as exc:
-                        if exc.doc_id is None and isinstance(doc, dict) and isinstance(doc.get("_id"), str):
-                            exc.doc_id = doc["_id"]
-                        results.append(exc.as_result())
-                self._flush(conn, batch)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.server.transaction() as conn:
+            before: dict[str, _Before] = {}
+            batch = _Batch(self._load_trees(conn, ids, before), self._update_seq(conn), before)
+            for doc in docs:
+                try:
+                    results.append(self._write_one(conn, batch, doc, new_edits))
+                except SyncError as exc:
+                    if exc.doc_id is None and isinstance(doc, dict) and isinstance(doc.get("_id"), str):
+                        exc.doc_id = doc["_id"]
+                    results.append(exc.as_result())
+            self._flush(conn, batch)
         if batch.changed:
             with self.server.changed:
                 self.server.changed.notify_all()
@@ -844,37 +905,25 @@ class SQLiteStore(PutFromBulkDocs):
             return self.delete_local(local_id, doc.get("_rev"))
         data = jsonutil.dumps(body)
         update.check_size(local_id, len(data), self.limits.max_document_bytes)
-        with self.server.writing() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                current = self._local_rev(conn, local_id)
-                _check_local_rev(local_id, doc.get("_rev"), current)
-                new = (current or 0) + 1
-                conn.execute(
-                    "INSERT INTO local_docs (db, id, rev, body) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (db, id) DO UPDATE SET rev = excluded.rev, body = excluded.body",
-                    (self.db, local_id, new, data),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.server.transaction() as conn:
+            current = self._local_rev(conn, local_id)
+            _check_local_rev(local_id, doc.get("_rev"), current)
+            new = (current or 0) + 1
+            conn.execute(
+                "INSERT INTO local_docs (db, id, rev, body) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (db, id) DO UPDATE SET rev = excluded.rev, body = excluded.body",
+                (self.db, local_id, new, data),
+            )
         return {"ok": True, "id": local_id, "rev": f"0-{new}"}
 
     def delete_local(self, local_id: str, rev: str | None) -> dict:
         local_id = update.check_local_id(local_id)
-        with self.server.writing() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                current = self._local_rev(conn, local_id)
-                if current is None:
-                    raise NotFound("missing", local_id)
-                _check_local_rev(local_id, rev, current)
-                conn.execute("DELETE FROM local_docs WHERE db = ? AND id = ?", (self.db, local_id))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.server.transaction() as conn:
+            current = self._local_rev(conn, local_id)
+            if current is None:
+                raise NotFound("missing", local_id)
+            _check_local_rev(local_id, rev, current)
+            conn.execute("DELETE FROM local_docs WHERE db = ? AND id = ?", (self.db, local_id))
         return {"ok": True, "id": local_id, "rev": "0-0"}
 
     def _local_rev(self, conn: sqlite3.Connection, local_id: str) -> int | None:
@@ -891,6 +940,28 @@ def _check_local_rev(local_id: str, given: object, current: int | None) -> None:
     expected = None if current is None else f"0-{current}"
     if given != expected and not (current is None and given in (None, "0-0")):
         raise Conflict("Document update conflict.", local_id)
+
+
+def _check_copy(conn: sqlite3.Connection, name: str) -> None:
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise BadRequest(f"{name} is not a Blockwalk SQLite store: {exc}") from None
+    if not {"meta", "dbs", "docs", "revs"} <= tables:
+        raise BadRequest(f"{name} is not a Blockwalk SQLite store")
+    if ok != "ok":
+        raise BadRequest(f"{name} fails SQLite's integrity check: {ok}")
+
+
+def _storage_error(exc: sqlite3.OperationalError) -> Exception:
+    """The error a client should see when SQLite cannot write (others pass through)."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
+        return InsufficientStorage("The disk of the store is full: nothing was stored; try again later")
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN):
+        return StoreUnavailable("The store cannot write to its disk now (read-only or failing): nothing was stored")
+    return exc
 
 
 def _is_rev(rev: str) -> bool:
