@@ -41,10 +41,11 @@ class Checker:
 
         ``role``: the user's role in the campaign (``auth.role_in``); an
         organizer reads the campaign but writes nothing in it.  ``grants``
-        None: the user writes the whole campaign (admins, coordinators);
-        otherwise the user is a volunteer with these channels.
+        None: the user writes the whole campaign (admins, and coordinators
+        but for another person's recruitment record); otherwise the user is
+        a volunteer with these channels.
         """
-        current = _current(store, docs) if grants is not None else {}
+        current = _current(store, docs) if grants is not None or role == "coordinator" else {}
         out: list[dict | None] = []
         for doc in docs:
             try:
@@ -54,6 +55,8 @@ class Checker:
                     raise Forbidden("An organizer reads this campaign; only its coordinators and admins change it", doc_id)
                 if grants is not None:
                     self._authorize(doc, current, user, grants)
+                elif role == "coordinator":
+                    _keep_roster_data(doc, current, user)
                 self._check(store, doc)
                 out.append(None)
             except SyncError as exc:
@@ -156,3 +159,17 @@ def _current(store: DocumentStore, docs: list) -> dict[str, dict]:
         return {}
     rows = store.all_docs(keys=ids, include_docs=True)["rows"]
     return {row["id"]: row["doc"] for row in rows if isinstance(row.get("doc"), dict)}
+
+
+def _keep_roster_data(doc: object, current: dict[str, dict], user) -> None:
+    """A coordinator writes the campaign but not another person's recruitment record (roster data they cannot read).
+
+    Both the stored version and the new one are checked, as for a volunteer.
+    """
+    if not isinstance(doc, dict):
+        return
+    doc_id = doc.get("_id") if isinstance(doc.get("_id"), str) else None
+    for version in (current.get(doc_id) if doc_id else None, None if doc.get("_deleted") is True else doc):
+        if version is not None and channels.is_private(version) and version.get("author") != user.name:
+            raise Forbidden("Recruitment records hold residents' contact details: only their author, organizers "
+                            "and admins see them, and only their author and admins change them", doc_id)
