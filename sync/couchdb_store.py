@@ -226,9 +226,18 @@ class CouchDBStore(PutFromBulkDocs):
             for (i, _), result in zip(outgoing, self._send([d for _, d in outgoing], new_edits), strict=True):
                 results[i] = result
             if resolve is not None and not new_edits:  # a second write (sync.store.resolve_after)
-                resolve_after(self, [r["id"] for r in results if r is not None and "error" not in r
-                                     and not r["id"].startswith(update.LOCAL_PREFIX)], resolve)
+                written = [r["id"] for r in results if r is not None and "error" not in r
+                           and not r["id"].startswith(update.LOCAL_PREFIX)]
+                resolve_after(self, self._conflicted(written), resolve)
         return results  # type: ignore[return-value]
+
+    def _conflicted(self, doc_ids: list[str]) -> list[str]:
+        """Those of ``doc_ids`` that have conflicting leaves: one request for a batch, not one per document."""
+        if not doc_ids:
+            return []
+        body = self._json("POST", "/_all_docs", params={"include_docs": "true", "conflicts": "true"},
+                          content=jsonutil.dumps({"keys": list(dict.fromkeys(doc_ids))}))
+        return [row["id"] for row in body.get("rows", []) if (row.get("doc") or {}).get("_conflicts")]
 
     def _checked(self, doc: object, new_edits: bool) -> dict:
         """The same validation as every store; returns the document to send."""
