@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
 from sync import channels, errors, jsonutil
 from sync.couchdb_http import raise_for, winner_key
@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 
 MARKER = "/_local/channel-index"
 BATCH = 500  # main changes copied per round
+T = TypeVar("T")
+WORKER_PREFIX = "couchdb-channels"  # the server's worker threads (CouchDBServer.workers)
 
 
 def channel_db(couch_name: str, channel: str) -> str:
@@ -96,29 +98,47 @@ class ChannelIndex:
             seen = self._seen.get(self.store.couch)
         if seen is not None:
             return seen
+        return self._saved_marker()
+
+    def _saved_marker(self) -> tuple[object, str | None]:
         response = self.store.server.request("GET", self.routes + MARKER, retry=True)
         if response.status_code == 404:
             return 0, None
         raise_for(response)
         body = response.json()
+        self._remember(body["seq"], body["_rev"])
         return body["seq"], body["_rev"]
 
     def _remember(self, seq: object, rev: str | None) -> None:
         with self._seen_lock:
             self._seen[self.store.couch] = (seq, rev)
 
-    def update(self) -> object:
-        """Copy what changed since the marker; return the main seq the index is complete up to."""
+    def update(self, progress: Callable[[int], None] | None = None) -> object:
+        """Copy what changed since the marker; return the main seq the index is complete up to.
+
+        ``progress`` is told how many changes each round copied (``blockwalk db index``).
+        """
         seq, rev = self._marker()
+        checked = False
         while True:
             page = self._call("GET", self.store.base + "/_changes",
                               params={"since": str(seq), "style": "all_docs", "limit": str(BATCH)})
             if not page["results"]:
                 self._remember(seq, rev)
                 return seq
+            if not checked:
+                # Another process (its write path) may have copied these already and moved the
+                # marker: start from the saved marker, which is always complete up to its seq.
+                checked = True
+                saved = self._saved_marker()
+                if saved[0] != seq:
+                    seq, rev = saved
+                    continue
             self._copy(page["results"])
             seq = page["results"][-1]["seq"]
             rev = self._save_marker(seq, rev)
+            if progress is not None:
+                progress(len(page["results"]))
             if len(page["results"]) < BATCH:
                 return seq
 
@@ -162,11 +182,18 @@ class ChannelIndex:
                 route_copies.append({**copy, "channels": sorted(now if leaf.get("_deleted") else self._route(leaf))})
                 for channel in now:
                     by_channel.setdefault(channel, []).append(copy)
-        # Channels first, routes last: a document is listed as in a channel only once the channel holds it.
-        for channel, copies in sorted(by_channel.items()):
-            self._write("/" + channel_db(self.store.couch, channel), copies)
+        # Channels first (several at once), routes last: a document is listed as in a channel only
+        # once the channel holds it.
+        writes = [("/" + channel_db(self.store.couch, channel), copies) for channel, copies in sorted(by_channel.items())]
+        self._each(lambda item: self._write(*item), writes)
         if route_copies:
             self._write(self.routes, route_copies)
+
+    def _each(self, fn, items: list) -> list:
+        """``fn`` on every item, several at once on the server's workers (never from a worker)."""
+        if len(items) < 2 or threading.current_thread().name.startswith(WORKER_PREFIX):
+            return [fn(item) for item in items]
+        return list(self.store.server.workers.map(fn, items))
 
     def _route(self, body: dict) -> set[str]:
         return set(self.router({k: v for k, v in body.items() if k != "_revisions"}))
@@ -207,16 +234,17 @@ class ChannelIndex:
 
     def changes(self, since: object, wanted: set[str], *, limit: int | None, style: str, include_docs: bool,
                 doc_ids: Iterable[str] | None, is_seq) -> ChangesPage:
-        marker = self.update()
-        vector = self._start(since, wanted, is_seq, marker)
-        vector[channels.MAIN] = marker
+        vector = self._start(since, wanted, is_seq)
         ids = None if doc_ids is None else set(doc_ids)
         order = sorted(wanted)
+        start = dict(vector)
+        marker, (picked, vector, complete) = self.current(lambda: self._read(order, start, limit, style))
         while True:
-            picked, vector, complete = self._read(order, vector, limit, style)
             kept = self._still_in(picked, ids)
             if kept or complete:
                 break
+            picked, vector, complete = self._read(order, vector, limit, style)
+        vector[channels.MAIN] = marker
         results = []
         for _, row, position in kept:
             row["seq"] = channels.encode_opaque({**position, channels.MAIN: marker})
@@ -225,10 +253,28 @@ class ChannelIndex:
             self._with_docs(results)
         return ChangesPage(results, channels.encode_opaque(vector))
 
-    def _start(self, since: object, wanted: set[str], is_seq, marker: object) -> dict[str, object]:
+    def current(self, read: Callable[[], T]) -> tuple[object, T]:
+        """``read()`` of the index brought up to date, and the main seq it is complete up to.
+
+        The update runs on a worker while ``read`` runs here: when nothing
+        changed since the marker (the write path keeps it current), the two
+        cost one round trip; when the update copied something, ``read`` runs
+        again after it.
+        """
+        before = self._marker()[0]
+        pending = self.store.server.workers.submit(self.update)
+        try:
+            result = read()
+        finally:
+            marker = pending.result()
+        if marker != before:
+            result = read()
+        return marker, result
+
+    def _start(self, since: object, wanted: set[str], is_seq) -> dict[str, object]:
         vector = channels.decode_opaque(since, is_seq)
         if vector is not None:
-            return dict(vector)
+            return {k: v for k, v in vector.items() if k != channels.MAIN}
         if since == "now":
             out: dict[str, object] = {}
             for channel in wanted:
@@ -256,7 +302,7 @@ class ChannelIndex:
             raise_for(response)
             return response.json()
 
-        answers = list(self.store.server.workers.map(ask, order)) if len(order) > 1 else [ask(c) for c in order]
+        answers = self._each(ask, order)
         picked: list[tuple[str, dict, dict]] = []
         out = dict(vector)
         for channel, body in zip(order, answers, strict=True):

@@ -23,23 +23,25 @@ not acknowledge.
 from __future__ import annotations
 
 import http.client
+import logging
 import re
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable, Literal
+from typing import Callable, Iterable, Literal
 from urllib.parse import quote
 
 from sync import attachments as atts
 from sync import channels as positions
 from sync import errors, jsonutil, update
-from sync.couchdb_channels import ChannelIndex
+from sync.couchdb_channels import WORKER_PREFIX, ChannelIndex
 from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits
 
 
+log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.1, 0.3, 0.9)
 INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb_channels)
 # since: 0, now, an integer (pouchdb-server), or CouchDB 3's "<n>-<opaque base64url>".
@@ -66,7 +68,7 @@ class CouchDBServer:
         self.index_markers: dict[str, tuple[object, str | None]] = {}
         self.index_lock = threading.Lock()
         # Reads of several channels at once (sync.couchdb_channels); each worker keeps its own connection.
-        self.workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="couchdb-channels")
+        self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=WORKER_PREFIX)
         self.http = ConnectionPool(url, auth=auth, timeout=timeout)
         self._known: set[str] = set()
         self._lock = threading.Lock()
@@ -224,7 +226,21 @@ class CouchDBStore(PutFromBulkDocs):
         if outgoing:
             for (i, _), result in zip(outgoing, self._send([d for _, d in outgoing], new_edits), strict=True):
                 results[i] = result
+            if self.server.router is not None and not self.name.startswith("_") and any("ok" in r for r in results if r):
+                self._keep_index()
         return results  # type: ignore[return-value]
+
+    def _keep_index(self) -> None:
+        """Bring the channel index up to date after an acknowledged write (the write path's part).
+
+        The write stands whatever happens here: if CouchDB fails now, the
+        next read (or write) copies it from the marker (sync.couchdb_channels).
+        """
+        try:
+            ChannelIndex(self, self.server.router).update()
+        except SyncError as exc:
+            log.warning("channel index of %s not brought up to date after a write (%s); the next read will",
+                        self.name, exc.reason)
 
     def _checked(self, doc: object, new_edits: bool) -> dict:
         """The same validation as every store; returns the document to send."""
@@ -467,8 +483,12 @@ class CouchDBStore(PutFromBulkDocs):
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
         index = self._index()
-        index.update()
-        return index.channels_of(doc_ids)
+        ids = list(doc_ids)
+        return index.current(lambda: index.channels_of(ids))[1]
+
+    def build_channel_index(self, progress: Callable[[int], None] | None = None) -> None:
+        """Bring the channel index up to date with everything stored (``blockwalk db index``)."""
+        self._index().update(progress)
 
     def wait_for_change(self, since: object, timeout: float) -> bool:
         vector = positions.decode_opaque(since, _is_seq)

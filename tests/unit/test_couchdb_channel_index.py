@@ -63,20 +63,59 @@ def test_conflicts_are_listed_with_every_leaf(two_processes):
 
 def test_an_index_update_cut_off_half_way_loses_nothing(two_processes, monkeypatch):
     one, two = two_processes
-    one.bulk_docs([{"_id": f"h{i}", "ch": ["turf:1"]} for i in range(5)])
     real = ChannelIndex._save_marker
 
     def crash(self, seq, rev):
         raise StoreUnavailable("The document store (CouchDB) cannot be reached; try again shortly")
 
-    # The copies are written, then the process dies before the marker moves.
+    # The write path copies, then CouchDB fails before the marker moves: the write stands.
     monkeypatch.setattr(ChannelIndex, "_save_marker", crash)
+    results = one.bulk_docs([{"_id": f"h{i}", "ch": ["turf:1"]} for i in range(5)])
+    assert all(r.get("ok") for r in results)
+    # A read in that state fails as CouchDB does, and loses nothing.
     with pytest.raises(StoreUnavailable):
-        one.changes(0, channels={"turf:1"})
+        two.changes(0, channels={"turf:1"})
     monkeypatch.setattr(ChannelIndex, "_save_marker", real)
     one.put({"_id": "h9", "ch": ["turf:1"]})
     rows, _ = _read_all(two, {"turf:1"})
     assert sorted(r["id"] for r in rows) == [f"h{i}" for i in range(5)] + ["h9"]
+
+
+def test_a_write_whose_index_copy_failed_is_found_by_the_next_read(two_processes, monkeypatch):
+    one, two = two_processes
+    one.put({"_id": "h0", "ch": ["turf:1"]})
+
+    def down(self, rows):
+        raise StoreUnavailable("The document store (CouchDB) cannot be reached; try again shortly")
+
+    # The process's write path cannot copy at all (CouchDB failing, or the process dies after the ack).
+    monkeypatch.setattr(ChannelIndex, "_copy", down)
+    assert one.put({"_id": "h1", "ch": ["turf:2"]})["ok"]
+    moved = one.get("h0")
+    assert one.put({**moved, "ch": ["turf:2"]})["ok"]
+    monkeypatch.undo()
+    # The other process repairs the index from the marker on its next read.
+    rows, _ = _read_all(two, {"turf:2"})
+    assert sorted(r["id"] for r in rows) == ["h0", "h1"]
+    assert _read_all(two, {"turf:1"})[0] == []
+    assert two.channels_of(["h0", "h1"]) == {"h0": {"turf:2"}, "h1": {"turf:2"}}
+
+
+def test_writes_keep_the_index_current(two_processes, monkeypatch):
+    one, two = two_processes
+    one.bulk_docs([{"_id": f"h{i}", "ch": [f"turf:{i % 2}"]} for i in range(6)])
+    # The write path moved the marker past every write: a read has nothing to copy.
+    seen = {}
+    original = ChannelIndex._copy
+
+    def counted(self, rows):
+        seen.setdefault("rows", []).extend(rows)
+        return original(self, rows)
+
+    monkeypatch.setattr(ChannelIndex, "_copy", counted)
+    rows, _ = _read_all(two, {"turf:1"})
+    assert sorted(r["id"] for r in rows) == ["h1", "h3", "h5"]
+    assert "rows" not in seen
 
 
 def test_campaign_names_with_the_index_mark_are_refused(two_processes, couchdb_url):
