@@ -127,3 +127,27 @@ def test_campaign_names_with_the_index_mark_are_refused(two_processes, couchdb_u
     one.put({"_id": "h", "ch": ["turf:1"]})
     one.channels_of(["h"])  # builds the index databases
     assert server.list_dbs() == ["c"]
+
+
+def test_db_index_builds_the_index_of_a_campaign_loaded_before_it(couchdb_url, monkeypatch):
+    from server.channels import route as blockwalk_route, turf_channel
+    from tests.peers import blockwalk
+
+    prefix = unique_prefix("ixcli")
+    # Loaded straight into CouchDB, as by an older Blockwalk: no index yet.
+    loader = CouchDBServer(couchdb_url, prefix=prefix)
+    loader.create_db("city").bulk_docs(
+        [{"_id": f"household:{i}", "type": "household", "turf": f"turf:{i % 3}"} for i in range(1200)])
+    loader.close()
+    assert blockwalk("db", "index", "city", store=f"couchdb+{couchdb_url}/{prefix}") == "city"
+    server = CouchDBServer(couchdb_url, prefix=prefix, router=blockwalk_route)
+    try:
+        db = server.open_db("city")
+        copied = []
+        original = ChannelIndex._copy
+        monkeypatch.setattr(ChannelIndex, "_copy", lambda self, rows: (copied.extend(rows), original(self, rows))[1])
+        page = db.changes(0, channels={turf_channel("turf:1")})
+        assert copied == []  # the first filtered read found the index built
+        assert sorted(r["id"] for r in page.results) == sorted(f"household:{i}" for i in range(1, 1200, 3))
+    finally:
+        server.close()
