@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from sync.couchdb_store import CouchDBStore
 
 MARKER = "/_local/channel-index"
-BATCH = 500  # main changes copied per round
+BATCH = 1000  # main changes copied per round
+RECALLED = 20_000  # documents' channels remembered per campaign, at the current marker (lookup)
 T = TypeVar("T")
 WORKER_PREFIX = "couchdb-channels"  # the server's worker threads (CouchDBServer.workers)
 
@@ -200,6 +201,37 @@ class ChannelIndex:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def lookup(self, doc_ids: list[str]) -> dict[str, set[str]]:
+        """The channels each document is in, with the index brought up to date first.
+
+        A pull asks twice about the same documents (its ``_changes`` page,
+        then the ``_bulk_get`` of them): the second answer is the first one,
+        remembered, when the marker has not moved since (no change anywhere
+        since, so nothing in the routes database can have changed either).
+        """
+        hint = self._marker()[0]
+        cached = self._recalled(hint, doc_ids)
+        if cached is not None and self.update() == hint:
+            return cached
+        marker, found = self.current(lambda: self.channels_of(doc_ids))
+        self._recall(marker, found)
+        return found
+
+    def _recalled(self, marker: object, doc_ids: list[str]) -> dict[str, set[str]] | None:
+        with self._seen_lock:
+            at, known = self.store.server.index_routes.get(self.store.couch, (None, {}))
+            if at != marker or not all(doc_id in known for doc_id in doc_ids):
+                return None
+            return {doc_id: set(known[doc_id]) for doc_id in doc_ids}
+
+    def _recall(self, marker: object, found: dict[str, set[str]]) -> None:
+        with self._seen_lock:
+            at, known = self.store.server.index_routes.get(self.store.couch, (None, {}))
+            if at != marker or len(known) > RECALLED:
+                known = {}
+                self.store.server.index_routes[self.store.couch] = (marker, known)
+            known.update((doc_id, frozenset(channels)) for doc_id, channels in found.items())
+
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
         """The channels each document is in, as far as the index is up to date."""
         ids = list(doc_ids)
@@ -240,7 +272,7 @@ class ChannelIndex:
         start = dict(vector)
         marker, (picked, vector, complete) = self.current(lambda: self._read(order, start, limit, style))
         while True:
-            kept = self._still_in(picked, ids)
+            kept = self._still_in(picked, ids, marker)
             if kept or complete:
                 break
             picked, vector, complete = self._read(order, vector, limit, style)
@@ -320,13 +352,15 @@ class ChannelIndex:
             out[channel] = body["last_seq"]
         return picked, out, True
 
-    def _still_in(self, picked: list[tuple[str, dict, dict]], ids: set[str] | None) -> list[tuple[str, dict, dict]]:
+    def _still_in(self, picked: list[tuple[str, dict, dict]], ids: set[str] | None,
+                  marker: object) -> list[tuple[str, dict, dict]]:
         """Rows of documents still in the channel they were read from (each document once)."""
         if ids is not None:
             picked = [item for item in picked if item[1]["id"] in ids]
         if not picked:
             return []
         now = self.channels_of({row["id"] for _, row, _ in picked})
+        self._recall(marker, now)
         kept, seen = [], set()
         for channel, row, position in picked:
             if channel in now[row["id"]] and row["id"] not in seen:

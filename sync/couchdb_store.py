@@ -67,6 +67,8 @@ class CouchDBServer:
         self.router = router  # applied by the channel index (sync.couchdb_channels)
         self.index_markers: dict[str, tuple[object, str | None]] = {}
         self.index_lock = threading.Lock()
+        # The channels of documents a pull just listed, at the marker they were read at (a cache).
+        self.index_routes: dict[str, tuple[object, dict[str, frozenset[str]]]] = {}
         # Reads of several channels at once (sync.couchdb_channels); each worker keeps its own connection.
         self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=WORKER_PREFIX)
         self.http = ConnectionPool(url, auth=auth, timeout=timeout)
@@ -482,9 +484,7 @@ class CouchDBStore(PutFromBulkDocs):
         return ChannelIndex(self, self.server.router)
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
-        index = self._index()
-        ids = list(doc_ids)
-        return index.current(lambda: index.channels_of(ids))[1]
+        return self._index().lookup(list(doc_ids))
 
     def build_channel_index(self, progress: Callable[[int], None] | None = None) -> None:
         """Bring the channel index up to date with everything stored (``blockwalk db index``)."""
