@@ -62,9 +62,11 @@ def channel_db(couch_name: str, channel: str) -> str:
 class ChannelIndex:
     """The channel index of one campaign database."""
 
-    def __init__(self, store: "CouchDBStore", router):
+    def __init__(self, store: "CouchDBStore", router, known: dict[tuple[str, str], dict] | None = None):
         self.store = store
         self.router = router
+        # Revisions the write path just stored, by (id, rev), with their _revisions: not read back.
+        self.known = known or {}
         self.routes = f"/{store.couch}$routes"
         # The last marker this process saw, per database: a hint, never wrong (see above).
         self._seen: dict[str, tuple[object, str | None]] = store.server.index_markers
@@ -161,14 +163,22 @@ class ChannelIndex:
         return new_rev
 
     def _copy(self, rows: list[dict]) -> None:
-        wanted = [{"id": row["id"], "rev": change["rev"]} for row in rows for change in row["changes"]]
         leaves: dict[str, list[dict]] = {}
-        answer = self._call("POST", self.store.base + "/_bulk_get", params={"revs": "true"},
-                            content=jsonutil.dumps({"docs": wanted}))
-        for result in answer["results"]:
-            for item in result["docs"]:
-                if "ok" in item and "_revisions" in item["ok"]:
-                    leaves.setdefault(result["id"], []).append(item["ok"])
+        wanted = []
+        for row in rows:
+            for change in row["changes"]:
+                body = self.known.get((row["id"], change["rev"]))
+                if body is None:
+                    wanted.append({"id": row["id"], "rev": change["rev"]})
+                else:
+                    leaves.setdefault(row["id"], []).append(body)
+        if wanted:
+            answer = self._call("POST", self.store.base + "/_bulk_get", params={"revs": "true"},
+                                content=jsonutil.dumps({"docs": wanted}))
+            for result in answer["results"]:
+                for item in result["docs"]:
+                    if "ok" in item and "_revisions" in item["ok"]:
+                        leaves.setdefault(result["id"], []).append(item["ok"])
         gone = [doc_id for doc_id, found in leaves.items() if _winner(found).get("_deleted")]
         before = self.channels_of(gone) if gone else {}
         route_copies: list[dict] = []

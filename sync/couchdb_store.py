@@ -229,17 +229,21 @@ class CouchDBStore(PutFromBulkDocs):
             for (i, _), result in zip(outgoing, self._send([d for _, d in outgoing], new_edits), strict=True):
                 results[i] = result
             if self.server.router is not None and not self.name.startswith("_") and any("ok" in r for r in results if r):
-                self._keep_index()
+                # Replicated revisions carry their whole _revisions: the index need not read them back.
+                stored = {(r["id"], r["rev"]) for r in results if r and r.get("ok")}
+                known = {} if new_edits else {(d["_id"], d["_rev"]): d for _, d in outgoing
+                                              if "_revisions" in d and (d["_id"], d["_rev"]) in stored}
+                self._keep_index(known)
         return results  # type: ignore[return-value]
 
-    def _keep_index(self) -> None:
+    def _keep_index(self, known: dict[tuple[str, str], dict]) -> None:
         """Bring the channel index up to date after an acknowledged write (the write path's part).
 
         The write stands whatever happens here: if CouchDB fails now, the
         next read (or write) copies it from the marker (sync.couchdb_channels).
         """
         try:
-            ChannelIndex(self, self.server.router).update()
+            ChannelIndex(self, self.server.router, known).update()
         except SyncError as exc:
             log.warning("channel index of %s not brought up to date after a write (%s); the next read will",
                         self.name, exc.reason)
