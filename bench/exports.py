@@ -164,10 +164,10 @@ def _app_client(folder: str):
 
     app = create_app(config(folder), environ={})
     accounts = Accounts(app.extensions["blockwalk.store"])
-    if accounts.get_user("bench") is None:
-        accounts.add_user("bench", "coordinator", "bench-password", "bench")
+    if accounts.get_user("bench-coordinator") is None:
+        accounts.add_user("bench-coordinator", "coordinator", "bench-password", "bench")
     client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {accounts.create_token('bench')}"
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {accounts.create_token('bench-coordinator')}"
     return app, client
 
 
