@@ -19,20 +19,24 @@ pull would cost the size of the campaign.  Blockwalk keeps, next to campaign
 Copies are written with ``new_edits=false`` and each revision's full
 ``_revisions`` path, so writing one twice changes nothing and two writers
 merge to the same tree: several Blockwalk processes may bring the index up
-to date at once, with no lock and nothing they could disagree on.  The index
-is brought up to date on read (``update``): the main ``_changes`` since the
-marker, the leaves of what changed (``_bulk_get?revs=true``), the copies,
-then the marker.  The write path is untouched, and a crash anywhere leaves
-the marker behind what was copied, so the next read copies it again: no
-index entry is ever lost.  Each process remembers the last marker it saw
-(a hint only: the index stays complete up to it whatever happens later).
+to date at once, with no lock and nothing they could disagree on.  Bringing
+it up to date (``update``) is: the main ``_changes`` since the marker, the
+leaves of what changed (``_bulk_get?revs=true``, or the bodies the write
+path has in hand), the copies, then the marker.  The write path does it
+after every acknowledged write (``CouchDBStore.bulk_docs``), so the marker
+is current when a phone pulls; every read does it too, as the repair path:
+a crash anywhere (after the write, before or during the copies) leaves the
+marker behind what was copied, so the next update, on any process, copies
+it again: no acknowledged write is missing from the index for good.  Each
+process remembers the last marker it saw (a hint only: the index stays
+complete up to it whatever happens later).
 
-A filtered read takes one request per granted channel, plus one to bring
-the index up to date and one to check that each listed document is still
+A filtered read takes one request per granted channel and the update's
+``_changes``, at once, plus one to check that each listed document is still
 in that channel (a document that moved away stays in the old channel's
-copy): its cost follows what the device may see and what changed, never the
-size of the campaign.  ``docs/channels.md`` has the measurements behind the
-choice.
+copy; the ``_bulk_get`` that follows reuses that answer): its cost follows
+what the device may see and what changed, never the size of the campaign.
+``docs/channels.md`` has the measurements behind the choice.
 """
 
 from __future__ import annotations
@@ -129,7 +133,8 @@ class ChannelIndex:
             if not page["results"]:
                 self._remember(seq, rev)
                 return seq
-            if not checked:
+            if not checked and not all((row["id"], change["rev"]) in self.known
+                                       for row in page["results"] for change in row["changes"]):
                 # Another process (its write path) may have copied these already and moved the
                 # marker: start from the saved marker, which is always complete up to its seq.
                 checked = True

@@ -151,3 +151,14 @@ def test_db_index_builds_the_index_of_a_campaign_loaded_before_it(couchdb_url, m
         assert sorted(r["id"] for r in page.results) == sorted(f"household:{i}" for i in range(1, 1200, 3))
     finally:
         server.close()
+
+
+def test_a_document_moved_after_it_was_listed_is_looked_up_again(two_processes):
+    one, two = two_processes
+    one.bulk_docs([{"_id": "h1", "ch": ["turf:1"]}, {"_id": "h2", "ch": ["turf:1"]}])
+    rows, _ = _read_all(one, {"turf:1"})
+    assert one.channels_of(["h1", "h2"]) == {"h1": {"turf:1"}, "h2": {"turf:1"}}
+    # Moved by another process between a phone's _changes and its _bulk_get.
+    two.put({**two.get("h1"), "ch": ["turf:2"]})
+    assert one.channels_of(["h1", "h2"]) == {"h1": {"turf:2"}, "h2": {"turf:1"}}
+    assert [r["id"] for r in _read_all(one, {"turf:1"})[0]] == ["h2"]
