@@ -5,13 +5,14 @@ with N documents over T turfs (households and records of each turf; the
 forms; through the store's bulk path, ``new_edits=false`` batches of one
 turf), starts Blockwalk on it, and times a volunteer's phone (PouchDB 9,
 memory adapter) pulling its one turf (about N/T documents), then no-op
-pulls.  On the CouchDB store the large store is filled with no index (an
-existing campaign) and its channel index (``sync.couchdb_channels``) then
-built as ``blockwalk db index`` does, timed apart; the 10,000-document store
-is filled with the index kept on the write path, as a server keeps it.  In the same run: the same
-pull from a pouchdb-server database holding only that turf's documents, and
-the no-op pull against a store of 10,000 documents, to show that the cost
-does not grow with the store.
+pulls (the median of three new phones each).  On the CouchDB store the
+large store is filled with no index (an existing campaign) and its channel
+index (``sync.couchdb_channels``) then built as ``blockwalk db index``
+does, timed apart; the 10,000-document store is filled with the index kept
+on the write path, as a server keeps it.  In the same run: the same pull
+from a pouchdb-server database holding only that turf's documents, and the
+no-op pull against a store of 10,000 documents, to show that the cost does
+not grow with the store.
 
     python bench/filtered_sync.py [--docs 1000000] [--turfs 1000] [--stores sqlite,couchdb] [--couch-docs N]
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,13 +108,21 @@ def fill_couchdb(url: str, prefix: str, total: int, turfs: int, *, indexed: bool
         server.close()
 
 
+FIRST_PULLS = 3  # new phones per measurement: the median is reported (a loaded machine is noisy)
+
+
 def pull(url: str, token: str | None, expect: int, rounds: int) -> dict:
+    """First pulls of FIRST_PULLS new phones, then no-op pulls; the medians."""
     node = shutil.which("node")
-    out = subprocess.run([node, str(CLIENT), json.dumps({"url": url, "token": token, "expect": expect, "rounds": rounds})],
-                         capture_output=True, text=True, timeout=600, cwd=ROOT)
-    if out.returncode != 0:
-        raise SystemExit(out.stderr[-2000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    runs = []
+    for _ in range(FIRST_PULLS):
+        spec = json.dumps({"url": url, "token": token, "expect": expect, "rounds": rounds})
+        out = subprocess.run([node, str(CLIENT), spec], capture_output=True, text=True, timeout=600, cwd=ROOT)
+        if out.returncode != 0:
+            raise SystemExit(out.stderr[-2000:])
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {"docs": runs[0]["docs"], "first_ms": statistics.median(r["first_ms"] for r in runs),
+            "noop_median_ms": statistics.median(r["noop_median_ms"] for r in runs)}
 
 
 def blockwalk_pull(folder: Path, store: str, turf: int, expect: int | None, rounds: int) -> dict:
