@@ -104,9 +104,18 @@ def csv_cells(values: Sequence[object]) -> str:
     """``values`` as CSV cells (see the module docstring); ``values`` must not be empty."""
     if not values:
         raise ValueError("no cells")
-    buffer = io.StringIO()
+    return ",".join([_csv_cell(safe_cell(value)) for value in values])
+
+
+def _csv_cell(cell: object) -> str:
+    """One cell (already safe) as the ``csv`` module writes it within a row."""
+    if type(cell) is str and '"' not in cell and "," not in cell and "\n" not in cell and "\r" not in cell:
+        return cell  # what needs no quotes (most text) is written as it is
+    if type(cell) is int or type(cell) is float:
+        return str(cell)  # as the csv module writes a number
+    buffer = io.StringIO()  # the rest, quoted by the csv module itself
     # An empty cell last: the csv module writes a row of one empty cell as "" (so that it is a row), never part of one.
-    csv.writer(buffer, lineterminator="\r\n").writerow([*map(safe_cell, values), ""])
+    csv.writer(buffer, lineterminator="\r\n").writerow([cell, ""])
     return buffer.getvalue()[:-3]  # without that cell's comma and the line end
 
 
