@@ -96,7 +96,6 @@ class Projection:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA synchronous=NORMAL")  # rebuildable: a lost tail is caught up again
-        conn.execute("PRAGMA cache_size=-32768")  # 32 MiB of pages (SQLite's default is 2): indexes of a million rows
         return conn
 
     def read(self) -> sqlite3.Connection:
