@@ -50,7 +50,7 @@ from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Mapping
 
-from sync.errors import Conflict, NotFound
+from sync.errors import Conflict, InsufficientStorage, NotFound, StoreUnavailable
 from sync.store import StoreServer
 from sync.update import is_db_name
 
@@ -405,6 +405,8 @@ class Accounts:
                 self.db.put({**doc, "last_used_at": now.isoformat()})
             except Conflict:
                 pass  # another request recorded the use at the same moment
+            except (InsufficientStorage, StoreUnavailable):
+                pass  # bookkeeping: a full or read-only disk must not stop a device from reading
         return user
 
     # -- signing in ----------------------------------------------------------------

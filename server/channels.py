@@ -12,16 +12,21 @@ document it writes:
 | assignment | ``user:<the volunteer>`` |
 | anything else | none |
 
-Recruitment records hold residents' contact details and consent: they go to
-their author and the coordinators only, never to other volunteers of the
-turf.  Coordinators read unfiltered, so a document in no channel reaches
-them alone (and costs no index rows).
+and every document but a recruitment record also goes to ``coordinators``.
+
+Recruitment records hold residents' contact details and consent: roster
+data, which only organizers and admins see (and the volunteer who took the
+sign-up, through ``user:<author>``).  They never reach other volunteers of
+the turf, nor coordinators.
 
 Grants (``grants``), by the user's role in the campaign (``auth.role_in``):
-admins, organizers and coordinators read the whole campaign (no filter); a
-user with no role there reads nothing.  A volunteer gets ``campaign``, ``user:<name>`` and
-``turf:<t>`` for each active assignment (documents ``assignment:<name>:<t>``
-with ``active`` true).
+admins and organizers read the whole campaign (no filter); a coordinator
+gets ``coordinators`` and ``user:<name>`` (one channel for the campaign
+less its roster data: a coordinator's pull costs one channel read, not one
+per turf and user); a volunteer gets ``campaign``, ``user:<name>`` and
+``turf:<t>`` for each active assignment (documents
+``assignment:<name>:<t>`` with ``active`` true); a user with no role there
+reads nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from sync.errors import Forbidden
 from sync.store import DocumentStore
 
 CAMPAIGN = "campaign"
-UNFILTERED_ROLES = {"admin", "organizer", "coordinator"}
+COORDINATORS = "coordinators"
+UNFILTERED_ROLES = {"admin", "organizer"}
 PRIVATE_FORMS = {"form:recruitment"}
 
 
@@ -43,9 +49,14 @@ def user_channel(name: str) -> str:
     return f"user:{name}"
 
 
+def is_private(doc: dict) -> bool:
+    """A recruitment record: residents' contact details and consent (roster data)."""
+    return doc.get("type") == "record" and doc.get("form") in PRIVATE_FORMS
+
+
 def route(doc: dict) -> set[str]:
     kind = doc.get("type")
-    out: set[str] = set()
+    out: set[str] = set() if is_private(doc) else {COORDINATORS}
     if kind in ("form", "meeting", "campaign"):
         out.add(CAMPAIGN)
     elif kind == "turf" and isinstance(doc.get("_id"), str):
@@ -55,7 +66,7 @@ def route(doc: dict) -> set[str]:
     elif kind == "record":
         if isinstance(doc.get("author"), str):
             out.add(user_channel(doc["author"]))
-        if isinstance(doc.get("turf"), str) and doc.get("form") not in PRIVATE_FORMS:
+        if isinstance(doc.get("turf"), str) and not is_private(doc):
             out.add(turf_channel(doc["turf"]))
     elif kind == "assignment" and isinstance(doc.get("user"), str):
         out.add(user_channel(doc["user"]))
@@ -83,4 +94,6 @@ def grants(store: DocumentStore, user, campaign: str) -> set[str] | None:
         raise Forbidden(f"You have no role in campaign {campaign!r}")
     if role in UNFILTERED_ROLES:
         return None
+    if role == "coordinator":
+        return {COORDINATORS, user_channel(user.name)}
     return {CAMPAIGN, user_channel(user.name)} | {turf_channel(t) for t in assigned_turfs(store, user.name)}

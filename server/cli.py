@@ -30,6 +30,9 @@ store_option = click.option(
 )
 
 
+BODY_MARGIN = 64 * 1024 * 1024  # past MAX_REQUEST_BYTES + this, waitress refuses a body unread
+
+
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"blockwalk: {message}", err=True)
     sys.exit(code)
@@ -75,7 +78,7 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default: BLOCKWALK_HOST, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: BLOCKWALK_PORT, 8000; 0 picks a free one).")
-@click.option("--threads", type=int, default=None, help="Worker threads (default: BLOCKWALK_THREADS, 8).")
+@click.option("--threads", type=int, default=None, help="Worker threads (default: BLOCKWALK_THREADS, 64).")
 @store_option
 @_guarded
 def serve(host: str | None, port: int | None, threads: int | None, store: str | None) -> None:
@@ -95,6 +98,14 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
         port=app.config["PORT"],
         threads=app.config["THREADS"],
         ident="blockwalk",
+        # Hostile clients: a body far over the limit is refused before it is read
+        # (one a little over gets the app's 413 in the endpoint's error shape, from
+        # a body waitress spooled to disk), an idle or slow-drip connection is
+        # closed, and connections are bounded.
+        max_request_body_size=app.config["MAX_REQUEST_BYTES"] + BODY_MARGIN,
+        channel_timeout=app.config["CHANNEL_TIMEOUT"],
+        connection_limit=app.config["CONNECTION_LIMIT"],
+        cleanup_interval=max(1, min(30, app.config["CHANNEL_TIMEOUT"] // 2)),
     )
     click.echo(
         f"Blockwalk listening on http://{app.config['HOST']}:{server.effective_port} "
@@ -312,6 +323,60 @@ def form_templates(db_name: str, store: str | None) -> None:
             click.echo(form_admin.install_template(campaign, drive)["_id"])
     finally:
         server.close()
+
+
+REPLICATION_BACKUP = "the CouchDB store is backed up by replicating its databases (see docs/reliability.md)"
+
+
+def _sqlite_path(config: dict) -> str:
+    url = settings.store_url(config)
+    if not url.startswith("sqlite://"):
+        _fail(f"backup and restore copy a SQLite store; {REPLICATION_BACKUP}", 1)
+    return url[len("sqlite://"):]
+
+
+@main.command()
+@click.argument("dest", type=click.Path(dir_okay=False, writable=True))
+@store_option
+@_guarded
+def backup(dest: str, store: str | None) -> None:
+    """Copy the SQLite store, every database of it, to DEST while the server runs."""
+    from sync.sqlite_store import SQLiteServer
+
+    config = _config(STORE=store)
+    _sqlite_path(config)
+    server = _open(config)
+    try:
+        assert isinstance(server, SQLiteServer)
+        server.backup(dest)
+        count = len(server.list_dbs())
+    finally:
+        server.close()
+    click.echo(f"Backed up {count} campaign database{'s' if count != 1 else ''} to {dest}", err=True)
+    click.echo(dest)
+
+
+@main.command()
+@click.argument("backup_file", metavar="BACKUP", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Replace an existing store without asking.")
+@store_option
+@_guarded
+def restore(backup_file: str, yes: bool, store: str | None) -> None:
+    """Replace the SQLite store by BACKUP (stop the server first)."""
+    from pathlib import Path
+
+    from sync.sqlite_store import SQLiteServer
+
+    config = _config(STORE=store)
+    path = _sqlite_path(config)
+    if Path(path).exists() and not yes:
+        if not sys.stdin.isatty():
+            _fail(f"{path} exists: pass --yes to replace it by the backup", 1)
+        click.confirm(f"Replace {path} by {backup_file}?", abort=True, err=True)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    SQLiteServer.restore(backup_file, path)
+    click.echo(f"Restored {backup_file} into {path}; devices compare everything on their next sync", err=True)
+    click.echo(safe_url(settings.store_url(config)))
 
 
 @main.command()

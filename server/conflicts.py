@@ -1,18 +1,19 @@
 """Conflicts resolved on arrival, and the server's own stamped edits of records.
 
-After a replicated batch is stored, every record of the batch that now has
+When a replicated batch is stored, every record of the batch that then has
 more than one live leaf is merged (``sync.merge``, with the policies of its
 form version): one merge revision as a child of the winning leaf, and a
-deletion of every losing leaf, in one replicated write.  The merge
-revision's id comes from its parent and its content (``sync.revid``), and
-the content only from the set of leaves, so server processes racing on the
-same conflict write the same revisions: exactly one merge, on either store.
+deletion of every losing leaf, written by the store in the batch's own
+transaction (``resolver``, the store's hook) or, by ``resolve``, as a
+second write.  The merge revision's id comes from its parent and its
+content (``sync.revid``), and the content only from the set of leaves, so
+server processes racing on the same conflict write the same revisions:
+exactly one merge, on either store.
 See ``docs/conflicts.md``.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import weakref
@@ -23,9 +24,7 @@ from sync import merge as merging
 from sync.errors import NotFound, SyncError
 from sync.revid import new_rev, parse_rev
 from sync.stamps import Clock, stamp_edit
-from sync.store import DocumentStore
-
-log = logging.getLogger(__name__)
+from sync.store import DocumentStore, Resolver, resolve_after
 
 SERVER_DEVICE = "server"
 TOP_POLICIES = {
@@ -103,34 +102,21 @@ def merge_writes(doc_id: str, leaves: list[dict], policies: dict[str, merging.Po
     return writes
 
 
+def resolver(store: DocumentStore) -> Resolver:
+    """The store's conflict hook (``sync.store.Resolver``): the merge of a record's live leaves."""
+
+    def resolve_record(doc_id: str, leaves: list[dict]) -> list[dict]:
+        winner = max(leaves, key=_winner_key)
+        if winner.get("type") != "record":
+            return []  # other types keep CouchDB's rule
+        return merge_writes(doc_id, leaves, policies_for(store, winner))
+
+    return resolve_record
+
+
 def resolve(store: DocumentStore, doc_ids: Iterable[str]) -> list[str]:
-    """Merge every record among ``doc_ids`` that has conflicting leaves; returns the ids merged."""
-    writes: list[dict] = []
-    merged_ids = []
-    for doc_id in dict.fromkeys(doc_ids):
-        try:
-            rows = store.open_revs(doc_id, "all")
-        except SyncError:
-            continue
-        leaves = [row["ok"] for row in rows if "ok" in row and not row["ok"].get("_deleted")]
-        if len(leaves) < 2 or max(leaves, key=_winner_key).get("type") != "record":
-            continue
-        for leaf in leaves:
-            leaf.pop("_revisions", None)
-        writes.extend(merge_writes(doc_id, leaves, policies_for(store, max(leaves, key=_winner_key))))
-        merged_ids.append(doc_id)
-    if writes:
-        for result in store.bulk_docs(writes, new_edits=False):
-            if "error" in result:  # never silently: the leaves stay, the next push tries again
-                log.error("could not write the merge of %s: %s", result.get("id"), result.get("reason"))
-    return merged_ids
-
-
-def records_in(docs: list, results: list[dict]) -> list[str]:
-    """Ids of the live records of a replicated batch that were stored (the ones that may now conflict)."""
-    failed = {r.get("id") for r in results if "error" in r}
-    return [doc["_id"] for doc in docs if isinstance(doc, dict) and doc.get("type") == "record"
-            and isinstance(doc.get("_id"), str) and doc["_id"] not in failed and not doc.get("_deleted")]
+    """Merge every record among ``doc_ids`` that has conflicting leaves, as a second write; the ids merged."""
+    return resolve_after(store, doc_ids, resolver(store))
 
 
 # --------------------------------------------------------------------------- the server's own edits

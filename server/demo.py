@@ -22,6 +22,7 @@ CONSENT_FIELDS = [f for _, f, _ in iter_fields(published("recruitment")["fields"
 TURFS = 4
 HOUSEHOLDS_PER_TURF = 75
 COORDINATOR = "cora"
+ORGANIZER = "orla"  # sees the roster the recruitment sign-ups make
 VOLUNTEERS = ["vic", "val"]
 CENTER = (41.8902, -87.6780)  # a mixed residential neighbourhood, west of a city centre
 STREETS = ["Maple St", "Washtenaw Ave", "Rockwell St", "Campbell Ave", "Fulton St", "Walnut St"]
@@ -172,7 +173,7 @@ def assignments() -> list[dict]:
 
 def people() -> list[tuple[str, str]]:
     """The demo's users and their roles in the demo campaign."""
-    return [(COORDINATOR, "coordinator")] + [(volunteer, "volunteer") for volunteer in VOLUNTEERS]
+    return [(ORGANIZER, "organizer"), (COORDINATOR, "coordinator")] + [(v, "volunteer") for v in VOLUNTEERS]
 
 
 def load_demo(server: StoreServer, name: str = "demo") -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Callable, Iterator
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
@@ -80,7 +80,10 @@ def _segments() -> list[str]:
     if not path.startswith(PREFIX):
         raise NotFound("not_found")
     rest = path[len(PREFIX):].strip("/")
-    return [unquote(part) for part in rest.split("/")] if rest else []
+    try:  # the request line's bytes arrive as latin-1; an id is their UTF-8, percent-decoded
+        return [unquote_to_bytes(part.encode("latin-1")).decode("utf-8") for part in rest.split("/")] if rest else []
+    except UnicodeError:
+        raise BadRequest("The path must be UTF-8 (percent-encoded)") from None
 
 
 def _body() -> object:
@@ -410,14 +413,15 @@ def bulk_docs(store: DocumentStore) -> Response:
 
 def _checked_bulk_docs(store: DocumentStore, docs: list, new_edits: bool) -> list[dict]:
     """Store what passes the server's checks; refuse the rest, keeping the batch's order."""
-    refusals = current_app.extensions["blockwalk.checker"].refused(store, docs, g.user, _grants(store),
-                                                                   auth.role_in(g.user, g.campaign))
+    role = auth.role_in(g.user, g.campaign)
+    # Grants restrict a volunteer's writes; a coordinator reads through channels but writes the campaign.
+    writes_within = _grants(store) if role == "volunteer" else None
+    refusals = current_app.extensions["blockwalk.checker"].refused(store, docs, g.user, writes_within, role)
     passing = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
-    stored = iter(store.bulk_docs(passing, new_edits=new_edits) if passing else [])
-    results = [refusal if refusal is not None else next(stored) for refusal in refusals]
-    if not new_edits:  # replicated leaves may branch a record: merge them now (docs/conflicts.md)
-        conflicts.resolve(store, conflicts.records_in(docs, results))
-    return results
+    # Replicated leaves may branch a record: the store merges them as it stores them (docs/conflicts.md).
+    resolve = None if new_edits else conflicts.resolver(store)
+    stored = iter(store.bulk_docs(passing, new_edits=new_edits, resolve=resolve) if passing else [])
+    return [refusal if refusal is not None else next(stored) for refusal in refusals]
 
 
 def _as_forbidden(result: dict) -> dict:

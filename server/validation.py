@@ -4,7 +4,9 @@
   geotag must fit that version (``forms.validator``); a deleted record (a
   tombstone) is not checked;
 * ``form``: the definition must be good (``forms.definition``), and a
-  published version never changes.
+  published version never changes;
+* every document: no inline attachment over ``BLOCKWALK_MAX_ATTACHMENT_BYTES``
+  (decoded), counted from the base64 text before anything is decoded.
 
 Refused documents get a per-document ``forbidden`` error naming every
 problem; the rest of the batch is stored.  Compiled validators are cached by
@@ -19,7 +21,7 @@ from forms.definition import DefinitionError
 from server import channels
 from forms.validator import FormValidator, compile_form
 from forms.versions import check_form_write
-from sync.errors import Forbidden, NotFound, SyncError
+from sync.errors import DocumentTooLarge, Forbidden, NotFound, SyncError
 from sync.store import DocumentStore
 
 MAX_REASON = 2000
@@ -28,7 +30,8 @@ MAX_REASON = 2000
 class Checker:
     """Checks documents for one server; holds the compiled forms of every campaign."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_attachment_bytes: int | None = None) -> None:
+        self.max_attachment_bytes = max_attachment_bytes
         self._forms: dict[tuple[str, str, int], FormValidator] = {}
         self._lock = threading.Lock()
 
@@ -38,23 +41,40 @@ class Checker:
 
         ``role``: the user's role in the campaign (``auth.role_in``); an
         organizer reads the campaign but writes nothing in it.  ``grants``
-        None: the user writes the whole campaign (admins, coordinators);
-        otherwise the user is a volunteer with these channels.
+        None: the user writes the whole campaign (admins, and coordinators
+        but for another person's recruitment record); otherwise the user is
+        a volunteer with these channels.
         """
-        current = _current(store, docs) if grants is not None else {}
+        current = _current(store, docs) if grants is not None or role == "coordinator" else {}
         out: list[dict | None] = []
         for doc in docs:
             try:
+                self._check_attachments(doc)
                 if role == "organizer":
                     doc_id = doc.get("_id") if isinstance(doc, dict) and isinstance(doc.get("_id"), str) else None
                     raise Forbidden("An organizer reads this campaign; only its coordinators and admins change it", doc_id)
                 if grants is not None:
                     self._authorize(doc, current, user, grants)
+                elif role == "coordinator":
+                    _keep_roster_data(doc, current, user)
                 self._check(store, doc)
                 out.append(None)
             except SyncError as exc:
                 out.append(exc.as_result())
         return out
+
+    def _check_attachments(self, doc: object) -> None:
+        if self.max_attachment_bytes is None or not isinstance(doc, dict) or not isinstance(doc.get("_attachments"), dict):
+            return
+        doc_id = doc.get("_id") if isinstance(doc.get("_id"), str) else None
+        for name, att in doc["_attachments"].items():
+            data = att.get("data") if isinstance(att, dict) else None
+            if isinstance(data, str):
+                size = len(data) * 3 // 4 - data[-2:].count("=")  # decoded size, without decoding
+                if size > self.max_attachment_bytes:
+                    raise DocumentTooLarge(
+                        f"Attachment {name!r} of {doc_id} is {size} bytes; the limit is {self.max_attachment_bytes} bytes", doc_id
+                    )
 
     def _authorize(self, doc: object, current: dict[str, dict], user, grants: set[str]) -> None:
         """A volunteer writes only their own records, in their assigned turfs or in none.
@@ -139,3 +159,17 @@ def _current(store: DocumentStore, docs: list) -> dict[str, dict]:
         return {}
     rows = store.all_docs(keys=ids, include_docs=True)["rows"]
     return {row["id"]: row["doc"] for row in rows if isinstance(row.get("doc"), dict)}
+
+
+def _keep_roster_data(doc: object, current: dict[str, dict], user) -> None:
+    """A coordinator writes the campaign but not another person's recruitment record (roster data they cannot read).
+
+    Both the stored version and the new one are checked, as for a volunteer.
+    """
+    if not isinstance(doc, dict):
+        return
+    doc_id = doc.get("_id") if isinstance(doc.get("_id"), str) else None
+    for version in (current.get(doc_id) if doc_id else None, None if doc.get("_deleted") is True else doc):
+        if version is not None and channels.is_private(version) and version.get("author") != user.name:
+            raise Forbidden("Recruitment records hold residents' contact details: only their author, organizers "
+                            "and admins see them, and only their author and admins change them", doc_id)

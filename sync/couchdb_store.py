@@ -37,7 +37,8 @@ from sync import errors, jsonutil, update
 from sync.couchdb_channels import ChannelIndex
 from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
-from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits
+from sync.store import (Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Resolver, Router, StoreLimits,
+                        resolve_after)
 
 
 RETRY_DELAYS = (0.1, 0.3, 0.9)
@@ -206,7 +207,7 @@ class CouchDBStore(PutFromBulkDocs):
 
     # -- writes --------------------------------------------------------------------------
 
-    def bulk_docs(self, docs: list, new_edits: bool = True) -> list[dict]:
+    def bulk_docs(self, docs: list, new_edits: bool = True, resolve: Resolver | None = None) -> list[dict]:
         if not isinstance(docs, list):
             raise BadRequest("docs must be an array")
         results: list[dict | None] = [None] * len(docs)
@@ -224,6 +225,9 @@ class CouchDBStore(PutFromBulkDocs):
         if outgoing:
             for (i, _), result in zip(outgoing, self._send([d for _, d in outgoing], new_edits), strict=True):
                 results[i] = result
+            if resolve is not None and not new_edits:  # a second write (sync.store.resolve_after)
+                resolve_after(self, [r["id"] for r in results if r is not None and "error" not in r
+                                     and not r["id"].startswith(update.LOCAL_PREFIX)], resolve)
         return results  # type: ignore[return-value]
 
     def _checked(self, doc: object, new_edits: bool) -> dict:

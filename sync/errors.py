@@ -98,6 +98,12 @@ class StoreUnavailable(SyncError):
     error, status = "service_unavailable", 503
 
 
+class InsufficientStorage(SyncError):
+    """The disk is full: nothing of the request was stored; reads are still served."""
+
+    error, status = "insufficient_storage", 507
+
+
 class DocumentTooLarge(SyncError):
     """A body over the configured size limit (attachments not counted)."""
 

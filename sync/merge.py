@@ -56,15 +56,17 @@ def _head_key(head: dict) -> tuple[str, bytes]:
     return head["stamp"], canonical(head["value"])
 
 
-@lru_cache(maxsize=4096)
-def _iso(ms: int) -> str:
+@lru_cache(maxsize=65536)
+def _at(stamp: str) -> str:
+    """The time of a (well-formed) stamp, ISO 8601 in UTC with milliseconds."""
+    ms = stamp_ms(stamp)
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def _stamped_head(leaf: dict, value: object, entry: dict) -> dict:
     stamp = entry["s"]
     return {"value": value, "stamp": stamp, "replaced": list(entry["r"]), "by": entry.get("by"),
-            "device": stamp[18:], "at": _iso(stamp_ms(stamp)), "geotag": None}
+            "device": stamp[18:], "at": _at(stamp), "geotag": None}
 
 
 def _unstamped_head(leaf: dict, value: object) -> dict:
@@ -93,7 +95,7 @@ def _clean_head(head: object) -> dict | None:
     replaced = [r for r in replaced if isinstance(r, str)] if isinstance(replaced, list) else []
     if stamp:  # everything else of a stamped head follows from its stamp; the geotag is looked up again
         return {"value": head["value"], "stamp": stamp, "replaced": replaced, "by": _text(head.get("by")),
-                "device": stamp[18:], "at": _iso(stamp_ms(stamp)), "geotag": None}
+                "device": stamp[18:], "at": _at(stamp), "geotag": None}
     return {"value": head["value"], "stamp": stamp, "replaced": [], "by": _text(head.get("by")),
             "device": _text(head.get("device")), "at": _text(head.get("at")),
             "geotag": head.get("geotag") if isinstance(head.get("geotag"), dict) else None}
@@ -124,15 +126,15 @@ def _settle(heads: Iterable[dict]) -> list[dict]:
     """One head per (stamp, value), without the heads another head replaced, in stamp order."""
     heads = list(heads)
     replaced = {r for head in heads for r in head["replaced"]}
-    kept: dict[tuple[str, bytes], tuple[bytes, dict]] = {}
+    kept: dict[tuple[str, bytes], list[dict]] = {}
     for head in heads:
         if head["stamp"] and head["stamp"] in replaced:
             continue
-        key = _head_key(head)
-        text = canonical(head)
-        if key not in kept or text > kept[key][0]:
-            kept[key] = (text, head)
-    return [kept[key][1] for key in sorted(kept)]
+        kept.setdefault(_head_key(head), []).append(head)
+    # Two heads with one stamp and value (the same edit seen through two leaves) differ at
+    # most in what was looked up about them: keep the greatest, whatever the leaves' order.
+    return [group[0] if len(group) == 1 else max(group, key=canonical)
+            for _, group in sorted(kept.items(), key=lambda item: item[0])]
 
 
 # --------------------------------------------------------------------------- policies
@@ -307,9 +309,18 @@ def what_changed(merged: dict, leaves: Mapping[str, dict]) -> dict:
     changed = {}
     for rev, leaf in sorted(leaves.items()):
         before = field_values(leaf)
-        changed[rev] = sorted(f for f in now.keys() | before.keys()
-                              if now.get(f) != before.get(f) or not same(now.get(f), before.get(f)))
+        changed[rev] = sorted(f for f in now.keys() | before.keys() if not _unchanged(now.get(f), before.get(f)))
     return {"revs": sorted(leaves), "changed": changed}
+
+
+def _unchanged(now: object, before: object) -> bool:
+    """``same``, by C-level comparisons first: values ``same`` holds equal are ``==``, and equal
+    canonical JSON is ``same`` (``same`` itself is left for ``1`` against ``1.0``)."""
+    if now is before and not isinstance(now, float):  # (a NaN is not the same as itself)
+        return True
+    if now != before:
+        return False
+    return canonical(now) == canonical(before) or same(now, before)
 
 
 def open_conflicts(doc: dict) -> dict[str, dict]:

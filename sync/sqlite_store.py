@@ -25,6 +25,7 @@ readers use a connection per thread and never block the writer.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -37,9 +38,13 @@ from typing import Iterable, Iterator, Literal, NamedTuple
 from sync import attachments as atts
 from sync import channels
 from sync import jsonutil, revtree, update
-from sync.errors import BadRequest, Conflict, MissingStub, NotFound, PreconditionFailed, SyncError
+from sync.errors import (BadRequest, Conflict, InsufficientStorage, MissingStub, NotFound, PreconditionFailed,
+                         StoreUnavailable, SyncError)
 from sync.revid import InvalidRev, parse_rev
-from sync.store import Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Router, StoreLimits, bulk_get_one_by_one
+from sync.store import (Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Resolver, Router, StoreLimits,
+                        bulk_get_one_by_one)
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -136,6 +141,27 @@ class SQLiteServer:
                 self._writer = self._connect()
             yield self._writer
 
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``) on the writer, all or nothing.
+
+        A full disk or a read-only file becomes a ``SyncError`` naming the
+        cause (507 ``insufficient_storage``, 503 ``service_unavailable``);
+        the transaction is rolled back, so nothing is half written.
+        """
+        with self.writing() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                raise _storage_error(exc) from exc
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -147,11 +173,11 @@ class SQLiteServer:
 
     def create_db(self, name: str) -> "SQLiteStore":
         update.check_db_name(name)
-        with self.writing() as conn:
-            try:
+        try:
+            with self.transaction() as conn:
                 conn.execute("INSERT INTO dbs (name) VALUES (?)", (name,))
-            except sqlite3.IntegrityError:
-                raise PreconditionFailed("The database could not be created, the file already exists.") from None
+        except sqlite3.IntegrityError:
+            raise PreconditionFailed("The database could not be created, the file already exists.") from None
         return self.open_db(name)
 
     def open_db(self, name: str) -> "SQLiteStore":
@@ -169,12 +195,57 @@ class SQLiteServer:
 
     def system_db(self, name: str) -> "SQLiteStore":
         internal = update.system_db_name(name)
-        with self.writing() as conn:
-            conn.execute("INSERT OR IGNORE INTO dbs (name) VALUES (?)", (internal,))
+        if self.connection().execute("SELECT 1 FROM dbs WHERE name = ?", (internal,)).fetchone() is None:
+            with self.transaction() as conn:  # written once: a read-only disk still serves the rest
+                conn.execute("INSERT OR IGNORE INTO dbs (name) VALUES (?)", (internal,))
         return self.open_db(internal)
 
     def integrity_check(self) -> str:
         return self.connection().execute("PRAGMA integrity_check").fetchone()[0]
+
+    def backup(self, dest: str | os.PathLike) -> None:
+        """An online, consistent copy of every database of the store into ``dest`` (a new file).
+
+        SQLite's backup API copies the file in one step inside one read
+        transaction: a snapshot as of one commit, while writers go on (WAL).
+        The copy is checked and only then moved to ``dest``.
+        """
+        dest = Path(dest)
+        if dest.exists():
+            raise PreconditionFailed(f"{dest} exists; a backup never overwrites a file")
+        partial = dest.with_name(dest.name + ".partial")
+        partial.unlink(missing_ok=True)
+        copy = sqlite3.connect(partial)
+        try:
+            self.connection().backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            _check_copy(copy, str(dest))
+        finally:
+            copy.close()
+        os.replace(partial, dest)
+
+    @staticmethod
+    def restore(backup: str | os.PathLike, path: str | os.PathLike) -> None:
+        """Replace the store at ``path`` by ``backup`` (with the server stopped).
+
+        The restored store gets a new uuid: the uuid is part of every device's
+        replication id, so each device starts its next sync from nothing and
+        compares every revision (``_revs_diff``) instead of trusting
+        checkpoints that are ahead of the restored store; what a device has
+        and the backup lacks is pushed again.
+        """
+        source = sqlite3.connect(f"file:{Path(backup).resolve()}?mode=ro", uri=True)
+        try:
+            _check_copy(source, str(backup))
+            target = sqlite3.connect(path, isolation_level=None)
+            try:
+                source.backup(target)
+                target.execute("PRAGMA journal_mode=WAL")
+                target.execute("UPDATE meta SET value = ? WHERE key = 'uuid'", (uuid.uuid4().hex,))
+            finally:
+                target.close()
+        finally:
+            source.close()
 
     def close(self) -> None:
         with self._connections_lock:
@@ -200,7 +271,7 @@ class _Batch:
         self.trees = trees
         self.before = before  # the stored state of each document this batch found
         self.channels: dict[str, list[str]] = {}  # doc id -> channels after this batch
-        self.written: dict[str, tuple[str, dict]] = {}  # doc id -> (rev, body) written by this batch
+        self.written: dict[tuple[str, str], dict] = {}  # (doc id, rev) -> body, every one this batch wrote
         self.seq = seq
         self.changed: dict[str, int] = {}  # doc id -> its new seq
         self.bodies: list[tuple] = []
@@ -235,7 +306,7 @@ class SQLiteStore(PutFromBulkDocs):
 
     # -- writes ----------------------------------------------------------------
 
-    def bulk_docs(self, docs: list, new_edits: bool = True) -> list[dict]:
+    def bulk_docs(self, docs: list, new_edits: bool = True, resolve: Resolver | None = None) -> list[dict]:
         if not isinstance(docs, list):
             raise BadRequest("docs must be an array")
         results: list[dict | None] = [None] * len(docs)
@@ -248,7 +319,8 @@ class SQLiteStore(PutFromBulkDocs):
             else:
                 regular.append((i, doc))
         if regular:
-            for i, result in zip((i for i, _ in regular), self._write([d for _, d in regular], new_edits), strict=True):
+            written = self._write([d for _, d in regular], new_edits, None if new_edits else resolve)
+            for i, result in zip((i for i, _ in regular), written, strict=True):
                 results[i] = result
         return results  # type: ignore[return-value]
 
@@ -259,26 +331,22 @@ class SQLiteStore(PutFromBulkDocs):
             exc.doc_id = exc.doc_id or doc.get("_id")
             return exc.as_result()
 
-    def _write(self, docs: list, new_edits: bool) -> list[dict]:
+    def _write(self, docs: list, new_edits: bool, resolve: Resolver | None = None) -> list[dict]:
         ids = {d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)}
         results: list[dict] = []
-        with self.server.writing() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                before: dict[str, _Before] = {}
-                batch = _Batch(self._load_trees(conn, ids, before), self._update_seq(conn), before)
-                for doc in docs:
-                    try:
-                        results.append(self._write_one(conn, batch, doc, new_edits))
-                    except SyncError as exc:
-                        if exc.doc_id is None and isinstance(doc, dict) and isinstance(doc.get("_id"), str):
-                            exc.doc_id = doc["_id"]
-                        results.append(exc.as_result())
-                self._flush(conn, batch)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.server.transaction() as conn:
+            before: dict[str, _Before] = {}
+            batch = _Batch(self._load_trees(conn, ids, before), self._update_seq(conn), before)
+            for doc in docs:
+                try:
+                    results.append(self._write_one(conn, batch, doc, new_edits))
+                except SyncError as exc:
+                    if exc.doc_id is None and isinstance(doc, dict) and isinstance(doc.get("_id"), str):
+                        exc.doc_id = doc["_id"]
+                    results.append(exc.as_result())
+            if resolve is not None:
+                self._resolve_in_batch(conn, batch, ids, resolve)
+            self._flush(conn, batch)
         if batch.changed:
             with self.server.changed:
                 self.server.changed.notify_all()
@@ -321,8 +389,8 @@ class SQLiteStore(PutFromBulkDocs):
             # Case: every revision is known already (a resent batch): nothing to do.
             return {"ok": True, "id": write.doc_id, "rev": write.rev}
         body = write.body
-        if body.get("_attachments"):
-            self._resolve_stubs(conn, write, blobs)
+        if body.get("_attachments"):  # a stub may name an attachment stored earlier in this batch
+            self._resolve_stubs(conn, write, {**batch.blobs, **blobs} if batch.blobs else blobs)
         data = jsonutil.dumps(body)
         update.check_size(write.doc_id, len(data), self.limits.max_document_bytes)
         merged, cut = revtree.stem(merged, self.limits.revs_limit)
@@ -330,10 +398,48 @@ class SQLiteStore(PutFromBulkDocs):
         batch.seq += 1
         batch.changed[write.doc_id] = batch.seq
         batch.bodies.append((self.db, write.doc_id, write.rev, data))
-        batch.written[write.doc_id] = (write.rev, body)
+        batch.written[(write.doc_id, write.rev)] = body
         batch.blobs.update(blobs)
         batch.stemmed.extend((write.doc_id, rev) for rev in cut)
         return {"ok": True, "id": write.doc_id, "rev": write.rev}
+
+    def _resolve_in_batch(self, conn: sqlite3.Connection, batch: _Batch, ids: set[str], resolve: Resolver) -> None:
+        """Resolve every document of ``ids`` with several live leaves, in this batch (``sync.store.Resolver``).
+
+        The leaves come from the trees and bodies the batch holds, and the
+        writes join the batch: one transaction, and a second writer finds
+        the conflict already resolved.
+        """
+        for doc_id in sorted(ids):
+            leaves = self._live_leaves(conn, batch, doc_id)
+            if len(leaves) < 2:
+                continue
+            try:
+                writes = resolve(doc_id, leaves)
+            except Exception:  # a failing resolver must not cost the batch its leaves
+                log.exception("could not resolve %s", doc_id)
+                continue
+            for n, write in enumerate(writes):
+                try:
+                    self._write_one(conn, batch, write, new_edits=False)
+                except SyncError as exc:  # the leaves stay; the next push of the document tries again
+                    log.error("could not write the resolution of %s: %s", doc_id, exc.reason)
+                    if n == 0:
+                        break  # no merge: delete none of the leaves
+
+    def _live_leaves(self, conn: sqlite3.Connection, batch: _Batch, doc_id: str) -> list[dict]:
+        """The bodies of the document's leaves that are not deleted, as the batch left them."""
+        tree = batch.trees.get(doc_id)
+        live = [leaf for leaf in revtree.leaves(tree) if not leaf.deleted] if tree is not None else []
+        if len(live) < 2:
+            return []  # nothing in conflict: no body read
+        bodies = []
+        for leaf in live:
+            body = batch.written.get((doc_id, leaf.rev_id)) or self._body(conn, doc_id, leaf.rev_id)
+            if body is None:
+                return []  # a body stemmed away: nothing to merge from
+            bodies.append(body)
+        return bodies
 
     def _resolve_stubs(self, conn: sqlite3.Connection, write: update.Write, new_blobs: dict[str, bytes]) -> None:
         """Give every attachment stub its digest, length and revpos, or refuse it."""
@@ -429,8 +535,7 @@ class SQLiteStore(PutFromBulkDocs):
             if win.deleted:
                 channels = previous
             else:
-                written = batch.written.get(doc_id)
-                body = written[1] if written and written[0] == win.rev_id else self._body(conn, doc_id, win.rev_id)
+                body = batch.written.get((doc_id, win.rev_id)) or self._body(conn, doc_id, win.rev_id)
                 channels = sorted(set(router(body or {})))
             for channel in previous:
                 stale.append((self.db, channel, old_seq))
@@ -844,37 +949,25 @@ class SQLiteStore(PutFromBulkDocs):
             return self.delete_local(local_id, doc.get("_rev"))
         data = jsonutil.dumps(body)
         update.check_size(local_id, len(data), self.limits.max_document_bytes)
-        with self.server.writing() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                current = self._local_rev(conn, local_id)
-                _check_local_rev(local_id, doc.get("_rev"), current)
-                new = (current or 0) + 1
-                conn.execute(
-                    "INSERT INTO local_docs (db, id, rev, body) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (db, id) DO UPDATE SET rev = excluded.rev, body = excluded.body",
-                    (self.db, local_id, new, data),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.server.transaction() as conn:
+            current = self._local_rev(conn, local_id)
+            _check_local_rev(local_id, doc.get("_rev"), current)
+            new = (current or 0) + 1
+            conn.execute(
+                "INSERT INTO local_docs (db, id, rev, body) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (db, id) DO UPDATE SET rev = excluded.rev, body = excluded.body",
+                (self.db, local_id, new, data),
+            )
         return {"ok": True, "id": local_id, "rev": f"0-{new}"}
 
     def delete_local(self, local_id: str, rev: str | None) -> dict:
         local_id = update.check_local_id(local_id)
-        with self.server.writing() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                current = self._local_rev(conn, local_id)
-                if current is None:
-                    raise NotFound("missing", local_id)
-                _check_local_rev(local_id, rev, current)
-                conn.execute("DELETE FROM local_docs WHERE db = ? AND id = ?", (self.db, local_id))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.server.transaction() as conn:
+            current = self._local_rev(conn, local_id)
+            if current is None:
+                raise NotFound("missing", local_id)
+            _check_local_rev(local_id, rev, current)
+            conn.execute("DELETE FROM local_docs WHERE db = ? AND id = ?", (self.db, local_id))
         return {"ok": True, "id": local_id, "rev": "0-0"}
 
     def _local_rev(self, conn: sqlite3.Connection, local_id: str) -> int | None:
@@ -891,6 +984,28 @@ def _check_local_rev(local_id: str, given: object, current: int | None) -> None:
     expected = None if current is None else f"0-{current}"
     if given != expected and not (current is None and given in (None, "0-0")):
         raise Conflict("Document update conflict.", local_id)
+
+
+def _check_copy(conn: sqlite3.Connection, name: str) -> None:
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise BadRequest(f"{name} is not a Blockwalk SQLite store: {exc}") from None
+    if not {"meta", "dbs", "docs", "revs"} <= tables:
+        raise BadRequest(f"{name} is not a Blockwalk SQLite store")
+    if ok != "ok":
+        raise BadRequest(f"{name} fails SQLite's integrity check: {ok}")
+
+
+def _storage_error(exc: sqlite3.OperationalError) -> Exception:
+    """The error a client should see when SQLite cannot write (others pass through)."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
+        return InsufficientStorage("The disk of the store is full: nothing was stored; try again later")
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN):
+        return StoreUnavailable("The store cannot write to its disk now (read-only or failing): nothing was stored")
+    return exc
 
 
 def _is_rev(rev: str) -> bool:

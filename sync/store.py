@@ -9,11 +9,14 @@ The contract tests in ``tests/contract`` hold every store to this.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Callable, Iterable, Literal, Protocol, runtime_checkable
 
 from sync import errors
 from sync.errors import SyncError
+
+log = logging.getLogger(__name__)
 
 Seq = object  # opaque: int in SQLite, a string in CouchDB 3
 
@@ -21,6 +24,14 @@ Seq = object  # opaque: int in SQLite, a string in CouchDB 3
 # (``{"campaign", "turf:7", "user:ana"}``).  The sync engine only stores and
 # filters by them; what they mean is the server's business.
 Router = Callable[[dict], Iterable[str]]
+
+# The server's conflict policy: a document's id and its live leaves (bodies
+# with ``_id`` and ``_rev``, no ``_revisions``; not to be modified) -> the
+# replicated writes that resolve them (``new_edits=False`` documents), or
+# ``[]`` to leave them.  The first write must be the one that keeps every
+# leaf's content (the merge): the store writes the rest (deletions of the
+# losing leaves) only if that one was stored.
+Resolver = Callable[[str, list[dict]], list[dict]]
 
 
 @dataclass(frozen=True)
@@ -57,12 +68,16 @@ class StoreLimits:
 class DocumentStore(Protocol):
     def info(self) -> DbInfo: ...
 
-    def bulk_docs(self, docs: list, new_edits: bool = True) -> list[dict]:
+    def bulk_docs(self, docs: list, new_edits: bool = True, resolve: Resolver | None = None) -> list[dict]:
         """Write a batch; one result per input, ``{ok, id, rev}`` or ``{id, error, reason}``.
 
         ``new_edits=True``: user edits (the conflict rule of ``sync.update``).
         ``new_edits=False``: replicated revisions with their ``_revisions``.
         A bad document fails alone; the rest of the batch is stored.
+        ``resolve`` (with ``new_edits=False``): every document of the batch
+        that has more than one live leaf after it is passed to ``resolve``
+        and the writes it returns are stored (``resolve_after``, or inside
+        the batch's own transaction); their results are not returned.
         """
         ...
 
@@ -195,6 +210,50 @@ def bulk_get_one_by_one(store: DocumentStore, wanted: list[dict], *, revs: bool,
             docs.append(row)
         results.append({"id": doc_id, "docs": docs})
     return results
+
+
+def resolve_after(store: DocumentStore, doc_ids: Iterable[str], resolve: Resolver) -> list[str]:
+    """Resolve ``doc_ids`` by reading their leaves and writing what ``resolve`` returns; the ids resolved.
+
+    The path for a store that cannot resolve inside its write: the merges
+    first, then the deletions of the documents whose merge was stored, so a
+    merge that is refused (too large) deletes nothing.
+    """
+    planned: dict[str, list[dict]] = {}
+    for doc_id in dict.fromkeys(doc_ids):
+        try:
+            rows = store.open_revs(doc_id, "all")
+        except SyncError:
+            continue
+        leaves = [row["ok"] for row in rows if "ok" in row and not row["ok"].get("_deleted")]
+        if len(leaves) < 2:
+            continue
+        for leaf in leaves:
+            leaf.pop("_revisions", None)
+        try:
+            writes = resolve(doc_id, leaves)
+        except Exception:  # the leaves are stored; a failing resolver leaves them for the next push
+            log.exception("could not resolve %s", doc_id)
+            continue
+        if writes:
+            planned[doc_id] = writes
+    if not planned:
+        return []
+    stored = store.bulk_docs([writes[0] for writes in planned.values()], new_edits=False)
+    done = [doc_id for doc_id, result in zip(planned, stored, strict=True) if _logged(result)]
+    rest = [write for doc_id in done for write in planned[doc_id][1:]]
+    if rest:
+        for result in store.bulk_docs(rest, new_edits=False):
+            _logged(result)
+    return done
+
+
+def _logged(result: dict) -> bool:
+    """True for a stored write; an error is logged (never silently: the leaves stay, the next push tries again)."""
+    if "error" in result:
+        log.error("could not write the resolution of %s: %s", result.get("id"), result.get("reason"))
+        return False
+    return True
 
 
 class PutFromBulkDocs:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 
 from server import accounts as accounts_module
+from server import create_app
 from server.accounts import AccountError, Accounts
-from server.demo import COORDINATOR, VOLUNTEERS
+from server.demo import COORDINATOR, ORGANIZER, VOLUNTEERS
 from tests import world
 from tests.peers import ROOT
 
@@ -190,6 +192,7 @@ def test_the_demo_users_have_their_roles_in_the_demo_campaign(tmp_path):
     try:
         accounts = Accounts(server)
         assert accounts.get_user(COORDINATOR).roles == {"demo": "coordinator"}
+        assert accounts.get_user(ORGANIZER).roles == {"demo": "organizer"}
         assert all(accounts.get_user(v).roles == {"demo": "volunteer"} for v in VOLUNTEERS)
         drives = server.open_db("demo").get("campaign:demo")["drives"]
         assert [d["forms"] for d in drives] == [["form:asset_mapping"], ["form:recruitment"], ["form:meeting_awareness"]]
@@ -197,3 +200,20 @@ def test_the_demo_users_have_their_roles_in_the_demo_campaign(tmp_path):
         server.close()
     again = _cli("demo", "--name", "second", store=store)
     assert again.returncode == 0 and "now coordinator in 'second'" in again.stderr
+
+
+def test_the_demo_organizer_signs_in_with_the_printed_password_and_reads_the_roster(tmp_path):
+    store = f"sqlite://{tmp_path}/demo.db"
+    demo = _cli("demo", store=store)
+    assert demo.returncode == 0, demo.stderr
+    password = re.search(rf"Demo organizer: {ORGANIZER} / (\S+)", demo.stderr).group(1)
+    app = create_app({"STORE": store}, environ={})
+    client = app.test_client()
+    login = client.post("/api/v1/auth/login", json={"name": ORGANIZER, "password": password})
+    assert login.status_code == 201, login.get_json()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {login.get_json()['token']}"
+    people = client.get("/api/v1/campaigns/demo/roster").get_json()
+    assert len(people) >= 3
+    assert all(p["full_name"] for p in people)
+    assert any(any(c and c.get("given") for c in (p.get("consent") or {}).values()) for p in people), people[:2]
+    app.extensions["blockwalk.store"].close()

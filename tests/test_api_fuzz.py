@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from server import create_app
 from server.accounts import Accounts
 from server.form_admin import install_template
+from tests import world
 
 
 # What the issue asks: never a 500, and every response fits its declared status,
@@ -30,50 +31,66 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 
 
+KNOWN = {"campaign": "east", "form_id": "recruitment", "doc_id": "form:recruitment@1", "record_id": "record:fuzz",
+         "field": "answers.door_language"}
+
+
+def _fuzz(operations, headers: dict, me: str, max_examples: int) -> dict[str, list[int]]:
+    """Every operation fuzzed as the user of ``headers``; the statuses each answered."""
+    statuses: dict[str, list[int]] = {}
+    for operation in operations:
+        seen = statuses.setdefault(operation.label, [])
+
+        @given(case=operation.as_strategy(), real=st.booleans())
+        @settings(max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def fuzz(case, real):
+            if real:  # half the time, aim at things that exist, so the handlers behind the 404 are fuzzed too
+                known = {**KNOWN, "name": me}
+                case.path_parameters = {k: known.get(k, v) for k, v in (case.path_parameters or {}).items()}
+            response = case.call_and_validate(headers=headers, checks=CHECKS)
+            seen.append(response.status_code)
+
+        fuzz()
+    return statuses
+
+
 def test_no_request_makes_a_500_and_responses_fit_the_spec(tmp_path):
+    """As a coordinator over every operation; then as an admin over those a coordinator never got through."""
     app = create_app({"STORE": f"sqlite://{tmp_path}/fuzz.db"}, environ={})
     store = app.extensions["blockwalk.store"]
     accounts = Accounts(store)
     accounts.add_user("fuzz", "coordinator", "fuzz-password", "east")
     accounts.set_role("fuzz", "west", "coordinator")
-    headers = {"Authorization": f"Bearer {accounts.create_token('fuzz')}"}
+    accounts.add_user("root", "admin", "root-password")
     for name in ("east", "west"):
         install_template(store.create_db(name), "recruitment")
-    _record_with_an_open_conflict(store.open_db("east"))
+    world.open_conflict(store.open_db("east"))  # the records and conflicts handlers have one
+    _sign_ups(store.open_db("east"))
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 5  # every operation of the spec is fuzzed below
-    statuses: list[int] = []
-    for operation in operations:
-
-        @given(case=operation.as_strategy(), real=st.booleans())
-        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def fuzz(case, real):
-            if real:  # half the time, aim at things that exist, so the handlers behind the 404 are fuzzed too
-                known = {"campaign": "east", "form_id": "recruitment", "doc_id": "form:recruitment@1", "name": "fuzz",
-                         "record_id": "record:fuzz", "field": "answers.door_language"}
-                case.path_parameters = {k: known.get(k, v) for k, v in (case.path_parameters or {}).items()}
-            response = case.call_and_validate(headers=headers, checks=CHECKS)
-            statuses.append(response.status_code)
-
-        fuzz()
+    as_coordinator = _fuzz(operations, {"Authorization": f"Bearer {accounts.create_token('fuzz')}"}, "fuzz", 60)
+    # Roster, exports, users...: a coordinator is refused, so their handlers never saw data above.
+    refused = [op for op in operations if not any(s < 400 for s in as_coordinator[op.label])]
+    assert any("/roster" in op.path for op in refused) and any(op.path == "/api/v1/users" for op in refused)
+    as_admin = _fuzz(refused, {"Authorization": f"Bearer {accounts.create_token('root')}"}, "root", 30)
     store.close()
+    statuses = [s for seen in (*as_coordinator.values(), *as_admin.values()) for s in seen]
     assert len(statuses) >= 100 and max(statuses) < 500
     assert {200, 404, 422} <= set(statuses), sorted(set(statuses))  # the fuzzer reached real answers and refusals
+    # As the admin, the roster and its export answered with data, not only refusals.
+    reached = {name for name, seen in as_admin.items() if any(s < 300 for s in seen)}
+    assert {"GET /api/v1/campaigns/{campaign}/roster", "GET /api/v1/campaigns/{campaign}/roster/export"} <= reached, \
+        sorted(reached)
 
 
-def _record_with_an_open_conflict(db) -> None:
-    """A record two phones edited at once, merged by the server: the records and conflicts handlers have one."""
-    from server.conflicts import merge_writes, policies_for
-    from sync.stamps import Clock, stamp_edit
-
-    base = {"_id": "record:fuzz", "type": "record", "form": "form:recruitment", "form_version": 1, "turf": "turf:a",
-            "answers": {"outcome": "not_home"}}
-    sides = []
-    for n, (device, language) in enumerate((("phone-a", "es"), ("phone-b", "pl"))):
-        doc = stamp_edit(None, {**base, "answers": {**base["answers"], "door_language": language}}, device=device,
-                         user="vic", clock=Clock(), now_ms=1_764_085_500_000 + n)
-        sides.append({**doc, "_rev": f"1-{'ab'[n] * 32}", "_revisions": {"start": 1, "ids": ['ab'[n] * 32]}})
-    db.bulk_docs(sides, new_edits=False)
-    leaves = [db.get("record:fuzz", rev=side["_rev"]) for side in sides]
-    db.bulk_docs(merge_writes("record:fuzz", leaves, policies_for(db, leaves[0])), new_edits=False)
+def _sign_ups(db) -> None:
+    """Recruitment sign-ups with contact details and consent: the roster handlers have people to list and export."""
+    consent = {"given": True, "language": "en", "text": "You may text me."}
+    db.bulk_docs([{"_id": f"record:signup-{n}", "type": "record", "form": "form:recruitment", "form_version": 1,
+                   "turf": "turf:a", "author": "vic", "created_at": f"2026-11-2{n}T18:00:00+00:00",
+                   "answers": {"outcome": "contacted", "interested": "yes", "full_name": name, "phone": phone,
+                               "email": email, "consent_sms": consent}}
+                  for n, (name, phone, email) in enumerate((("Ana Reyes", "(773) 555-0101", "ana@example.org"),
+                                                            ("=HYPERLINK(\"x\")", "+1 312 555 0199", "bad@"),
+                                                            ("Kofi Mensah", "not a phone", "kofi@example.org")))])

@@ -161,6 +161,97 @@ def test_a_longpoll_does_not_wake_for_another_turfs_change(app):
     assert [row["id"] for row in woken.get_json()["results"]] == ["household:1c"]
 
 
+# -- Roster data: a coordinator and a recruitment record -------------------------------------------
+
+# A resident's sign-up (record:signup): name, phone, consent attachment.
+PII = re.compile(r"Rosa Diaz|5550123|c2lnbmVk|consent\.txt|^signed$")
+SIGNUP_READS = ["changes", "changes longpoll", "changes doc_ids (GET)", "changes doc_ids (POST)", "all_docs",
+                "all_docs keys", "bulk_get", "get", "get rev", "open_revs all", "open_revs list", "attachment",
+                "revs_diff"]
+# The paths that are asked about the sign-up by id, and may name it in a "not found" answer.
+NAMED = {"changes doc_ids (GET)", "changes doc_ids (POST)", "all_docs keys", "bulk_get", "get", "get rev",
+         "open_revs all", "open_revs list", "attachment", "revs_diff"}
+
+
+def _signup_reads(app) -> dict[str, tuple[str, str, dict]]:
+    rev = _rev(app, "record:signup")
+    ids = json.dumps(["record:signup"])
+    return {
+        "changes": ("GET", f"{SYNC}/_changes?style=all_docs&include_docs=true", {}),
+        "changes longpoll": ("GET", f"{SYNC}/_changes?feed=longpoll&timeout=200&include_docs=true", {}),
+        "changes doc_ids (GET)": ("GET", f"{SYNC}/_changes?filter=_doc_ids&include_docs=true&doc_ids={ids}", {}),
+        "changes doc_ids (POST)": ("POST", f"{SYNC}/_changes?filter=_doc_ids&include_docs=true",
+                                   {"json": {"doc_ids": ["record:signup"]}}),
+        "all_docs": ("GET", f"{SYNC}/_all_docs?include_docs=true", {}),
+        "all_docs keys": ("POST", f"{SYNC}/_all_docs?include_docs=true", {"json": {"keys": ["record:signup"]}}),
+        "bulk_get": ("POST", f"{SYNC}/_bulk_get?revs=true&attachments=true",
+                     {"json": {"docs": [{"id": "record:signup", "rev": rev}]}}),
+        "get": ("GET", f"{SYNC}/record:signup?attachments=true", {}),
+        "get rev": ("GET", f"{SYNC}/record:signup?rev={rev}&revs=true", {}),
+        "open_revs all": ("GET", f"{SYNC}/record:signup?open_revs=all&revs=true", {}),
+        "open_revs list": ("GET", f"{SYNC}/record:signup?open_revs=" + json.dumps([rev]), {}),
+        "attachment": ("GET", f"{SYNC}/record:signup/consent.txt", {}),
+        "revs_diff": ("POST", f"{SYNC}/_revs_diff", {"json": {"record:signup": [rev]}}),
+    }
+
+
+def test_the_list_of_signup_reads_is_every_read_path(app):
+    writes = {"database", "bulk_docs", "bulk_docs new_edits=false", "put", "post", "delete", "local get", "local put"}
+    assert set(_signup_reads(app)) == set(SYNC_PATH_NAMES) - writes
+
+
+@pytest.mark.parametrize("path", SIGNUP_READS)
+def test_a_coordinator_reads_no_recruitment_record_on_any_sync_path(app, path):
+    """Roster data (residents' contact details and consent) is for organizers and admins only."""
+    method, url, kwargs = _signup_reads(app)[path]
+    response = _call(world.client(app, "cora"), method, url, kwargs)
+    body = response.get_data(as_text=True)
+    assert not PII.search(body), (path, body)
+    if path not in NAMED:
+        assert "record:signup" not in body, (path, body)
+    if path in ("get", "get rev", "open_revs all", "open_revs list", "attachment"):
+        assert response.status_code == 404 and response.get_json()["error"] == "not_found", path
+    else:
+        assert response.status_code == 200, (path, body)
+    if path == "all_docs keys":
+        assert response.get_json()["rows"] == [{"key": "record:signup", "error": "not_found"}]
+    if path == "bulk_get":
+        assert response.get_json()["results"][0]["docs"][0]["error"]["error"] == "not_found"
+    if path == "revs_diff":
+        assert response.get_json() == {"record:signup": {"missing": [_rev(app, "record:signup")]}}
+    # The coordinator still reads the rest of the campaign on that path.
+    if path in ("changes", "all_docs"):
+        assert "record:val-2" in body and "Oak St" in body
+    # And an organizer (roster data is theirs) gets the sign-up on the same path.
+    organizer = _call(world.client(app, "olly"), method, url, kwargs)
+    if path == "revs_diff":
+        assert organizer.get_json() == {}  # the organizer holds it: nothing missing
+    else:
+        assert PII.search(organizer.get_data(as_text=True)), (path, organizer.get_data(as_text=True))
+
+
+def test_a_coordinators_longpoll_does_not_wake_for_a_sign_up(app):
+    cora = world.client(app, "cora")
+    last = cora.get(f"{SYNC}/_changes").get_json()["last_seq"]
+    signup = {**world.store_of(app).get("record:signup"), "_id": "record:signup-2"}
+    del signup["_rev"], signup["_attachments"]
+    world.store_of(app).put(signup)
+    waited = cora.get(f"{SYNC}/_changes", query_string={"feed": "longpoll", "timeout": 300, "since": last,
+                                                         "include_docs": "true"})
+    assert waited.status_code == 200 and waited.get_json()["results"] == [], waited.get_json()
+    world.store_of(app).put({"_id": "household:1c", "type": "household", "turf": "turf:1", "address": "5 Maple St"})
+    woken = cora.get(f"{SYNC}/_changes", query_string={"feed": "longpoll", "timeout": 300, "since": last})
+    assert [row["id"] for row in woken.get_json()["results"]] == ["household:1c"]
+
+
+def test_a_volunteer_keeps_their_own_sign_ups(app):
+    """The app shows its canvasser's past visits, sign-ups included (through user:<name>)."""
+    vic = world.client(app, "vic")
+    ids = [row["id"] for row in vic.get(f"{SYNC}/_changes").get_json()["results"]]
+    assert "record:vic-signup" in ids and "record:signup" not in ids
+    assert vic.get(f"{SYNC}/record:vic-signup").status_code == 200
+
+
 # -- REST ----------------------------------------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 
 Campaign ``east``: turfs ``turf:1`` (volunteer ``vic``) and ``turf:2``
 (volunteer ``val``), a household in each, records of both, a recruitment
-record, a meeting, the built-in forms, a document in no channel.  ``nora``
+record of each (``record:signup`` by val, with a resident's name, phone and a
+consent attachment; ``record:vic-signup``), a meeting, the built-in forms, a document in no channel.  ``nora``
 is a volunteer of campaign ``west`` only: no role in ``east``.
 """
 
@@ -48,9 +49,15 @@ def documents() -> list[dict]:
         {"_id": "record:vic-1", **mine, "turf": "turf:1", "author": "vic"},
         {"_id": "record:val-1", **mine, "turf": "turf:1", "author": "val"},
         {"_id": "record:val-2", **mine, "turf": "turf:2", "author": "val",
+         "geotag": {"lat": LAT + 0.001, "lon": LON + 0.003, "accuracy_m": 8.0, "captured_at": "2026-11-20T17:00:00+00:00",
+                    "source": "gps"},
          "_attachments": {"door.txt": {"content_type": "text/plain", "data": "c2VjcmV0"}}},
         {"_id": "record:signup", "type": "record", "form": "form:recruitment", "form_version": 1, "turf": "turf:1",
-         "author": "val", "answers": {"outcome": "contacted", "interested": "no"}},
+         "author": "val", "answers": {"outcome": "contacted", "interested": "yes", "name": "Rosa Diaz",
+                                      "phone": "+13125550123"},
+         "_attachments": {"consent.txt": {"content_type": "text/plain", "data": "c2lnbmVk"}}},
+        {"_id": "record:vic-signup", "type": "record", "form": "form:recruitment", "form_version": 1,
+         "turf": "turf:1", "author": "vic", "answers": {"outcome": "contacted", "interested": "no"}},
         {"_id": assignment_id("vic", "turf:1"), "type": "assignment", "user": "vic", "turf": "turf:1", "active": True},
         {"_id": assignment_id("val", "turf:2"), "type": "assignment", "user": "val", "turf": "turf:2", "active": True},
         {"_id": "roster:note", "type": "roster_note", "text": "coordinators only"},
@@ -88,3 +95,20 @@ def client(app, user: str | None = None, token: str | None = None):
 
 def store_of(app):
     return app.extensions["blockwalk.store"].open_db(CAMPAIGN)
+
+
+def open_conflict(db, record_id: str = "record:fuzz", turf: str = "turf:a") -> None:
+    """A record two phones edited at once, merged by the server: one open conflict on ``answers.door_language``."""
+    from server.conflicts import merge_writes, policies_for
+    from sync.stamps import Clock, stamp_edit
+
+    base = {"_id": record_id, "type": "record", "form": "form:recruitment", "form_version": 1, "turf": turf,
+            "answers": {"outcome": "not_home"}}
+    sides = []
+    for n, (device, language) in enumerate((("phone-a", "es"), ("phone-b", "pl"))):
+        doc = stamp_edit(None, {**base, "answers": {**base["answers"], "door_language": language}}, device=device,
+                         user="vic", clock=Clock(), now_ms=1_764_085_500_000 + n)
+        sides.append({**doc, "_rev": f"1-{'ab'[n] * 32}", "_revisions": {"start": 1, "ids": ['ab'[n] * 32]}})
+    db.bulk_docs(sides, new_edits=False)
+    leaves = [db.get(record_id, rev=side["_rev"]) for side in sides]
+    db.bulk_docs(merge_writes(record_id, leaves, policies_for(db, leaves[0])), new_edits=False)

@@ -10,10 +10,13 @@ name and password), as on ``/sync``: each blueprint runs
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from pathlib import Path
 
 from flask import Flask, send_from_directory
 from flask_smorest import Api
+
+from sync.errors import SyncError
 
 PREFIX = "/api/v1"
 
@@ -48,6 +51,11 @@ def init_app(app: Flask) -> Api:
     @app.get("/api/docs/static/<path:name>")
     def swagger_ui_static(name: str):
         return send_from_directory(folder, name)
+
+    @app.errorhandler(SyncError)
+    def store_error(exc: SyncError):
+        """A store failure outside /sync (a full disk, CouchDB down): the REST shape, never a bare 500."""
+        return {"code": exc.status, "status": HTTPStatus(exc.status).phrase, "message": exc.reason}, exc.status
 
     from server.api import (accounts, assets, assignments, campaigns, conflicts, drives, forms, households, meetings,
                             records, reports, roster, turfs)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import PurePosixPath
 
 from flask import request
@@ -25,6 +24,7 @@ from server.api.turfs import (
     turf_shapes,
 )
 from server.auth import api_authenticate
+from sync import jsonutil
 from sync.store import DocumentStore
 
 blp = Blueprint("households", __name__, url_prefix="/campaigns/<campaign>/households",
@@ -102,7 +102,7 @@ def _parse(kind: str, data: bytes) -> tuple[list[geo.Household], list[geo.Proble
     if kind == "csv":
         return geo.parse_households_csv(text)
     try:
-        obj = json.loads(text)
+        obj = jsonutil.loads(text)  # orjson: nesting past its depth limit is an error, not a crash
     except ValueError as exc:
         _refuse(f"The file is not JSON: {exc}")
     return geo.parse_households_geojson(obj)

@@ -82,6 +82,8 @@ class AppPhone:
         self.console: list[str] = []
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+        self.requests: list[str] = []  # every URL the page asked for, in order
+        self.page.on("request", lambda r: self.requests.append(r.url))
         self.reports: list[tuple[str, dict]] = []  # (url, body) of each device report sent
         self.page.on("request", lambda r: self.reports.append((r.url, r.post_data_json))
                      if r.method == "PUT" and r.url.endswith("/report") else None)
@@ -95,6 +97,8 @@ class AppPhone:
         SHOTS.mkdir(parents=True, exist_ok=True)
         self.shots += 1
         path = SHOTS / f"{self.name}-{self.shots:02d}-{what}.png"
+        # A walk list paints only the doors near the screen (content-visibility): paint them all for the photograph.
+        self.page.evaluate("() => document.querySelectorAll('ol.walk > li').forEach((li) => { li.style.contentVisibility = 'visible'; })")
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
@@ -175,6 +179,9 @@ def test_a_volunteer_works_offline_and_everything_reaches_the_server(phones, app
     phone.page.wait_for_function("() => document.querySelectorAll('#turf-list li').length === 2")
     assert phone.page.inner_text("#turf-list").replace("\n", " ").count("75 doors") == 2
     phone.wait_synced()
+    # A first sync only receives: the phone sends nothing back about the documents it was sent
+    # (no _revs_diff, no _bulk_docs: data a volunteer's phone plan would pay for).
+    assert not [url for url in phone.requests if url.endswith(("/_revs_diff", "/_bulk_docs"))], phone.requests
     phone.shot("my-turfs")
     phone.go("#/turfs?view=map")
     phone.page.wait_for_selector("#turf-map .leaflet-interactive")
@@ -290,11 +297,16 @@ def test_a_volunteer_works_offline_and_everything_reaches_the_server(phones, app
     assert recruit["languages"] == ["en", "es"]  # in the choice list's order
     assert by_household[doors[2]["_id"]]["answers"]["language_needed"] == ["pl"]
     assert not [line for line in phone.console if line.startswith("pageerror")], phone.errors()
-    # After each pass the phone told the server what it holds (the endpoint may not exist yet: a 404 is ignored).
+    # After each pass the phone told the server what it holds.
     device = phone.page.evaluate("() => blockwalk.session.device")
     url, last = phone.reports[-1]
     assert url == f"{app_server.url}/api/v1/campaigns/{CAMPAIGN}/devices/{device.replace(':', '%3A')}/report"
     assert last["pending"] == 0 and last["refused"] == 0 and last["last_sync_at"].endswith("Z")
+    # ... and the coordinators' progress report shows it.
+    progress = app_server.http.get(f"/api/v1/campaigns/{CAMPAIGN}/reports/progress")
+    assert progress.status_code == 200, progress.text
+    kept = {r["device"]: r for r in progress.json()["devices"]}
+    assert kept[device]["pending"] == 0 and kept[device]["refused"] == 0
 
 
 def test_with_no_position_the_canvasser_drops_a_pin(chromium, app_server):

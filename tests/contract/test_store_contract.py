@@ -13,6 +13,7 @@ import random
 import pytest
 
 from sync.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from sync.revid import new_rev, parse_rev
 from sync.store import DocumentStore, StoreLimits, StoreServer
 from tests.factories import make_record, rev_hash, replicated
 
@@ -235,6 +236,72 @@ def test_stemming_keeps_leaves_and_limits_history(server_factory):
     db.bulk_docs([replicated(make_record(_id="r2"), *labels[:3], "x")], new_edits=False)
     leaves = {row["ok"]["_rev"] for row in db.open_revs("r2", "all")}
     assert leaves == {f"9-{rev_hash('i')}", f"4-{rev_hash('x')}"}
+
+
+def _union_resolver(calls: list, padding: int = 0):
+    """A resolver as the server's: one merge revision (a child of the winner) keeping every
+    leaf's ``side``, and a deletion of each losing leaf, with ids from their content."""
+
+    def resolve(doc_id: str, leaves: list[dict]) -> list[dict]:
+        marks = [set(leaf) & {"_id", "_revisions"} for leaf in leaves]
+        calls.append((doc_id, sorted(leaf["_rev"] for leaf in leaves), marks))
+        winner = max(leaves, key=lambda leaf: parse_rev(leaf["_rev"]))
+        merged = {**winner, "sides": sorted(leaf["side"] for leaf in leaves), "padding": "x" * padding}
+        del merged["_rev"]
+        writes = []
+        for leaf, deleted in [(winner, False)] + [(leaf, True) for leaf in leaves if leaf is not winner]:
+            pos, parent = parse_rev(leaf["_rev"])
+            rev = new_rev(leaf["_rev"], {} if deleted else merged, deleted)
+            body = {"_id": doc_id, "_deleted": True} if deleted else dict(merged)
+            writes.append({**body, "_rev": rev, "_revisions": {"start": pos + 1, "ids": [rev.split("-")[1], parent]}})
+        return writes
+
+    return resolve
+
+
+def test_a_resolver_resolves_the_conflicts_a_replicated_batch_makes(db):
+    base = make_record(_id="r1")
+    db.bulk_docs([replicated(base, "a"), replicated(make_record(_id="r2"), "a")], new_edits=False)
+    calls: list = []
+    results = db.bulk_docs(
+        [replicated({**base, "side": "phone"}, "a", "b"), replicated({**base, "side": "laptop"}, "a", "c"),
+         replicated(make_record(_id="r2", answers={"outcome": "moved"}), "a", "b")],
+        new_edits=False, resolve=_union_resolver(calls),
+    )
+    assert [r["id"] for r in results] == ["r1", "r1", "r2"] and all(r.get("ok") for r in results)
+    assert calls == [("r1", sorted([f"2-{rev_hash('b')}", f"2-{rev_hash('c')}"]), [{"_id"}, {"_id"}])]  # r2: one leaf
+    doc = db.get("r1", conflicts=True, deleted_conflicts=True)
+    assert doc["sides"] == ["laptop", "phone"] and "_conflicts" not in doc
+    assert doc["_rev"].startswith("3-") and len(doc["_deleted_conflicts"]) == 1
+    assert [row["ok"]["_rev"] for row in db.open_revs("r1", "all") if not row["ok"].get("_deleted")] == [doc["_rev"]]
+    db.bulk_docs([replicated({**base, "side": "laptop"}, "a", "c")], new_edits=False, resolve=_union_resolver(calls))
+    assert len(calls) == 1  # resent: nothing left to resolve
+    db.bulk_docs([replicated({**base, "side": "tablet"}, "a", "d")], new_edits=False)
+    assert len(db.get("r1", conflicts=True)["_conflicts"]) == 1  # without a resolver the leaves stay
+
+
+def test_a_refused_merge_deletes_no_leaf(server_factory, caplog):
+    db = server_factory(StoreLimits(max_document_bytes=4000)).create_db("c")
+    base = make_record(_id="r1")
+    db.bulk_docs([replicated({**base, "side": "phone"}, "a", "b")], new_edits=False)
+    results = db.bulk_docs([replicated({**base, "side": "laptop"}, "a", "c")], new_edits=False,
+                           resolve=_union_resolver([], padding=5000))
+    assert results[0].get("ok")
+    sides = sorted(row["ok"]["side"] for row in db.open_revs("r1", "all") if not row["ok"].get("_deleted"))
+    assert sides == ["laptop", "phone"]  # both leaves stay, for the next push to resolve
+    assert "could not write the resolution of r1" in caplog.text
+
+
+def test_a_failing_resolver_costs_no_leaf(db, caplog):
+    def broken(doc_id: str, leaves: list[dict]) -> list[dict]:
+        raise KeyError("policy")
+
+    base = make_record(_id="r1")
+    db.bulk_docs([replicated({**base, "side": "phone"}, "a", "b")], new_edits=False)
+    results = db.bulk_docs([replicated({**base, "side": "laptop"}, "a", "c")], new_edits=False, resolve=broken)
+    assert results[0].get("ok")
+    assert sorted(row["ok"]["side"] for row in db.open_revs("r1", "all")) == ["laptop", "phone"]
+    assert "could not resolve r1" in caplog.text
 
 
 # -- changes feed ----------------------------------------------------------------

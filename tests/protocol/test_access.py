@@ -192,3 +192,22 @@ def test_a_live_pull_wakes_for_the_volunteers_turf_only(live, vic, campaign):
     # The other turf's write does not end the wait empty-handed; the volunteer's own turf's does.
     assert [row["id"] for row in feed["results"]] == ["household:1c"]
     assert vic.get(f"{base}/_changes", params={"since": feed["last_seq"]}).json()["results"] == []
+
+
+def test_a_coordinators_pull_holds_the_campaign_but_its_sign_ups(live, pouch, campaign):
+    """Roster data is for organizers and admins: a coordinator's phone gets everything else of the campaign."""
+    name = _local("cora")
+    assert live.http.post("/api/v1/users", json={"name": name, "password": "cora-password"}).status_code == 201
+    member = live.http.put(f"/api/v1/campaigns/{campaign}/members/{name}", json={"role": "coordinator"})
+    assert member.status_code == 200, member.text
+    login = httpx.post(f"{live.url}/api/v1/auth/login", json={"name": name, "password": "cora-password"})
+    token = login.json()["token"]
+    pulled = {}
+    for who, credential in (("admin", live.token), ("coordinator", token)):
+        phone = _local(f"{who}-phone")
+        result = pouch.call("replicate", **{"from": {"url": f"{live.url}/sync/{campaign}", "token": credential},
+                                            "to": phone})
+        assert result["ok"], result
+        pulled[who] = {row["id"] for row in pouch.call("allDocs", db=phone)["rows"]}
+    assert "record:signup" in pulled["admin"]
+    assert pulled["coordinator"] == pulled["admin"] - {"record:signup"}

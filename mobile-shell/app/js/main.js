@@ -1,7 +1,7 @@
 // The canvasser app: screens, navigation (#/...), sign-in and sign-out.
 import {
   session, loadSession, startSession, loadState, getState, updateState, onChange, saveRecord, turfs, households,
-  records, forms, getDoc, pendingIds, refusedEntries, walkingOrder, wipe, deviceId,
+  records, forms, byPrefix, newestForms, docsById, getDoc, pendingIds, refusedEntries, walkingOrder, wipe, deviceId,
 } from "./store.js";
 import { startSync, stopSync, status, pushNow } from "./sync.js";
 import { t, pick, appLanguage, setAppLanguage, APP_LANGUAGES, loadMessages } from "./i18n.js";
@@ -12,41 +12,102 @@ import { turfMap, pickPoint } from "./map.js";
 const main = document.getElementById("main");
 const bar = document.getElementById("bar");
 let cleanup = [];
+
+// ---- data, read once, then kept up to date by the ids that changed ---------------
+
+// Every turf, household, record and form of the local database, by id.  A pull
+// batch hands over the documents it wrote: one the cache has never seen, with
+// no attachments, is that document's only revision and goes in as it is (no
+// IndexedDB read competing with the pull's writes); any other (a new revision
+// of a known one, a deletion, a save on this phone) is read again with its
+// conflicts.  Anything else (a dropped turf, a new sign-in: another database)
+// reads everything.
+const KINDS = ["turf:", "household:", "record:", "form:"];
 let cache = null;
+const changed = new Map(); // id -> the document as pulled, or null: read it again
+let stale = true;
+let loading = Promise.resolve();
 
-// ---- data, read once per change ------------------------------------------------
+function data() {
+  loading = loading.catch(() => {}).then(refresh);
+  return loading;
+}
 
-async function data() {
-  if (cache) return cache;
-  const [turfList, householdList, recordList, formList] = await Promise.all([turfs(), households(), records(), forms()]);
+async function refresh() {
+  const db = session.db;
+  if (!cache || stale || cache.db !== db) {
+    stale = false;
+    changed.clear();
+    const lists = await Promise.all([turfs(), households(), records(), byPrefix("form:")]);
+    cache = { db, docs: new Map(lists.flat().map((doc) => [doc._id, doc])) };
+    return derive();
+  }
+  if (!changed.size) return cache;
+  const again = [];
+  for (const [id, doc] of changed) {
+    if (!KINDS.some((kind) => id.startsWith(kind))) continue;
+    if (doc && !cache.docs.has(id) && !doc._deleted && !doc._attachments) {
+      const { _revisions, ...body } = doc;
+      cache.docs.set(id, body);
+    } else {
+      again.push(id);
+    }
+  }
+  changed.clear();
+  for (const doc of again.length ? await docsById(again) : []) {
+    if (doc._deleted) cache.docs.delete(doc._id);
+    else cache.docs.set(doc._id, doc);
+  }
+  return derive();
+}
+
+function derive() {
+  const all = [...cache.docs.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+  const of = (kind) => all.filter((doc) => doc._id.startsWith(kind));
+  const recordList = of("record:");
   const byHousehold = {};
   for (const record of recordList) {
     if (!record.household) continue;
     (byHousehold[record.household] = byHousehold[record.household] || []).push(record);
   }
   for (const list of Object.values(byHousehold)) list.sort((a, b) => (b.created_at || "").localeCompare(a.created_at || ""));
-  cache = { turfs: turfList, households: householdList, records: recordList, forms: formList, byHousehold };
+  Object.assign(cache, { turfs: of("turf:"), households: of("household:"), records: recordList, forms: newestForms(of("form:")), byHousehold });
   return cache;
 }
 
-onChange((what) => {
-  if (what === "records") cache = null;
+// Screens follow the data: while a pull runs, at most one redraw every 0.3 s;
+// when a pass ends, at once, so the last batch shows without waiting.
+let unrendered = false;
+onChange((what, ids, docs) => {
+  if (what === "records") {
+    if (docs) docs.forEach((doc) => changed.set(doc._id, changed.has(doc._id) ? null : doc));
+    else if (ids) ids.forEach((id) => changed.set(id, null));
+    else stale = true;
+    unrendered = true;
+  }
   scheduleRender(what);
 });
 
 let renderTimer = null;
+let renderedAt = 0;
+function renderSoon(ms, restart) {
+  if (renderTimer && !restart) return;
+  clearTimeout(renderTimer);
+  renderTimer = setTimeout(() => {
+    renderTimer = null;
+    route();
+  }, ms);
+}
+
 function scheduleRender(what) {
+  const typing = location.hash.startsWith("#/form"); // never disturb someone typing
   if (what === "sync" || what === "state") {
     drawBar();
-    if (location.hash.startsWith("#/sync")) {
-      clearTimeout(renderTimer);
-      renderTimer = setTimeout(route, 150);
-    }
+    if (location.hash.startsWith("#/sync")) renderSoon(150, true);
+    else if (what === "sync" && status.phase === "idle" && unrendered && !typing) renderSoon(0, true);
     return;
   }
-  if (location.hash.startsWith("#/form")) return; // never disturb someone typing
-  clearTimeout(renderTimer);
-  renderTimer = setTimeout(route, 250);
+  if (!typing) renderSoon(Math.max(50, renderedAt + 300 - performance.now()), false);
 }
 
 function outcomeLabel(record, formList) {
@@ -471,6 +532,10 @@ async function revoke(token) {
 // ---- navigation -----------------------------------------------------------------------------
 
 async function route() {
+  clearTimeout(renderTimer);
+  renderTimer = null;
+  unrendered = false;
+  renderedAt = performance.now();
   const [path, query] = location.hash.slice(1).split("?");
   const params = new URLSearchParams(query || "");
   const parts = (path || "/").split("/").slice(1).map(decodeURIComponent);

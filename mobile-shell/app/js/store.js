@@ -31,10 +31,12 @@ export function onChange(listener) {
   return () => listeners.delete(listener);
 }
 
-export function notify(what) {
+// With "records": `ids`, the documents that changed, and `docs`, the documents
+// a pull batch wrote (neither: anything may have changed).
+export function notify(what, ids, docs) {
   for (const listener of listeners) {
     try {
-      listener(what);
+      listener(what, ids, docs);
     } catch (err) {
       console.error(err);
     }
@@ -147,13 +149,13 @@ export async function saveRecord(next, previous = null, attachments = {}) {
   await updateState((s) => {
     s.dirty[doc._id] = result.rev;
   });
-  notify("records");
+  notify("records", [doc._id]);
   return { ...stamped, _rev: result.rev };
 }
 
 // ---- reads ------------------------------------------------------------------
 
-async function byPrefix(prefix, extra = {}) {
+export async function byPrefix(prefix, extra = {}) {
   const result = await session.db.allDocs({
     include_docs: true, startkey: prefix, endkey: prefix + "\ufff0", ...extra,
   });
@@ -168,13 +170,22 @@ export async function records() {
   return byPrefix("record:", { conflicts: true });
 }
 
+// The current winning revision of each of `ids` (with its conflicts); `{_id, _deleted: true}` for one deleted or missing.
+export async function docsById(ids) {
+  const result = await session.db.allDocs({ keys: ids, include_docs: true, conflicts: true });
+  return result.rows.map((row) => (row.doc && !(row.value && row.value.deleted) ? row.doc : { _id: row.key, _deleted: true }));
+}
+
 export async function getDoc(id, options = {}) {
   return session.db.get(id, options);
 }
 
 // The newest published version of each form.
 export async function forms() {
-  const docs = await byPrefix("form:");
+  return newestForms(await byPrefix("form:"));
+}
+
+export function newestForms(docs) {
   const latest = {};
   for (const doc of docs) {
     if (doc.status !== "published") continue;

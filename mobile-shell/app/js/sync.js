@@ -32,22 +32,39 @@ function backOff(delay) {
   return Math.round(next * (0.75 + Math.random() * 0.5));
 }
 
+// Records made offline go first, on their own push: a live pull alongside
+// would bring each pushed batch straight back (a _changes answer, a
+// checkpoint) while the push is still going.  Then live replication.
 export function startSync() {
   stopSync();
   if (!session.db || !session.token) return;
-  const local = session.db;
-  const rep = local.sync(remoteDb(), { live: true, retry: true, back_off_function: backOff, batch_size: 200 });
-  replication = rep;
+  const run = { rep: null };
+  replication = run;
+  const live = () => {
+    if (replication === run) run.rep = liveSync(run);
+  };
+  if (!pendingIds().length) {
+    live();
+    return;
+  }
+  setStatus({ phase: "active", error: null });
+  run.rep = pushOnce();
+  run.rep.then(live, live);
+}
+
+function liveSync(run) {
+  const rep = session.db.sync(remoteDb(), {
+    live: true, retry: true, back_off_function: backOff, batch_size: 200,
+    // Push only what this phone wrote and has not seen reach the server.  Without
+    // this the push side asks the server (_revs_diff, then a checkpoint) about every
+    // document the pull has just brought, batch after batch of the first sync.
+    push: { filter: unsent },
+  });
   rep.on("change", (info) => {
-    if (rep !== replication) return;
+    if (run !== replication) return;
     const docs = info.change.docs || [];
     if (info.direction === "push") {
-      updateState((s) => {
-        for (const doc of docs) {
-          if (s.dirty[doc._id] === doc._rev) delete s.dirty[doc._id];
-          if (s.refused[doc._id] && s.refused[doc._id].rev !== doc._rev) delete s.refused[doc._id];
-        }
-      });
+      notePushed(docs);
     } else {
       const ended = docs.filter((d) => d._id.startsWith(`assignment:${session.name}:`) && (d._deleted || d.active === false));
       if (ended.length) {
@@ -58,22 +75,14 @@ export function startSync() {
           }
         });
       }
-      notify("records");
+      notify("records", docs.map((d) => d._id), docs);
     }
     setStatus({ phase: "active", error: null });
   });
-  rep.on("denied", (info) => {
-    if (rep !== replication) return;
-    const err = info.doc || {};
-    const id = err.id;
-    if (!id) return;
-    updateState((s) => {
-      s.refused[id] = { rev: s.dirty[id] || null, reason: err.reason || err.message || String(err.name), at: new Date().toISOString() };
-    });
-  });
-  rep.on("active", () => rep === replication && setStatus({ phase: "active", error: null }));
+  rep.on("denied", (info) => run === replication && noteRefused(info.doc || {}));
+  rep.on("active", () => run === replication && setStatus({ phase: "active", error: null }));
   rep.on("paused", (err) => {
-    if (rep !== replication) return;
+    if (run !== replication) return;
     if (err) {
       const unauthorized = err.status === 401;
       setStatus({ phase: "error", error: err.reason || err.message || String(err), unauthorized });
@@ -83,17 +92,54 @@ export function startSync() {
     afterPass();
   });
   rep.on("error", (err) => {
-    if (rep !== replication) return;
+    if (run !== replication) return;
     setStatus({ phase: "error", error: err.reason || err.message || String(err), unauthorized: err.status === 401 });
   });
+  return rep;
 }
 
 export function stopSync() {
   if (replication) {
-    const rep = replication;
+    const run = replication;
     replication = null;
-    rep.cancel();
+    if (run.rep) run.rep.cancel();
   }
+}
+
+// One push of what has not reached the server, noting what the server took and
+// what it refused.
+function pushOnce() {
+  const rep = session.db.replicate.to(remoteDb(), { batch_size: 200, filter: unsent });
+  rep.on("change", (info) => notePushed(info.docs || []));
+  rep.on("denied", noteRefused);
+  return rep;
+}
+
+// Revisions the server took are no longer pending; a new revision of a refused
+// record that reached the server clears the refusal.
+function notePushed(docs) {
+  updateState((s) => {
+    for (const doc of docs) {
+      if (s.dirty[doc._id] === doc._rev) delete s.dirty[doc._id];
+      if (s.refused[doc._id] && s.refused[doc._id].rev !== doc._rev) delete s.refused[doc._id];
+    }
+  });
+}
+
+// The server refused a document (`forbidden`, reported by PouchDB as denied).
+function noteRefused(err) {
+  const id = err.id;
+  if (!id) return;
+  updateState((s) => {
+    s.refused[id] = { rev: s.dirty[id] || null, reason: err.reason || err.message || String(err.name), at: new Date().toISOString() };
+  });
+}
+
+// The push filter: records written on this phone (saveRecord marks them in
+// `dirty` before they are written) whose revision has not been seen on the
+// server; refused ones too, so a resend goes out.
+function unsent(doc) {
+  return doc._id in getState().dirty;
 }
 
 let passing = null;
@@ -146,11 +192,7 @@ export async function dropEnded() {
   dropping = (async () => {
     stopSync();
     try {
-      await session.db.replicate.to(remoteDb(), { batch_size: 200 }).on("denied", (err) => {
-        updateState((s) => {
-          s.refused[err.id] = { rev: s.dirty[err.id] || null, reason: err.reason || err.message, at: new Date().toISOString() };
-        });
-      });
+      await pushOnce();
       await reconcile();
       if (pendingIds().length) return; // not everything reached the server: try again after the next pass
       const names = ended.join(", ");
@@ -191,7 +233,7 @@ export async function report() {
 
 // One push, waited for (signing out).
 export async function pushNow() {
-  await session.db.replicate.to(remoteDb(), { batch_size: 200 });
+  await pushOnce();
   await reconcile();
   return pendingIds().length;
 }
