@@ -282,6 +282,7 @@ def main() -> None:
         print(json.dumps(fn(args.keep, args.format)))
         return
 
+    print("load average at start: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     folder = args.keep or tempfile.mkdtemp(prefix="bench-exports-")
     os.makedirs(folder, exist_ok=True)
     try:
@@ -313,6 +314,7 @@ def main() -> None:
               f"API median {statistics.median(api_ms):.1f} ms, p95 {p95:.1f} ms (target < 100 ms); "
               f"a scan without the grid {statistics.median(scan_ms):.1f} ms "
               f"({statistics.median(scan_ms) / statistics.median(api_ms):.1f}x slower)")
+        print("load average at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)

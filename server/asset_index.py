@@ -8,7 +8,13 @@ One ``server.projection`` kind, ``assets``, with these tables:
   of its ``assets`` repeat (``item`` 0, 1, ...; an asset without a
   ``location`` has none and is only in exports), with what the filters read
   (drive, form, canvasser, time, category, flags) and the asset's answers;
-* ``points.cell``: the point's cell of a grid of 0.01 degrees, indexed, for bounding boxes.
+* ``points.cell``: the point's cell of a grid of 0.01 degrees, indexed, for bounding boxes;
+* ``points.csv_head``, ``csv_mid``, ``csv_answers``: the point's CSV cells
+  that no other document changes (``exports.csv_cells``: quoted and safe),
+  rendered once when the point is written, so that the CSV export is a
+  stream of stored text (``csv_lines``): ``record`` to ``canvasser``, ``form``
+  to ``household``, and the answer columns.  Only ``drive`` and ``flags``
+  (which ``settle`` keeps) are rendered at export time, from small tables.
 
 The flags (``server.geotags``) are computed in ``settle``, after each batch
 of changes: a record's own flags when it changes, every point of a turf,
@@ -18,7 +24,7 @@ the flags that need no other record, ``vflags`` the speed flag of the visit
 (copied to its assets).
 
 ``select(conn, filters)`` turns the filters of ``schemas.assets.AssetFilter``
-into rows; ``features`` and ``csv_rows`` shape them for the map and the exports.
+into rows; ``features`` and ``csv_lines`` shape them for the map and the exports.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import shapely
 
 from forms.definition import iter_fields
 from forms.templates import published
-from server import geo, geotags
+from server import exports, geo, geotags
 from server.projection import Handler, register
 
 KIND = "assets"
@@ -60,9 +66,10 @@ CREATE TABLE points (
     category TEXT, name TEXT, answers TEXT,
     cell INTEGER,
     sflags INTEGER NOT NULL DEFAULT 0, vflags INTEGER NOT NULL DEFAULT 0,
-    detail TEXT, speed REAL
+    detail TEXT, speed REAL,
+    csv_head TEXT, csv_mid TEXT, csv_answers TEXT
 );
-CREATE INDEX points_cell ON points (cell);
+CREATE INDEX points_cell ON points (cell, lat, lon);
 CREATE INDEX points_doc ON points (doc_id);
 CREATE INDEX points_visits ON points (author, t, id) WHERE item = -1;
 CREATE INDEX points_turf ON points (turf);
@@ -92,6 +99,14 @@ def cells(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> lis
     return [row * _ROW + col for row in range(first_row, last_row + 1) for a, b in columns for col in range(a, b + 1)]
 
 SPEED_BIT = geotags.FLAGS["impossible_speed"]
+
+# The answer columns of the CSV: the built-in asset form's fields (other answers are in the GeoJSON export).
+ANSWER_COLUMNS = [field["name"] for _, field, repeat in iter_fields(published("asset_mapping")["fields"])
+                  if repeat == "assets" and field["type"] not in ("geopoint", "repeat", "group") and field["name"] not in ("category", "asset_name")]
+
+CSV_HEADER = ["record", "item", "category", "name", "latitude", "longitude", "accuracy_m", "manual_pin", "captured_at",
+              "canvasser", "drive", "form", "form_version", "turf", "household", "flags", *ANSWER_COLUMNS]
+_NO_ANSWERS = exports.csv_cells([None] * len(ANSWER_COLUMNS))  # a visit's answer columns
 
 
 # --------------------------------------------------------------------------- documents -> rows
@@ -154,13 +169,15 @@ def record_points(doc: dict) -> list[tuple]:
     captured = _text(geotag.get("captured_at")) or _text(doc.get("created_at"))
     t = _epoch(captured)
     common = (form, version, form_doc, None, _text(doc.get("author")), _text(doc.get("turf")), _text(doc.get("household")))
+    mid = exports.csv_cells(common[:2] + common[5:])
     rows = []
     visit = _position(geotag)
     answers = doc.get("answers") if isinstance(doc.get("answers"), dict) else {}
     if visit is not None:
         lat, lon, accuracy, manual = visit
         rows.append((doc["_id"], -1, *common, lat, lon, accuracy, int(manual), t, captured, None, None, None,
-                     cell(lat, lon)))
+                     cell(lat, lon), _csv_head(doc["_id"], -1, None, None, lat, lon, accuracy, manual, captured, common[4]),
+                     mid, _NO_ANSWERS))
     assets = answers.get("assets")
     if isinstance(assets, list):
         for i, asset in enumerate(assets):
@@ -168,15 +185,22 @@ def record_points(doc: dict) -> list[tuple]:
                 continue
             where = _position(asset.get("location"))
             lat, lon, accuracy, manual = where if where is not None else (None, None, None, False)
-            rows.append((doc["_id"], i, *common, lat, lon, accuracy, int(manual), t, captured,
-                         _text(asset.get("category")), _text(asset.get("asset_name")),
+            category, name = _text(asset.get("category")), _text(asset.get("asset_name"))
+            rows.append((doc["_id"], i, *common, lat, lon, accuracy, int(manual), t, captured, category, name,
                          orjson.dumps(asset, option=orjson.OPT_SORT_KEYS).decode(),
-                         None if lat is None else cell(lat, lon)))
+                         None if lat is None else cell(lat, lon),
+                         _csv_head(doc["_id"], i, category, name, lat, lon, accuracy, manual, captured, common[4]), mid,
+                         exports.csv_cells([asset.get(column) for column in ANSWER_COLUMNS])))
     return rows
 
 
+def _csv_head(*values: object) -> str:
+    """The CSV cells ``record`` to ``canvasser`` of a point."""
+    return exports.csv_cells(values)
+
+
 _POINT_COLUMNS = ("doc_id, item, form, version, form_doc, drive, author, turf, household, lat, lon, accuracy, manual, "
-                  "t, captured_at, category, name, answers, cell")
+                  "t, captured_at, category, name, answers, cell, csv_head, csv_mid, csv_answers")
 
 
 class AssetHandler(Handler):
@@ -188,7 +212,7 @@ class AssetHandler(Handler):
         self.turf_tolerance_m = turf_tolerance_m
         self.household_max_m = household_max_m
         self.max_speed_kmh = max_speed_kmh
-        self.version = f"2;turf={turf_tolerance_m};household={household_max_m};speed={max_speed_kmh}"
+        self.version = f"3;turf={turf_tolerance_m};household={household_max_m};speed={max_speed_kmh}"
         self._shapes: dict[str, tuple[str, shapely.Geometry | None]] = {}
 
     def rows(self, doc: dict):
@@ -218,7 +242,7 @@ class AssetHandler(Handler):
         new = [row for doc in changed.values() if doc is not None and doc.get("type") == "record"
                for row in record_points(doc)]
         if new:
-            conn.executemany(f"INSERT INTO points ({_POINT_COLUMNS}) VALUES ({','.join('?' * 19)})", new)
+            conn.executemany(f"INSERT INTO points ({_POINT_COLUMNS}) VALUES ({','.join('?' * 22)})", new)
         for author, t in old + [(row[6], row[13]) for row in new if row[1] == -1]:
             if author is not None and t is not None:
                 lows[author] = min(t, lows.get(author, t))
@@ -365,10 +389,13 @@ def _query(filters: Mapping[str, object]) -> tuple[str, str, list]:
     return source, " AND ".join(where), params
 
 
-def select(conn: sqlite3.Connection, filters: Mapping[str, object]) -> sqlite3.Cursor:
-    """The points chosen by ``filters`` (``schemas.assets.AssetFilter``, loaded), in index order."""
+def select(conn: sqlite3.Connection, filters: Mapping[str, object], columns: str = SELECTED) -> sqlite3.Cursor:
+    """The points chosen by ``filters`` (``schemas.assets.AssetFilter``, loaded), in index order.
+
+    ``columns``: ``SELECTED`` (``features``) or ``CSV_SELECTED`` (``csv_lines``).
+    """
     source, where, params = _query(filters)
-    return conn.execute(f"SELECT {SELECTED} FROM {source} WHERE {where} ORDER BY p.id LIMIT ?",
+    return conn.execute(f"SELECT {columns} FROM {source} WHERE {where} ORDER BY p.id LIMIT ?",
                         [*params, filters.get("limit") or NO_LIMIT])
 
 
@@ -410,22 +437,17 @@ def features(rows: Iterable[tuple], *, full: bool = False) -> Iterator[bytes]:
         yield dumps({"type": "Feature", "id": ident, "geometry": geometry, "properties": properties})
 
 
-# The answer columns of the CSV: the built-in asset form's fields (other answers are in the GeoJSON export).
-ANSWER_COLUMNS = [field["name"] for _, field, repeat in iter_fields(published("asset_mapping")["fields"])
-                  if repeat == "assets" and field["type"] not in ("geopoint", "repeat", "group") and field["name"] not in ("category", "asset_name")]
-
-CSV_HEADER = ["record", "item", "category", "name", "latitude", "longitude", "accuracy_m", "manual_pin", "captured_at",
-              "canvasser", "drive", "form", "form_version", "turf", "household", "flags", *ANSWER_COLUMNS]
+CSV_SELECTED = "p.csv_head, p.drive, p.csv_mid, p.sflags | p.vflags, p.csv_answers"
 
 
-def csv_rows(rows: Iterable[tuple]) -> Iterator[list]:
-    """CSV rows (``CSV_HEADER``) of selected rows: latitude and longitude columns, each answer its column."""
-    loads, columns, texts = orjson.loads, ANSWER_COLUMNS, _FLAG_TEXTS
-    for (pid, doc_id, item, form, version, drive, author, turf, household, lat, lon, accuracy, captured_at,
-         category, name, answers, flags, detail, speed, manual) in rows:
-        values = loads(answers) if answers else {}
-        yield [doc_id, item, category, name, lat, lon, accuracy, manual == 1, captured_at, author, drive, form, version,
-               turf, household, texts[flags], *[values.get(column) for column in columns]]
+def csv_lines(rows: Iterable[tuple]) -> Iterator[str]:
+    """CSV rows (``CSV_HEADER``, rendered: ``exports.csv_text_stream``) of rows selected with ``CSV_SELECTED``."""
+    texts, drives = _FLAG_TEXTS, {}  # flag names need neither quotes nor a quote prefix
+    for head, drive, mid, flags, answers in rows:
+        cells = drives.get(drive)
+        if cells is None:
+            cells = drives[drive] = exports.csv_cells([drive])
+        yield f"{head},{cells},{mid},{texts[flags]},{answers}"
 
 
 def turf_features(conn: sqlite3.Connection) -> Iterator[bytes]:

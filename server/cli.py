@@ -480,7 +480,7 @@ def export_assets(db_name: str, fmt: str, output: str, store: str | None, **filt
             index.catch_up(bar.update)
         with closing(index.read()) as conn:
             total = asset_index.count(conn, args)
-            rows = asset_index.select(conn, args)
+            rows = asset_index.select(conn, args, asset_index.CSV_SELECTED if fmt == "csv" else asset_index.SELECTED)
             out = click.get_binary_stream("stdout") if output == "-" else open(output, "wb")  # noqa: SIM115
             try:
                 with click.progressbar(length=total, label=f"Exporting {total} {args['kind']}s", file=sys.stderr) as bar:
@@ -488,7 +488,7 @@ def export_assets(db_name: str, fmt: str, output: str, store: str | None, **filt
                     if fmt == "geojson":
                         chunks = exports.geojson_stream(asset_index.features(counted, full=True))
                     else:
-                        chunks = exports.csv_stream(asset_index.CSV_HEADER, asset_index.csv_rows(counted))
+                        chunks = exports.csv_text_stream(asset_index.CSV_HEADER, asset_index.csv_lines(counted))
                     for chunk in chunks:
                         out.write(chunk)
             finally:

@@ -11,6 +11,14 @@
 * ``csv_stream(header, rows, bom=True)``: a generator of bytes (UTF-8,
   RFC 4180 quoting, CRLF line ends), in chunks of about 64 KiB.  ``bom``: a
   byte-order mark first, without which Excel reads UTF-8 as a legacy code page.
+* ``csv_cells(values)``: cells rendered as ``csv_stream`` writes them within
+  a row (each through ``safe_cell``, quoted by the ``csv`` module itself),
+  comma-separated, without a line end: the text can be stored (an index
+  renders its rows once, when it writes them) and joined with ``,`` to other
+  such texts, which is the row ``csv_stream`` would write.
+* ``csv_text_stream(header, lines, bom=True)``: ``csv_stream`` of rows
+  already rendered by ``csv_cells`` (and joined), one ``str`` a row: no cell
+  is looked at again, so an export is a straight stream of stored text.
 * ``geojson_stream(features, **members)``: a FeatureCollection as a
   generator of bytes; ``features`` yields Feature dicts (or already-encoded
   ``bytes`` of one Feature); ``members`` are extra top-level members
@@ -90,6 +98,44 @@ def csv_stream(header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: 
             yield _take(buffer, bom and first)
             first = False
     yield _take(buffer, bom and first)
+
+
+def csv_cells(values: Sequence[object]) -> str:
+    """``values`` as CSV cells (see the module docstring); ``values`` must not be empty."""
+    if not values:
+        raise ValueError("no cells")
+    return ",".join([_csv_cell(safe_cell(value)) for value in values])
+
+
+def _csv_cell(cell: object) -> str:
+    """One cell (already safe) as the ``csv`` module writes it within a row."""
+    if type(cell) is str and '"' not in cell and "," not in cell and "\n" not in cell and "\r" not in cell:
+        return cell  # what needs no quotes (most text) is written as it is
+    if type(cell) is int or type(cell) is float:
+        return str(cell)  # as the csv module writes a number
+    buffer = io.StringIO()  # the rest, quoted by the csv module itself
+    # An empty cell last: the csv module writes a row of one empty cell as "" (so that it is a row), never part of one.
+    csv.writer(buffer, lineterminator="\r\n").writerow([cell, ""])
+    return buffer.getvalue()[:-3]  # without that cell's comma and the line end
+
+
+def csv_text_stream(header: Sequence[str], lines: Iterable[str], *, bom: bool = True) -> Iterator[bytes]:
+    """CSV of ``header`` and rows already rendered (``csv_cells``), as bytes in chunks."""
+    lines = iter(lines)
+    parts = [(b"\xef\xbb\xbf" if bom else b"") + (csv_cells(header) + "\r\n").encode("utf-8")]
+    size = len(parts[0])
+    while True:
+        batch = list(islice(lines, 128))  # rows of a few hundred bytes: a chunk every few batches
+        if not batch:
+            break
+        batch.append("")
+        encoded = "\r\n".join(batch).encode("utf-8")
+        parts.append(encoded)
+        size += len(encoded)
+        if size >= CHUNK:
+            yield b"".join(parts)
+            parts, size = [], 0
+    yield b"".join(parts)
 
 
 def _take(buffer: io.StringIO, bom: bool) -> bytes:

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from server.exports import CHUNK, csv_stream, geojson_stream, safe_cell
+from server.exports import CHUNK, csv_cells, csv_stream, csv_text_stream, geojson_stream, safe_cell
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\r=1+1"]
 
@@ -38,6 +38,22 @@ def test_csv_comes_in_chunks_without_building_the_file():
     chunks = list(csv_stream(["i", "x"], rows, bom=False))
     assert len(chunks) > 5 and max(len(c) for c in chunks) < 2 * CHUNK  # bounded, whatever the row count
     assert b"".join(chunks).count(b"\r\n") == 5001
+
+
+def test_cells_rendered_ahead_and_joined_are_the_csv_the_writer_makes():
+    # What an index stores (csv_cells of parts of a row) and streams joined must be byte for byte csv_stream's file.
+    rows = [[text, -3.5, None, True] for text in FORMULAS] + [
+        ["Tomás, \"el\" sastre\nline 2", 0, ["en", "=es"], False], ["", None, "", None], [None, "a\rb", 1e-7, "+15551234567"]]
+    header = ["name", "=n", "langs", "ok"]
+    expected = b"".join(csv_stream(header, rows))
+    lines = [csv_cells(row[:1]) + "," + csv_cells(row[1:3]) + "," + csv_cells(row[3:]) for row in rows]
+    assert b"".join(csv_text_stream(header, lines)) == expected
+    back = list(csv.reader(io.StringIO(expected.decode("utf-8-sig"), newline="")))
+    assert back[0] == ["name", "'=n", "langs", "ok"] and back[-2] == ["", "", "", ""]
+    assert back[-1] == ["", "a\rb", "1e-07", "+15551234567"]
+    many = list(csv_text_stream(["i"], (csv_cells([i, "x" * 100]) for i in range(5000)), bom=False))
+    assert len(many) > 5 and max(len(c) for c in many) < 2 * CHUNK
+    assert b"".join(many) == b"".join(csv_stream(["i"], ([i, "x" * 100] for i in range(5000)), bom=False))
 
 
 def test_geojson_is_one_valid_feature_collection():

@@ -36,16 +36,16 @@ def _index(campaign: str) -> projection.Projection:
     return projection.index(campaign, asset_index.KIND, store)
 
 
-def _stream(found: projection.Projection, args: dict | None, render):
+def _stream(found: projection.Projection, args: dict | None, render, columns: str = asset_index.SELECTED):
     """A generator of the bytes ``render(rows)`` makes, on its own connection, closed at the end.
 
-    ``args`` None: ``render`` gets the connection itself.
+    ``args`` None: ``render`` gets the connection itself; ``columns``: what ``asset_index.select`` reads.
     """
     conn = found.read()
 
     def generate():
         with closing(conn):
-            yield from render(conn if args is None else asset_index.select(conn, args))
+            yield from render(conn if args is None else asset_index.select(conn, args, columns))
 
     return stream_with_context(generate())
 
@@ -81,7 +81,8 @@ class AssetExport(MethodView):
             body = _stream(found, args, lambda rows: exports.geojson_stream(asset_index.features(rows, full=True)))
             mimetype, suffix = GEOJSON, "geojson"
         else:
-            body = _stream(found, args, lambda rows: exports.csv_stream(asset_index.CSV_HEADER, asset_index.csv_rows(rows)))
+            body = _stream(found, args, lambda rows: exports.csv_text_stream(asset_index.CSV_HEADER, asset_index.csv_lines(rows)),
+                           asset_index.CSV_SELECTED)
             mimetype, suffix = "text/csv", "csv"
         return Response(body, mimetype=mimetype, headers={
             "Content-Disposition": f'attachment; filename="{campaign}-{kind}.{suffix}"'})
