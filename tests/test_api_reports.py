@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 import openpyxl
-import pytest
 
 from tests.factories import awareness_record, make_record, signup_record
 from tests.test_api_roster import ALL, API, app, client, csv_rows, push  # noqa: F401 - the app fixture

@@ -8,7 +8,6 @@ replicates with real PouchDB over HTTP, on both stores.
 from __future__ import annotations
 
 import copy
-import itertools
 import random
 
 import pytest

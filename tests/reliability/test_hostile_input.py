@@ -15,12 +15,10 @@ import secrets
 import socket
 import threading
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.helpers.rawhttp import read_status, request, rss, send, store_state, wait_closed
+from tests.helpers.rawhttp import request, rss, send, store_state, wait_closed
 from tests.peers import RECORD, LiveServer
 
 MAX_REQUEST = 8 * 1024 * 1024  # a 100 MB body is more than 64 MiB over it: refused unread
