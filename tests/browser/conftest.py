@@ -158,7 +158,7 @@ def laptop(chromium):
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    # Script errors only: a 404 of an optional API (the campaign list) is the page's business.
+    # Script errors only: a refused API call (403, 404) that the page shows is logged by the browser as a failed resource.
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None)
     yield page, errors
     context.close()

@@ -48,7 +48,7 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_a_coordinator_reviews_and_resolves_conflicts_in_the_browser(site, chromium):
+def test_a_coordinator_reviews_and_resolves_conflicts_in_the_browser(site, laptop):
     campaign = site.new_db(forms=True)
     assert site.http.put(f"/api/v1/campaigns/{campaign}/turfs/north",
                          json={"name": "North blocks", "geometry": SQUARE}).status_code == 200
@@ -56,53 +56,45 @@ def test_a_coordinator_reviews_and_resolves_conflicts_in_the_browser(site, chrom
     conflicted(site, campaign, "record:door-1", "turf:north", "door_language", ("es", "pl"), (here, there))
     conflicted(site, campaign, "record:door-2", "turf:south", "door_language", ("vi", "ar"), (there, here))
 
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None)
-    try:
-        page.goto(f"{site.url}/coordinator/conflicts.html?campaign={campaign}")
-        page.fill("#name", LiveServer.ADMIN[0])  # not signed in: sent to sign in, then back here
-        page.fill("#password", LiveServer.ADMIN[1])
-        page.click("#signin-button")
-        page.locator("article.conflict").first.wait_for()
-        sections = page.locator("section.turf")
-        assert sections.count() == 2
-        assert [sections.nth(i).get_attribute("data-turf") for i in range(2)] == ["turf:north", "turf:south"]
-        assert sections.nth(0).locator("h2").inner_text().startswith("North blocks")
-        first = page.locator('article.conflict[data-record="record:door-1"]')
-        heads = first.locator("td.head")
-        assert heads.count() == 2
-        ana, ben = heads.nth(0).inner_text(), heads.nth(1).inner_text()
-        assert ana.startswith("es") and "ana · phone-ana" in ana and "41.88012, -87.63021 ±6 m" in ana
-        assert ben.startswith("pl") and "ben · phone-ben" in ben and "±25 m" in ben
-        assert "Provisional value: pl" in first.inner_text()
-        shot(page, "queue")
+    page, errors = laptop
+    page.goto(f"{site.url}/coordinator/conflicts.html?campaign={campaign}")
+    page.fill("#name", LiveServer.ADMIN[0])  # not signed in: sent to sign in, then back here
+    page.fill("#password", LiveServer.ADMIN[1])
+    page.click("#signin-button")
+    page.locator("article.conflict").first.wait_for()
+    sections = page.locator("section.turf")
+    assert sections.count() == 2
+    assert [sections.nth(i).get_attribute("data-turf") for i in range(2)] == ["turf:north", "turf:south"]
+    assert sections.nth(0).locator("h2").inner_text().startswith("North blocks")
+    first = page.locator('article.conflict[data-record="record:door-1"]')
+    heads = first.locator("td.head")
+    assert heads.count() == 2
+    ana, ben = heads.nth(0).inner_text(), heads.nth(1).inner_text()
+    assert ana.startswith("es") and "ana · phone-ana" in ana and "41.88012, -87.63021 ±6 m" in ana
+    assert ben.startswith("pl") and "ben · phone-ben" in ben and "±25 m" in ben
+    assert "Provisional value: pl" in first.inner_text()
+    shot(page, "queue")
 
-        heads.nth(0).get_by_role("button", name="Keep this value").click()  # the canvasser who was closer
-        page.get_by_role("status").wait_for()
-        assert page.locator('article.conflict[data-record="record:door-1"]').count() == 0
-        doc = site.http.get(f"/sync/{campaign}/record:door-1").json()
-        assert doc["answers"]["door_language"] == "es" and "answers.door_language" not in doc.get("conflicts", {})
-        assert doc["stamps"]["answers.door_language"]["by"] == LiveServer.ADMIN[0]
+    heads.nth(0).get_by_role("button", name="Keep this value").click()  # the canvasser who was closer
+    page.get_by_role("status").wait_for()
+    assert page.locator('article.conflict[data-record="record:door-1"]').count() == 0
+    doc = site.http.get(f"/sync/{campaign}/record:door-1").json()
+    assert doc["answers"]["door_language"] == "es" and "answers.door_language" not in doc.get("conflicts", {})
+    assert doc["stamps"]["answers.door_language"]["by"] == LiveServer.ADMIN[0]
 
-        page.select_option("#turf", "turf:south")
-        second = page.locator('article.conflict[data-record="record:door-2"]')
-        second.wait_for()
-        second.locator("input.typed").fill("klingon")  # not a choice of the form: refused, nothing lost
-        second.get_by_role("button", name="Save this value").click()
-        second.get_by_role("alert").wait_for()
-        assert "door_language" in second.get_by_role("alert").inner_text()
-        shot(page, "refused-value")
-        second.locator("input.typed").fill("zh")
-        second.get_by_role("button", name="Save this value").click()
-        page.locator("#empty").wait_for()
-        assert site.http.get(f"/sync/{campaign}/record:door-2").json()["answers"]["door_language"] == "zh"
-        page.select_option("#turf", "")
-        page.locator("#empty").wait_for()
-        shot(page, "empty")
-        assert errors == []
-    finally:
-        context.close()
+    page.select_option("#turf", "turf:south")
+    second = page.locator('article.conflict[data-record="record:door-2"]')
+    second.wait_for()
+    second.locator("input.typed").fill("klingon")  # not a choice of the form: refused, nothing lost
+    second.get_by_role("button", name="Save this value").click()
+    second.get_by_role("alert").wait_for()
+    assert "door_language" in second.get_by_role("alert").inner_text()
+    shot(page, "refused-value")
+    second.locator("input.typed").fill("zh")
+    second.get_by_role("button", name="Save this value").click()
+    page.locator("#empty").wait_for()
+    assert site.http.get(f"/sync/{campaign}/record:door-2").json()["answers"]["door_language"] == "zh"
+    page.select_option("#turf", "")
+    page.locator("#empty").wait_for()
+    shot(page, "empty")
+    assert errors == []
