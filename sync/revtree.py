@@ -244,6 +244,8 @@ def _winner_key(leaf: Leaf) -> tuple[bool, int, str]:
 
 def leaves(tree: Tree) -> list[Leaf]:
     """Every leaf, the winner first, then in descending winner order."""
+    if len(tree._nodes) == 1:  # Case: a single revision, by far the most common.
+        return [winner(tree)]
     return sorted(_iter_leaves(tree), key=_winner_key, reverse=True)
 
 
@@ -290,6 +292,8 @@ def leaves_under(tree: Tree, pos: int, rev: str) -> list[Leaf]:
     nodes = tree._nodes
     if (pos, rev) not in nodes:
         return []
+    if len(nodes) == 1:  # Case: a single revision, the one asked for.
+        return [winner(tree)]
     found = [
         leaf
         for leaf in _iter_leaves(tree)

@@ -42,7 +42,7 @@ from sync.errors import (BadRequest, Conflict, InsufficientStorage, MissingStub,
                          StoreUnavailable, SyncError)
 from sync.revid import InvalidRev, parse_rev
 from sync.store import (Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Resolver, Router, StoreLimits,
-                        bulk_get_one_by_one)
+                        bulk_get_error, bulk_get_result)
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +254,10 @@ class SQLiteServer:
             self._connections.clear()
         self._local = threading.local()
         self._writer = None
+
+
+# Stored bodies (JSON bytes) by (doc id, rev), read in one query with the trees they belong to.
+_Bodies = dict[tuple[str, str], bytes]
 
 
 class _Before(NamedTuple):
@@ -560,6 +564,11 @@ class SQLiteStore(PutFromBulkDocs):
         ).fetchone()
         return None if row is None else jsonutil.loads(row[0])
 
+    def _stored_body(self, conn: sqlite3.Connection, doc_id: str, rev: str, bodies: _Bodies | None) -> dict | None:
+        """A revision's body, from ``bodies`` (read earlier in the same transaction) or the table."""
+        data = bodies.get((doc_id, rev)) if bodies else None
+        return self._body(conn, doc_id, rev) if data is None else jsonutil.loads(data)
+
     def _with_attachments(self, conn: sqlite3.Connection, doc: dict) -> dict:
         stubs = doc.get("_attachments")
         if not stubs:
@@ -583,37 +592,43 @@ class SQLiteStore(PutFromBulkDocs):
         conn = self._conn()
         conn.execute("BEGIN")
         try:
-            tree = self._tree(conn, doc_id)
-            if rev is None:
-                leaf = revtree.winner(tree)
-                if leaf.deleted:
-                    raise NotFound("deleted", doc_id)
-                path = leaf.path
-                rev = leaf.rev_id
-            else:
-                pos, rev_hash = update.parse_rev_or_400(rev, doc_id)
-                found = revtree.find(tree, pos, rev_hash)
-                if found is None:
-                    raise NotFound("missing", doc_id)
-                path = found[1]
-            doc = self._body(conn, doc_id, rev)
-            if doc is None:
-                raise NotFound("missing", doc_id)
-            if revs:
-                doc["_revisions"] = {"start": int(rev.split("-", 1)[0]), "ids": list(path)}
-            if conflicts:
-                found_conflicts = [leaf.rev_id for leaf in revtree.conflicts(tree)]
-                if found_conflicts:
-                    doc["_conflicts"] = found_conflicts
-            if deleted_conflicts:
-                found_deleted = [leaf.rev_id for leaf in revtree.deleted_conflicts(tree)]
-                if found_deleted:
-                    doc["_deleted_conflicts"] = found_deleted
-            if attachments:
-                doc = self._with_attachments(conn, doc)
-            return doc
+            return self._get(conn, doc_id, self._tree(conn, doc_id), rev, revs=revs, conflicts=conflicts,
+                             deleted_conflicts=deleted_conflicts, attachments=attachments)
         finally:
             conn.execute("COMMIT")
+
+    def _get(self, conn: sqlite3.Connection, doc_id: str, tree: revtree.Tree, rev: str | None, *, revs: bool,
+             conflicts: bool = False, deleted_conflicts: bool = False, attachments: bool = False,
+             bodies: _Bodies | None = None) -> dict:
+        """``get`` on a tree already read; ``bodies``: stored bodies read with it."""
+        if rev is None:
+            leaf = revtree.winner(tree)
+            if leaf.deleted:
+                raise NotFound("deleted", doc_id)
+            path = leaf.path
+            rev = leaf.rev_id
+        else:
+            pos, rev_hash = update.parse_rev_or_400(rev, doc_id)
+            found = revtree.find(tree, pos, rev_hash)
+            if found is None:
+                raise NotFound("missing", doc_id)
+            path = found[1]
+        doc = self._stored_body(conn, doc_id, rev, bodies)
+        if doc is None:
+            raise NotFound("missing", doc_id)
+        if revs:
+            doc["_revisions"] = {"start": int(rev.split("-", 1)[0]), "ids": list(path)}
+        if conflicts:
+            found_conflicts = [leaf.rev_id for leaf in revtree.conflicts(tree)]
+            if found_conflicts:
+                doc["_conflicts"] = found_conflicts
+        if deleted_conflicts:
+            found_deleted = [leaf.rev_id for leaf in revtree.deleted_conflicts(tree)]
+            if found_deleted:
+                doc["_deleted_conflicts"] = found_deleted
+        if attachments:
+            doc = self._with_attachments(conn, doc)
+        return doc
 
     def open_revs(
         self,
@@ -629,39 +644,91 @@ class SQLiteStore(PutFromBulkDocs):
             try:
                 tree = self._tree(conn, doc_id)
             except NotFound:
-                if revs == "all":
-                    return []
-                return [{"missing": rev} for rev in revs]
-            if revs == "all":
-                wanted: list[tuple[str, list[revtree.Leaf] | None]] = [
-                    (leaf.rev_id, [leaf]) for leaf in revtree.leaves(tree)
-                ]
-            else:
-                wanted = [(rev, self._resolve(tree, rev, latest)) for rev in revs]
-            out: list[dict] = []
-            seen: set[str] = set()
-            for asked, found in wanted:
-                if not found:
-                    out.append({"missing": asked})
-                    continue
-                for leaf in found:
-                    if leaf.rev_id in seen:
-                        continue
-                    seen.add(leaf.rev_id)
-                    doc = self._body(conn, doc_id, leaf.rev_id)
-                    if doc is None:
-                        out.append({"missing": leaf.rev_id})
-                        continue
-                    doc["_revisions"] = {"start": leaf.pos, "ids": list(leaf.path)}
-                    if attachments:
-                        doc = self._with_attachments(conn, doc)
-                    out.append({"ok": doc})
-            return out
+                tree = None
+            return self._open_revs(conn, doc_id, tree, revs, latest=latest, attachments=attachments)
         finally:
             conn.execute("COMMIT")
 
+    def _open_revs(self, conn: sqlite3.Connection, doc_id: str, tree: revtree.Tree | None,
+                   revs: list[str] | Literal["all"], *, latest: bool, attachments: bool,
+                   bodies: _Bodies | None = None) -> list[dict]:
+        """``open_revs`` on a tree already read (None: no such document)."""
+        if tree is None:
+            return [] if revs == "all" else [{"missing": rev} for rev in revs]
+        if revs == "all":
+            wanted: list[tuple[str, list[revtree.Leaf] | None]] = [
+                (leaf.rev_id, [leaf]) for leaf in revtree.leaves(tree)
+            ]
+        else:
+            wanted = [(rev, self._resolve(tree, rev, latest)) for rev in revs]
+        out: list[dict] = []
+        seen: set[str] = set()
+        for asked, found in wanted:
+            if not found:
+                out.append({"missing": asked})
+                continue
+            for leaf in found:
+                if leaf.rev_id in seen:
+                    continue
+                seen.add(leaf.rev_id)
+                doc = self._stored_body(conn, doc_id, leaf.rev_id, bodies)
+                if doc is None:
+                    out.append({"missing": leaf.rev_id})
+                    continue
+                doc["_revisions"] = {"start": leaf.pos, "ids": list(leaf.path)}
+                if attachments:
+                    doc = self._with_attachments(conn, doc)
+                out.append({"ok": doc})
+        return out
+
     def bulk_get(self, wanted: list[dict], *, revs: bool = True, latest: bool = False, attachments: bool = False) -> list[dict]:
-        return bulk_get_one_by_one(self, wanted, revs=revs, latest=latest, attachments=attachments)
+        """``_bulk_get`` in one read transaction, every document's tree and winning body read in one query.
+
+        A pull asks for the winners it was just told about, so the bodies
+        read with the trees are nearly always the ones served; any other
+        revision is read on its own.
+        """
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            trees, bodies = self._trees_and_winners(conn, {item["id"] for item in wanted})
+            results = []
+            for item in wanted:
+                doc_id, rev = item["id"], item.get("rev")
+                tree = trees.get(doc_id)
+                try:
+                    if rev is None:
+                        if tree is None:
+                            raise NotFound("missing", doc_id)
+                        found = [{"ok": self._get(conn, doc_id, tree, None, revs=True, attachments=attachments,
+                                                  bodies=bodies)}]
+                    else:
+                        found = self._open_revs(conn, doc_id, tree, [rev], latest=latest, attachments=attachments,
+                                                bodies=bodies)
+                except SyncError as exc:
+                    found = [bulk_get_error(doc_id, rev, exc)]
+                results.append(bulk_get_result(doc_id, found, revs))
+            return results
+        finally:
+            conn.execute("COMMIT")
+
+    def _trees_and_winners(self, conn: sqlite3.Connection, ids: set[str]) -> tuple[dict[str, revtree.Tree], _Bodies]:
+        """The trees of ``ids`` (those that exist) and their winners' stored bodies, in one query per 500."""
+        trees: dict[str, revtree.Tree] = {}
+        bodies: _Bodies = {}
+        id_list = list(ids)
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for doc_id, tree, win, body in conn.execute(
+                "SELECT d.id, d.tree, d.winner, r.body FROM docs d "
+                "LEFT JOIN revs r ON r.db = d.db AND r.doc_id = d.id AND r.rev = d.winner "
+                f"WHERE d.db = ? AND d.id IN ({marks})", (self.db, *chunk)
+            ):
+                trees[doc_id] = revtree.from_json(jsonutil.loads(tree))
+                if body is not None:
+                    bodies[(doc_id, win)] = body
+        return trees, bodies
 
     @staticmethod
     def _resolve(tree: revtree.Tree, rev: str, latest: bool) -> list[revtree.Leaf] | None:

@@ -188,28 +188,22 @@ class StoreServer(Protocol):
     def close(self) -> None: ...
 
 
-def bulk_get_one_by_one(store: DocumentStore, wanted: list[dict], *, revs: bool, latest: bool, attachments: bool) -> list[dict]:
-    """``bulk_get`` from ``get`` and ``open_revs``, for a store with cheap single reads."""
-    results = []
-    for item in wanted:
-        doc_id, rev = item["id"], item.get("rev")
-        try:
-            if rev is None:
-                found = [{"ok": store.get(doc_id, revs=True, attachments=attachments)}]
-            else:
-                found = store.open_revs(doc_id, [rev], latest=latest, attachments=attachments)
-        except SyncError as exc:
-            found = [{"error": {"id": doc_id, "rev": rev or "undefined", "error": exc.error, "reason": exc.reason}}]
-        docs = []
-        for row in found:
-            if "missing" in row:
-                docs.append({"error": {"id": doc_id, "rev": row["missing"], "error": "not_found", "reason": "missing"}})
-                continue
-            if "ok" in row and not revs:
-                row["ok"].pop("_revisions", None)
-            docs.append(row)
-        results.append({"id": doc_id, "docs": docs})
-    return results
+def bulk_get_error(doc_id: str, rev: str | None, exc: SyncError) -> dict:
+    """The ``_bulk_get`` row of a document that could not be read."""
+    return {"error": {"id": doc_id, "rev": rev or "undefined", "error": exc.error, "reason": exc.reason}}
+
+
+def bulk_get_result(doc_id: str, found: list[dict], revs: bool) -> dict:
+    """One ``_bulk_get`` result from ``open_revs`` rows (or a ``get`` as ``{ok: doc}``)."""
+    docs = []
+    for row in found:
+        if "missing" in row:
+            docs.append({"error": {"id": doc_id, "rev": row["missing"], "error": "not_found", "reason": "missing"}})
+            continue
+        if "ok" in row and not revs:
+            row["ok"].pop("_revisions", None)
+        docs.append(row)
+    return {"id": doc_id, "docs": docs}
 
 
 def resolve_after(store: DocumentStore, doc_ids: Iterable[str], resolve: Resolver) -> list[str]:
