@@ -732,9 +732,13 @@ class SQLiteStore(PutFromBulkDocs):
 
     @staticmethod
     def _resolve(tree: revtree.Tree, rev: str, latest: bool) -> list[revtree.Leaf] | None:
-        try:
-            pos, rev_hash = parse_rev(rev)
-        except InvalidRev:
+        # Only a revision of the tree is found, so nothing else needs parsing (a
+        # malformed one is as missing as an unknown one); "01-x" is not "1-x".
+        pos_text, _, rev_hash = rev.partition("-")
+        if not (pos_text.isascii() and pos_text.isdigit() and pos_text[0] != "0"):
+            return None
+        pos = int(pos_text)
+        if (pos, rev_hash) not in tree.nodes:
             return None
         if latest:
             return revtree.leaves_under(tree, pos, rev_hash) or None
