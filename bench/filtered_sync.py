@@ -8,8 +8,9 @@ memory adapter) pulling its one turf (about N/T documents), then no-op
 pulls.  On the SQLite store the server's own indexes (asset map, visits)
 are built before it starts, timed apart, as a running server keeps them
 (``blockwalk serve`` would otherwise spend its first minute building them
-from the whole campaign, beside the pulls), and three new phones pull from
-Blockwalk and from pouchdb-server in turn: the medians are reported.  On the CouchDB store the fill is followed by building its channel
+from the whole campaign, beside the pulls), and five new phones pull from
+Blockwalk and from pouchdb-server in turn, after one untimed phone on each
+server: the medians are reported.  On the CouchDB store the fill is followed by building its channel
 index (``sync.couchdb_channels``), timed apart.  In the same run: the same
 pull from a pouchdb-server database holding only that turf's documents, and
 the no-op pull against a store of 10,000 documents, to show that the cost
@@ -179,7 +180,7 @@ def blockwalk_pull(folder: Path, store: str, turf: int, expect: int | None, roun
         return pull(f"{live.url}/sync/city", live.volunteer_token, expect, rounds)
 
 
-PHONES = 3  # new phones per measurement on the SQLite store: the medians are reported (a loaded machine is noisy)
+PHONES = 5  # new phones per measurement on the SQLite store: the medians are reported (a loaded machine is noisy)
 
 
 def medians(runs: list[dict]) -> dict:
@@ -189,19 +190,30 @@ def medians(runs: list[dict]) -> dict:
 
 
 def sqlite_pulls(folder: Path, keep: Path, args, turf: int, expect: int, direct_url: str) -> None:
-    """New phones taking turns: one from pouchdb-server, one from Blockwalk on the large store; then the small one."""
+    """New phones taking turns: pouchdb-server, Blockwalk on the large store, Blockwalk on the small one.
+
+    Both Blockwalk servers run at once, so the three sides share the same
+    moments of a loaded machine.  Each server has served one phone before
+    the measured ones (pouchdb-server the first direct pull), as a running
+    server has: the first requests after start-up pay for imports and
+    connections.
+    """
     big = sqlite_store(keep, args.docs, args.turfs)
     small = sqlite_store(keep, 10_000, 10)
-    per_turf = args.docs // args.turfs
-    big_runs, small_runs, direct_runs = [], [], []
-    with volunteer_server(folder / "b1", sqlite_copy(big, folder / "b1"), turf) as live:
-        for _ in range(PHONES):
-            direct_runs.append(pull(direct_url, None, expect, args.rounds))
-            big_runs.append(pull(f"{live.url}/sync/city", live.volunteer_token, expect, args.rounds))
-    with volunteer_server(folder / "b2", sqlite_copy(small, folder / "b2"), 5) as live:
-        for _ in range(PHONES):
-            small_runs.append(pull(f"{live.url}/sync/city", live.volunteer_token,
-                                   expect if per_turf == 1000 else None, args.rounds))
+    small_expect = expect if args.docs // args.turfs == 1000 else None
+    runs: dict[str, list[dict]] = {"direct": [], "big": [], "small": []}
+    with (volunteer_server(folder / "b1", sqlite_copy(big, folder / "b1"), turf) as on_big,
+          volunteer_server(folder / "b2", sqlite_copy(small, folder / "b2"), 5) as on_small):
+        phones = {"direct": (direct_url, None, expect),
+                  "big": (f"{on_big.url}/sync/city", on_big.volunteer_token, expect),
+                  "small": (f"{on_small.url}/sync/city", on_small.volunteer_token, small_expect)}
+        for side in ("big", "small"):
+            pull(*phones[side], 1)
+        order = list(phones)
+        for phone in range(PHONES):
+            for side in order[phone % 3:] + order[:phone % 3]:
+                runs[side].append(pull(*phones[side], args.rounds))
+    big_runs, small_runs, direct_runs = runs["big"], runs["small"], runs["direct"]
     report("sqlite", args.docs, medians(big_runs), medians(small_runs), medians(direct_runs))
 
 
