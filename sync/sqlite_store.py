@@ -173,9 +173,22 @@ class SQLiteServer:
                         raise
                 finally:
                     if relaxed:
-                        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+                        self._restore_synchronous(conn)
             except sqlite3.OperationalError as exc:
                 raise _storage_error(exc) from exc
+
+    def _restore_synchronous(self, conn: sqlite3.Connection) -> None:
+        """Back to the store's mode after a relaxed commit; failing that, the writer is replaced."""
+        try:
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        except sqlite3.Error:
+            # Never leave the writer relaxed: the next write gets a new connection, set up in full.
+            self._writer = None
+            with self._connections_lock:
+                if conn in self._connections:
+                    self._connections.remove(conn)
+            conn.close()
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -108,11 +109,19 @@ def test_checkpoints_skip_the_disk_wait_and_documents_keep_it(tmp_path):
             assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
             conn.set_trace_callback(None)
 
-        # Written in order: reopened, the store holds the last checkpoint and the document.
+        # A writer that breaks during a relaxed commit is replaced, never left relaxed.
+        with pytest.raises(sqlite3.Error):
+            with server.transaction(durable=False) as conn:
+                conn.close()
+        db.bulk_docs([{"_id": "record:2", "type": "record"}])
+        with server.writing() as conn:
+            assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+        # Written in order: reopened, the store holds the last checkpoint and the documents.
         server.close()
         server = SQLiteServer(tmp_path / "store.db")
         db = server.open_db("checkpoints")
         assert db.get_local("_local/replication")["last_seq"] == 3
-        assert db.get("record:1")["type"] == "record"
+        assert db.get("record:1")["type"] == "record" and db.get("record:2")["type"] == "record"
     finally:
         server.close()
