@@ -268,6 +268,8 @@ def report(name: str, stats: Stats, memory: list[int], elapsed: float) -> float:
         print(f"  server RSS: first {memory[0] / mib:.0f} MiB, peak {max(memory) / mib:.0f} MiB, last {memory[-1] / mib:.0f} MiB;"
               f" mean of the first third {statistics.mean(memory[:third]) / mib:.0f} MiB,"
               f" of the last third {statistics.mean(memory[-third:]) / mib:.0f} MiB ({len(memory)} samples)")
+        tenths = [memory[min(len(memory) - 1, len(memory) * k // 10)] / mib for k in range(1, 11)]
+        print("  server RSS at each tenth of the run: " + " ".join(f"{m:.0f}" for m in tenths) + " MiB")
     return quantile(every, 0.95)
 
 
