@@ -771,13 +771,10 @@ class SQLiteStore(PutFromBulkDocs):
             conn.execute("COMMIT")
 
     def _trees_and_winners(self, conn: sqlite3.Connection, ids: set[str]) -> tuple[dict[str, revtree.Tree], _Bodies]:
-        """The trees of ``ids`` (those that exist) and their winners' stored bodies, in one query per 500."""
+        """The trees of ``ids`` (those that exist) and their winners' stored bodies, in one query per chunk."""
         trees: dict[str, revtree.Tree] = {}
         bodies: _Bodies = {}
-        id_list = list(ids)
-        for start in range(0, len(id_list), 500):
-            chunk = id_list[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in _in_chunks(list(ids)):
             for doc_id, tree, win, body in conn.execute(
                 "SELECT d.id, d.tree, d.winner, r.body FROM docs d "
                 "LEFT JOIN revs r ON r.db = d.db AND r.doc_id = d.id AND r.rev = d.winner "
