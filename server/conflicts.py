@@ -86,12 +86,13 @@ def _winner_key(doc: dict) -> tuple[int, str]:
 def merge_writes(doc_id: str, leaves: list[dict], policies: dict[str, merging.Policy]) -> list[dict]:
     """The replicated writes that resolve ``leaves`` (live leaves, with ``_rev``): a merge and deletions."""
     winner = max(leaves, key=_winner_key)
-    merged = merging.merge(leaves, policies)
-    merged["merged"] = merging.what_changed(merged, {leaf["_rev"]: leaf for leaf in leaves})
+    merged = merging.merge_noted(leaves, policies)
     merged["_id"] = doc_id
     pos, parent_hash = parse_rev(winner["_rev"])
     rev = new_rev(winner["_rev"], merged, False)
-    writes = [{**merged, "_rev": rev, "_revisions": {"start": pos + 1, "ids": [rev.split("-", 1)[1], parent_hash]}}]
+    merged["_rev"] = rev
+    merged["_revisions"] = {"start": pos + 1, "ids": [rev.split("-", 1)[1], parent_hash]}
+    writes = [merged]
     for leaf in leaves:
         if leaf is winner:
             continue

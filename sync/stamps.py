@@ -115,7 +115,11 @@ def is_stamp(value: object) -> bool:
 def field_stamp(doc: dict, field: str) -> dict | None:
     """The stamp entry ``{s, r, by}`` of ``field`` in ``doc`` if it is well formed, else None."""
     stamps = doc.get("stamps")
-    entry = stamps.get(field) if isinstance(stamps, dict) else None
+    return stamp_entry(stamps.get(field)) if isinstance(stamps, dict) else None
+
+
+def stamp_entry(entry: object) -> dict | None:
+    """``entry`` if it is a well-formed stamp entry ``{s, r, by}``, else None."""
     if not isinstance(entry, dict) or not is_stamp(entry.get("s")):
         return None
     replaced = entry.get("r")
