@@ -106,11 +106,19 @@ def merge_writes(doc_id: str, leaves: list[dict], policies: dict[str, merging.Po
 def resolver(store: DocumentStore) -> Resolver:
     """The store's conflict hook (``sync.store.Resolver``): the merge of a record's live leaves."""
 
+    known: dict[tuple[str, int], dict[str, merging.Policy]] = {}  # for this batch, by form and version
+
     def resolve_record(doc_id: str, leaves: list[dict]) -> list[dict]:
         winner = max(leaves, key=_winner_key)
         if winner.get("type") != "record":
             return []  # other types keep CouchDB's rule
-        return merge_writes(doc_id, leaves, policies_for(store, winner))
+        form, version = winner.get("form"), winner.get("form_version")
+        if not isinstance(form, str) or type(version) is not int:
+            return merge_writes(doc_id, leaves, policies_for(store, winner))
+        policies = known.get((form, version))
+        if policies is None:
+            policies = known[(form, version)] = policies_for(store, winner)
+        return merge_writes(doc_id, leaves, policies)
 
     return resolve_record
 

@@ -25,7 +25,7 @@ only choose what to show from the heads; they never lose one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Iterable, Mapping, Sequence
@@ -44,16 +44,17 @@ class Policy:
 
     name: str = "last_writer"
     order: tuple = ()
+    rank: Mapping[bytes, int] = dataclass_field(init=False, repr=False, compare=False)  # canonical value -> index in order
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rank", {canonical(v): i for i, v in enumerate(self.order)})
 
 
 LAST_WRITER = Policy()
+_ENTRY_KEYS = ("s", "r", "by")
 
 
 # --------------------------------------------------------------------------- heads
-
-
-def _head_key(head: dict) -> tuple[str, bytes]:
-    return head["stamp"], canonical(head["value"])
 
 
 def _at(stamp: str) -> str:
@@ -134,12 +135,15 @@ def leaf_heads(leaf: dict, field: str, values: Mapping[str, object], policy: Pol
 def _settle(heads: Iterable[dict]) -> list[dict]:
     """One head per (stamp, value), without the heads another head replaced, in stamp order."""
     heads = list(heads)
+    if len(heads) == 1 and heads[0]["stamp"] not in heads[0]["replaced"]:
+        return heads
     replaced = {r for head in heads for r in head["replaced"]}
     kept: dict[tuple[str, bytes], list[dict]] = {}
     for head in heads:
-        if head["stamp"] and head["stamp"] in replaced:
+        stamp = head["stamp"]
+        if stamp and stamp in replaced:
             continue
-        kept.setdefault(_head_key(head), []).append(head)
+        kept.setdefault((stamp, canonical(head["value"])), []).append(head)
     # Two heads with one stamp and value (the same edit seen through two leaves) differ at
     # most in what was looked up about them: keep the greatest, whatever the leaves' order.
     return [group[0] if len(group) == 1 else max(group, key=canonical)
@@ -169,11 +173,11 @@ def _derive(heads: list[dict], policy: Policy) -> tuple[object, bool]:
                 seen.setdefault(canonical(item), item)
         items = list(seen.values())
         if policy.order:
-            rank = {canonical(v): i for i, v in enumerate(policy.order)}
+            rank = policy.rank
             items.sort(key=lambda item: (rank.get(canonical(item), len(rank)), canonical(item)))
         return items, False
     if name == "forward_only" and values and policy.order:
-        rank = {canonical(v): i for i, v in enumerate(policy.order)}
+        rank = policy.rank
         if all(canonical(v) in rank for v in values):
             return max(values, key=lambda v: rank[canonical(v)]), False
     if name == "best_accuracy" and values and all(isinstance(v, dict) for v in values):
@@ -302,10 +306,10 @@ def _agreed(values: list[dict], stamp_maps: list[dict], conflict_maps: list[dict
         raw = first_stamps.get(field)
         if raw is None:
             out[field] = first_values.get(field), None
-            continue
-        entry = stamp_entry(raw)
-        if entry is not None:  # (a malformed stamp entry: the full path reads the value as unstamped)
-            out[field] = first_values.get(field), {"s": entry["s"], "r": list(entry["r"]), "by": entry.get("by")}
+        elif stamp_entry(raw) is not None:  # (a malformed stamp entry: the full path reads the value as unstamped)
+            # The entry as it is when it is exactly {s, r, by} (shared, never modified), else those three.
+            out[field] = first_values.get(field), raw if tuple(raw) == _ENTRY_KEYS else {
+                "s": raw["s"], "r": list(raw["r"]), "by": raw.get("by")}
     return out
 
 
