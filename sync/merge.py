@@ -66,7 +66,17 @@ def _at(stamp: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _day(days: int) -> str:
-    return datetime.fromtimestamp(days * 86400, UTC).strftime("%Y-%m-%dT")
+    """The date of a day since 1970, ``YYYY-MM-DDT``; past the year 9999 (a clock far ahead, which
+    stamps allow until 10889), ISO 8601's expanded year ``+YYYYYY``: the Gregorian calendar
+    repeats every 400 years (146,097 days)."""
+    cycles = max(0, -(-(days - _LAST_DAY) // _CYCLE_DAYS))
+    date = datetime.fromtimestamp((days - cycles * _CYCLE_DAYS) * 86400, UTC)
+    year = date.year + 400 * cycles
+    return f"{year:04d}-{date.month:02d}-{date.day:02d}T" if year <= 9999 else f"+{year:06d}-{date.month:02d}-{date.day:02d}T"
+
+
+_LAST_DAY = 2_932_896  # 9999-12-31, in days since 1970
+_CYCLE_DAYS = 146_097
 
 
 # A stamped head's ``at`` follows from its stamp: it is filled in only for the heads that end

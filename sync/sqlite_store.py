@@ -415,8 +415,8 @@ class SQLiteStore(PutFromBulkDocs):
         one transaction, and a second writer finds the conflict already
         resolved.  The writes are the server's own revisions: planned from
         their ``_revisions`` without a client's write checks
-        (``update.plan_built``); one with attachments takes the full path,
-        which resolves its stubs.
+        (``update.plan_built``); one with attachments (or no ``_revisions``)
+        takes the full path, which resolves its stubs.
         """
         for doc_id, leaves in self._live_leaves(conn, batch, ids).items():
             try:
@@ -426,7 +426,7 @@ class SQLiteStore(PutFromBulkDocs):
                 continue
             for n, write in enumerate(writes):
                 try:
-                    if write.get("_attachments"):
+                    if write.get("_attachments") or "_revisions" not in write:
                         self._write_one(conn, batch, write, new_edits=False)
                     else:
                         self._add(conn, batch, update.plan_built(write), {})
