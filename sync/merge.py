@@ -44,7 +44,8 @@ class Policy:
 
     name: str = "last_writer"
     order: tuple = ()
-    rank: Mapping[bytes, int] = dataclass_field(init=False, repr=False, compare=False)  # canonical value -> index in order
+    # The canonical JSON of each value of ``order`` -> its index, computed once.
+    rank: Mapping[bytes, int] = dataclass_field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rank", {canonical(v): i for i, v in enumerate(self.order)})
@@ -72,7 +73,7 @@ def _day(days: int) -> str:
     cycles = max(0, -(-(days - _LAST_DAY) // _CYCLE_DAYS))
     date = datetime.fromtimestamp((days - cycles * _CYCLE_DAYS) * 86400, UTC)
     year = date.year + 400 * cycles
-    return f"{year:04d}-{date.month:02d}-{date.day:02d}T" if year <= 9999 else f"+{year:06d}-{date.month:02d}-{date.day:02d}T"
+    return f"{year:04d}-{date:%m-%d}T" if year <= 9999 else f"+{year:06d}-{date:%m-%d}T"
 
 
 _LAST_DAY = 2_932_896  # 9999-12-31, in days since 1970

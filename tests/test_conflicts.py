@@ -136,7 +136,8 @@ def test_a_push_of_many_conflicting_records_merges_every_one(app):
         first = revised(ana(None, lambda d: d.update({**copy.deepcopy(VISIT), "_id": f"record:door-{n:03d}"}), T + n),
                         None, f"{n:032x}")
         a = revised(ana(first, lambda d: d["answers"].update(door_language="es"), T + 1000 + n), first, f"a{n:031x}")
-        b = revised(ben(first, lambda d: d["answers"].update(concerns=f"dog at {n}"), T + 2000 + n), first, f"b{n:031x}")
+        b = revised(ben(first, lambda d: d["answers"].update(concerns=f"dog at {n}"), T + 2000 + n),
+                    first, f"b{n:031x}")
         stored += [first, a]
         pushed.append(b)
     push(app, stored)
