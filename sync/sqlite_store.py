@@ -484,10 +484,16 @@ class SQLiteStore(PutFromBulkDocs):
         return out
 
     def _bodies(self, conn: sqlite3.Connection, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
-        """The stored bodies of these (doc id, rev) pairs, in one query per 400."""
+        """The stored bodies of these (doc id, rev) pairs, in one query per ``ID_CHUNK``.
+
+        The list of pairs is padded to the lengths ``_in_list`` gives id
+        lists, so the query has at most six forms, with a pair no document
+        has (an empty id), so the padding reads nothing.
+        """
         found = {}
-        for start in range(0, len(wanted), 400):
-            chunk = wanted[start:start + 400]
+        for start in range(0, len(wanted), ID_CHUNK):
+            chunk = wanted[start:start + ID_CHUNK]
+            chunk += [("", "")] * (len(_in_list(chunk)[1]) - len(chunk))  # type: ignore[arg-type]
             pairs = ",".join(["(?, ?)"] * len(chunk))
             for doc_id, rev, body in conn.execute(  # (CROSS JOIN: the pairs drive, one index search each)
                 f"WITH wanted (doc_id, rev) AS (VALUES {pairs}) SELECT r.doc_id, r.rev, r.body FROM wanted "

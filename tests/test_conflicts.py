@@ -129,7 +129,7 @@ def test_two_server_processes_racing_write_the_same_merge(app, store_kind, tmp_p
 
 
 def test_a_push_of_many_conflicting_records_merges_every_one(app):
-    # More conflicting records in one batch than the SQLite store reads leaves for in one query (400).
+    # Many conflicting records in one batch: the SQLite store reads the leaves stored before in one query.
     ana, ben = phone("phone-ana"), phone("phone-ben")
     stored, pushed = [], []
     for n in range(410):
