@@ -173,25 +173,53 @@ class SQLiteServer:
             yield self._writer
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``) on the writer, all or nothing.
 
         A full disk or a read-only file becomes a ``SyncError`` naming the
         cause (507 ``insufficient_storage``, 503 ``service_unavailable``);
         the transaction is rolled back, so nothing is half written.
+
+        ``durable=False``: commit without waiting for the disk (WAL with
+        ``synchronous=NORMAL`` for this one transaction, when the store is
+        FULL or EXTRA), for writes whose loss in a power cut costs nothing
+        but a retry (replication checkpoints, docs/store.md).  Such a commit
+        is still atomic, and the WAL is written in order, so the next durable
+        commit makes it durable too; it can never be lost while a later
+        document write survives.
         """
+        relaxed = not durable and self._synchronous in ("FULL", "EXTRA")
         with self.writing() as conn:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                if relaxed:
+                    conn.execute("PRAGMA synchronous=NORMAL")
                 try:
-                    yield conn
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield conn
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        raise
+                finally:
+                    if relaxed:
+                        self._restore_synchronous(conn)
             except sqlite3.OperationalError as exc:
                 raise _storage_error(exc) from exc
+
+    def _restore_synchronous(self, conn: sqlite3.Connection) -> None:
+        """Back to the store's mode after a relaxed commit; failing that, the writer is replaced."""
+        try:
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        except sqlite3.Error:
+            # Never leave the writer relaxed: the next write gets a new connection, set up in full.
+            self._writer = None
+            with self._connections_lock:
+                if conn in self._connections:
+                    self._connections.remove(conn)
+            conn.close()
+            raise
 
     def _connect(self, cache_kib: int) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -1008,7 +1036,9 @@ class SQLiteStore(PutFromBulkDocs):
             return self.delete_local(local_id, doc.get("_rev"))
         data = jsonutil.dumps(body)
         update.check_size(local_id, len(data), self.limits.max_document_bytes)
-        with self.server.transaction() as conn:
+        # A checkpoint lost in a power cut only makes the client compare and
+        # send again what it already sent (idempotent): no wait for the disk.
+        with self.server.transaction(durable=False) as conn:
             current = self._local_rev(conn, local_id)
             _check_local_rev(local_id, doc.get("_rev"), current)
             new = (current or 0) + 1
