@@ -81,7 +81,7 @@ _CYCLE_DAYS = 146_097
 
 
 # A stamped head's ``at`` follows from its stamp: it is filled in only for the heads that end
-# in a conflict entry (``_shown``), the rest of the time it is None.
+# in a conflict entry (in ``_merge``), the rest of the time it is None.
 
 
 def _stamped_head(leaf: dict, value: object, entry: dict) -> dict:
