@@ -86,12 +86,13 @@ def _winner_key(doc: dict) -> tuple[int, str]:
 def merge_writes(doc_id: str, leaves: list[dict], policies: dict[str, merging.Policy]) -> list[dict]:
     """The replicated writes that resolve ``leaves`` (live leaves, with ``_rev``): a merge and deletions."""
     winner = max(leaves, key=_winner_key)
-    merged = merging.merge(leaves, policies)
-    merged["merged"] = merging.what_changed(merged, {leaf["_rev"]: leaf for leaf in leaves})
+    merged = merging.merge_noted(leaves, policies)
     merged["_id"] = doc_id
     pos, parent_hash = parse_rev(winner["_rev"])
     rev = new_rev(winner["_rev"], merged, False)
-    writes = [{**merged, "_rev": rev, "_revisions": {"start": pos + 1, "ids": [rev.split("-", 1)[1], parent_hash]}}]
+    merged["_rev"] = rev
+    merged["_revisions"] = {"start": pos + 1, "ids": [rev.split("-", 1)[1], parent_hash]}
+    writes = [merged]
     for leaf in leaves:
         if leaf is winner:
             continue
@@ -105,11 +106,19 @@ def merge_writes(doc_id: str, leaves: list[dict], policies: dict[str, merging.Po
 def resolver(store: DocumentStore) -> Resolver:
     """The store's conflict hook (``sync.store.Resolver``): the merge of a record's live leaves."""
 
+    known: dict[tuple[str, int], dict[str, merging.Policy]] = {}  # for this batch, by form and version
+
     def resolve_record(doc_id: str, leaves: list[dict]) -> list[dict]:
         winner = max(leaves, key=_winner_key)
         if winner.get("type") != "record":
             return []  # other types keep CouchDB's rule
-        return merge_writes(doc_id, leaves, policies_for(store, winner))
+        form, version = winner.get("form"), winner.get("form_version")
+        if not isinstance(form, str) or type(version) is not int:
+            return merge_writes(doc_id, leaves, policies_for(store, winner))
+        policies = known.get((form, version))
+        if policies is None:
+            policies = known[(form, version)] = policies_for(store, winner)
+        return merge_writes(doc_id, leaves, policies)
 
     return resolve_record
 

@@ -25,13 +25,13 @@ only choose what to show from the heads; they never lose one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Iterable, Mapping, Sequence
 
 from sync.jsonutil import canonical
-from sync.stamps import field_stamp, field_values, is_stamp, same, stamp_ms
+from sync.stamps import field_stamp, field_values, is_stamp, same, stamp_entry
 
 POLICIES = ("last_writer", "union", "forward_only", "best_accuracy", "keep_both", "newest")
 REVIEWED = {"last_writer"}  # policies whose disagreements go to the review queue
@@ -44,29 +44,50 @@ class Policy:
 
     name: str = "last_writer"
     order: tuple = ()
+    # The canonical JSON of each value of ``order`` -> its index, computed once.
+    rank: Mapping[bytes, int] = dataclass_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rank", {canonical(v): i for i, v in enumerate(self.order)})
 
 
 LAST_WRITER = Policy()
+_ENTRY_KEYS = ("s", "r", "by")
 
 
 # --------------------------------------------------------------------------- heads
 
 
-def _head_key(head: dict) -> tuple[str, bytes]:
-    return head["stamp"], canonical(head["value"])
-
-
-@lru_cache(maxsize=65536)
 def _at(stamp: str) -> str:
     """The time of a (well-formed) stamp, ISO 8601 in UTC with milliseconds."""
-    ms = stamp_ms(stamp)
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    ms = int(stamp[:12], 16)
+    seconds = ms // 1000 % 86400
+    return f"{_day(ms // 86_400_000)}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{ms % 1000:03d}Z"
+
+
+@lru_cache(maxsize=1024)
+def _day(days: int) -> str:
+    """The date of a day since 1970, ``YYYY-MM-DDT``; past the year 9999 (a clock far ahead, which
+    stamps allow until 10889), ISO 8601's expanded year ``+YYYYYY``: the Gregorian calendar
+    repeats every 400 years (146,097 days)."""
+    cycles = max(0, -(-(days - _LAST_DAY) // _CYCLE_DAYS))
+    date = datetime.fromtimestamp((days - cycles * _CYCLE_DAYS) * 86400, UTC)
+    year = date.year + 400 * cycles
+    return f"{year:04d}-{date:%m-%d}T" if year <= 9999 else f"+{year:06d}-{date:%m-%d}T"
+
+
+_LAST_DAY = 2_932_896  # 9999-12-31, in days since 1970
+_CYCLE_DAYS = 146_097
+
+
+# A stamped head's ``at`` follows from its stamp: it is filled in only for the heads that end
+# in a conflict entry (in ``_merge``), the rest of the time it is None.
 
 
 def _stamped_head(leaf: dict, value: object, entry: dict) -> dict:
     stamp = entry["s"]
     return {"value": value, "stamp": stamp, "replaced": list(entry["r"]), "by": entry.get("by"),
-            "device": stamp[18:], "at": _at(stamp), "geotag": None}
+            "device": stamp[18:], "at": None, "geotag": None}
 
 
 def _unstamped_head(leaf: dict, value: object) -> dict:
@@ -95,7 +116,7 @@ def _clean_head(head: object) -> dict | None:
     replaced = [r for r in replaced if isinstance(r, str)] if isinstance(replaced, list) else []
     if stamp:  # everything else of a stamped head follows from its stamp; the geotag is looked up again
         return {"value": head["value"], "stamp": stamp, "replaced": replaced, "by": _text(head.get("by")),
-                "device": stamp[18:], "at": _at(stamp), "geotag": None}
+                "device": stamp[18:], "at": None, "geotag": None}
     return {"value": head["value"], "stamp": stamp, "replaced": [], "by": _text(head.get("by")),
             "device": _text(head.get("device")), "at": _text(head.get("at")),
             "geotag": head.get("geotag") if isinstance(head.get("geotag"), dict) else None}
@@ -125,12 +146,15 @@ def leaf_heads(leaf: dict, field: str, values: Mapping[str, object], policy: Pol
 def _settle(heads: Iterable[dict]) -> list[dict]:
     """One head per (stamp, value), without the heads another head replaced, in stamp order."""
     heads = list(heads)
+    if len(heads) == 1 and heads[0]["stamp"] not in heads[0]["replaced"]:
+        return heads
     replaced = {r for head in heads for r in head["replaced"]}
     kept: dict[tuple[str, bytes], list[dict]] = {}
     for head in heads:
-        if head["stamp"] and head["stamp"] in replaced:
+        stamp = head["stamp"]
+        if stamp and stamp in replaced:
             continue
-        kept.setdefault(_head_key(head), []).append(head)
+        kept.setdefault((stamp, canonical(head["value"])), []).append(head)
     # Two heads with one stamp and value (the same edit seen through two leaves) differ at
     # most in what was looked up about them: keep the greatest, whatever the leaves' order.
     return [group[0] if len(group) == 1 else max(group, key=canonical)
@@ -160,11 +184,11 @@ def _derive(heads: list[dict], policy: Policy) -> tuple[object, bool]:
                 seen.setdefault(canonical(item), item)
         items = list(seen.values())
         if policy.order:
-            rank = {canonical(v): i for i, v in enumerate(policy.order)}
+            rank = policy.rank
             items.sort(key=lambda item: (rank.get(canonical(item), len(rank)), canonical(item)))
         return items, False
     if name == "forward_only" and values and policy.order:
-        rank = {canonical(v): i for i, v in enumerate(policy.order)}
+        rank = policy.rank
         if all(canonical(v) in rank for v in values):
             return max(values, key=lambda v: rank[canonical(v)]), False
     if name == "best_accuracy" and values and all(isinstance(v, dict) for v in values):
@@ -194,9 +218,22 @@ def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) 
     ``stamps``, a ``conflicts`` entry for every field with concurrent values,
     and the union of the leaves' attachments; no ``_rev``.
     """
+    return _merge(leaves, policies or {})[0]
+
+
+def merge_noted(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) -> dict:
+    """``merge`` with the note for the phones (``merged``, as ``what_changed`` gives it); leaves with ``_rev``."""
+    body, values, contested = _merge(leaves, policies or {})
+    # A field every leaf agrees on has that value in the merge: only the others can have changed.
+    before = {leaf["_rev"]: leaf_values for leaf, leaf_values in zip(leaves, values)}
+    body["merged"] = _note(before, field_values(body), contested)
+    return body
+
+
+def _merge(leaves: Sequence[dict], policies: Mapping[str, Policy]) -> tuple[dict, list[dict], set[str]]:
+    """The merged body, each leaf's field values, and the fields the leaves did not all agree on."""
     if not leaves:
         raise ValueError("merge needs at least one leaf")
-    policies = policies or {}
     values = [field_values(leaf) for leaf in leaves]
     stamp_maps = [leaf["stamps"] if isinstance(leaf.get("stamps"), dict) else {} for leaf in leaves]
     conflict_maps = [leaf["conflicts"] if isinstance(leaf.get("conflicts"), dict) else {} for leaf in leaves]
@@ -205,13 +242,10 @@ def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) 
         fields.update(leaf_values)
         fields.update(stamp_map)
         fields.update(conflict_map)
+    agreed = _agreed(values, stamp_maps, conflict_maps, fields)
+    contested = fields - agreed.keys()
     settled = {}
-    agreed = {}
-    for field in sorted(fields):
-        same_everywhere = _agreed(leaves, values, stamp_maps, conflict_maps, field)
-        if same_everywhere is not None:
-            agreed[field] = same_everywhere
-            continue
+    for field in sorted(contested):
         policy = policies.get(field, LAST_WRITER)
         settled[field] = _settle(h for leaf, leaf_values in zip(leaves, values)
                                  for h in leaf_heads(leaf, field, leaf_values, policy))
@@ -227,7 +261,7 @@ def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) 
     for field, (value, stamp) in agreed.items():
         if value is not None:
             if field.startswith("answers."):
-                answers[field[len("answers."):]] = value
+                answers[field[8:]] = value
             else:
                 top[field] = value
         if stamp is not None:
@@ -239,7 +273,7 @@ def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) 
         value, needs_review = _derive(heads, policy)
         if value is not None:
             if field.startswith("answers."):
-                answers[field[len("answers."):]] = value
+                answers[field[8:]] = value
             else:
                 top[field] = value
         stamped = [h for h in heads if h["stamp"]]
@@ -247,7 +281,8 @@ def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) 
             last = stamped[-1]
             stamps[field] = {"s": last["stamp"], "r": last["replaced"], "by": last["by"]}
         if len(heads) > 1:
-            shown = [{**h, "geotag": where.get(h["device"])} if h["stamp"] else h for h in heads]
+            shown = [{**h, "at": _at(h["stamp"]), "geotag": where.get(h["device"])} if h["stamp"] else h
+                     for h in heads]
             conflicts[field] = {"policy": policy.name, "open": needs_review, "heads": shown}
     body: dict[str, object] = {"_id": leaves[0].get("_id")}
     body.update(sorted(top.items()))
@@ -260,35 +295,45 @@ def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) 
     attachments = _attachments(leaves)
     if attachments:
         body["_attachments"] = attachments
-    return body
+    return body, values, contested
 
 
-def _agreed(leaves: Sequence[dict], values: list[dict], stamp_maps: list[dict], conflict_maps: list[dict],
-            field: str) -> tuple[object, dict | None] | None:
-    """(value, stamp entry) when every leaf holds the same stamp entry and value, and no conflict entry.
+def _agreed(values: list[dict], stamp_maps: list[dict], conflict_maps: list[dict],
+            fields: set[str]) -> dict[str, tuple[object, dict | None]]:
+    """Field -> (value, stamp entry), for the fields every leaf holds with the same stamp entry and
+    value and no conflict entry.
 
     The common case (most fields of a conflicting record were not edited on
-    either side): the same answer as the full path gives, without building heads.
+    either side): the same answer as the full path gives, without building
+    heads.  Whole-field comparisons first, one pass per leaf.
     """
-    raw = stamp_maps[0].get(field)
-    first_value = values[0].get(field)
-    first = None
-    for leaf_values, stamp_map, conflict_map in zip(values, stamp_maps, conflict_maps):
-        if field in conflict_map or stamp_map.get(field) != raw:
-            return None
-        value = leaf_values.get(field)
-        if value is first_value or (type(value) is str and value == first_value):
-            continue
-        if first is None:
-            first = canonical(first_value)
-        if canonical(value) != first:
-            return None
-    if raw is None:
-        return first_value, None
-    stamp = field_stamp(leaves[0], field)
-    if stamp is None:
-        return None  # a malformed stamp entry: the full path reads the value as unstamped
-    return first_value, {"s": stamp["s"], "r": list(stamp["r"]), "by": stamp.get("by")}
+    candidates = fields.difference(*conflict_maps)
+    first_values, first_stamps = values[0], stamp_maps[0]
+    for leaf_values, stamp_map in zip(values[1:], stamp_maps[1:]):
+        candidates = {f for f in candidates if stamp_map.get(f) == first_stamps.get(f)
+                      and _same_value(leaf_values.get(f), first_values.get(f))}
+    out = {}
+    for field in candidates:
+        raw = first_stamps.get(field)
+        if raw is None:
+            out[field] = first_values.get(field), None
+        elif stamp_entry(raw) is not None:  # (a malformed stamp entry: the full path reads the value as unstamped)
+            # The entry as it is when it is exactly {s, r, by} (shared, never modified), else those three.
+            out[field] = first_values.get(field), raw if tuple(raw) == _ENTRY_KEYS else {
+                "s": raw["s"], "r": list(raw["r"]), "by": raw.get("by")}
+    return out
+
+
+def _same_value(a: object, b: object) -> bool:
+    """The same canonical JSON (strings, integers and None by ``==`` and type alone)."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is str or kind is int or kind is bool:
+        return a == b
+    return a == b and canonical(a) == canonical(b)
 
 
 def _attachments(leaves: Sequence[dict]) -> dict:
@@ -306,11 +351,15 @@ def _attachments(leaves: Sequence[dict]) -> dict:
 def what_changed(merged: dict, leaves: Mapping[str, dict]) -> dict:
     """The note a merge revision carries: the leaves merged and, per leaf, the fields now different."""
     now = field_values(merged)
-    changed = {}
-    for rev, leaf in sorted(leaves.items()):
-        before = field_values(leaf)
-        changed[rev] = sorted(f for f in now.keys() | before.keys() if not _unchanged(now.get(f), before.get(f)))
-    return {"revs": sorted(leaves), "changed": changed}
+    before = {rev: field_values(leaf) for rev, leaf in leaves.items()}
+    return _note(before, now, set(now).union(*before.values()))
+
+
+def _note(before: Mapping[str, dict], now: dict, fields: set[str]) -> dict:
+    """``what_changed`` among ``fields``, from the field values of each leaf (by rev) and of the merge."""
+    changed = {rev: sorted(f for f in fields if not _unchanged(now.get(f), values.get(f)))
+               for rev, values in sorted(before.items())}
+    return {"revs": sorted(before), "changed": changed}
 
 
 def _unchanged(now: object, before: object) -> bool:

@@ -445,6 +445,10 @@ class SQLiteStore(PutFromBulkDocs):
             write = update.plan_edit(doc, doc_id, batch.trees.get(doc_id, revtree.EMPTY))
         else:
             write = update.plan_replicated(doc)
+        return self._add(conn, batch, write, blobs)
+
+    def _add(self, conn: sqlite3.Connection, batch: _Batch, write: update.Write, blobs: dict[str, bytes]) -> dict:
+        """Merge a planned write into the batch's tree of its document; its body is stored at the flush."""
         tree = batch.trees.get(write.doc_id, revtree.EMPTY)
         merged, result = revtree.merge(tree, write.path)
         if result is revtree.MergeResult.INTERNAL_NODE:
@@ -468,14 +472,15 @@ class SQLiteStore(PutFromBulkDocs):
     def _resolve_in_batch(self, conn: sqlite3.Connection, batch: _Batch, ids: set[str], resolve: Resolver) -> None:
         """Resolve every document of ``ids`` with several live leaves, in this batch (``sync.store.Resolver``).
 
-        The leaves come from the trees and bodies the batch holds, and the
-        writes join the batch: one transaction, and a second writer finds
-        the conflict already resolved.
+        The leaves come from the trees and bodies the batch holds (the ones
+        stored before are read in one query), and the writes join the batch:
+        one transaction, and a second writer finds the conflict already
+        resolved.  The writes are the server's own revisions: planned from
+        their ``_revisions`` without a client's write checks
+        (``update.plan_built``); one with attachments (or no ``_revisions``)
+        takes the full path, which resolves its stubs.
         """
-        for doc_id in sorted(ids):
-            leaves = self._live_leaves(conn, batch, doc_id)
-            if len(leaves) < 2:
-                continue
+        for doc_id, leaves in self._live_leaves(conn, batch, ids).items():
             try:
                 writes = resolve(doc_id, leaves)
             except Exception:  # a failing resolver must not cost the batch its leaves
@@ -483,25 +488,52 @@ class SQLiteStore(PutFromBulkDocs):
                 continue
             for n, write in enumerate(writes):
                 try:
-                    self._write_one(conn, batch, write, new_edits=False)
+                    if write.get("_attachments") or "_revisions" not in write:
+                        self._write_one(conn, batch, write, new_edits=False)
+                    else:
+                        self._add(conn, batch, update.plan_built(write), {})
                 except SyncError as exc:  # the leaves stay; the next push of the document tries again
                     log.error("could not write the resolution of %s: %s", doc_id, exc.reason)
                     if n == 0:
                         break  # no merge: delete none of the leaves
 
-    def _live_leaves(self, conn: sqlite3.Connection, batch: _Batch, doc_id: str) -> list[dict]:
-        """The bodies of the document's leaves that are not deleted, as the batch left them."""
-        tree = batch.trees.get(doc_id)
-        live = [leaf for leaf in revtree.leaves(tree) if not leaf.deleted] if tree is not None else []
-        if len(live) < 2:
-            return []  # nothing in conflict: no body read
-        bodies = []
-        for leaf in live:
-            body = batch.written.get((doc_id, leaf.rev_id)) or self._body(conn, doc_id, leaf.rev_id)
-            if body is None:
-                return []  # a body stemmed away: nothing to merge from
-            bodies.append(body)
-        return bodies
+    def _live_leaves(self, conn: sqlite3.Connection, batch: _Batch, ids: set[str]) -> dict[str, list[dict]]:
+        """Doc id -> the bodies of its leaves that are not deleted, as the batch left them, for
+        each document of ``ids`` with more than one (in id order)."""
+        live: dict[str, list[str]] = {}
+        for doc_id in sorted(ids):
+            tree = batch.trees.get(doc_id)
+            revs = [leaf.rev_id for leaf in revtree.leaves(tree) if not leaf.deleted] if tree is not None else []
+            if len(revs) > 1:
+                live[doc_id] = revs
+        stored = self._bodies(conn, [(doc_id, rev) for doc_id, revs in live.items() for rev in revs
+                                     if (doc_id, rev) not in batch.written])
+        out = {}
+        for doc_id, revs in live.items():
+            bodies = [batch.written.get((doc_id, rev)) or stored.get((doc_id, rev)) for rev in revs]
+            if None not in bodies:  # (a body stemmed away: nothing to merge from)
+                out[doc_id] = bodies
+        return out
+
+    def _bodies(self, conn: sqlite3.Connection, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        """The stored bodies of these (doc id, rev) pairs, in one query per ``ID_CHUNK``.
+
+        The list of pairs is padded to the lengths ``_in_list`` gives id
+        lists, so the query has at most six forms, with a pair no document
+        has (an empty id), so the padding reads nothing.
+        """
+        found = {}
+        for start in range(0, len(wanted), ID_CHUNK):
+            chunk = wanted[start:start + ID_CHUNK]
+            chunk += [("", "")] * (len(_in_list(chunk)[1]) - len(chunk))  # type: ignore[arg-type]
+            pairs = ",".join(["(?, ?)"] * len(chunk))
+            for doc_id, rev, body in conn.execute(  # (CROSS JOIN: the pairs drive, one index search each)
+                f"WITH wanted (doc_id, rev) AS (VALUES {pairs}) SELECT r.doc_id, r.rev, r.body FROM wanted "
+                "CROSS JOIN revs r ON r.db = ? AND r.doc_id = wanted.doc_id AND r.rev = wanted.rev",
+                (*(x for pair in chunk for x in pair), self.db),
+            ):
+                found[(doc_id, rev)] = jsonutil.loads(body)
+        return found
 
     def _resolve_stubs(self, conn: sqlite3.Connection, write: update.Write, new_blobs: dict[str, bytes]) -> None:
         """Give every attachment stub its digest, length and revpos, or refuse it."""

@@ -115,12 +115,19 @@ def is_stamp(value: object) -> bool:
 def field_stamp(doc: dict, field: str) -> dict | None:
     """The stamp entry ``{s, r, by}`` of ``field`` in ``doc`` if it is well formed, else None."""
     stamps = doc.get("stamps")
-    entry = stamps.get(field) if isinstance(stamps, dict) else None
-    if not isinstance(entry, dict) or not is_stamp(entry.get("s")):
+    return stamp_entry(stamps.get(field)) if isinstance(stamps, dict) else None
+
+
+def stamp_entry(entry: object) -> dict | None:
+    """``entry`` if it is a well-formed stamp entry ``{s, r, by}``, else None."""
+    if not isinstance(entry, dict):
         return None
-    replaced = entry.get("r")
-    if not isinstance(replaced, list) or not all(isinstance(r, str) for r in replaced):
+    stamp, replaced = entry.get("s"), entry.get("r")
+    if not isinstance(stamp, str) or _STAMP.match(stamp) is None or not isinstance(replaced, list):
         return None
+    for r in replaced:
+        if not isinstance(r, str):
+            return None
     return entry
 
 

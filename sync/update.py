@@ -130,6 +130,16 @@ def plan_replicated(doc: dict) -> Write:
     return Write(doc_id, rev, deleted, path, _stored_body(doc, doc_id, rev, deleted))
 
 
+def plan_built(doc: dict) -> Write:
+    """A revision the server built itself (a merge, a deletion), with a well-formed ``_rev`` and
+    ``_revisions``: planned as ``plan_replicated`` would, without the checks of a client's write."""
+    doc_id, rev = doc["_id"], doc["_rev"]
+    deleted = doc.get("_deleted", False)
+    revisions = doc["_revisions"]
+    path = revtree.path(revisions["start"], revisions["ids"], deleted)
+    return Write(doc_id, rev, deleted, path, _stored_body(doc, doc_id, rev, deleted))
+
+
 def _check_revisions(revisions: object, pos: int, rev_hash: str, rev: str, doc_id: str) -> list[str]:
     if not isinstance(revisions, dict):
         raise BadRequest("_revisions must be an object {start, ids}", doc_id)

@@ -128,6 +128,43 @@ def test_two_server_processes_racing_write_the_same_merge(app, store_kind, tmp_p
     assert sorted(row["ok"]["_rev"] for row in rows if not row["ok"].get("_deleted")) == [writes_one[0]["_rev"]]
 
 
+def test_a_push_of_many_conflicting_records_merges_every_one(app):
+    # Many conflicting records in one batch: the SQLite store reads the leaves stored before in one query.
+    ana, ben = phone("phone-ana"), phone("phone-ben")
+    stored, pushed = [], []
+    for n in range(410):
+        first = revised(ana(None, lambda d: d.update({**copy.deepcopy(VISIT), "_id": f"record:door-{n:03d}"}), T + n),
+                        None, f"{n:032x}")
+        a = revised(ana(first, lambda d: d["answers"].update(door_language="es"), T + 1000 + n), first, f"a{n:031x}")
+        b = revised(ben(first, lambda d: d["answers"].update(concerns=f"dog at {n}"), T + 2000 + n),
+                    first, f"b{n:031x}")
+        stored += [first, a]
+        pushed.append(b)
+    push(app, stored)
+    push(app, pushed)
+    for n in (0, 399, 400, 409):
+        (doc,) = leaves(app, f"record:door-{n:03d}")
+        assert doc["_rev"].startswith("3-")
+        assert (doc["answers"]["door_language"], doc["answers"]["concerns"]) == ("es", f"dog at {n}")
+
+
+def test_the_merge_keeps_the_photos_of_both_leaves(app):
+    def a(d):
+        d["answers"].update(door_language="es")
+        d["_attachments"] = {"door.jpg": {"content_type": "image/jpeg", "data": "ZG9vcg=="}}  # b"door"
+
+    def b(d):
+        d["answers"].update(door_language="pl")
+        d["_attachments"] = {"gate.jpg": {"content_type": "image/jpeg", "data": "Z2F0ZQ=="}}  # b"gate"
+
+    two_sided(app, a, b)
+    (doc,) = leaves(app)
+    assert doc["_rev"].startswith("3-") and sorted(doc["_attachments"]) == ["door.jpg", "gate.jpg"]
+    ada = client_as(app, "ada")
+    assert ada.get("/sync/east/record:door-1/door.jpg").data == b"door"
+    assert ada.get("/sync/east/record:door-1/gate.jpg").data == b"gate"
+
+
 def test_records_are_listed_read_and_corrected_under_if_match(app):
     two_sided(app, lambda d: d["answers"].update(door_language="es"), lambda d: d["answers"].update(door_language="pl"))
     cora = client_as(app)

@@ -163,6 +163,15 @@ def test_attachments_of_every_leaf_are_kept_and_the_note_says_what_changed():
     assert note == {"revs": ["2-a", "2-b"], "changed": {"2-a": ["answers.notes"], "2-b": ["answers.color"]}}
 
 
+def test_a_clock_far_ahead_still_merges_and_says_when():
+    far = Device("phone-far", skew_ms=16**12 - 10_000 - T)  # stamps allow clocks up to the year 10889
+    start = base()
+    merged = merge([ANA.edit(start, answer("color", "blue"), T + 1), far.edit(start, answer("color", "pink"), T + 2)],
+                   POLICIES)
+    heads = open_conflicts(merged)["answers.color"]["heads"]
+    assert [(h["value"], h["at"][:11]) for h in heads] == [("blue", "2025-11-25T"), ("pink", "+010889-08-")]
+
+
 # --------------------------------------------------------------------------- properties
 
 VALUES = {
