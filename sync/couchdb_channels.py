@@ -19,27 +19,31 @@ pull would cost the size of the campaign.  Blockwalk keeps, next to campaign
 Copies are written with ``new_edits=false`` and each revision's full
 ``_revisions`` path, so writing one twice changes nothing and two writers
 merge to the same tree: several Blockwalk processes may bring the index up
-to date at once, with no lock and nothing they could disagree on.  The index
-is brought up to date on read (``update``): the main ``_changes`` since the
-marker, the leaves of what changed (``_bulk_get?revs=true``), the copies,
-then the marker.  The write path is untouched, and a crash anywhere leaves
-the marker behind what was copied, so the next read copies it again: no
-index entry is ever lost.  Each process remembers the last marker it saw
-(a hint only: the index stays complete up to it whatever happens later).
+to date at once, with no lock and nothing they could disagree on.  Bringing
+it up to date (``update``) is: the main ``_changes`` since the marker, the
+leaves of what changed (``_bulk_get?revs=true``, or the bodies the write
+path has in hand), the copies, then the marker.  The write path does it
+after every acknowledged write (``CouchDBStore.bulk_docs``), so the marker
+is current when a phone pulls; every read does it too, as the repair path:
+a crash anywhere (after the write, before or during the copies) leaves the
+marker behind what was copied, so the next update, on any process, copies
+it again: no acknowledged write is missing from the index for good.  Each
+process remembers the last marker it saw (a hint only: the index stays
+complete up to it whatever happens later).
 
-A filtered read takes one request per granted channel, plus one to bring
-the index up to date and one to check that each listed document is still
+A filtered read takes one request per granted channel and the update's
+``_changes``, at once, plus one to check that each listed document is still
 in that channel (a document that moved away stays in the old channel's
-copy): its cost follows what the device may see and what changed, never the
-size of the campaign.  ``docs/channels.md`` has the measurements behind the
-choice.
+copy; the ``_bulk_get`` that follows reuses that answer): its cost follows
+what the device may see and what changed, never the size of the campaign.
+``docs/channels.md`` has the measurements behind the choice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
 from sync import channels, errors, jsonutil
 from sync.couchdb_http import raise_for, winner_key
@@ -49,7 +53,10 @@ if TYPE_CHECKING:
     from sync.couchdb_store import CouchDBStore
 
 MARKER = "/_local/channel-index"
-BATCH = 500  # main changes copied per round
+BATCH = 1000  # main changes copied per round
+RECALLED = 20_000  # documents' channels remembered per campaign, at the current marker (lookup)
+T = TypeVar("T")
+WORKER_PREFIX = "couchdb-channels"  # the server's worker threads (CouchDBServer.workers)
 
 
 def channel_db(couch_name: str, channel: str) -> str:
@@ -59,9 +66,11 @@ def channel_db(couch_name: str, channel: str) -> str:
 class ChannelIndex:
     """The channel index of one campaign database."""
 
-    def __init__(self, store: "CouchDBStore", router):
+    def __init__(self, store: "CouchDBStore", router, known: dict[tuple[str, str], dict] | None = None):
         self.store = store
         self.router = router
+        # Revisions the write path just stored, by (id, rev), with their _revisions: not read back.
+        self.known = known or {}
         self.routes = f"/{store.couch}$routes"
         # The last marker this process saw, per database: a hint, never wrong (see above).
         self._seen: dict[str, tuple[object, str | None]] = store.server.index_markers
@@ -96,29 +105,48 @@ class ChannelIndex:
             seen = self._seen.get(self.store.couch)
         if seen is not None:
             return seen
+        return self._saved_marker()
+
+    def _saved_marker(self) -> tuple[object, str | None]:
         response = self.store.server.request("GET", self.routes + MARKER, retry=True)
         if response.status_code == 404:
             return 0, None
         raise_for(response)
         body = response.json()
+        self._remember(body["seq"], body["_rev"])
         return body["seq"], body["_rev"]
 
     def _remember(self, seq: object, rev: str | None) -> None:
         with self._seen_lock:
             self._seen[self.store.couch] = (seq, rev)
 
-    def update(self) -> object:
-        """Copy what changed since the marker; return the main seq the index is complete up to."""
+    def update(self, progress: Callable[[int], None] | None = None) -> object:
+        """Copy what changed since the marker; return the main seq the index is complete up to.
+
+        ``progress`` is told how many changes each round copied (``blockwalk db index``).
+        """
         seq, rev = self._marker()
+        checked = False
         while True:
             page = self._call("GET", self.store.base + "/_changes",
                               params={"since": str(seq), "style": "all_docs", "limit": str(BATCH)})
             if not page["results"]:
                 self._remember(seq, rev)
                 return seq
+            if not checked and not all((row["id"], change["rev"]) in self.known
+                                       for row in page["results"] for change in row["changes"]):
+                # Another process (its write path) may have copied these already and moved the
+                # marker: start from the saved marker, which is always complete up to its seq.
+                checked = True
+                saved = self._saved_marker()
+                if saved[0] != seq:
+                    seq, rev = saved
+                    continue
             self._copy(page["results"])
             seq = page["results"][-1]["seq"]
             rev = self._save_marker(seq, rev)
+            if progress is not None:
+                progress(len(page["results"]))
             if len(page["results"]) < BATCH:
                 return seq
 
@@ -140,14 +168,22 @@ class ChannelIndex:
         return new_rev
 
     def _copy(self, rows: list[dict]) -> None:
-        wanted = [{"id": row["id"], "rev": change["rev"]} for row in rows for change in row["changes"]]
         leaves: dict[str, list[dict]] = {}
-        answer = self._call("POST", self.store.base + "/_bulk_get", params={"revs": "true"},
-                            content=jsonutil.dumps({"docs": wanted}))
-        for result in answer["results"]:
-            for item in result["docs"]:
-                if "ok" in item and "_revisions" in item["ok"]:
-                    leaves.setdefault(result["id"], []).append(item["ok"])
+        wanted = []
+        for row in rows:
+            for change in row["changes"]:
+                body = self.known.get((row["id"], change["rev"]))
+                if body is None:
+                    wanted.append({"id": row["id"], "rev": change["rev"]})
+                else:
+                    leaves.setdefault(row["id"], []).append(body)
+        if wanted:
+            answer = self._call("POST", self.store.base + "/_bulk_get", params={"revs": "true"},
+                                content=jsonutil.dumps({"docs": wanted}))
+            for result in answer["results"]:
+                for item in result["docs"]:
+                    if "ok" in item and "_revisions" in item["ok"]:
+                        leaves.setdefault(result["id"], []).append(item["ok"])
         gone = [doc_id for doc_id, found in leaves.items() if _winner(found).get("_deleted")]
         before = self.channels_of(gone) if gone else {}
         route_copies: list[dict] = []
@@ -162,16 +198,54 @@ class ChannelIndex:
                 route_copies.append({**copy, "channels": sorted(now if leaf.get("_deleted") else self._route(leaf))})
                 for channel in now:
                     by_channel.setdefault(channel, []).append(copy)
-        # Channels first, routes last: a document is listed as in a channel only once the channel holds it.
-        for channel, copies in sorted(by_channel.items()):
-            self._write("/" + channel_db(self.store.couch, channel), copies)
+        # Channels first (several at once), routes last: a document is listed as in a channel only
+        # once the channel holds it.
+        writes = [("/" + channel_db(self.store.couch, channel), copies) for channel, copies in sorted(by_channel.items())]
+        self._each(lambda item: self._write(*item), writes)
         if route_copies:
             self._write(self.routes, route_copies)
+
+    def _each(self, fn, items: list) -> list:
+        """``fn`` on every item, several at once on the server's workers (never from a worker)."""
+        if len(items) < 2 or threading.current_thread().name.startswith(WORKER_PREFIX):
+            return [fn(item) for item in items]
+        return list(self.store.server.workers.map(fn, items))
 
     def _route(self, body: dict) -> set[str]:
         return set(self.router({k: v for k, v in body.items() if k != "_revisions"}))
 
     # -- reading -----------------------------------------------------------------------------
+
+    def lookup(self, doc_ids: list[str]) -> dict[str, set[str]]:
+        """The channels each document is in, with the index brought up to date first.
+
+        A pull asks twice about the same documents (its ``_changes`` page,
+        then the ``_bulk_get`` of them): the second answer is the first one,
+        remembered, when the marker has not moved since (no change anywhere
+        since, so nothing in the routes database can have changed either).
+        """
+        hint = self._marker()[0]
+        cached = self._recalled(hint, doc_ids)
+        if cached is not None and self.update() == hint:
+            return cached
+        marker, found = self.current(lambda: self.channels_of(doc_ids))
+        self._recall(marker, found)
+        return found
+
+    def _recalled(self, marker: object, doc_ids: list[str]) -> dict[str, set[str]] | None:
+        with self._seen_lock:
+            at, known = self.store.server.index_routes.get(self.store.couch, (None, {}))
+            if at != marker or not all(doc_id in known for doc_id in doc_ids):
+                return None
+            return {doc_id: set(known[doc_id]) for doc_id in doc_ids}
+
+    def _recall(self, marker: object, found: dict[str, set[str]]) -> None:
+        with self._seen_lock:
+            at, known = self.store.server.index_routes.get(self.store.couch, (None, {}))
+            if at != marker or len(known) > RECALLED:
+                known = {}
+                self.store.server.index_routes[self.store.couch] = (marker, known)
+            known.update((doc_id, frozenset(channels)) for doc_id, channels in found.items())
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
         """The channels each document is in, as far as the index is up to date."""
@@ -207,16 +281,17 @@ class ChannelIndex:
 
     def changes(self, since: object, wanted: set[str], *, limit: int | None, style: str, include_docs: bool,
                 doc_ids: Iterable[str] | None, is_seq) -> ChangesPage:
-        marker = self.update()
-        vector = self._start(since, wanted, is_seq, marker)
-        vector[channels.MAIN] = marker
+        vector = self._start(since, wanted, is_seq)
         ids = None if doc_ids is None else set(doc_ids)
         order = sorted(wanted)
+        start = dict(vector)
+        marker, (picked, vector, complete) = self.current(lambda: self._read(order, start, limit, style))
         while True:
-            picked, vector, complete = self._read(order, vector, limit, style)
-            kept = self._still_in(picked, ids)
+            kept = self._still_in(picked, ids, marker)
             if kept or complete:
                 break
+            picked, vector, complete = self._read(order, vector, limit, style)
+        vector[channels.MAIN] = marker
         results = []
         for _, row, position in kept:
             row["seq"] = channels.encode_opaque({**position, channels.MAIN: marker})
@@ -225,10 +300,28 @@ class ChannelIndex:
             self._with_docs(results)
         return ChangesPage(results, channels.encode_opaque(vector))
 
-    def _start(self, since: object, wanted: set[str], is_seq, marker: object) -> dict[str, object]:
+    def current(self, read: Callable[[], T]) -> tuple[object, T]:
+        """``read()`` of the index brought up to date, and the main seq it is complete up to.
+
+        The update runs on a worker while ``read`` runs here: when nothing
+        changed since the marker (the write path keeps it current), the two
+        cost one round trip; when the update copied something, ``read`` runs
+        again after it.
+        """
+        before = self._marker()[0]
+        pending = self.store.server.workers.submit(self.update)
+        try:
+            result = read()
+        finally:
+            marker = pending.result()
+        if marker != before:
+            result = read()
+        return marker, result
+
+    def _start(self, since: object, wanted: set[str], is_seq) -> dict[str, object]:
         vector = channels.decode_opaque(since, is_seq)
         if vector is not None:
-            return dict(vector)
+            return {k: v for k, v in vector.items() if k != channels.MAIN}
         if since == "now":
             out: dict[str, object] = {}
             for channel in wanted:
@@ -256,7 +349,7 @@ class ChannelIndex:
             raise_for(response)
             return response.json()
 
-        answers = list(self.store.server.workers.map(ask, order)) if len(order) > 1 else [ask(c) for c in order]
+        answers = self._each(ask, order)
         picked: list[tuple[str, dict, dict]] = []
         out = dict(vector)
         for channel, body in zip(order, answers, strict=True):
@@ -274,13 +367,15 @@ class ChannelIndex:
             out[channel] = body["last_seq"]
         return picked, out, True
 
-    def _still_in(self, picked: list[tuple[str, dict, dict]], ids: set[str] | None) -> list[tuple[str, dict, dict]]:
+    def _still_in(self, picked: list[tuple[str, dict, dict]], ids: set[str] | None,
+                  marker: object) -> list[tuple[str, dict, dict]]:
         """Rows of documents still in the channel they were read from (each document once)."""
         if ids is not None:
             picked = [item for item in picked if item[1]["id"] in ids]
         if not picked:
             return []
         now = self.channels_of({row["id"] for _, row, _ in picked})
+        self._recall(marker, now)
         kept, seen = [], set()
         for channel, row, position in picked:
             if channel in now[row["id"]] and row["id"] not in seen:

@@ -23,24 +23,26 @@ not acknowledge.
 from __future__ import annotations
 
 import http.client
+import logging
 import re
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable, Literal
+from typing import Callable, Iterable, Literal
 from urllib.parse import quote
 
 from sync import attachments as atts
 from sync import channels as positions
 from sync import errors, jsonutil, update
-from sync.couchdb_channels import ChannelIndex
+from sync.couchdb_channels import WORKER_PREFIX, ChannelIndex
 from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import (Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Resolver, Router, StoreLimits,
                         resolve_after)
 
 
+log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.1, 0.3, 0.9)
 INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb_channels)
 # since: 0, now, an integer (pouchdb-server), or CouchDB 3's "<n>-<opaque base64url>".
@@ -66,8 +68,10 @@ class CouchDBServer:
         self.router = router  # applied by the channel index (sync.couchdb_channels)
         self.index_markers: dict[str, tuple[object, str | None]] = {}
         self.index_lock = threading.Lock()
+        # The channels of documents a pull just listed, at the marker they were read at (a cache).
+        self.index_routes: dict[str, tuple[object, dict[str, frozenset[str]]]] = {}
         # Reads of several channels at once (sync.couchdb_channels); each worker keeps its own connection.
-        self.workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="couchdb-channels")
+        self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=WORKER_PREFIX)
         self.http = ConnectionPool(url, auth=auth, timeout=timeout)
         self._known: set[str] = set()
         self._lock = threading.Lock()
@@ -225,6 +229,12 @@ class CouchDBStore(PutFromBulkDocs):
         if outgoing:
             for (i, _), result in zip(outgoing, self._send([d for _, d in outgoing], new_edits), strict=True):
                 results[i] = result
+            if self.server.router is not None and not self.name.startswith("_") and any("ok" in r for r in results if r):
+                # Replicated revisions carry their whole _revisions: the index need not read them back.
+                stored = {(r["id"], r["rev"]) for r in results if r and r.get("ok")}
+                known = {} if new_edits else {(d["_id"], d["_rev"]): d for _, d in outgoing
+                                              if "_revisions" in d and (d["_id"], d["_rev"]) in stored}
+                self._keep_index(known)
             if resolve is not None and not new_edits:  # a second write (sync.store.resolve_after)
                 written = [r["id"] for r in results if r is not None and "error" not in r
                            and not r["id"].startswith(update.LOCAL_PREFIX)]
@@ -238,6 +248,18 @@ class CouchDBStore(PutFromBulkDocs):
         body = self._json("POST", "/_all_docs", params={"include_docs": "true", "conflicts": "true"},
                           content=jsonutil.dumps({"keys": list(dict.fromkeys(doc_ids))}))
         return [row["id"] for row in body.get("rows", []) if (row.get("doc") or {}).get("_conflicts")]
+
+    def _keep_index(self, known: dict[tuple[str, str], dict]) -> None:
+        """Bring the channel index up to date after an acknowledged write (the write path's part).
+
+        The write stands whatever happens here: if CouchDB fails now, the
+        next read (or write) copies it from the marker (sync.couchdb_channels).
+        """
+        try:
+            ChannelIndex(self, self.server.router, known).update()
+        except SyncError as exc:
+            log.warning("channel index of %s not brought up to date after a write (%s); the next read will",
+                        self.name, exc.reason)
 
     def _checked(self, doc: object, new_edits: bool) -> dict:
         """The same validation as every store; returns the document to send."""
@@ -479,9 +501,11 @@ class CouchDBStore(PutFromBulkDocs):
         return ChannelIndex(self, self.server.router)
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
-        index = self._index()
-        index.update()
-        return index.channels_of(doc_ids)
+        return self._index().lookup(list(doc_ids))
+
+    def build_channel_index(self, progress: Callable[[int], None] | None = None) -> None:
+        """Bring the channel index up to date with everything stored (``blockwalk db index``)."""
+        self._index().update(progress)
 
     def wait_for_change(self, since: object, timeout: float) -> bool:
         vector = positions.decode_opaque(since, _is_seq)

@@ -63,20 +63,59 @@ def test_conflicts_are_listed_with_every_leaf(two_processes):
 
 def test_an_index_update_cut_off_half_way_loses_nothing(two_processes, monkeypatch):
     one, two = two_processes
-    one.bulk_docs([{"_id": f"h{i}", "ch": ["turf:1"]} for i in range(5)])
     real = ChannelIndex._save_marker
 
     def crash(self, seq, rev):
         raise StoreUnavailable("The document store (CouchDB) cannot be reached; try again shortly")
 
-    # The copies are written, then the process dies before the marker moves.
+    # The write path copies, then CouchDB fails before the marker moves: the write stands.
     monkeypatch.setattr(ChannelIndex, "_save_marker", crash)
+    results = one.bulk_docs([{"_id": f"h{i}", "ch": ["turf:1"]} for i in range(5)])
+    assert all(r.get("ok") for r in results)
+    # A read in that state fails as CouchDB does, and loses nothing.
     with pytest.raises(StoreUnavailable):
-        one.changes(0, channels={"turf:1"})
+        two.changes(0, channels={"turf:1"})
     monkeypatch.setattr(ChannelIndex, "_save_marker", real)
     one.put({"_id": "h9", "ch": ["turf:1"]})
     rows, _ = _read_all(two, {"turf:1"})
     assert sorted(r["id"] for r in rows) == [f"h{i}" for i in range(5)] + ["h9"]
+
+
+def test_a_write_whose_index_copy_failed_is_found_by_the_next_read(two_processes, monkeypatch):
+    one, two = two_processes
+    one.put({"_id": "h0", "ch": ["turf:1"]})
+
+    def down(self, rows):
+        raise StoreUnavailable("The document store (CouchDB) cannot be reached; try again shortly")
+
+    # The process's write path cannot copy at all (CouchDB failing, or the process dies after the ack).
+    monkeypatch.setattr(ChannelIndex, "_copy", down)
+    assert one.put({"_id": "h1", "ch": ["turf:2"]})["ok"]
+    moved = one.get("h0")
+    assert one.put({**moved, "ch": ["turf:2"]})["ok"]
+    monkeypatch.undo()
+    # The other process repairs the index from the marker on its next read.
+    rows, _ = _read_all(two, {"turf:2"})
+    assert sorted(r["id"] for r in rows) == ["h0", "h1"]
+    assert _read_all(two, {"turf:1"})[0] == []
+    assert two.channels_of(["h0", "h1"]) == {"h0": {"turf:2"}, "h1": {"turf:2"}}
+
+
+def test_writes_keep_the_index_current(two_processes, monkeypatch):
+    one, two = two_processes
+    one.bulk_docs([{"_id": f"h{i}", "ch": [f"turf:{i % 2}"]} for i in range(6)])
+    # The write path moved the marker past every write: a read has nothing to copy.
+    seen = {}
+    original = ChannelIndex._copy
+
+    def counted(self, rows):
+        seen.setdefault("rows", []).extend(rows)
+        return original(self, rows)
+
+    monkeypatch.setattr(ChannelIndex, "_copy", counted)
+    rows, _ = _read_all(two, {"turf:1"})
+    assert sorted(r["id"] for r in rows) == ["h1", "h3", "h5"]
+    assert "rows" not in seen
 
 
 def test_campaign_names_with_the_index_mark_are_refused(two_processes, couchdb_url):
@@ -88,3 +127,38 @@ def test_campaign_names_with_the_index_mark_are_refused(two_processes, couchdb_u
     one.put({"_id": "h", "ch": ["turf:1"]})
     one.channels_of(["h"])  # builds the index databases
     assert server.list_dbs() == ["c"]
+
+
+def test_db_index_builds_the_index_of_a_campaign_loaded_before_it(couchdb_url, monkeypatch):
+    from server.channels import route as blockwalk_route, turf_channel
+    from tests.peers import blockwalk
+
+    prefix = unique_prefix("ixcli")
+    # Loaded straight into CouchDB, as by an older Blockwalk: no index yet.
+    loader = CouchDBServer(couchdb_url, prefix=prefix)
+    loader.create_db("city").bulk_docs(
+        [{"_id": f"household:{i}", "type": "household", "turf": f"turf:{i % 3}"} for i in range(1200)])
+    loader.close()
+    assert blockwalk("db", "index", "city", store=f"couchdb+{couchdb_url}/{prefix}") == "city"
+    server = CouchDBServer(couchdb_url, prefix=prefix, router=blockwalk_route)
+    try:
+        db = server.open_db("city")
+        copied = []
+        original = ChannelIndex._copy
+        monkeypatch.setattr(ChannelIndex, "_copy", lambda self, rows: (copied.extend(rows), original(self, rows))[1])
+        page = db.changes(0, channels={turf_channel("turf:1")})
+        assert copied == []  # the first filtered read found the index built
+        assert sorted(r["id"] for r in page.results) == sorted(f"household:{i}" for i in range(1, 1200, 3))
+    finally:
+        server.close()
+
+
+def test_a_document_moved_after_it_was_listed_is_looked_up_again(two_processes):
+    one, two = two_processes
+    one.bulk_docs([{"_id": "h1", "ch": ["turf:1"]}, {"_id": "h2", "ch": ["turf:1"]}])
+    rows, _ = _read_all(one, {"turf:1"})
+    assert one.channels_of(["h1", "h2"]) == {"h1": {"turf:1"}, "h2": {"turf:1"}}
+    # Moved by another process between a phone's _changes and its _bulk_get.
+    two.put({**two.get("h1"), "ch": ["turf:2"]})
+    assert one.channels_of(["h1", "h2"]) == {"h1": {"turf:2"}, "h2": {"turf:1"}}
+    assert [r["id"] for r in _read_all(one, {"turf:1"})[0]] == ["h2"]
