@@ -42,6 +42,8 @@ what the device may see and what changed, never the size of the campaign.
 from __future__ import annotations
 
 import hashlib
+import logging
+import random
 import threading
 from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
@@ -52,11 +54,14 @@ from sync.store import ChangesPage
 if TYPE_CHECKING:
     from sync.couchdb_store import CouchDBStore
 
+log = logging.getLogger(__name__)
 MARKER = "/_local/channel-index"
 BATCH = 1000  # main changes copied per round
 RECALLED = 20_000  # documents' channels remembered per campaign, at the current marker (lookup)
 T = TypeVar("T")
 WORKER_PREFIX = "couchdb-channels"  # the server's worker threads (CouchDBServer.workers)
+FOLLOW_WAIT = 25.0  # seconds a follower's longpoll waits before it asks again
+FOLLOW_PAUSE = 0.2  # seconds (on average) a follower waits after a change, to copy a push's batches together
 
 
 def channel_db(couch_name: str, channel: str) -> str:
@@ -66,11 +71,9 @@ def channel_db(couch_name: str, channel: str) -> str:
 class ChannelIndex:
     """The channel index of one campaign database."""
 
-    def __init__(self, store: "CouchDBStore", router, known: dict[tuple[str, str], dict] | None = None):
+    def __init__(self, store: "CouchDBStore", router):
         self.store = store
         self.router = router
-        # Revisions the write path just stored, by (id, rev), with their _revisions: not read back.
-        self.known = known or {}
         self.routes = f"/{store.couch}$routes"
         # The last marker this process saw, per database: a hint, never wrong (see above).
         self._seen: dict[str, tuple[object, str | None]] = store.server.index_markers
@@ -125,6 +128,10 @@ class ChannelIndex:
 
         ``progress`` is told how many changes each round copied (``blockwalk db index``).
         """
+        with self.store.server.index_updating(self.store.couch):  # one catch-up at a time in a process
+            return self._update(progress)
+
+    def _update(self, progress: Callable[[int], None] | None) -> object:
         seq, rev = self._marker()
         checked = False
         while True:
@@ -133,10 +140,9 @@ class ChannelIndex:
             if not page["results"]:
                 self._remember(seq, rev)
                 return seq
-            if not checked and not all((row["id"], change["rev"]) in self.known
-                                       for row in page["results"] for change in row["changes"]):
-                # Another process (its write path) may have copied these already and moved the
-                # marker: start from the saved marker, which is always complete up to its seq.
+            if not checked:
+                # Another process (its follower, or a read) may have copied these already and moved
+                # the marker: start from the saved marker, which is always complete up to its seq.
                 checked = True
                 saved = self._saved_marker()
                 if saved[0] != seq:
@@ -168,22 +174,14 @@ class ChannelIndex:
         return new_rev
 
     def _copy(self, rows: list[dict]) -> None:
+        wanted = [{"id": row["id"], "rev": change["rev"]} for row in rows for change in row["changes"]]
         leaves: dict[str, list[dict]] = {}
-        wanted = []
-        for row in rows:
-            for change in row["changes"]:
-                body = self.known.get((row["id"], change["rev"]))
-                if body is None:
-                    wanted.append({"id": row["id"], "rev": change["rev"]})
-                else:
-                    leaves.setdefault(row["id"], []).append(body)
-        if wanted:
-            answer = self._call("POST", self.store.base + "/_bulk_get", params={"revs": "true"},
-                                content=jsonutil.dumps({"docs": wanted}))
-            for result in answer["results"]:
-                for item in result["docs"]:
-                    if "ok" in item and "_revisions" in item["ok"]:
-                        leaves.setdefault(result["id"], []).append(item["ok"])
+        answer = self._call("POST", self.store.base + "/_bulk_get", params={"revs": "true"},
+                            content=jsonutil.dumps({"docs": wanted}))
+        for result in answer["results"]:
+            for item in result["docs"]:
+                if "ok" in item and "_revisions" in item["ok"]:
+                    leaves.setdefault(result["id"], []).append(item["ok"])
         gone = [doc_id for doc_id, found in leaves.items() if _winner(found).get("_deleted")]
         before = self.channels_of(gone) if gone else {}
         route_copies: list[dict] = []
@@ -214,6 +212,12 @@ class ChannelIndex:
     def _route(self, body: dict) -> set[str]:
         return set(self.router({k: v for k, v in body.items() if k != "_revisions"}))
 
+    # -- the follower ------------------------------------------------------------------------
+
+    def follow(self) -> None:
+        """Start this process's follower of the campaign, if it has none yet."""
+        self.store.server.follow(self.store.couch, lambda: Follower(self.store, self.router))
+
     # -- reading -----------------------------------------------------------------------------
 
     def lookup(self, doc_ids: list[str]) -> dict[str, set[str]]:
@@ -224,6 +228,7 @@ class ChannelIndex:
         remembered, when the marker has not moved since (no change anywhere
         since, so nothing in the routes database can have changed either).
         """
+        self.follow()
         hint = self._marker()[0]
         cached = self._recalled(hint, doc_ids)
         if cached is not None and self.update() == hint:
@@ -281,6 +286,7 @@ class ChannelIndex:
 
     def changes(self, since: object, wanted: set[str], *, limit: int | None, style: str, include_docs: bool,
                 doc_ids: Iterable[str] | None, is_seq) -> ChangesPage:
+        self.follow()
         vector = self._start(since, wanted, is_seq)
         ids = None if doc_ids is None else set(doc_ids)
         order = sorted(wanted)
@@ -303,10 +309,9 @@ class ChannelIndex:
     def current(self, read: Callable[[], T]) -> tuple[object, T]:
         """``read()`` of the index brought up to date, and the main seq it is complete up to.
 
-        The update runs on a worker while ``read`` runs here: when nothing
-        changed since the marker (the write path keeps it current), the two
-        cost one round trip; when the update copied something, ``read`` runs
-        again after it.
+        The update runs on a worker while ``read`` runs here: when there was
+        nothing to copy (the follower had done it), the two cost one round
+        trip; when the update copied something, ``read`` runs again after it.
         """
         before = self._marker()[0]
         pending = self.store.server.workers.submit(self.update)
@@ -394,5 +399,52 @@ class ChannelIndex:
             else:
                 row["doc"] = None
 
+
 def _winner(leaves: list[dict]) -> dict:
     return max(leaves, key=winner_key)
+
+
+class Follower:
+    """Copies a campaign's new changes into its channel index in the background, after the ack.
+
+    One thread per process and campaign, started by the first filtered read:
+    a longpoll on the main ``_changes`` past the marker, a short pause to
+    gather what a push sends in several batches, then ``update``, the same
+    catch-up a read does.  A push pays nothing for the index: its batch is
+    acknowledged before the follower even hears of it.  A read still brings
+    the index up to date itself (``current``): a follower that is late,
+    failing or killed costs that read time, never a missing row.  The pause
+    is drawn at random per round, so that of several processes' followers
+    one usually copies and the others find the saved marker already moved.
+    """
+
+    def __init__(self, store: "CouchDBStore", router):
+        self.index = ChannelIndex(store, router)
+        self.store = store
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"couchdb-index-follower:{store.name}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def _run(self) -> None:
+        failures = 0
+        while not self.stopped.is_set():
+            try:
+                seq = self.index.update()
+                changed = self.store.wait_for_change(seq, FOLLOW_WAIT)
+                failures = 0
+                if changed:
+                    self.stopped.wait(FOLLOW_PAUSE * (0.5 + random.random()))
+            except errors.NotFound:
+                break  # the campaign database is gone
+            except Exception as exc:  # noqa: BLE001 (a background thread: say why, wait, go on)
+                if self.stopped.is_set():
+                    break  # the process is closing its connections
+                reason = exc.reason if isinstance(exc, errors.SyncError) else repr(exc)
+                log.warning("channel index follower of %s: %s; reads catch up meanwhile", self.store.name, reason)
+                self.stopped.wait(min(FOLLOW_WAIT, 0.5 * 2 ** failures))
+                failures += 1

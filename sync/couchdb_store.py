@@ -23,11 +23,11 @@ not acknowledge.
 from __future__ import annotations
 
 import http.client
-import logging
 import re
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Literal
 from urllib.parse import quote
@@ -35,14 +35,13 @@ from urllib.parse import quote
 from sync import attachments as atts
 from sync import channels as positions
 from sync import errors, jsonutil, update
-from sync.couchdb_channels import WORKER_PREFIX, ChannelIndex
+from sync.couchdb_channels import WORKER_PREFIX, ChannelIndex, Follower
 from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import (Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Resolver, Router, StoreLimits,
                         resolve_after)
 
 
-log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.1, 0.3, 0.9)
 INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb_channels)
 # since: 0, now, an integer (pouchdb-server), or CouchDB 3's "<n>-<opaque base64url>".
@@ -70,6 +69,10 @@ class CouchDBServer:
         self.index_lock = threading.Lock()
         # The channels of documents a pull just listed, at the marker they were read at (a cache).
         self.index_routes: dict[str, tuple[object, dict[str, frozenset[str]]]] = {}
+        # Per campaign: one catch-up at a time in this process, and its background follower.
+        self._index_updates: dict[str, threading.Lock] = {}
+        self.followers: dict[str, Follower] = {}
+        self._closed = False
         # Reads of several channels at once (sync.couchdb_channels); each worker keeps its own connection.
         self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=WORKER_PREFIX)
         self.http = ConnectionPool(url, auth=auth, timeout=timeout)
@@ -170,7 +173,29 @@ class CouchDBServer:
                 self._known.add(couch)
         return CouchDBStore(self, couch, "_" + name)
 
+    @contextmanager
+    def index_updating(self, couch: str):
+        with self.index_lock:
+            lock = self._index_updates.setdefault(couch, threading.Lock())
+        with lock:
+            yield
+
+    def follow(self, couch: str, make: Callable[[], Follower]) -> None:
+        """Start a follower of the channel index of ``couch`` unless this process has one."""
+        if couch in self.followers:
+            return
+        with self.index_lock:
+            if couch in self.followers or self._closed:
+                return
+            follower = self.followers[couch] = make()
+        follower.start()
+
     def close(self) -> None:
+        with self.index_lock:
+            self._closed = True
+            followers = list(self.followers.values())
+        for follower in followers:
+            follower.stop()
         self.workers.shutdown(wait=False)
         self.http.close()
 
@@ -229,12 +254,6 @@ class CouchDBStore(PutFromBulkDocs):
         if outgoing:
             for (i, _), result in zip(outgoing, self._send([d for _, d in outgoing], new_edits), strict=True):
                 results[i] = result
-            if self.server.router is not None and not self.name.startswith("_") and any("ok" in r for r in results if r):
-                # Replicated revisions carry their whole _revisions: the index need not read them back.
-                stored = {(r["id"], r["rev"]) for r in results if r and r.get("ok")}
-                known = {} if new_edits else {(d["_id"], d["_rev"]): d for _, d in outgoing
-                                              if "_revisions" in d and (d["_id"], d["_rev"]) in stored}
-                self._keep_index(known)
             if resolve is not None and not new_edits:  # a second write (sync.store.resolve_after)
                 written = [r["id"] for r in results if r is not None and "error" not in r
                            and not r["id"].startswith(update.LOCAL_PREFIX)]
@@ -248,18 +267,6 @@ class CouchDBStore(PutFromBulkDocs):
         body = self._json("POST", "/_all_docs", params={"include_docs": "true", "conflicts": "true"},
                           content=jsonutil.dumps({"keys": list(dict.fromkeys(doc_ids))}))
         return [row["id"] for row in body.get("rows", []) if (row.get("doc") or {}).get("_conflicts")]
-
-    def _keep_index(self, known: dict[tuple[str, str], dict]) -> None:
-        """Bring the channel index up to date after an acknowledged write (the write path's part).
-
-        The write stands whatever happens here: if CouchDB fails now, the
-        next read (or write) copies it from the marker (sync.couchdb_channels).
-        """
-        try:
-            ChannelIndex(self, self.server.router, known).update()
-        except SyncError as exc:
-            log.warning("channel index of %s not brought up to date after a write (%s); the next read will",
-                        self.name, exc.reason)
 
     def _checked(self, doc: object, new_edits: bool) -> dict:
         """The same validation as every store; returns the document to send."""

@@ -6,6 +6,9 @@ Against a live pouchdb-server (or BLOCKWALK_TEST_COUCHDB_URL).  Each
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from sync.couchdb_channels import ChannelIndex
@@ -63,59 +66,97 @@ def test_conflicts_are_listed_with_every_leaf(two_processes):
 
 def test_an_index_update_cut_off_half_way_loses_nothing(two_processes, monkeypatch):
     one, two = two_processes
+    one.bulk_docs([{"_id": f"h{i}", "ch": ["turf:1"]} for i in range(5)])
     real = ChannelIndex._save_marker
 
     def crash(self, seq, rev):
         raise StoreUnavailable("The document store (CouchDB) cannot be reached; try again shortly")
 
-    # The write path copies, then CouchDB fails before the marker moves: the write stands.
+    # The copies are written, then CouchDB fails before the marker moves.
     monkeypatch.setattr(ChannelIndex, "_save_marker", crash)
-    results = one.bulk_docs([{"_id": f"h{i}", "ch": ["turf:1"]} for i in range(5)])
-    assert all(r.get("ok") for r in results)
-    # A read in that state fails as CouchDB does, and loses nothing.
     with pytest.raises(StoreUnavailable):
-        two.changes(0, channels={"turf:1"})
+        one.changes(0, channels={"turf:1"})
     monkeypatch.setattr(ChannelIndex, "_save_marker", real)
     one.put({"_id": "h9", "ch": ["turf:1"]})
     rows, _ = _read_all(two, {"turf:1"})
     assert sorted(r["id"] for r in rows) == [f"h{i}" for i in range(5)] + ["h9"]
 
 
-def test_a_write_whose_index_copy_failed_is_found_by_the_next_read(two_processes, monkeypatch):
+def _saved_marker(db):
+    response = db.server.request("GET", f"/{db.couch}$routes/_local/channel-index", retry=True)
+    return response.json()["seq"] if response.status_code == 200 else None
+
+
+def _eventually(check, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the follower did not get there"
+        time.sleep(0.05)
+
+
+def test_the_follower_copies_writes_after_they_are_acknowledged(two_processes, monkeypatch):
     one, two = two_processes
-    one.put({"_id": "h0", "ch": ["turf:1"]})
-
-    def down(self, rows):
-        raise StoreUnavailable("The document store (CouchDB) cannot be reached; try again shortly")
-
-    # The process's write path cannot copy at all (CouchDB failing, or the process dies after the ack).
-    monkeypatch.setattr(ChannelIndex, "_copy", down)
-    assert one.put({"_id": "h1", "ch": ["turf:2"]})["ok"]
-    moved = one.get("h0")
-    assert one.put({**moved, "ch": ["turf:2"]})["ok"]
-    monkeypatch.undo()
-    # The other process repairs the index from the marker on its next read.
-    rows, _ = _read_all(two, {"turf:2"})
-    assert sorted(r["id"] for r in rows) == ["h0", "h1"]
-    assert _read_all(two, {"turf:1"})[0] == []
-    assert two.channels_of(["h0", "h1"]) == {"h0": {"turf:2"}, "h1": {"turf:2"}}
-
-
-def test_writes_keep_the_index_current(two_processes, monkeypatch):
-    one, two = two_processes
-    one.bulk_docs([{"_id": f"h{i}", "ch": [f"turf:{i % 2}"]} for i in range(6)])
-    # The write path moved the marker past every write: a read has nothing to copy.
-    seen = {}
+    assert _read_all(one, {"turf:1"})[0] == []  # the first filtered read starts one's follower
+    copied_by: list[tuple[str, list[str]]] = []
     original = ChannelIndex._copy
 
-    def counted(self, rows):
-        seen.setdefault("rows", []).extend(rows)
+    def watched(self, rows):
+        copied_by.append((threading.current_thread().name, [row["id"] for row in rows]))
         return original(self, rows)
 
-    monkeypatch.setattr(ChannelIndex, "_copy", counted)
+    monkeypatch.setattr(ChannelIndex, "_copy", watched)
+    # Written through the other process, which has never read: one's follower hears of it from CouchDB.
+    results = two.bulk_docs([{"_id": f"h{i}", "ch": [f"turf:{i % 2}"]} for i in range(6)])
+    assert all(r.get("ok") for r in results)
+    _eventually(lambda: _saved_marker(one) == one.info().update_seq)
+    assert copied_by and all(name.startswith("couchdb-index-follower") for name, _ in copied_by)
+    assert sorted(doc_id for _, ids in copied_by for doc_id in ids) == [f"h{i}" for i in range(6)]
+    # The index is current: a read in either process has nothing left to copy.
+    copied_by.clear()
+    assert sorted(r["id"] for r in _read_all(two, {"turf:1"})[0]) == ["h1", "h3", "h5"]
+    assert sorted(r["id"] for r in _read_all(one, {"turf:0"})[0]) == ["h0", "h2", "h4"]
+    assert copied_by == []
+
+
+def test_a_follower_killed_before_its_marker_moved_loses_nothing(two_processes, monkeypatch):
+    one, two = two_processes
+    one.bulk_docs([{"_id": "h0", "ch": ["turf:1"]}, {"_id": "h1", "ch": ["turf:1"]}])
+    assert len(_read_all(one, {"turf:1"})[0]) == 2  # one's follower runs from here
+    tried = threading.Event()
+
+    def crash(self, seq, rev):
+        tried.set()
+        raise StoreUnavailable("The document store (CouchDB) cannot be reached; try again shortly")
+
+    monkeypatch.setattr(ChannelIndex, "_save_marker", crash)
+    moved = one.get("h0")
+    assert one.put({**moved, "ch": ["turf:2"]})["ok"]
+    assert one.bulk_docs([{"_id": "h2", "ch": ["turf:1"]}, {"_id": "h3", "ch": ["turf:2"]}])[0]["ok"]
+    assert one.put({"_id": "h1", "_rev": one.get("h1")["_rev"], "_deleted": True})["ok"]
+    # The follower copied what it could, then failed before the marker moved; the process dies.
+    assert tried.wait(30)
+    one.server.close()
+    monkeypatch.undo()
+    # The other process's next read copies again from the marker: every acknowledged write is there, once.
     rows, _ = _read_all(two, {"turf:1"})
-    assert sorted(r["id"] for r in rows) == ["h1", "h3", "h5"]
-    assert "rows" not in seen
+    assert sorted((r["id"], r.get("deleted", False)) for r in rows) == [("h1", True), ("h2", False)]
+    assert sorted(r["id"] for r in _read_all(two, {"turf:2"})[0]) == ["h0", "h3"]
+    assert two.channels_of(["h0", "h1", "h2"]) == {"h0": {"turf:2"}, "h1": {"turf:1"}, "h2": {"turf:1"}}
+    assert _saved_marker(two) == two.info().update_seq
+
+
+def test_followers_of_two_processes_copy_the_same_writes_once(two_processes):
+    one, two = two_processes
+    _read_all(one, {"turf:1"})
+    _read_all(two, {"turf:1"})  # both processes follow the campaign
+    for i in range(5):
+        one.bulk_docs([{"_id": f"a{i}", "ch": ["turf:1"]}])
+        two.bulk_docs([{"_id": f"b{i}", "ch": ["turf:1"]}])
+    _eventually(lambda: _saved_marker(one) == one.info().update_seq)
+    rows = []
+    for db in (one, two):
+        rows = _read_all(db, {"turf:1"})[0]
+        assert sorted(r["id"] for r in rows) == sorted([f"a{i}" for i in range(5)] + [f"b{i}" for i in range(5)])
 
 
 def test_campaign_names_with_the_index_mark_are_refused(two_processes, couchdb_url):
