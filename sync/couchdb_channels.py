@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 MARKER = "/_local/channel-index"
 BATCH = 1000  # main changes copied per round
 RECALLED = 20_000  # documents' channels remembered per campaign, at the current marker (lookup)
+REMEMBERED_ENDS = 1_000  # answers of channels read to their end remembered per campaign, at the current marker
 T = TypeVar("T")
 WORKER_PREFIX = "couchdb-channels"  # the server's worker threads (CouchDBServer.workers)
 FOLLOW_WAIT = 25.0  # seconds a follower's longpoll waits before it asks again
@@ -233,24 +234,33 @@ class ChannelIndex:
         cached = self._recalled(hint, doc_ids)
         if cached is not None and self.update() == hint:
             return cached
-        marker, found = self.current(lambda: self.channels_of(doc_ids))
+        marker, found = self.current(lambda _: self.channels_of(doc_ids))
         self._recall(marker, found)
         return found
 
     def _recalled(self, marker: object, doc_ids: list[str]) -> dict[str, set[str]] | None:
-        with self._seen_lock:
-            at, known = self.store.server.index_routes.get(self.store.couch, (None, {}))
-            if at != marker or not all(doc_id in known for doc_id in doc_ids):
-                return None
-            return {doc_id: set(known[doc_id]) for doc_id in doc_ids}
+        known = self._remembered(self.store.server.index_routes, marker, doc_ids)
+        return None if known is None else {doc_id: set(channels) for doc_id, channels in known.items()}
 
     def _recall(self, marker: object, found: dict[str, set[str]]) -> None:
+        self._remember_at(self.store.server.index_routes, marker,
+                          {doc_id: frozenset(channels) for doc_id, channels in found.items()}, RECALLED)
+
+    def _remembered(self, table: dict, marker: object, keys: list) -> dict | None:
+        """What ``table`` remembers of every key at ``marker``, or None."""
         with self._seen_lock:
-            at, known = self.store.server.index_routes.get(self.store.couch, (None, {}))
-            if at != marker or len(known) > RECALLED:
+            at, known = table.get(self.store.couch, (None, {}))
+            if at != (marker,) or not all(key in known for key in keys):
+                return None
+            return {key: known[key] for key in keys}
+
+    def _remember_at(self, table: dict, marker: object, found: dict, most: int) -> None:
+        with self._seen_lock:
+            at, known = table.get(self.store.couch, (None, {}))
+            if at != (marker,) or len(known) > most:
                 known = {}
-                self.store.server.index_routes[self.store.couch] = (marker, known)
-            known.update((doc_id, frozenset(channels)) for doc_id, channels in found.items())
+                table[self.store.couch] = ((marker,), known)
+            known.update(found)
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
         """The channels each document is in, as far as the index is up to date."""
@@ -291,12 +301,12 @@ class ChannelIndex:
         ids = None if doc_ids is None else set(doc_ids)
         order = sorted(wanted)
         start = dict(vector)
-        marker, (picked, vector, complete) = self.current(lambda: self._read(order, start, limit, style))
+        marker, (picked, vector, complete) = self.current(lambda at: self._read(order, start, limit, style, at))
         while True:
             kept = self._still_in(picked, ids, marker)
             if kept or complete:
                 break
-            picked, vector, complete = self._read(order, vector, limit, style)
+            picked, vector, complete = self._read(order, vector, limit, style, marker)
         vector[channels.MAIN] = marker
         results = []
         for _, row, position in kept:
@@ -306,8 +316,8 @@ class ChannelIndex:
             self._with_docs(results)
         return ChangesPage(results, channels.encode_opaque(vector))
 
-    def current(self, read: Callable[[], T]) -> tuple[object, T]:
-        """``read()`` of the index brought up to date, and the main seq it is complete up to.
+    def current(self, read: Callable[[object], T]) -> tuple[object, T]:
+        """``read(marker)`` of the index brought up to date, and the main seq it is complete up to.
 
         The update runs on a worker while ``read`` runs here: when there was
         nothing to copy (the follower had done it), the two cost one round
@@ -316,11 +326,11 @@ class ChannelIndex:
         before = self._marker()[0]
         pending = self.store.server.workers.submit(self.update)
         try:
-            result = read()
+            result = read(before)
         finally:
             marker = pending.result()
         if marker != before:
-            result = read()
+            result = read(marker)
         return marker, result
 
     def _start(self, since: object, wanted: set[str], is_seq) -> dict[str, object]:
@@ -336,23 +346,37 @@ class ChannelIndex:
         # 0 or a plain main sequence (a device that read unfiltered before): every channel from its start.
         return {}
 
-    def _read(self, order: list[str], vector: dict[str, object], limit: int | None, style: str):
+    def _read(self, order: list[str], vector: dict[str, object], limit: int | None, style: str, marker: object):
         """Rows of the channels in order, up to ``limit``; each row with the position just past it.
 
         The channels are asked at once (a no-op pull waits for one round trip,
         not one per channel); their answers are then taken in order, and a
         channel cut off by ``limit`` leaves the later ones where they were.
+        An answer that read a channel to its end is remembered at the marker
+        the index was complete up to (``marker``), and given again to the
+        same question while the marker has not moved: past that marker a
+        channel can only gain rows of later changes, which a page complete
+        up to the marker need not list (a no-op pull, the campaign's forms
+        read by every new phone, the user's channel asked while a turf is
+        paged through).
         """
         params = {"style": style} if limit is None else {"style": style, "limit": str(limit)}
 
         def ask(channel: str):
+            key = (channel, str(vector.get(channel, 0)), limit, style)
+            known = self._remembered(self.store.server.index_ends, marker, [key])
+            if known is not None:
+                return known[key]
             path = "/" + channel_db(self.store.couch, channel) + "/_changes"
-            response = self.store.server.request("GET", path, retry=True,
-                                                 params={**params, "since": str(vector.get(channel, 0))})
+            response = self.store.server.request("GET", path, retry=True, params={**params, "since": key[1]})
             if response.status_code == 404:
-                return None  # nothing was ever routed to this channel
-            raise_for(response)
-            return response.json()
+                body = None  # nothing was ever routed to this channel
+            else:
+                raise_for(response)
+                body = response.json()
+            if body is None or limit is None or len(body["results"]) < limit:
+                self._remember_at(self.store.server.index_ends, marker, {key: body}, REMEMBERED_ENDS)
+            return body
 
         answers = self._each(ask, order)
         picked: list[tuple[str, dict, dict]] = []

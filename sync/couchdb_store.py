@@ -68,7 +68,9 @@ class CouchDBServer:
         self.index_markers: dict[str, tuple[object, str | None]] = {}
         self.index_lock = threading.Lock()
         # The channels of documents a pull just listed, at the marker they were read at (a cache).
-        self.index_routes: dict[str, tuple[object, dict[str, frozenset[str]]]] = {}
+        self.index_routes: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
+        # Answers of channels read to their end, at the marker they were read at (a cache).
+        self.index_ends: dict[str, tuple[tuple, dict[tuple, dict | None]]] = {}
         # Per campaign: one catch-up at a time in this process, and its background follower.
         self._index_updates: dict[str, threading.Lock] = {}
         self.followers: dict[str, Follower] = {}
