@@ -45,6 +45,7 @@ import hashlib
 import logging
 import random
 import threading
+import time
 from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
 from sync import channels, errors, jsonutil
@@ -63,6 +64,7 @@ T = TypeVar("T")
 WORKER_PREFIX = "couchdb-channels"  # the server's worker threads (CouchDBServer.workers)
 FOLLOW_WAIT = 25.0  # seconds a follower's longpoll waits before it asks again
 FOLLOW_PAUSE = 0.2  # seconds (on average) a follower waits after a change, to copy a push's batches together
+FOLLOW_IDLE = 600.0  # seconds without a filtered read of its campaign after which a follower stops
 
 
 def channel_db(couch_name: str, channel: str) -> str:
@@ -440,11 +442,14 @@ class Follower:
     failing or killed costs that read time, never a missing row.  The pause
     is drawn at random per round, so that of several processes' followers
     one usually copies and the others find the saved marker already moved.
+    A campaign nobody has read through this process for ``FOLLOW_IDLE``
+    loses its follower (its next read starts one again).
     """
 
     def __init__(self, store: "CouchDBStore", router):
         self.index = ChannelIndex(store, router)
         self.store = store
+        self.read_at = time.monotonic()  # the last filtered read of the campaign in this process
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"couchdb-index-follower:{store.name}", daemon=True)
 
@@ -456,7 +461,7 @@ class Follower:
 
     def _run(self) -> None:
         failures = 0
-        while not self.stopped.is_set():
+        while not self.stopped.is_set() and time.monotonic() - self.read_at < FOLLOW_IDLE:
             try:
                 seq = self.index.update()
                 changed = self.store.wait_for_change(seq, FOLLOW_WAIT)
@@ -472,3 +477,4 @@ class Follower:
                 log.warning("channel index follower of %s: %s; reads catch up meanwhile", self.store.name, reason)
                 self.stopped.wait(min(FOLLOW_WAIT, 0.5 * 2 ** failures))
                 failures += 1
+        self.store.server.unfollow(self.store.couch, self)

@@ -184,13 +184,20 @@ class CouchDBServer:
 
     def follow(self, couch: str, make: Callable[[], Follower]) -> None:
         """Start a follower of the channel index of ``couch`` unless this process has one."""
-        if couch in self.followers:
+        follower = self.followers.get(couch)
+        if follower is not None:
+            follower.read_at = time.monotonic()
             return
         with self.index_lock:
             if couch in self.followers or self._closed:
                 return
             follower = self.followers[couch] = make()
         follower.start()
+
+    def unfollow(self, couch: str, follower: Follower) -> None:
+        with self.index_lock:
+            if self.followers.get(couch) is follower:
+                del self.followers[couch]
 
     def close(self) -> None:
         with self.index_lock:
