@@ -185,19 +185,23 @@ class ChannelIndex:
             for item in result["docs"]:
                 if "ok" in item and "_revisions" in item["ok"]:
                     leaves.setdefault(result["id"], []).append(item["ok"])
-        gone = [doc_id for doc_id, found in leaves.items() if _winner(found).get("_deleted")]
-        before = self.channels_of(gone) if gone else {}
+        # The channels each document was in: a deleted one stays in them, and one that left a
+        # channel gets its new revisions there too, saying where it is now (see _still_in).
+        before = self.channels_of(list(leaves)) if leaves else {}
         route_copies: list[dict] = []
         by_channel: dict[str, list[dict]] = {}
         for doc_id, found in leaves.items():
             winner = _winner(found)
-            now = before.get(doc_id, set()) if winner.get("_deleted") else self._route(winner)
+            now = before[doc_id] if winner.get("_deleted") else self._route(winner)
             for leaf in found:
                 copy = {"_id": doc_id, "_rev": leaf["_rev"], "_revisions": leaf["_revisions"]}
                 if leaf.get("_deleted"):
                     copy["_deleted"] = True
-                route_copies.append({**copy, "channels": sorted(now if leaf.get("_deleted") else self._route(leaf))})
-                for channel in now:
+                    route_copies.append({**copy, "channels": sorted(now)})
+                else:  # a live revision's channels follow from its body alone: the same on every copy
+                    copy["channels"] = sorted(self._route(leaf))
+                    route_copies.append(copy)
+                for channel in now | before[doc_id]:
                     by_channel.setdefault(channel, []).append(copy)
         # Channels first (several at once), routes last: a document is listed as in a channel only
         # once the channel holds it.
@@ -362,7 +366,9 @@ class ChannelIndex:
         read by every new phone, the user's channel asked while a turf is
         paged through).
         """
-        params = {"style": style} if limit is None else {"style": style, "limit": str(limit)}
+        params = {"style": style, "include_docs": "true"}  # a copy's body is its channels (_still_in)
+        if limit is not None:
+            params["limit"] = str(limit)
 
         def ask(channel: str):
             key = (channel, str(vector.get(channel, 0)), limit, style)
@@ -400,16 +406,35 @@ class ChannelIndex:
 
     def _still_in(self, picked: list[tuple[str, dict, dict]], ids: set[str] | None,
                   marker: object) -> list[tuple[str, dict, dict]]:
-        """Rows of documents still in the channel they were read from (each document once)."""
+        """Rows of documents still in the channel they were read from (each document once).
+
+        A channel's copy of a document holds every revision written while
+        the document was in the channel and the first ones after it left,
+        so its winner is the document's winner, or a revision that no longer
+        routes to the channel.  A live winner carries its channels (they
+        follow from its body alone), read with the row (``include_docs``):
+        no lookup.  A deleted winner (whose channels are the ones it had
+        before), or a copy written before copies carried channels, is looked
+        up in the routes database.
+        """
         if ids is not None:
             picked = [item for item in picked if item[1]["id"] in ids]
         if not picked:
             return []
-        now = self.channels_of({row["id"] for _, row, _ in picked})
+        now: dict[str, set[str]] = {}
+        unsure = set()
+        for channel, row, _ in picked:
+            doc = row.get("doc") or {}
+            if doc.get("_deleted") or not isinstance(doc.get("channels"), list):
+                unsure.add(row["id"])
+            elif channel in doc["channels"]:
+                now[row["id"]] = set(doc["channels"])  # the winner's: what the routes database says
+        if unsure:
+            now.update(self.channels_of(unsure))
         self._recall(marker, now)
         kept, seen = [], set()
         for channel, row, position in picked:
-            if channel in now[row["id"]] and row["id"] not in seen:
+            if channel in now.get(row["id"], ()) and row["id"] not in seen:
                 seen.add(row["id"])
                 kept.append((channel, {k: v for k, v in row.items() if k in ("id", "changes", "deleted")}, position))
         return kept

@@ -203,3 +203,37 @@ def test_a_document_moved_after_it_was_listed_is_looked_up_again(two_processes):
     two.put({**two.get("h1"), "ch": ["turf:2"]})
     assert one.channels_of(["h1", "h2"]) == {"h1": {"turf:2"}, "h2": {"turf:1"}}
     assert [r["id"] for r in _read_all(one, {"turf:1"})[0]] == ["h2"]
+
+
+def test_a_follower_left_unread_stops_and_the_next_read_starts_another(two_processes, monkeypatch):
+    import sync.couchdb_channels as couchdb_channels
+
+    one, _ = two_processes
+    monkeypatch.setattr(couchdb_channels, "FOLLOW_IDLE", 0.5)
+    monkeypatch.setattr(couchdb_channels, "FOLLOW_WAIT", 0.2)
+    _read_all(one, {"turf:1"})
+    first = one.server.followers[one.couch]
+    first.thread.join(30)
+    assert not first.thread.is_alive() and one.couch not in one.server.followers
+    one.put({"_id": "h1", "ch": ["turf:1"]})
+    assert [r["id"] for r in _read_all(one, {"turf:1"})[0]] == ["h1"]  # the read caught up itself
+    assert one.server.followers[one.couch] is not first
+
+
+def _rev(doc_id, pos, hashes, **body):
+    return {"_id": doc_id, "_rev": f"{pos}-{hashes[0]}", "_revisions": {"start": pos, "ids": hashes}, **body}
+
+
+def test_a_conflict_that_wins_in_another_channel_takes_the_document_out_of_the_first(two_processes):
+    one, two = two_processes
+    a, x, b, c = "a" * 32, "1" * 32, "b" * 32, "c" * 32
+    one.bulk_docs([_rev("d", 2, [a, x], ch=["turf:1"]), _rev("d", 1, [b], ch=["turf:2"])], new_edits=False)
+    rows, since = _read_all(two, {"turf:1"}, style="all_docs")
+    assert [r["id"] for r in rows] == ["d"]  # 2-a wins: the document is in turf:1
+    assert _read_all(two, {"turf:2"})[0] == []
+    # 2-a is deleted: 1-b, which routes to turf:2, wins; the copy of 1-b in turf:1 was written when it lost.
+    one.bulk_docs([_rev("d", 3, [c, a, x], _deleted=True, ch=["turf:1"])], new_edits=False)
+    assert _read_all(two, {"turf:1"})[0] == []
+    assert _read_all(two, {"turf:1"}, since)[0] == []
+    assert [r["id"] for r in _read_all(one, {"turf:2"})[0]] == ["d"]
+    assert one.channels_of(["d"]) == two.channels_of(["d"]) == {"d": {"turf:2"}}
