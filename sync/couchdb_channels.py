@@ -10,8 +10,11 @@ pull would cost the size of the campaign.  Blockwalk keeps, next to campaign
   document had before (so its deletion reaches the phones that hold it).
   The winner's ``channels`` are the document's channels now.
 * ``<prefix>-c$c-<hash of the channel>``: one database per channel holding
-  a body-less copy of the revision tree of each document in the channel.
-  Its ``_changes?style=all_docs`` lists exactly the rows the main feed would
+  a copy of the revision tree of each document in the channel, each live
+  revision with its ``channels`` and no other body; a document that leaves
+  the channel gets its new revisions there too, so the copy's winner says
+  whether the document is still in the channel (``_still_in``).  Its
+  ``_changes?style=all_docs`` lists exactly the rows the main feed would
   (id, every leaf, deleted), in the channel's own order, with its own seqs.
 * ``_local/channel-index`` in the routes database: the main sequence up to
   which both are complete.
@@ -20,21 +23,20 @@ Copies are written with ``new_edits=false`` and each revision's full
 ``_revisions`` path, so writing one twice changes nothing and two writers
 merge to the same tree: several Blockwalk processes may bring the index up
 to date at once, with no lock and nothing they could disagree on.  Bringing
-it up to date (``update``) is: the main ``_changes`` since the marker, the
-leaves of what changed (``_bulk_get?revs=true``, or the bodies the write
-path has in hand), the copies, then the marker.  The write path does it
-after every acknowledged write (``CouchDBStore.bulk_docs``), so the marker
-is current when a phone pulls; every read does it too, as the repair path:
-a crash anywhere (after the write, before or during the copies) leaves the
-marker behind what was copied, so the next update, on any process, copies
-it again: no acknowledged write is missing from the index for good.  Each
-process remembers the last marker it saw (a hint only: the index stays
-complete up to it whatever happens later).
+it up to date (``update``, a catch-up) is: the main ``_changes`` since the
+marker, the leaves of what changed (``_bulk_get?revs=true``), the channels
+each was in (the routes), the copies (channels first, routes last), then
+the marker.  Nothing of it is on the write path: a ``Follower`` thread per
+process and campaign does it in the background after each write, and
+every filtered read does it too, as the correctness path.  A crash
+anywhere leaves the marker behind what was copied, so the next catch-up,
+on any process, copies it again: no acknowledged write is missing from the
+index for good.  Each process remembers the last marker it saw (a hint
+only: the index stays complete up to it whatever happens later), and, at
+that marker, answers it gave (valid while the marker has not moved).
 
-A filtered read takes one request per granted channel and the update's
-``_changes``, at once, plus one to check that each listed document is still
-in that channel (a document that moved away stays in the old channel's
-copy; the ``_bulk_get`` that follows reuses that answer): its cost follows
+A filtered read takes one ``_changes`` per granted channel that may hold
+something new, and the catch-up's ``_changes``, at once: its cost follows
 what the device may see and what changed, never the size of the campaign.
 ``docs/channels.md`` has the measurements behind the choice.
 """
