@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 MARKER = "/_local/channel-index"
 BATCH = 1000  # main changes copied per round
 RECALLED = 20_000  # documents' channels remembered per campaign, at the current marker (lookup)
-REMEMBERED_ENDS = 1_000  # answers of channels read to their end remembered per campaign, at the current marker
+REMEMBERED_ENDS = 500  # answers of channels read to their end remembered per campaign, at the current marker,
+ENDS_ROWS = 100  # each of at most this many rows (a no-op read, the campaign's forms, a user's own channel)
 T = TypeVar("T")
 WORKER_PREFIX = "couchdb-channels"  # the server's worker threads (CouchDBServer.workers)
 FOLLOW_WAIT = 25.0  # seconds a follower's longpoll waits before it asks again
@@ -384,7 +385,7 @@ class ChannelIndex:
             else:
                 raise_for(response)
                 body = response.json()
-            if body is None or limit is None or len(body["results"]) < limit:
+            if body is None or len(body["results"]) < min(ENDS_ROWS + 1, limit or ENDS_ROWS + 1):
                 self._remember_at(self.store.server.index_ends, marker, {key: body}, REMEMBERED_ENDS)
             return body
 
