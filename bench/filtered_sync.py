@@ -8,13 +8,15 @@ memory adapter) pulling its one turf (about N/T documents), then no-op
 pulls.  On the SQLite store the server's own indexes (asset map, visits)
 are built before it starts, timed apart, as a running server keeps them
 (``blockwalk serve`` would otherwise spend its first minute building them
-from the whole campaign, beside the pulls), and five new phones pull from
-Blockwalk and from pouchdb-server in turn, after one untimed phone on each
-server: the medians are reported.  On the CouchDB store the fill is followed by building its channel
-index (``sync.couchdb_channels``), timed apart.  In the same run: the same
-pull from a pouchdb-server database holding only that turf's documents, and
-the no-op pull against a store of 10,000 documents, to show that the cost
-does not grow with the store.
+from the whole campaign, beside the pulls).  On the CouchDB store the fill
+is followed by building its channel index (``sync.couchdb_channels``) as
+``blockwalk db index`` does, timed apart (a push pays nothing for the
+index: a server copies in the background).  In the same run: the same pull
+from a pouchdb-server database holding only that turf's documents, and the
+no-op pull against a store of 10,000 documents, to show that the cost does
+not grow with the store.  For each store, five new phones pull from
+pouchdb-server, Blockwalk on the large store and Blockwalk on the small one
+in turn, after one untimed phone on each server: the medians are reported.
 
     python bench/filtered_sync.py [--docs 1000000] [--turfs 1000] [--stores sqlite,couchdb] [--couch-docs N]
                                   [--keep DIR]
@@ -138,13 +140,17 @@ def sqlite_copy(kept: Path, folder: Path) -> str:
 
 
 def fill_couchdb(url: str, prefix: str, total: int, turfs: int) -> tuple[float, float]:
-    """Fill, then build the channel index; returns both times in seconds."""
+    """Fill, then build the channel index as ``blockwalk db index`` does; returns both times in seconds.
+
+    The fill is a push through the store: the channel index costs it nothing
+    (a server's follower copies after the acknowledgement), so the
+    documents are written first and the index built after.
+    """
     server = CouchDBServer(url, prefix=prefix, router=route, timeout=600)
     try:
-        db = server.create_db("city")
-        fill_s = fill(db, total, turfs)
+        fill_s = fill(server.create_db("city"), total, turfs)
         started = time.perf_counter()
-        db.channels_of([])  # brings the index up to date with everything filled
+        server.open_db("city").build_channel_index()
         return fill_s, time.perf_counter() - started
     finally:
         server.close()
@@ -175,12 +181,7 @@ def volunteer_server(folder: Path, store: str, turf: int) -> Iterator[LiveServer
         live.close()
 
 
-def blockwalk_pull(folder: Path, store: str, turf: int, expect: int | None, rounds: int) -> dict:
-    with volunteer_server(folder, store, turf) as live:
-        return pull(f"{live.url}/sync/city", live.volunteer_token, expect, rounds)
-
-
-PHONES = 5  # new phones per measurement on the SQLite store: the medians are reported (a loaded machine is noisy)
+PHONES = 5  # new phones per measurement: the medians are reported (a loaded machine is noisy)
 
 
 def medians(runs: list[dict]) -> dict:
@@ -189,7 +190,8 @@ def medians(runs: list[dict]) -> dict:
             "firsts": [round(r["first_ms"]) for r in runs]}
 
 
-def sqlite_pulls(folder: Path, keep: Path, args, turf: int, expect: int, direct_url: str) -> None:
+def pulls_in_turns(label: str, folder: Path, big_store: str, small_store: str, docs: int, args, turf: int,
+                   expect: int, small_expect: int | None, direct_url: str) -> None:
     """New phones taking turns: pouchdb-server, Blockwalk on the large store, Blockwalk on the small one.
 
     Both Blockwalk servers run at once, so the three sides share the same
@@ -198,12 +200,9 @@ def sqlite_pulls(folder: Path, keep: Path, args, turf: int, expect: int, direct_
     server has: the first requests after start-up pay for imports and
     connections.
     """
-    big = sqlite_store(keep, args.docs, args.turfs)
-    small = sqlite_store(keep, 10_000, 10)
-    small_expect = expect if args.docs // args.turfs == 1000 else None
     runs: dict[str, list[dict]] = {"direct": [], "big": [], "small": []}
-    with (volunteer_server(folder / "b1", sqlite_copy(big, folder / "b1"), turf) as on_big,
-          volunteer_server(folder / "b2", sqlite_copy(small, folder / "b2"), 5) as on_small):
+    with (volunteer_server(folder / f"{label}-big", big_store, turf) as on_big,
+          volunteer_server(folder / f"{label}-small", small_store, 5) as on_small):
         phones = {"direct": (direct_url, None, expect),
                   "big": (f"{on_big.url}/sync/city", on_big.volunteer_token, expect),
                   "small": (f"{on_small.url}/sync/city", on_small.volunteer_token, small_expect)}
@@ -213,8 +212,15 @@ def sqlite_pulls(folder: Path, keep: Path, args, turf: int, expect: int, direct_
         for phone in range(PHONES):
             for side in order[phone % 3:] + order[:phone % 3]:
                 runs[side].append(pull(*phones[side], args.rounds))
-    big_runs, small_runs, direct_runs = runs["big"], runs["small"], runs["direct"]
-    report("sqlite", args.docs, medians(big_runs), medians(small_runs), medians(direct_runs))
+    report(label, docs, medians(runs["big"]), medians(runs["small"]), medians(runs["direct"]))
+
+
+def sqlite_pulls(folder: Path, keep: Path, args, turf: int, expect: int, direct_url: str) -> None:
+    big = sqlite_store(keep, args.docs, args.turfs)
+    small = sqlite_store(keep, 10_000, 10)
+    small_expect = expect if args.docs // args.turfs == 1000 else None
+    pulls_in_turns("sqlite", folder, sqlite_copy(big, folder / "b1"), sqlite_copy(small, folder / "b2"), args.docs,
+                   args, turf, expect, small_expect, direct_url)
 
 
 def direct_pull(couch_url: str, turf: int, per_turf: int, expect: int, rounds: int) -> dict:
@@ -264,7 +270,7 @@ def main() -> None:
         folder = Path(tmp)
         couch = PouchDBServer(folder / "pouchdb-server")
         try:
-            direct = direct_pull(couch.url, turf, per_turf, expect, args.rounds)
+            direct_pull(couch.url, turf, per_turf, expect, 1)  # pouchdb-server's first phone, untimed
             if "sqlite" in stores:
                 keep = Path(args.keep) if args.keep else folder
                 keep.mkdir(parents=True, exist_ok=True)
@@ -275,20 +281,19 @@ def main() -> None:
                 fill_s, index_s = fill_couchdb(couch.url, "big", docs, args.turfs)
                 print(f"couchdb: filled {docs:,} documents over {args.turfs:,} turfs in {fill_s:.0f} s "
                       f"({docs / fill_s:,.0f} docs/s through the store's bulk path, pouchdb-server on disk), "
-                      f"channel index built in {index_s:.0f} s ({docs / index_s:,.0f} docs/s)", flush=True)
+                      f"then channel index built (blockwalk db index) in {index_s:.0f} s ({docs / index_s:,.0f} docs/s)",
+                      flush=True)
                 if docs < args.docs:
                     print(f"couchdb: NOTE the CouchDB store holds {docs:,} documents, not {args.docs:,} (--couch-docs); "
                           f"its turf holds {couch_per_turf:,}", flush=True)
                 fill_couchdb(couch.url, "small", 10_000, 10)
                 couch_expect = couch_per_turf + len(DRIVES) + 1
-                on_big = blockwalk_pull(folder / "c1", f"couchdb+{couch.url}/big", turf, couch_expect, args.rounds)
-                on_small = blockwalk_pull(folder / "c2", f"couchdb+{couch.url}/small", 5,
-                                          couch_expect if couch_per_turf == 1000 else None, args.rounds)
-                couch_direct = direct if couch_per_turf == per_turf else None
-                if couch_direct is None:
+                if couch_per_turf != per_turf:
                     httpx.delete(f"{couch.url}/turf").raise_for_status()
-                    couch_direct = direct_pull(couch.url, turf, couch_per_turf, couch_expect, args.rounds)
-                report("couchdb", docs, on_big, on_small, couch_direct)
+                    direct_pull(couch.url, turf, couch_per_turf, couch_expect, 1)
+                pulls_in_turns("couchdb", folder, f"couchdb+{couch.url}/big", f"couchdb+{couch.url}/small", docs,
+                               args, turf, couch_expect, couch_expect if couch_per_turf == 1000 else None,
+                               f"{couch.url}/turf")
         finally:
             couch.close()
 

@@ -180,6 +180,26 @@ def db_list(store: str | None) -> None:
         server.close()
 
 
+@db.command("index")
+@click.argument("name")
+@store_option
+@_guarded
+def db_index(name: str, store: str | None) -> None:
+    """Build the channel index of campaign NAME ahead of its first filtered pull."""
+    server = _open(_config(STORE=store))
+    try:
+        campaign = server.open_db(name)
+        build = getattr(campaign, "build_channel_index", None)
+        if build is None:
+            click.echo("this store keeps its channel index on every write: nothing to build", err=True)
+        else:
+            with click.progressbar(length=campaign.info().doc_count, label="indexing", file=sys.stderr) as bar:
+                build(bar.update)
+    finally:
+        server.close()
+    click.echo(name)
+
+
 @main.group()
 def user() -> None:
     """Users (stored server-side, never synced)."""

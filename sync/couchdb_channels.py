@@ -10,8 +10,11 @@ pull would cost the size of the campaign.  Blockwalk keeps, next to campaign
   document had before (so its deletion reaches the phones that hold it).
   The winner's ``channels`` are the document's channels now.
 * ``<prefix>-c$c-<hash of the channel>``: one database per channel holding
-  a body-less copy of the revision tree of each document in the channel.
-  Its ``_changes?style=all_docs`` lists exactly the rows the main feed would
+  a copy of the revision tree of each document in the channel, each live
+  revision with its ``channels`` and no other body; a document that leaves
+  the channel gets its new revisions there too, so the copy's winner says
+  whether the document is still in the channel (``_still_in``).  Its
+  ``_changes?style=all_docs`` lists exactly the rows the main feed would
   (id, every leaf, deleted), in the channel's own order, with its own seqs.
 * ``_local/channel-index`` in the routes database: the main sequence up to
   which both are complete.
@@ -19,27 +22,33 @@ pull would cost the size of the campaign.  Blockwalk keeps, next to campaign
 Copies are written with ``new_edits=false`` and each revision's full
 ``_revisions`` path, so writing one twice changes nothing and two writers
 merge to the same tree: several Blockwalk processes may bring the index up
-to date at once, with no lock and nothing they could disagree on.  The index
-is brought up to date on read (``update``): the main ``_changes`` since the
-marker, the leaves of what changed (``_bulk_get?revs=true``), the copies,
-then the marker.  The write path is untouched, and a crash anywhere leaves
-the marker behind what was copied, so the next read copies it again: no
-index entry is ever lost.  Each process remembers the last marker it saw
-(a hint only: the index stays complete up to it whatever happens later).
+to date at once, with no lock and nothing they could disagree on.  Bringing
+it up to date (``update``, a catch-up) is: the main ``_changes`` since the
+marker, the leaves of what changed (``_bulk_get?revs=true``), the channels
+each was in (the routes), the copies (channels first, routes last), then
+the marker.  Nothing of it is on the write path: a ``Follower`` thread per
+process and campaign does it in the background after each write, and
+every filtered read does it too, as the correctness path.  A crash
+anywhere leaves the marker behind what was copied, so the next catch-up,
+on any process, copies it again: no acknowledged write is missing from the
+index for good.  Each process remembers the last marker it saw (a hint
+only: the index stays complete up to it whatever happens later), and, at
+that marker, answers it gave (valid while the marker has not moved).
 
-A filtered read takes one request per granted channel, plus one to bring
-the index up to date and one to check that each listed document is still
-in that channel (a document that moved away stays in the old channel's
-copy): its cost follows what the device may see and what changed, never the
-size of the campaign.  ``docs/channels.md`` has the measurements behind the
-choice.
+A filtered read takes one ``_changes`` per granted channel that may hold
+something new, and the catch-up's ``_changes``, at once: its cost follows
+what the device may see and what changed, never the size of the campaign.
+``docs/channels.md`` has the measurements behind the choice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import random
 import threading
-from typing import TYPE_CHECKING, Iterable
+import time
+from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
 from sync import channels, errors, jsonutil
 from sync.couchdb_http import raise_for, winner_key
@@ -48,8 +57,17 @@ from sync.store import ChangesPage
 if TYPE_CHECKING:
     from sync.couchdb_store import CouchDBStore
 
+log = logging.getLogger(__name__)
 MARKER = "/_local/channel-index"
-BATCH = 500  # main changes copied per round
+BATCH = 1000  # main changes copied per round
+RECALLED = 20_000  # documents' channels remembered per campaign, at the current marker (lookup)
+REMEMBERED_ENDS = 500  # answers of channels read to their end remembered per campaign, at the current marker,
+ENDS_ROWS = 100  # each of at most this many rows (a no-op read, the campaign's forms, a user's own channel)
+T = TypeVar("T")
+WORKER_PREFIX = "couchdb-channels"  # the server's worker threads (CouchDBServer.workers)
+FOLLOW_WAIT = 25.0  # seconds a follower's longpoll waits before it asks again
+FOLLOW_PAUSE = 0.2  # seconds (on average) a follower waits after a change, to copy a push's batches together
+FOLLOW_IDLE = 600.0  # seconds without a filtered read of its campaign after which a follower stops
 
 
 def channel_db(couch_name: str, channel: str) -> str:
@@ -96,29 +114,51 @@ class ChannelIndex:
             seen = self._seen.get(self.store.couch)
         if seen is not None:
             return seen
+        return self._saved_marker()
+
+    def _saved_marker(self) -> tuple[object, str | None]:
         response = self.store.server.request("GET", self.routes + MARKER, retry=True)
         if response.status_code == 404:
             return 0, None
         raise_for(response)
         body = response.json()
+        self._remember(body["seq"], body["_rev"])
         return body["seq"], body["_rev"]
 
     def _remember(self, seq: object, rev: str | None) -> None:
         with self._seen_lock:
             self._seen[self.store.couch] = (seq, rev)
 
-    def update(self) -> object:
-        """Copy what changed since the marker; return the main seq the index is complete up to."""
+    def update(self, progress: Callable[[int], None] | None = None) -> object:
+        """Copy what changed since the marker; return the main seq the index is complete up to.
+
+        ``progress`` is told how many changes each round copied (``blockwalk db index``).
+        """
+        with self.store.server.index_updating(self.store.couch):  # one catch-up at a time in a process
+            return self._update(progress)
+
+    def _update(self, progress: Callable[[int], None] | None) -> object:
         seq, rev = self._marker()
+        checked = False
         while True:
             page = self._call("GET", self.store.base + "/_changes",
                               params={"since": str(seq), "style": "all_docs", "limit": str(BATCH)})
             if not page["results"]:
                 self._remember(seq, rev)
                 return seq
+            if not checked:
+                # Another process (its follower, or a read) may have copied these already and moved
+                # the marker: start from the saved marker, which is always complete up to its seq.
+                checked = True
+                saved = self._saved_marker()
+                if saved[0] != seq:
+                    seq, rev = saved
+                    continue
             self._copy(page["results"])
             seq = page["results"][-1]["seq"]
             rev = self._save_marker(seq, rev)
+            if progress is not None:
+                progress(len(page["results"]))
             if len(page["results"]) < BATCH:
                 return seq
 
@@ -148,30 +188,88 @@ class ChannelIndex:
             for item in result["docs"]:
                 if "ok" in item and "_revisions" in item["ok"]:
                     leaves.setdefault(result["id"], []).append(item["ok"])
-        gone = [doc_id for doc_id, found in leaves.items() if _winner(found).get("_deleted")]
-        before = self.channels_of(gone) if gone else {}
+        # The channels each document was in: a deleted one stays in them, and one that left a
+        # channel gets its new revisions there too, saying where it is now (see _still_in).
+        before = self.channels_of(list(leaves)) if leaves else {}
         route_copies: list[dict] = []
         by_channel: dict[str, list[dict]] = {}
         for doc_id, found in leaves.items():
             winner = _winner(found)
-            now = before.get(doc_id, set()) if winner.get("_deleted") else self._route(winner)
+            now = before[doc_id] if winner.get("_deleted") else self._route(winner)
             for leaf in found:
                 copy = {"_id": doc_id, "_rev": leaf["_rev"], "_revisions": leaf["_revisions"]}
                 if leaf.get("_deleted"):
                     copy["_deleted"] = True
-                route_copies.append({**copy, "channels": sorted(now if leaf.get("_deleted") else self._route(leaf))})
-                for channel in now:
+                    route_copies.append({**copy, "channels": sorted(now)})
+                else:  # a live revision's channels follow from its body alone: the same on every copy
+                    copy["channels"] = sorted(self._route(leaf))
+                    route_copies.append(copy)
+                for channel in now | before[doc_id]:
                     by_channel.setdefault(channel, []).append(copy)
-        # Channels first, routes last: a document is listed as in a channel only once the channel holds it.
-        for channel, copies in sorted(by_channel.items()):
-            self._write("/" + channel_db(self.store.couch, channel), copies)
+        # Channels first (several at once), routes last: a document is listed as in a channel only
+        # once the channel holds it.
+        writes = [("/" + channel_db(self.store.couch, channel), copies) for channel, copies in sorted(by_channel.items())]
+        self._each(lambda item: self._write(*item), writes)
         if route_copies:
             self._write(self.routes, route_copies)
+
+    def _each(self, fn, items: list) -> list:
+        """``fn`` on every item, several at once on the server's workers (never from a worker)."""
+        if len(items) < 2 or threading.current_thread().name.startswith(WORKER_PREFIX):
+            return [fn(item) for item in items]
+        return list(self.store.server.workers.map(fn, items))
 
     def _route(self, body: dict) -> set[str]:
         return set(self.router({k: v for k, v in body.items() if k != "_revisions"}))
 
+    # -- the follower ------------------------------------------------------------------------
+
+    def follow(self) -> None:
+        """Start this process's follower of the campaign, if it has none yet."""
+        self.store.server.follow(self.store.couch, lambda: Follower(self.store, self.router))
+
     # -- reading -----------------------------------------------------------------------------
+
+    def lookup(self, doc_ids: list[str]) -> dict[str, set[str]]:
+        """The channels each document is in, with the index brought up to date first.
+
+        A pull asks twice about the same documents (its ``_changes`` page,
+        then the ``_bulk_get`` of them): the second answer is the first one,
+        remembered, when the marker has not moved since (no change anywhere
+        since, so nothing in the routes database can have changed either).
+        """
+        self.follow()
+        hint = self._marker()[0]
+        cached = self._recalled(hint, doc_ids)
+        if cached is not None and self.update() == hint:
+            return cached
+        marker, found = self.current(lambda _: self.channels_of(doc_ids))
+        self._recall(marker, found)
+        return found
+
+    def _recalled(self, marker: object, doc_ids: list[str]) -> dict[str, set[str]] | None:
+        known = self._remembered(self.store.server.index_routes, marker, doc_ids)
+        return None if known is None else {doc_id: set(channels) for doc_id, channels in known.items()}
+
+    def _recall(self, marker: object, found: dict[str, set[str]]) -> None:
+        self._remember_at(self.store.server.index_routes, marker,
+                          {doc_id: frozenset(channels) for doc_id, channels in found.items()}, RECALLED)
+
+    def _remembered(self, table: dict, marker: object, keys: list) -> dict | None:
+        """What ``table`` remembers of every key at ``marker``, or None."""
+        with self._seen_lock:
+            at, known = table.get(self.store.couch, (None, {}))
+            if at != (marker,) or not all(key in known for key in keys):
+                return None
+            return {key: known[key] for key in keys}
+
+    def _remember_at(self, table: dict, marker: object, found: dict, most: int) -> None:
+        with self._seen_lock:
+            at, known = table.get(self.store.couch, (None, {}))
+            if at != (marker,) or len(known) > most:
+                known = {}
+                table[self.store.couch] = ((marker,), known)
+            known.update(found)
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
         """The channels each document is in, as far as the index is up to date."""
@@ -207,16 +305,18 @@ class ChannelIndex:
 
     def changes(self, since: object, wanted: set[str], *, limit: int | None, style: str, include_docs: bool,
                 doc_ids: Iterable[str] | None, is_seq) -> ChangesPage:
-        marker = self.update()
-        vector = self._start(since, wanted, is_seq, marker)
-        vector[channels.MAIN] = marker
+        self.follow()
+        vector = self._start(since, wanted, is_seq)
         ids = None if doc_ids is None else set(doc_ids)
         order = sorted(wanted)
+        start = dict(vector)
+        marker, (picked, vector, complete) = self.current(lambda at: self._read(order, start, limit, style, at))
         while True:
-            picked, vector, complete = self._read(order, vector, limit, style)
-            kept = self._still_in(picked, ids)
+            kept = self._still_in(picked, ids, marker)
             if kept or complete:
                 break
+            picked, vector, complete = self._read(order, vector, limit, style, marker)
+        vector[channels.MAIN] = marker
         results = []
         for _, row, position in kept:
             row["seq"] = channels.encode_opaque({**position, channels.MAIN: marker})
@@ -225,10 +325,27 @@ class ChannelIndex:
             self._with_docs(results)
         return ChangesPage(results, channels.encode_opaque(vector))
 
-    def _start(self, since: object, wanted: set[str], is_seq, marker: object) -> dict[str, object]:
+    def current(self, read: Callable[[object], T]) -> tuple[object, T]:
+        """``read(marker)`` of the index brought up to date, and the main seq it is complete up to.
+
+        The update runs on a worker while ``read`` runs here: when there was
+        nothing to copy (the follower had done it), the two cost one round
+        trip; when the update copied something, ``read`` runs again after it.
+        """
+        before = self._marker()[0]
+        pending = self.store.server.workers.submit(self.update)
+        try:
+            result = read(before)
+        finally:
+            marker = pending.result()
+        if marker != before:
+            result = read(marker)
+        return marker, result
+
+    def _start(self, since: object, wanted: set[str], is_seq) -> dict[str, object]:
         vector = channels.decode_opaque(since, is_seq)
         if vector is not None:
-            return dict(vector)
+            return {k: v for k, v in vector.items() if k != channels.MAIN}
         if since == "now":
             out: dict[str, object] = {}
             for channel in wanted:
@@ -238,25 +355,41 @@ class ChannelIndex:
         # 0 or a plain main sequence (a device that read unfiltered before): every channel from its start.
         return {}
 
-    def _read(self, order: list[str], vector: dict[str, object], limit: int | None, style: str):
+    def _read(self, order: list[str], vector: dict[str, object], limit: int | None, style: str, marker: object):
         """Rows of the channels in order, up to ``limit``; each row with the position just past it.
 
         The channels are asked at once (a no-op pull waits for one round trip,
         not one per channel); their answers are then taken in order, and a
         channel cut off by ``limit`` leaves the later ones where they were.
+        An answer that read a channel to its end is remembered at the marker
+        the index was complete up to (``marker``), and given again to the
+        same question while the marker has not moved: past that marker a
+        channel can only gain rows of later changes, which a page complete
+        up to the marker need not list (a no-op pull, the campaign's forms
+        read by every new phone, the user's channel asked while a turf is
+        paged through).
         """
-        params = {"style": style} if limit is None else {"style": style, "limit": str(limit)}
+        params = {"style": style, "include_docs": "true"}  # a copy's body is its channels (_still_in)
+        if limit is not None:
+            params["limit"] = str(limit)
 
         def ask(channel: str):
+            key = (channel, str(vector.get(channel, 0)), limit, style)
+            known = self._remembered(self.store.server.index_ends, marker, [key])
+            if known is not None:
+                return known[key]
             path = "/" + channel_db(self.store.couch, channel) + "/_changes"
-            response = self.store.server.request("GET", path, retry=True,
-                                                 params={**params, "since": str(vector.get(channel, 0))})
+            response = self.store.server.request("GET", path, retry=True, params={**params, "since": key[1]})
             if response.status_code == 404:
-                return None  # nothing was ever routed to this channel
-            raise_for(response)
-            return response.json()
+                body = None  # nothing was ever routed to this channel
+            else:
+                raise_for(response)
+                body = response.json()
+            if body is None or len(body["results"]) < min(ENDS_ROWS + 1, limit or ENDS_ROWS + 1):
+                self._remember_at(self.store.server.index_ends, marker, {key: body}, REMEMBERED_ENDS)
+            return body
 
-        answers = list(self.store.server.workers.map(ask, order)) if len(order) > 1 else [ask(c) for c in order]
+        answers = self._each(ask, order)
         picked: list[tuple[str, dict, dict]] = []
         out = dict(vector)
         for channel, body in zip(order, answers, strict=True):
@@ -274,16 +407,37 @@ class ChannelIndex:
             out[channel] = body["last_seq"]
         return picked, out, True
 
-    def _still_in(self, picked: list[tuple[str, dict, dict]], ids: set[str] | None) -> list[tuple[str, dict, dict]]:
-        """Rows of documents still in the channel they were read from (each document once)."""
+    def _still_in(self, picked: list[tuple[str, dict, dict]], ids: set[str] | None,
+                  marker: object) -> list[tuple[str, dict, dict]]:
+        """Rows of documents still in the channel they were read from (each document once).
+
+        A channel's copy of a document holds every revision written while
+        the document was in the channel and the first ones after it left,
+        so its winner is the document's winner, or a revision that no longer
+        routes to the channel.  A live winner carries its channels (they
+        follow from its body alone), read with the row (``include_docs``):
+        no lookup.  A deleted winner (whose channels are the ones it had
+        before), or a copy written before copies carried channels, is looked
+        up in the routes database.
+        """
         if ids is not None:
             picked = [item for item in picked if item[1]["id"] in ids]
         if not picked:
             return []
-        now = self.channels_of({row["id"] for _, row, _ in picked})
+        now: dict[str, set[str]] = {}
+        unsure = set()
+        for channel, row, _ in picked:
+            doc = row.get("doc") or {}
+            if doc.get("_deleted") or not isinstance(doc.get("channels"), list):
+                unsure.add(row["id"])
+            elif channel in doc["channels"]:
+                now[row["id"]] = set(doc["channels"])  # the winner's: what the routes database says
+        if unsure:
+            now.update(self.channels_of(unsure))
+        self._recall(marker, now)
         kept, seen = [], set()
         for channel, row, position in picked:
-            if channel in now[row["id"]] and row["id"] not in seen:
+            if channel in now.get(row["id"], ()) and row["id"] not in seen:
                 seen.add(row["id"])
                 kept.append((channel, {k: v for k, v in row.items() if k in ("id", "changes", "deleted")}, position))
         return kept
@@ -299,5 +453,56 @@ class ChannelIndex:
             else:
                 row["doc"] = None
 
+
 def _winner(leaves: list[dict]) -> dict:
     return max(leaves, key=winner_key)
+
+
+class Follower:
+    """Copies a campaign's new changes into its channel index in the background, after the ack.
+
+    One thread per process and campaign, started by the first filtered read:
+    a longpoll on the main ``_changes`` past the marker, a short pause to
+    gather what a push sends in several batches, then ``update``, the same
+    catch-up a read does.  A push pays nothing for the index: its batch is
+    acknowledged before the follower even hears of it.  A read still brings
+    the index up to date itself (``current``): a follower that is late,
+    failing or killed costs that read time, never a missing row.  The pause
+    is drawn at random per round, so that of several processes' followers
+    one usually copies and the others find the saved marker already moved.
+    A campaign nobody has read through this process for ``FOLLOW_IDLE``
+    loses its follower (its next read starts one again).
+    """
+
+    def __init__(self, store: "CouchDBStore", router):
+        self.index = ChannelIndex(store, router)
+        self.store = store
+        self.read_at = time.monotonic()  # the last filtered read of the campaign in this process
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"couchdb-index-follower:{store.name}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def _run(self) -> None:
+        failures = 0
+        while not self.stopped.is_set() and time.monotonic() - self.read_at < FOLLOW_IDLE:
+            try:
+                seq = self.index.update()
+                changed = self.store.wait_for_change(seq, FOLLOW_WAIT)
+                failures = 0
+                if changed:
+                    self.stopped.wait(FOLLOW_PAUSE * (0.5 + random.random()))
+            except errors.NotFound:
+                break  # the campaign database is gone
+            except Exception as exc:  # noqa: BLE001 (a background thread: say why, wait, go on)
+                if self.stopped.is_set():
+                    break  # the process is closing its connections
+                reason = exc.reason if isinstance(exc, errors.SyncError) else repr(exc)
+                log.warning("channel index follower of %s: %s; reads catch up meanwhile", self.store.name, reason)
+                self.stopped.wait(min(FOLLOW_WAIT, 0.5 * 2 ** failures))
+                failures += 1
+        self.store.server.unfollow(self.store.couch, self)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import http.client
 import select
+import socket
 import threading
 from urllib.parse import urlencode, urlsplit
 
@@ -105,6 +106,11 @@ class ConnectionPool:
         with self._lock:
             conns, self._open = self._open, set()
         for conn in conns:
+            if conn.sock is not None:
+                try:  # wakes a thread waiting on it (a follower's longpoll): close alone may not
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             conn.close()
 
 

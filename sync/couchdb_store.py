@@ -27,14 +27,15 @@ import re
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable, Literal
+from typing import Callable, Iterable, Literal
 from urllib.parse import quote
 
 from sync import attachments as atts
 from sync import channels as positions
 from sync import errors, jsonutil, update
-from sync.couchdb_channels import ChannelIndex
+from sync.couchdb_channels import WORKER_PREFIX, ChannelIndex, Follower
 from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import (Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Resolver, Router, StoreLimits,
@@ -66,8 +67,16 @@ class CouchDBServer:
         self.router = router  # applied by the channel index (sync.couchdb_channels)
         self.index_markers: dict[str, tuple[object, str | None]] = {}
         self.index_lock = threading.Lock()
+        # The channels of documents a pull just listed, at the marker they were read at (a cache).
+        self.index_routes: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
+        # Answers of channels read to their end, at the marker they were read at (a cache).
+        self.index_ends: dict[str, tuple[tuple, dict[tuple, dict | None]]] = {}
+        # Per campaign: one catch-up at a time in this process, and its background follower.
+        self._index_updates: dict[str, threading.Lock] = {}
+        self.followers: dict[str, Follower] = {}
+        self._closed = False
         # Reads of several channels at once (sync.couchdb_channels); each worker keeps its own connection.
-        self.workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="couchdb-channels")
+        self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=WORKER_PREFIX)
         self.http = ConnectionPool(url, auth=auth, timeout=timeout)
         self._known: set[str] = set()
         self._lock = threading.Lock()
@@ -166,7 +175,36 @@ class CouchDBServer:
                 self._known.add(couch)
         return CouchDBStore(self, couch, "_" + name)
 
+    @contextmanager
+    def index_updating(self, couch: str):
+        with self.index_lock:
+            lock = self._index_updates.setdefault(couch, threading.Lock())
+        with lock:
+            yield
+
+    def follow(self, couch: str, make: Callable[[], Follower]) -> None:
+        """Start a follower of the channel index of ``couch`` unless this process has one."""
+        follower = self.followers.get(couch)
+        if follower is not None:
+            follower.read_at = time.monotonic()
+            return
+        with self.index_lock:
+            if couch in self.followers or self._closed:
+                return
+            follower = self.followers[couch] = make()
+        follower.start()
+
+    def unfollow(self, couch: str, follower: Follower) -> None:
+        with self.index_lock:
+            if self.followers.get(couch) is follower:
+                del self.followers[couch]
+
     def close(self) -> None:
+        with self.index_lock:
+            self._closed = True
+            followers = list(self.followers.values())
+        for follower in followers:
+            follower.stop()
         self.workers.shutdown(wait=False)
         self.http.close()
 
@@ -479,9 +517,11 @@ class CouchDBStore(PutFromBulkDocs):
         return ChannelIndex(self, self.server.router)
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
-        index = self._index()
-        index.update()
-        return index.channels_of(doc_ids)
+        return self._index().lookup(list(doc_ids))
+
+    def build_channel_index(self, progress: Callable[[int], None] | None = None) -> None:
+        """Bring the channel index up to date with everything stored (``blockwalk db index``)."""
+        self._index().update(progress)
 
     def wait_for_change(self, since: object, timeout: float) -> bool:
         vector = positions.decode_opaque(since, _is_seq)

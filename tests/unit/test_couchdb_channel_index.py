@@ -6,6 +6,9 @@ Against a live pouchdb-server (or BLOCKWALK_TEST_COUCHDB_URL).  Each
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from sync.couchdb_channels import ChannelIndex
@@ -69,7 +72,7 @@ def test_an_index_update_cut_off_half_way_loses_nothing(two_processes, monkeypat
     def crash(self, seq, rev):
         raise StoreUnavailable("The document store (CouchDB) cannot be reached; try again shortly")
 
-    # The copies are written, then the process dies before the marker moves.
+    # The copies are written, then CouchDB fails before the marker moves.
     monkeypatch.setattr(ChannelIndex, "_save_marker", crash)
     with pytest.raises(StoreUnavailable):
         one.changes(0, channels={"turf:1"})
@@ -77,6 +80,83 @@ def test_an_index_update_cut_off_half_way_loses_nothing(two_processes, monkeypat
     one.put({"_id": "h9", "ch": ["turf:1"]})
     rows, _ = _read_all(two, {"turf:1"})
     assert sorted(r["id"] for r in rows) == [f"h{i}" for i in range(5)] + ["h9"]
+
+
+def _saved_marker(db):
+    response = db.server.request("GET", f"/{db.couch}$routes/_local/channel-index", retry=True)
+    return response.json()["seq"] if response.status_code == 200 else None
+
+
+def _eventually(check, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the follower did not get there"
+        time.sleep(0.05)
+
+
+def test_the_follower_copies_writes_after_they_are_acknowledged(two_processes, monkeypatch):
+    one, two = two_processes
+    assert _read_all(one, {"turf:1"})[0] == []  # the first filtered read starts one's follower
+    copied_by: list[tuple[str, list[str]]] = []
+    original = ChannelIndex._copy
+
+    def watched(self, rows):
+        copied_by.append((threading.current_thread().name, [row["id"] for row in rows]))
+        return original(self, rows)
+
+    monkeypatch.setattr(ChannelIndex, "_copy", watched)
+    # Written through the other process, which has never read: one's follower hears of it from CouchDB.
+    results = two.bulk_docs([{"_id": f"h{i}", "ch": [f"turf:{i % 2}"]} for i in range(6)])
+    assert all(r.get("ok") for r in results)
+    _eventually(lambda: _saved_marker(one) == one.info().update_seq)
+    assert copied_by and all(name.startswith("couchdb-index-follower") for name, _ in copied_by)
+    assert sorted(doc_id for _, ids in copied_by for doc_id in ids) == [f"h{i}" for i in range(6)]
+    # The index is current: a read in either process has nothing left to copy.
+    copied_by.clear()
+    assert sorted(r["id"] for r in _read_all(two, {"turf:1"})[0]) == ["h1", "h3", "h5"]
+    assert sorted(r["id"] for r in _read_all(one, {"turf:0"})[0]) == ["h0", "h2", "h4"]
+    assert copied_by == []
+
+
+def test_a_follower_killed_before_its_marker_moved_loses_nothing(two_processes, monkeypatch):
+    one, two = two_processes
+    one.bulk_docs([{"_id": "h0", "ch": ["turf:1"]}, {"_id": "h1", "ch": ["turf:1"]}])
+    assert len(_read_all(one, {"turf:1"})[0]) == 2  # one's follower runs from here
+    tried = threading.Event()
+
+    def crash(self, seq, rev):
+        tried.set()
+        raise StoreUnavailable("The document store (CouchDB) cannot be reached; try again shortly")
+
+    monkeypatch.setattr(ChannelIndex, "_save_marker", crash)
+    moved = one.get("h0")
+    assert one.put({**moved, "ch": ["turf:2"]})["ok"]
+    assert one.bulk_docs([{"_id": "h2", "ch": ["turf:1"]}, {"_id": "h3", "ch": ["turf:2"]}])[0]["ok"]
+    assert one.put({"_id": "h1", "_rev": one.get("h1")["_rev"], "_deleted": True})["ok"]
+    # The follower copied what it could, then failed before the marker moved; the process dies.
+    assert tried.wait(30)
+    one.server.close()
+    monkeypatch.undo()
+    # The other process's next read copies again from the marker: every acknowledged write is there, once.
+    rows, _ = _read_all(two, {"turf:1"})
+    assert sorted((r["id"], r.get("deleted", False)) for r in rows) == [("h1", True), ("h2", False)]
+    assert sorted(r["id"] for r in _read_all(two, {"turf:2"})[0]) == ["h0", "h3"]
+    assert two.channels_of(["h0", "h1", "h2"]) == {"h0": {"turf:2"}, "h1": {"turf:1"}, "h2": {"turf:1"}}
+    assert _saved_marker(two) == two.info().update_seq
+
+
+def test_followers_of_two_processes_copy_the_same_writes_once(two_processes):
+    one, two = two_processes
+    _read_all(one, {"turf:1"})
+    _read_all(two, {"turf:1"})  # both processes follow the campaign
+    for i in range(5):
+        one.bulk_docs([{"_id": f"a{i}", "ch": ["turf:1"]}])
+        two.bulk_docs([{"_id": f"b{i}", "ch": ["turf:1"]}])
+    _eventually(lambda: _saved_marker(one) == one.info().update_seq)
+    rows = []
+    for db in (one, two):
+        rows = _read_all(db, {"turf:1"})[0]
+        assert sorted(r["id"] for r in rows) == sorted([f"a{i}" for i in range(5)] + [f"b{i}" for i in range(5)])
 
 
 def test_campaign_names_with_the_index_mark_are_refused(two_processes, couchdb_url):
@@ -88,3 +168,72 @@ def test_campaign_names_with_the_index_mark_are_refused(two_processes, couchdb_u
     one.put({"_id": "h", "ch": ["turf:1"]})
     one.channels_of(["h"])  # builds the index databases
     assert server.list_dbs() == ["c"]
+
+
+def test_db_index_builds_the_index_of_a_campaign_loaded_before_it(couchdb_url, monkeypatch):
+    from server.channels import route as blockwalk_route, turf_channel
+    from tests.peers import blockwalk
+
+    prefix = unique_prefix("ixcli")
+    # Loaded straight into CouchDB, as by an older Blockwalk: no index yet.
+    loader = CouchDBServer(couchdb_url, prefix=prefix)
+    loader.create_db("city").bulk_docs(
+        [{"_id": f"household:{i}", "type": "household", "turf": f"turf:{i % 3}"} for i in range(1200)])
+    loader.close()
+    assert blockwalk("db", "index", "city", store=f"couchdb+{couchdb_url}/{prefix}") == "city"
+    server = CouchDBServer(couchdb_url, prefix=prefix, router=blockwalk_route)
+    try:
+        db = server.open_db("city")
+        copied = []
+        original = ChannelIndex._copy
+        monkeypatch.setattr(ChannelIndex, "_copy", lambda self, rows: (copied.extend(rows), original(self, rows))[1])
+        page = db.changes(0, channels={turf_channel("turf:1")})
+        assert copied == []  # the first filtered read found the index built
+        assert sorted(r["id"] for r in page.results) == sorted(f"household:{i}" for i in range(1, 1200, 3))
+    finally:
+        server.close()
+
+
+def test_a_document_moved_after_it_was_listed_is_looked_up_again(two_processes):
+    one, two = two_processes
+    one.bulk_docs([{"_id": "h1", "ch": ["turf:1"]}, {"_id": "h2", "ch": ["turf:1"]}])
+    rows, _ = _read_all(one, {"turf:1"})
+    assert one.channels_of(["h1", "h2"]) == {"h1": {"turf:1"}, "h2": {"turf:1"}}
+    # Moved by another process between a phone's _changes and its _bulk_get.
+    two.put({**two.get("h1"), "ch": ["turf:2"]})
+    assert one.channels_of(["h1", "h2"]) == {"h1": {"turf:2"}, "h2": {"turf:1"}}
+    assert [r["id"] for r in _read_all(one, {"turf:1"})[0]] == ["h2"]
+
+
+def test_a_follower_left_unread_stops_and_the_next_read_starts_another(two_processes, monkeypatch):
+    import sync.couchdb_channels as couchdb_channels
+
+    one, _ = two_processes
+    monkeypatch.setattr(couchdb_channels, "FOLLOW_IDLE", 0.5)
+    monkeypatch.setattr(couchdb_channels, "FOLLOW_WAIT", 0.2)
+    _read_all(one, {"turf:1"})
+    first = one.server.followers[one.couch]
+    first.thread.join(30)
+    assert not first.thread.is_alive() and one.couch not in one.server.followers
+    one.put({"_id": "h1", "ch": ["turf:1"]})
+    assert [r["id"] for r in _read_all(one, {"turf:1"})[0]] == ["h1"]  # the read caught up itself
+    assert one.server.followers[one.couch] is not first
+
+
+def _rev(doc_id, pos, hashes, **body):
+    return {"_id": doc_id, "_rev": f"{pos}-{hashes[0]}", "_revisions": {"start": pos, "ids": hashes}, **body}
+
+
+def test_a_conflict_that_wins_in_another_channel_takes_the_document_out_of_the_first(two_processes):
+    one, two = two_processes
+    a, x, b, c = "a" * 32, "1" * 32, "b" * 32, "c" * 32
+    one.bulk_docs([_rev("d", 2, [a, x], ch=["turf:1"]), _rev("d", 1, [b], ch=["turf:2"])], new_edits=False)
+    rows, since = _read_all(two, {"turf:1"}, style="all_docs")
+    assert [r["id"] for r in rows] == ["d"]  # 2-a wins: the document is in turf:1
+    assert _read_all(two, {"turf:2"})[0] == []
+    # 2-a is deleted: 1-b, which routes to turf:2, wins; the copy of 1-b in turf:1 was written when it lost.
+    one.bulk_docs([_rev("d", 3, [c, a, x], _deleted=True, ch=["turf:1"])], new_edits=False)
+    assert _read_all(two, {"turf:1"})[0] == []
+    assert _read_all(two, {"turf:1"}, since)[0] == []
+    assert [r["id"] for r in _read_all(one, {"turf:2"})[0]] == ["d"]
+    assert one.channels_of(["d"]) == two.channels_of(["d"]) == {"d": {"turf:2"}}
