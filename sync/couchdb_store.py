@@ -265,7 +265,15 @@ class CouchDBStore(PutFromBulkDocs):
             elif start > 1:
                 asked.setdefault(doc_id, []).extend(f"{start - n}-{rev_hash}" for n, rev_hash in enumerate(ids))
         asked = {doc_id: revs for doc_id, revs in asked.items() if doc_id not in watched}
-        if asked:
+        if not asked:
+            return watched
+        if self.server.is_pouchdb_server:
+            # pouchdb-server calls a revision it holds without its body (an ancestor that came
+            # only as part of a path, or compacted) missing: ask whether the document exists
+            # instead, which it answers by listing only the ids it does not have.
+            absent = self._json("POST", "/_revs_diff", content=jsonutil.dumps({doc_id: [] for doc_id in asked}))
+            watched.update(doc_id for doc_id in asked if doc_id not in absent)
+        else:
             missing = self._json("POST", "/_revs_diff", content=jsonutil.dumps(asked))
             watched.update(doc_id for doc_id, revs in asked.items()
                            if len((missing.get(doc_id) or {}).get("missing", ())) < len(set(revs)))

@@ -125,6 +125,20 @@ def test_a_branch_from_an_older_revision_than_the_parent_is_merged_on_arrival(ap
     assert doc["merged"]["revs"] == sorted([a3["_rev"], b2["_rev"]])
 
 
+def test_on_couchdb_3_the_store_asks_which_revisions_of_the_paths_it_holds(couchdb_url):
+    # CouchDB 3 answers _revs_diff by membership of the revision tree; pouchdb-server calls a
+    # revision held without its body missing, so there the store asks whether documents exist.
+    # Here the CouchDB 3 way, on revisions every backend holds with their bodies.
+    app = app_with_users(couch_store_url(couchdb_url, unique_prefix("c3")))
+    server = app.extensions["blockwalk.store"]
+    server.create_db("east").bulk_docs([published(drive) for drive in DRIVES])
+    server._pouchdb_server = False
+    try:
+        test_a_branch_from_an_older_revision_than_the_parent_is_merged_on_arrival(app)
+    finally:
+        server.close()
+
+
 def test_new_records_and_a_conflicting_leaf_in_one_batch(app):
     # A record the server has never seen (created and edited offline) next to a leaf that branches a stored one.
     ana, ben = phone("phone-ana"), phone("phone-ben")
