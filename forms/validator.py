@@ -237,6 +237,8 @@ class FormValidator:
         asked: list[Rule] = []  # the rules whose field is relevant, in order
         evaluate, truthy = expressions.evaluate, expressions.truthy
         for rule in level.rules:
+            if rule.name not in kept and not rule.required:
+                continue  # no answer and none needed: relevant or not, there is nothing to check
             for expr in rule.relevant:
                 if not truthy(evaluate(expr, scope, today=today)):
                     kept.pop(rule.name, None)  # answers of fields that are not asked are ignored

@@ -6,6 +6,7 @@ from importlib import metadata
 from typing import Mapping
 
 from flask import Flask, current_app
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import config as settings
 from server.accounts import Accounts
@@ -36,6 +37,13 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     app.register_blueprint(pages_bp)
     api.init_app(app)
     cors.init_app(app)
+
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a load balancer every request comes from its address: the
+        # rate limits of failed sign-ins count per client, so take the client's
+        # address from the hops the operator vouches for, and no further.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     # Every other error (an unknown path, a wrong method) has the REST API's one
     # shape, {code, status, message, errors?}: flask-smorest's handler, set up by api.init_app.

@@ -30,6 +30,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be 0 or more")
+    return number
+
+
 def _port(value: str) -> int:
     number = int(value)
     if not 0 <= number <= 65535:
@@ -121,6 +128,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("MAX_ATTACHMENT_BYTES", _positive_int, lambda: 20 * 1024 * 1024, "Largest attachment (decoded bytes), e.g. a photo of a door hanger."),
         Setting("CHANNEL_TIMEOUT", _positive_int, lambda: 60, "Seconds a connection may stay idle (a half-sent request included) before the server closes it."),
         Setting("CONNECTION_LIMIT", _positive_int, lambda: 1000, "Most connections the server holds open at once; more wait in the listen backlog."),
+        Setting("TRUSTED_PROXIES", _count, lambda: 0, "Reverse proxies (load balancers) in front of the server whose X-Forwarded-For and X-Forwarded-Proto headers are believed; 0 (default): none, the peer's address is the client's."),
         Setting("LONGPOLL_SECONDS", _positive_int, lambda: 60, "Longest a longpoll _changes request is held open."),
         Setting("TILE_URL", _tile_url, lambda: "", "Base-map tile URL template (https://host/{z}/{x}/{y}.png) for the maps of the app and the coordinator pages; empty (default): vector turfs and points only, no base map."),
         Setting("TILE_ATTRIBUTION", str, lambda: "", "Attribution shown under the base map, as the tile provider requires."),

@@ -21,7 +21,10 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def add_cors_headers(response: Response) -> Response:
         origin = request.headers.get("Origin")
-        response.vary.add("Origin")
+        if "Vary" in response.headers:
+            response.vary.add("Origin")
+        else:  # the common case, without parsing and rewriting a header set (every request passes here)
+            response.headers["Vary"] = "Origin"
         if origin and origin in allowed:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Credentials"] = "true"

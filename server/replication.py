@@ -81,7 +81,8 @@ def _segments() -> list[str]:
         raise NotFound("not_found")
     rest = path[len(PREFIX):].strip("/")
     try:  # the request line's bytes arrive as latin-1; an id is their UTF-8, percent-decoded
-        return [unquote_to_bytes(part.encode("latin-1")).decode("utf-8") for part in rest.split("/")] if rest else []
+        return [part if "%" not in part and part.isascii() else unquote_to_bytes(part.encode("latin-1")).decode("utf-8")
+                for part in rest.split("/")] if rest else []
     except UnicodeError:
         raise BadRequest("The path must be UTF-8 (percent-encoded)") from None
 
@@ -105,6 +106,8 @@ class Params:
     """Query parameters, checked against the ones an endpoint knows."""
 
     def __init__(self, allowed: set[str]):
+        if not request.environ.get("QUERY_STRING"):
+            return  # most replication requests have none: nothing to parse
         unknown = sorted(set(request.args) - allowed)
         if unknown:
             raise BadRequest(f"Unknown query parameter {', '.join(unknown)}; this endpoint takes {', '.join(sorted(allowed)) or 'none'}")

@@ -92,6 +92,37 @@ CREATE TABLE IF NOT EXISTS local_docs (
 
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
+ID_CHUNK = 1024  # the most ids one `IN (...)` list carries
+
+
+def _in_list(ids: list[str]) -> tuple[str, list[str]]:
+    """The ``?`` marks for ``id IN (...)`` and the ids, padded to a length among 1, 4, 16 ... 1024.
+
+    Each distinct SQL text is a prepared statement that every connection
+    keeps (Python's sqlite3 caches 128 of them a connection, each server
+    thread has one): lists of every length from 1 to 500 held about 2 MiB in
+    each connection, which grew the server by 100 MiB under load.  Repeating
+    an id does not change what ``IN`` matches.
+    """
+    size = 1
+    while size < len(ids):
+        size *= 4
+    return ",".join("?" * size), ids + ids[-1:] * (size - len(ids))
+
+
+def _in_chunks(ids: list[str]) -> Iterator[tuple[str, list[str]]]:
+    """``_in_list`` for each chunk of at most ``ID_CHUNK`` ids."""
+    for start in range(0, len(ids), ID_CHUNK):
+        yield _in_list(ids[start:start + ID_CHUNK])
+
+# Page caches, in KiB (docs/store.md, "Memory").  Every server thread reads
+# through a connection of its own, and SQLite's default cache (2 MiB a
+# connection) would let 64 threads hold 128 MiB of copies of the same pages;
+# the operating system caches the file for all of them anyway.  The one
+# writer keeps a larger cache: the index pages a batch updates.
+READER_CACHE_KIB = 512
+WRITER_CACHE_KIB = 16 * 1024
+
 
 class SQLiteServer:
     """Every database of one SQLite file (implements ``sync.store.StoreServer``)."""
@@ -124,7 +155,7 @@ class SQLiteServer:
         """This thread's connection, for reads (autocommit; transactions are explicit)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = self._connect()
+            conn = self._local.conn = self._connect(READER_CACHE_KIB)
         return conn
 
     @contextmanager
@@ -138,32 +169,61 @@ class SQLiteServer:
         """
         with self.write_lock:
             if self._writer is None:
-                self._writer = self._connect()
+                self._writer = self._connect(WRITER_CACHE_KIB)
             yield self._writer
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``) on the writer, all or nothing.
 
         A full disk or a read-only file becomes a ``SyncError`` naming the
         cause (507 ``insufficient_storage``, 503 ``service_unavailable``);
         the transaction is rolled back, so nothing is half written.
+
+        ``durable=False``: commit without waiting for the disk (WAL with
+        ``synchronous=NORMAL`` for this one transaction, when the store is
+        FULL or EXTRA), for writes whose loss in a power cut costs nothing
+        but a retry (replication checkpoints, docs/store.md).  Such a commit
+        is still atomic, and the WAL is written in order, so the next durable
+        commit makes it durable too; it can never be lost while a later
+        document write survives.
         """
+        relaxed = not durable and self._synchronous in ("FULL", "EXTRA")
         with self.writing() as conn:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                if relaxed:
+                    conn.execute("PRAGMA synchronous=NORMAL")
                 try:
-                    yield conn
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield conn
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        raise
+                finally:
+                    if relaxed:
+                        self._restore_synchronous(conn)
             except sqlite3.OperationalError as exc:
                 raise _storage_error(exc) from exc
 
-    def _connect(self) -> sqlite3.Connection:
+    def _restore_synchronous(self, conn: sqlite3.Connection) -> None:
+        """Back to the store's mode after a relaxed commit; failing that, the writer is replaced."""
+        try:
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        except sqlite3.Error:
+            # Never leave the writer relaxed: the next write gets a new connection, set up in full.
+            self._writer = None
+            with self._connections_lock:
+                if conn in self._connections:
+                    self._connections.remove(conn)
+            conn.close()
+            raise
+
+    def _connect(self, cache_kib: int) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -357,9 +417,7 @@ class SQLiteStore(PutFromBulkDocs):
         """The trees of ``ids``; with ``before``, also each document's seq, channels and deleted flag now."""
         trees: dict[str, revtree.Tree] = {}
         id_list = list(ids)
-        for start in range(0, len(id_list), 500):
-            chunk = id_list[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in _in_chunks(id_list):
             for doc_id, tree, seq, channels_json, deleted in conn.execute(
                 f"SELECT id, tree, seq, channels, deleted FROM docs WHERE db = ? AND id IN ({marks})", (self.db, *chunk)
             ):
@@ -733,8 +791,9 @@ class SQLiteStore(PutFromBulkDocs):
             ids = list(doc_ids)
             if not ids:
                 return ChangesPage([], since_seq)
-            sql += f" AND d.id IN ({','.join('?' * len(ids))})"
-            params.extend(ids)
+            marks, padded = _in_list(ids)
+            sql += f" AND d.id IN ({marks})"
+            params.extend(padded)
         sql += " ORDER BY d.seq"
         if limit is not None:
             sql += " LIMIT ?"
@@ -793,9 +852,7 @@ class SQLiteStore(PutFromBulkDocs):
         if not ids:
             return []
         out = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in _in_chunks(ids):
             body = "r.body" if include_docs else "NULL"
             join = "LEFT JOIN revs r ON r.db = d.db AND r.doc_id = d.id AND r.rev = d.winner" if include_docs else ""
             out.extend(conn.execute(
@@ -822,9 +879,7 @@ class SQLiteStore(PutFromBulkDocs):
         ids = list(doc_ids)
         found: dict[str, set[str]] = {doc_id: set() for doc_id in ids}
         conn = self._conn()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in _in_chunks(ids):
             for doc_id, channels_json in conn.execute(
                 f"SELECT id, channels FROM docs WHERE db = ? AND id IN ({marks})", (self.db, *chunk)
             ):
@@ -949,7 +1004,9 @@ class SQLiteStore(PutFromBulkDocs):
             return self.delete_local(local_id, doc.get("_rev"))
         data = jsonutil.dumps(body)
         update.check_size(local_id, len(data), self.limits.max_document_bytes)
-        with self.server.transaction() as conn:
+        # A checkpoint lost in a power cut only makes the client compare and
+        # send again what it already sent (idempotent): no wait for the disk.
+        with self.server.transaction(durable=False) as conn:
             current = self._local_rev(conn, local_id)
             _check_local_rev(local_id, doc.get("_rev"), current)
             new = (current or 0) + 1

@@ -141,6 +141,39 @@ def test_a_success_clears_the_accounts_failures(app):
         assert _login(client, "vic", "guess-password").status_code == 401
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_behind_a_load_balancer_the_limits_count_per_client_only_when_the_proxy_is_trusted(app, proxies):
+    """Every request arrives from the balancer's address; X-Forwarded-For names the phone, if the operator trusts it."""
+    if proxies:  # as create_app does for BLOCKWALK_TRUSTED_PROXIES=1
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
+    def via_balancer(phone: str) -> _Client:
+        client = _client(app, address="10.0.0.2")  # the load balancer
+        client.client.environ_base["HTTP_X_FORWARDED_FOR"] = phone
+        return client
+
+    guesser = via_balancer("203.0.113.9")
+    for name in ("ada", "olly", "cora", "vic", "val"):
+        for _ in range(4):
+            assert _login(guesser, name, "guess-password").status_code == 401
+    assert _login(guesser, "val").status_code == 429  # 20 failures from one place
+    # Another phone behind the same balancer: its own count when the balancer is trusted,
+    # the guesser's when it is not (the header alone could be forged by anyone).
+    assert _login(via_balancer("198.51.100.4"), "vic").status_code == (201 if proxies else 429)
+
+
+def test_the_trusted_proxies_setting_wraps_the_app(tmp_path):
+    plain = create_app({"STORE": f"sqlite://{tmp_path}/a.db"}, environ={})
+    behind = create_app({"STORE": f"sqlite://{tmp_path}/b.db"}, environ={"BLOCKWALK_TRUSTED_PROXIES": "2"})
+    try:
+        assert not hasattr(plain.wsgi_app, "x_for")
+        assert behind.wsgi_app.x_for == 2 and behind.wsgi_app.x_proto == 2
+    finally:
+        plain.extensions["blockwalk.store"].close()
+        behind.extensions["blockwalk.store"].close()
+
+
 def test_failed_sign_ins_are_limited_per_address_and_a_success_does_not_reset_that(app):
     clock = _accounts(app).clock
     client = _client(app, address="10.0.0.7")

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from sync.errors import Conflict
 from sync.sqlite_store import SQLiteServer
 from tests.helpers.crash_writer import BATCH
 
@@ -76,3 +80,48 @@ def test_acknowledged_writes_survive_kill_9(tmp_path):
         finally:
             server.close()
     assert len(acknowledged) >= 8
+
+
+def test_checkpoints_skip_the_disk_wait_and_documents_keep_it(tmp_path):
+    """A ``_local`` checkpoint commits with synchronous=NORMAL; every document batch stays FULL.
+
+    docs/store.md: a lost checkpoint only makes a device compare again, but an
+    acknowledged document must be on disk.
+    """
+    server = SQLiteServer(tmp_path / "store.db")
+    try:
+        db = server.create_db("checkpoints")
+        statements: list[str] = []
+        with server.writing() as conn:
+            conn.set_trace_callback(statements.append)
+        rev = db.put_local({"_id": "_local/replication", "last_seq": 1})["rev"]
+        with pytest.raises(Conflict):  # a stale checkpoint is refused, and the mode is restored all the same
+            db.put_local({"_id": "_local/replication", "last_seq": 2})
+        db.put_local({"_id": "_local/replication", "_rev": rev, "last_seq": 3})
+        checkpoint = statements.index("PRAGMA synchronous=NORMAL")
+        assert statements.index("BEGIN IMMEDIATE", checkpoint) < statements.index("COMMIT", checkpoint)
+        assert statements[statements.index("COMMIT", checkpoint) + 1] == "PRAGMA synchronous=FULL"
+
+        statements.clear()
+        db.bulk_docs([{"_id": "record:1", "type": "record"}])
+        assert "PRAGMA synchronous=NORMAL" not in statements
+        with server.writing() as conn:
+            assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+            conn.set_trace_callback(None)
+
+        # A writer that breaks during a relaxed commit is replaced, never left relaxed.
+        with pytest.raises(sqlite3.Error):
+            with server.transaction(durable=False) as conn:
+                conn.close()
+        db.bulk_docs([{"_id": "record:2", "type": "record"}])
+        with server.writing() as conn:
+            assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+        # Written in order: reopened, the store holds the last checkpoint and the documents.
+        server.close()
+        server = SQLiteServer(tmp_path / "store.db")
+        db = server.open_db("checkpoints")
+        assert db.get_local("_local/replication")["last_seq"] == 3
+        assert db.get("record:1")["type"] == "record" and db.get("record:2")["type"] == "record"
+    finally:
+        server.close()
