@@ -318,9 +318,6 @@ def changes(store: DocumentStore) -> Response:
     if feed == "longpoll" and not first.results:
         return Response(_longpoll(store, read, first.last_seq, limit, timeout, heartbeat),
                         mimetype="application/json")
-    if len(first.results) < CHANGES_PAGE or (limit is not None and len(first.results) >= limit):
-        # The whole answer is in hand (a no-op round, a pull batch): one write with a length, not chunks.
-        return Response(b"".join(_stream_changes(read, first, limit)), mimetype="application/json")
     return Response(_stream_changes(read, first, limit), mimetype="application/json")
 
 
