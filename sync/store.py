@@ -77,7 +77,9 @@ class DocumentStore(Protocol):
         ``resolve`` (with ``new_edits=False``): every document of the batch
         that has more than one live leaf after it is passed to ``resolve``
         and the writes it returns are stored (``resolve_after``, or inside
-        the batch's own transaction); their results are not returned.
+        the batch's own transaction); their results are not returned.  The
+        CouchDB store looks only at the documents the batch could have
+        branched (``CouchDBStore._may_branch``, docs/conflicts.md).
         """
         ...
 
