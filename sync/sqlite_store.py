@@ -120,8 +120,8 @@ def _in_chunks(ids: list[str]) -> Iterator[tuple[str, list[str]]]:
 # connection) would let 64 threads hold 128 MiB of copies of the same pages;
 # the operating system caches the file for all of them anyway.  The one
 # writer keeps a larger cache: the index pages a batch updates.
-READER_CACHE_KIB = 512
-WRITER_CACHE_KIB = 16 * 1024
+READER_CACHE_KIB = 256
+WRITER_CACHE_KIB = 4 * 1024
 
 
 class SQLiteServer:
