@@ -240,11 +240,17 @@ def root() -> Response:
     )
 
 
+# GET /{db} answers from an info read this long ago by this process at most
+# (docs/replication.md): PouchDB reads it at the start of every replication
+# for its progress figures only, and on the CouchDB store it costs a request.
+INFO_MAX_AGE = 1.0
+
+
 def _database(db_name: str) -> Response:
     if request.method in ("GET", "HEAD"):
         Params(set())
         store = _open(db_name)
-        info = store.info()
+        info = store.info(max_age=INFO_MAX_AGE)
         body = {
             "db_name": db_name,
             "update_seq": info.update_seq,

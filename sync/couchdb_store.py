@@ -79,6 +79,8 @@ class CouchDBServer:
         self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=WORKER_PREFIX)
         self.http = ConnectionPool(url, auth=auth, timeout=timeout)
         self._known: set[str] = set()
+        # Each database's info as last read, with when (CouchDBStore.info with max_age).
+        self.infos: dict[str, tuple[float, DbInfo]] = {}
         self._lock = threading.Lock()
         self._uuid: str | None = None
         self._pouchdb_server: bool | None = None
@@ -238,10 +240,16 @@ class CouchDBStore(PutFromBulkDocs):
 
     # -- info ----------------------------------------------------------------------------
 
-    def info(self) -> DbInfo:
+    def info(self, max_age: float = 0.0) -> DbInfo:
+        now = time.monotonic()
+        kept = self.server.infos.get(self.couch)
+        if kept is not None and now - kept[0] <= max_age:
+            return kept[1]
         body = self._json("GET")
         # pouchdb-server does not count deleted documents; CouchDB 3 does.
-        return DbInfo(update_seq=body["update_seq"], doc_count=body["doc_count"], doc_del_count=body.get("doc_del_count"))
+        info = DbInfo(update_seq=body["update_seq"], doc_count=body["doc_count"], doc_del_count=body.get("doc_del_count"))
+        self.server.infos[self.couch] = (now, info)
+        return info
 
     # -- writes --------------------------------------------------------------------------
 
@@ -369,7 +377,10 @@ class CouchDBStore(PutFromBulkDocs):
     def _send(self, docs: list[dict], new_edits: bool) -> list[dict]:
         payload = jsonutil.dumps({"docs": docs, "new_edits": new_edits})
         # Replicated writes are idempotent, so they may be retried; user edits are not.
-        response = self._request("POST", "/_bulk_docs", retry=not new_edits, content=payload)
+        try:
+            response = self._request("POST", "/_bulk_docs", retry=not new_edits, content=payload)
+        finally:
+            self.server.infos.pop(self.couch, None)  # what this write changed is read anew
         if response.status_code == 412 and len(docs) > 1:
             # CouchDB refuses a whole batch for one bad attachment stub: find it.
             return [self._send([doc], new_edits)[0] for doc in docs]

@@ -360,7 +360,7 @@ class SQLiteStore(PutFromBulkDocs):
 
     # -- info ------------------------------------------------------------------
 
-    def info(self) -> DbInfo:
+    def info(self, max_age: float = 0.0) -> DbInfo:  # a local read: always now
         row = self._conn().execute(
             "SELECT update_seq, doc_count, doc_del_count FROM dbs WHERE id = ?", (self.db,)
         ).fetchone()

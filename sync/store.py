@@ -66,7 +66,14 @@ class StoreLimits:
 
 @runtime_checkable
 class DocumentStore(Protocol):
-    def info(self) -> DbInfo: ...
+    def info(self, max_age: float = 0.0) -> DbInfo:
+        """The database's counts and ``update_seq``.
+
+        ``max_age``: seconds an answer this process read earlier may be old
+        (a store whose info costs a request may keep it that long; every
+        write through this process makes it fresh again).  0: read now.
+        """
+        ...
 
     def bulk_docs(self, docs: list, new_edits: bool = True, resolve: Resolver | None = None) -> list[dict]:
         """Write a batch; one result per input, ``{ok, id, rev}`` or ``{id, error, reason}``.

@@ -237,3 +237,15 @@ def test_a_conflict_that_wins_in_another_channel_takes_the_document_out_of_the_f
     assert _read_all(two, {"turf:1"}, since)[0] == []
     assert [r["id"] for r in _read_all(one, {"turf:2"})[0]] == ["d"]
     assert one.channels_of(["d"]) == two.channels_of(["d"]) == {"d": {"turf:2"}}
+
+
+def test_info_may_be_kept_a_moment_but_a_write_through_the_process_reads_it_anew(two_processes):
+    """GET /{db} answers from info up to max_age old; this process's own writes are counted at once."""
+    one, two = two_processes
+    assert one.info(max_age=60).doc_count == 0
+    two.bulk_docs([{"_id": "a"}])  # another process
+    assert one.info(max_age=60).doc_count == 0  # kept: at most max_age old
+    assert one.info().doc_count == 1  # max_age 0: read now
+    one.bulk_docs([{"_id": "b"}])
+    assert one.info(max_age=60).doc_count == 2  # its own write: read anew
+    assert two.server.open_db("c").info(max_age=60).doc_count == 2
