@@ -38,16 +38,22 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     api.init_app(app)
     cors.init_app(app)
 
-    if app.config["TRUSTED_PROXIES"]:
-        # Behind a load balancer every request comes from its address: the
-        # rate limits of failed sign-ins count per client, so take the client's
-        # address from the hops the operator vouches for, and no further.
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    trust_proxies(app)
 
     # Every other error (an unknown path, a wrong method) has the REST API's one
     # shape, {code, status, message, errors?}: flask-smorest's handler, set up by api.init_app.
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For/-Proto from the ``TRUSTED_PROXIES`` hops in front of the server, and no further.
+
+    Behind a load balancer every request comes from its address, and the
+    rate limits of failed sign-ins count per client address.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def store_of():

@@ -104,10 +104,16 @@ def _in_list(ids: list[str]) -> tuple[str, list[str]]:
     each connection, which grew the server by 100 MiB under load.  Repeating
     an id does not change what ``IN`` matches.
     """
-    size = 1
-    while size < len(ids):
-        size *= 4
+    size = _padded_length(len(ids))
     return ",".join("?" * size), ids + ids[-1:] * (size - len(ids))
+
+
+def _padded_length(count: int) -> int:
+    """The length a list of ``count`` items is padded to in a query: 1, 4, 16 ... (docs/store.md, "Memory")."""
+    size = 1
+    while size < count:
+        size *= 4
+    return size
 
 
 def _in_chunks(ids: list[str]) -> Iterator[tuple[str, list[str]]]:
@@ -525,7 +531,7 @@ class SQLiteStore(PutFromBulkDocs):
         found = {}
         for start in range(0, len(wanted), ID_CHUNK):
             chunk = wanted[start:start + ID_CHUNK]
-            chunk += [("", "")] * (len(_in_list(chunk)[1]) - len(chunk))  # type: ignore[arg-type]
+            chunk += [("", "")] * (_padded_length(len(chunk)) - len(chunk))
             pairs = ",".join(["(?, ?)"] * len(chunk))
             for doc_id, rev, body in conn.execute(  # (CROSS JOIN: the pairs drive, one index search each)
                 f"WITH wanted (doc_id, rev) AS (VALUES {pairs}) SELECT r.doc_id, r.rev, r.body FROM wanted "

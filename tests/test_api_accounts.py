@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 
 from server import accounts as accounts_module
 from server import create_app
+from server.app import trust_proxies
 from server.accounts import ROLES
 from sync import jsonutil
 from tests.test_api_fuzz import CHECKS
@@ -144,9 +145,8 @@ def test_a_success_clears_the_accounts_failures(app):
 @pytest.mark.parametrize("proxies", [0, 1])
 def test_behind_a_load_balancer_the_limits_count_per_client_only_when_the_proxy_is_trusted(app, proxies):
     """Every request arrives from the balancer's address; X-Forwarded-For names the phone, if the operator trusts it."""
-    if proxies:  # as create_app does for BLOCKWALK_TRUSTED_PROXIES=1
-        from werkzeug.middleware.proxy_fix import ProxyFix
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    app.config["TRUSTED_PROXIES"] = proxies  # as BLOCKWALK_TRUSTED_PROXIES sets it for create_app
+    trust_proxies(app)
 
     def via_balancer(phone: str) -> _Client:
         client = _client(app, address="10.0.0.2")  # the load balancer
