@@ -11,7 +11,8 @@ are built before it starts, timed apart, as a running server keeps them
 from the whole campaign, beside the pulls).  On the CouchDB store the fill
 is followed by building its channel index (``sync.couchdb_channels``) as
 ``blockwalk db index`` does, timed apart (a push pays nothing for the
-index: a server copies in the background).  In the same run: the same pull
+index: a server copies in the background), and the server's own indexes,
+as on SQLite.  In the same run: the same pull
 from a pouchdb-server database holding only that turf's documents, and the
 no-op pull against a store of 10,000 documents, to show that the cost does
 not grow with the store.  For each store, five new phones pull from
@@ -96,12 +97,16 @@ def fill_sqlite(path: Path, total: int, turfs: int) -> float:
         server.close()
 
 
-def index_sqlite(path: Path) -> float:
-    """Build the server's own indexes of the store (asset map, visits), as a running server keeps them."""
+def index_server(store: str, data_dir: Path | None = None) -> float:
+    """Build the server's own indexes of the store (asset map, visits), as a running server keeps them.
+
+    ``data_dir``: the server's BLOCKWALK_DATA_DIR, where a CouchDB store's are kept
+    (a SQLite store's are beside it).
+    """
     from server import projection
     from server.app import create_app
 
-    app = create_app({"STORE": f"sqlite://{path}"})
+    app = create_app({"STORE": store, **({"DATA_DIR": str(data_dir)} if data_dir else {})}, environ={})
     started = time.perf_counter()
     try:
         projection.catch_up_all(app)
@@ -122,7 +127,7 @@ def sqlite_store(keep: Path, total: int, turfs: int) -> Path:
         leftover.unlink(missing_ok=True)
     shutil.rmtree(path.with_name(path.name + ".index"), ignore_errors=True)
     fill_s = fill_sqlite(path, total, turfs)
-    index_s = index_sqlite(path)
+    index_s = index_server(f"sqlite://{path}")
     print(f"sqlite: filled {total:,} documents over {turfs:,} turfs in {fill_s:.0f} s "
           f"({total / fill_s:,.0f} docs/s through the store's bulk path, with routing); "
           f"server indexes built in {index_s:.0f} s", flush=True)
@@ -287,6 +292,10 @@ def main() -> None:
                     print(f"couchdb: NOTE the CouchDB store holds {docs:,} documents, not {args.docs:,} (--couch-docs); "
                           f"its turf holds {couch_per_turf:,}", flush=True)
                 fill_couchdb(couch.url, "small", 10_000, 10)
+                # The server's own indexes, kept in the data folder of the servers that pulls_in_turns starts.
+                server_index_s = index_server(f"couchdb+{couch.url}/big", folder / "couchdb-big" / "data")
+                index_server(f"couchdb+{couch.url}/small", folder / "couchdb-small" / "data")
+                print(f"couchdb: server indexes (asset map, visits) built in {server_index_s:.0f} s", flush=True)
                 couch_expect = couch_per_turf + len(DRIVES) + 1
                 if couch_per_turf != per_turf:
                     httpx.delete(f"{couch.url}/turf").raise_for_status()

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from server.auth import role_in
 from sync.errors import Forbidden
-from sync.store import DocumentStore
+from sync.store import DocumentStore, Grants
 
 CAMPAIGN = "campaign"
 COORDINATORS = "coordinators"
@@ -84,9 +84,11 @@ def assigned_turfs(store: DocumentStore, user: str) -> set[str]:
             if row.get("doc") and row["doc"].get("active", True) and isinstance(row["doc"].get("turf"), str)}
 
 
-def grants(store: DocumentStore, user, campaign: str) -> set[str] | None:
-    """The channels ``user`` may read in ``campaign`` (``store``); None: everything.
+def grants(user, campaign: str) -> set[str] | Grants | None:
+    """The channels ``user`` may read in ``campaign``: a set, Grants read from the store, or None: everything.
 
+    A volunteer's follow from their assignments, which the store reads when
+    it is asked (and may remember while nothing changed: ``sync.store.Grants``).
     Raises Forbidden for a user with no role in the campaign (callers check that first).
     """
     role = role_in(user, campaign)
@@ -94,6 +96,11 @@ def grants(store: DocumentStore, user, campaign: str) -> set[str] | None:
         raise Forbidden(f"You have no role in campaign {campaign!r}")
     if role in UNFILTERED_ROLES:
         return None
+    name = user.name
     if role == "coordinator":
-        return {COORDINATORS, user_channel(user.name)}
-    return {CAMPAIGN, user_channel(user.name)} | {turf_channel(t) for t in assigned_turfs(store, user.name)}
+        return {COORDINATORS, user_channel(name)}
+    return Grants(f"volunteer:{name}", lambda store: volunteer_channels(store, name))
+
+
+def volunteer_channels(store: DocumentStore, name: str) -> set[str]:
+    return {CAMPAIGN, user_channel(name)} | {turf_channel(t) for t in assigned_turfs(store, name)}

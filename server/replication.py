@@ -25,7 +25,7 @@ from server.accounts import ROLES
 from server.app import store_of
 from sync import errors, jsonutil
 from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError, TooManyRequests
-from sync.store import DocumentStore
+from sync.store import DocumentStore, Grants
 
 log = logging.getLogger("blockwalk.sync")  # streamed responses outlive the app context
 
@@ -204,18 +204,18 @@ def _open(db_name: str) -> DocumentStore:
 # -- who may see what ------------------------------------------------------------------------
 
 
-def _grants(store: DocumentStore) -> set[str] | None:
+def _grants() -> set[str] | Grants | None:
     """The channels the user may read in this campaign (None: everything); once per request."""
     if "grants" not in g:
-        g.grants = channels.grants(store, g.user, g.campaign)
+        g.grants = channels.grants(g.user, g.campaign)
     return g.grants
 
 
 def _visible(store: DocumentStore, doc_ids: list[str]) -> set[str]:
-    granted = _grants(store)
+    granted = _grants()
     if granted is None:
         return set(doc_ids)
-    return {doc_id for doc_id, found in store.channels_of(doc_ids).items() if found & granted}
+    return store.visible(doc_ids, granted)
 
 
 def _require_visible(store: DocumentStore, doc_id: str) -> None:
@@ -314,7 +314,7 @@ def changes(store: DocumentStore) -> Response:
     heartbeat_ms = params.int("heartbeat")
     heartbeat = None if not heartbeat_ms else max(heartbeat_ms / 1000, 0.1)
     # Validate since before anything is streamed, so a bad one is a clean 400.
-    granted = _grants(store)
+    granted = _grants()
 
     def read(position: object, count: int):
         return store.changes(position, limit=count, style=style, include_docs=include_docs, doc_ids=doc_ids,
@@ -424,7 +424,7 @@ def _checked_bulk_docs(store: DocumentStore, docs: list, new_edits: bool) -> lis
     """Store what passes the server's checks; refuse the rest, keeping the batch's order."""
     role = auth.role_in(g.user, g.campaign)
     # Grants restrict a volunteer's writes; a coordinator reads through channels but writes the campaign.
-    writes_within = _grants(store) if role == "volunteer" else None
+    writes_within = store.granted(_grants()) if role == "volunteer" else None
     refusals = current_app.extensions["blockwalk.checker"].refused(store, docs, g.user, writes_within, role)
     passing = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     # Replicated leaves may branch a record: the store merges them as it stores them (docs/conflicts.md).
@@ -451,18 +451,9 @@ def bulk_get(store: DocumentStore) -> Response:
     for item in wanted:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(item.get("rev", ""), str):
             raise BadRequest("each entry of docs needs an id (and optionally a rev), as strings")
-    visible = _visible(store, [item["id"] for item in wanted])
-    results = store.bulk_get([item for item in wanted if item["id"] in visible], revs=params.bool("revs"),
-                             latest=params.bool("latest"), attachments=params.bool("attachments"))
-    answered = iter(results)
-    out = []
-    for item in wanted:
-        if item["id"] in visible:
-            out.append(next(answered))
-        else:
-            error = {"id": item["id"], "rev": item.get("rev") or "undefined", "error": "not_found", "reason": "missing"}
-            out.append({"id": item["id"], "docs": [{"error": error}]})
-    return json_response({"results": out})
+    results = store.bulk_get(wanted, revs=params.bool("revs"), latest=params.bool("latest"),
+                             attachments=params.bool("attachments"), grants=_grants())
+    return json_response({"results": results})
 
 
 def all_docs(store: DocumentStore) -> Response:
@@ -487,7 +478,7 @@ def all_docs(store: DocumentStore) -> Response:
         keys=keys, startkey=startkey, endkey=endkey, limit=params.int("limit", maximum=MAX_LIMIT),
         skip=params.int("skip", 0) or 0, descending=params.bool("descending"), include_docs=params.bool("include_docs"),
     )
-    if _grants(store) is not None:
+    if _grants() is not None:
         ids = [row["id"] for row in result["rows"] if "id" in row]
         visible = _visible(store, ids)
         result["rows"] = [row if row.get("id") in visible else {"key": row["key"], "error": "not_found"}

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
 from sync import channels, errors, jsonutil
 from sync.couchdb_http import raise_for, winner_key
-from sync.store import ChangesPage
+from sync.store import ChangesPage, Grants
 
 if TYPE_CHECKING:
     from sync.couchdb_store import CouchDBStore
@@ -61,9 +61,11 @@ log = logging.getLogger(__name__)
 MARKER = "/_local/channel-index"
 BATCH = 1000  # main changes copied per round
 RECALLED = 20_000  # documents' channels remembered per campaign, at the current marker (lookup)
+REMEMBERED_GRANTS = 5_000  # readers' grants remembered per campaign, at the current marker (granted)
 REMEMBERED_ENDS = 500  # answers of channels read to their end remembered per campaign, at the current marker,
 ENDS_ROWS = 100  # each of at most this many rows (a no-op read, the campaign's forms, a user's own channel)
 T = TypeVar("T")
+R = TypeVar("R")
 WORKER_PREFIX = "couchdb-channels"  # the server's worker threads (CouchDBServer.workers)
 FOLLOW_WAIT = 25.0  # seconds a follower's longpoll waits before it asks again
 FOLLOW_PAUSE = 0.2  # seconds (on average) a follower waits after a change, to copy a push's batches together
@@ -235,16 +237,76 @@ class ChannelIndex:
 
         A pull asks twice about the same documents (its ``_changes`` page,
         then the ``_bulk_get`` of them): the second answer is the first one,
-        remembered, when the marker has not moved since (no change anywhere
-        since, so nothing in the routes database can have changed either).
+        remembered (``_confirmed``).
+        """
+        return self._confirmed(lambda at: self._recalled(at, doc_ids),
+                               lambda _: self.channels_of(doc_ids), self._recall)[0]
+
+    def granted(self, grants: Grants) -> set[str]:
+        """The channels ``grants`` gives now (its ``read``, or its answer remembered: ``_granted_at``)."""
+        return self._confirmed(lambda at: self._granted_at(at, grants, read=False),
+                               lambda at: self._granted_at(at, grants), lambda marker, found: None)[0]
+
+    def visible(self, doc_ids: list[str], grants: set[str] | Grants,
+                meanwhile: Callable[[], T] = lambda: None) -> tuple[set[str], T]:
+        """Those of ``doc_ids`` in a channel ``grants`` gives (``lookup`` and ``granted`` with one catch-up),
+        and what ``meanwhile`` returned, run while the catch-up waits for CouchDB."""
+        def remembered(at: object):
+            routes = self._recalled(at, doc_ids)
+            granted = None if routes is None else self._granted_at(at, grants, read=False)
+            return None if granted is None else (routes, granted)
+
+        (routes, granted), other = self._confirmed(
+            remembered, lambda at: (self.channels_of(doc_ids), self._granted_at(at, grants)),
+            lambda marker, found: self._recall(marker, found[0]), meanwhile)
+        return {doc_id for doc_id in doc_ids if routes[doc_id] & granted}, other
+
+    def _confirmed(self, remembered: Callable[[object], R | None], read: Callable[[object], R],
+                   remember: Callable[[object, R], None], meanwhile: Callable[[], T] = lambda: None) -> tuple[R, T]:
+        """``remembered(marker)``, once a catch-up shows the marker has not moved; else ``read`` (``current``).
+
+        What is remembered at a marker was read when the index was already
+        complete up to it; a catch-up that finds nothing past the marker
+        shows that nothing in the campaign has changed since it was read.
+        ``meanwhile`` runs on this thread while the catch-up waits for
+        CouchDB; its answer is returned too.
         """
         self.follow()
         hint = self._marker()[0]
-        cached = self._recalled(hint, doc_ids)
-        if cached is not None and self.update() == hint:
-            return cached
-        marker, found = self.current(lambda _: self.channels_of(doc_ids))
-        self._recall(marker, found)
+        cached = remembered(hint)
+        if cached is not None:
+            pending = self.store.server.workers.submit(self.update)
+            try:
+                other = meanwhile()
+            finally:
+                marker = pending.result()
+            if marker == hint:
+                return cached, other
+        else:
+            other = meanwhile()
+        marker, found = self.current(read)
+        remember(marker, found)
+        return found, other
+
+    def _granted_at(self, marker: object, grants: set[str] | Grants, read: bool = True) -> set[str] | None:
+        """The channels ``grants`` gives, remembered at ``marker`` (the index complete up to it), or read now.
+
+        Read now, they are remembered at ``marker``: the index was complete
+        up to it before the read, so they are those of that marker or of a
+        later moment, and they are given again only once a catch-up shows
+        nothing has changed since the marker (``_confirmed``, ``current``):
+        a reader never gets grants older than its request.  ``read=False``:
+        None when nothing is remembered.
+        """
+        if not isinstance(grants, Grants):
+            return set(grants)
+        known = self._remembered(self.store.server.index_grants, marker, [grants.key])
+        if known is not None:
+            return set(known[grants.key])
+        if not read:
+            return None
+        found = set(grants.read(self.store))
+        self._remember_at(self.store.server.index_grants, marker, {grants.key: frozenset(found)}, REMEMBERED_GRANTS)
         return found
 
     def _recalled(self, marker: object, doc_ids: list[str]) -> dict[str, set[str]] | None:
@@ -303,14 +365,18 @@ class ChannelIndex:
                             found[result["id"]] = set(item["ok"].get("channels", []))
         return found
 
-    def changes(self, since: object, wanted: set[str], *, limit: int | None, style: str, include_docs: bool,
+    def changes(self, since: object, grants: set[str] | Grants, *, limit: int | None, style: str, include_docs: bool,
                 doc_ids: Iterable[str] | None, is_seq) -> ChangesPage:
+        """The rows of the channels ``grants`` gives (at the marker the rows are read at: ``_granted_at``)."""
         self.follow()
-        vector = self._start(since, wanted, is_seq)
         ids = None if doc_ids is None else set(doc_ids)
-        order = sorted(wanted)
-        start = dict(vector)
-        marker, (picked, vector, complete) = self.current(lambda at: self._read(order, start, limit, style, at))
+
+        def read(at: object):
+            wanted = self._granted_at(at, grants)
+            order = sorted(wanted)
+            return order, self._read(order, self._start(since, wanted, is_seq), limit, style, at)
+
+        marker, (order, (picked, vector, complete)) = self.current(read)
         while True:
             kept = self._still_in(picked, ids, marker)
             if kept or complete:

@@ -38,8 +38,8 @@ from sync import errors, jsonutil, update
 from sync.couchdb_channels import WORKER_PREFIX, ChannelIndex, Follower
 from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
-from sync.store import (Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Resolver, Router, StoreLimits,
-                        resolve_after)
+from sync.store import (Attachment, ChangesPage, DbInfo, Grants, PutFromBulkDocs, Resolver, Router, StoreLimits,
+                        hidden_result, resolve_after)
 
 
 RETRY_DELAYS = (0.1, 0.3, 0.9)
@@ -71,6 +71,8 @@ class CouchDBServer:
         self.index_routes: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
         # Answers of channels read to their end, at the marker they were read at (a cache).
         self.index_ends: dict[str, tuple[tuple, dict[tuple, dict | None]]] = {}
+        # The channels readers were granted (sync.store.Grants), at the marker they were read at (a cache).
+        self.index_grants: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
         # Per campaign: one catch-up at a time in this process, and its background follower.
         self._index_updates: dict[str, threading.Lock] = {}
         self.followers: dict[str, Follower] = {}
@@ -488,7 +490,15 @@ class CouchDBStore(PutFromBulkDocs):
                     out.append({"ok": leaf})
         return out
 
-    def bulk_get(self, wanted: list[dict], *, revs: bool = True, latest: bool = False, attachments: bool = False) -> list[dict]:
+    def bulk_get(self, wanted: list[dict], *, revs: bool = True, latest: bool = False, attachments: bool = False,
+                 grants: Iterable[str] | Grants | None = None) -> list[dict]:
+        if grants is not None:
+            # Every document is read while the index says which may be seen (one round trip, not two).
+            visible, results = self._index().visible(
+                [item["id"] for item in wanted], grants,
+                meanwhile=lambda: self.bulk_get(wanted, revs=revs, latest=latest, attachments=attachments))
+            return [result if item["id"] in visible else hidden_result(item)
+                    for item, result in zip(wanted, results, strict=True)]
         # pouchdb-server crashes on latest=true for an unknown revision, and groups
         # its answers by id in its own order: it is asked for the named revisions
         # and the answers are matched back.  CouchDB 3 answers in order.
@@ -543,13 +553,14 @@ class CouchDBStore(PutFromBulkDocs):
         style: Literal["main_only", "all_docs"] = "main_only",
         include_docs: bool = False,
         doc_ids: Iterable[str] | None = None,
-        channels: Iterable[str] | None = None,
+        channels: Iterable[str] | Grants | None = None,
     ) -> ChangesPage:
         if channels is not None:
             self._changes_params(0, limit, style, include_docs)  # the same checks
             if positions.decode_opaque(since, _is_seq) is None:
                 _since(since)
-            return self._index().changes(since, set(channels), limit=limit, style=style, include_docs=include_docs,
+            wanted = channels if isinstance(channels, Grants) else set(channels)
+            return self._index().changes(since, wanted, limit=limit, style=style, include_docs=include_docs,
                                          doc_ids=doc_ids, is_seq=_is_seq)
         params = self._changes_params(since, limit, style, include_docs)
         if doc_ids is not None:
@@ -577,6 +588,12 @@ class CouchDBStore(PutFromBulkDocs):
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
         return self._index().lookup(list(doc_ids))
+
+    def granted(self, grants: Iterable[str] | Grants) -> set[str]:
+        return self._index().granted(grants) if isinstance(grants, Grants) else set(grants)
+
+    def visible(self, doc_ids: Iterable[str], grants: Iterable[str] | Grants) -> set[str]:
+        return self._index().visible(list(doc_ids), grants)[0]
 
     def build_channel_index(self, progress: Callable[[int], None] | None = None) -> None:
         """Bring the channel index up to date with everything stored (``blockwalk db index``)."""

@@ -41,8 +41,8 @@ from sync import jsonutil, revtree, update
 from sync.errors import (BadRequest, Conflict, InsufficientStorage, MissingStub, NotFound, PreconditionFailed,
                          StoreUnavailable, SyncError)
 from sync.revid import InvalidRev, parse_rev
-from sync.store import (Attachment, ChangesPage, DbInfo, PutFromBulkDocs, Resolver, Router, StoreLimits,
-                        bulk_get_error, bulk_get_result)
+from sync.store import (Attachment, ChangesPage, DbInfo, Grants, PutFromBulkDocs, ReadsByGrants, Resolver, Router,
+                        StoreLimits, bulk_get_error, bulk_get_result, hidden_result)
 
 log = logging.getLogger(__name__)
 
@@ -349,7 +349,7 @@ class _Batch:
         self.stemmed: list[tuple[str, str]] = []
 
 
-class SQLiteStore(PutFromBulkDocs):
+class SQLiteStore(PutFromBulkDocs, ReadsByGrants):
     """One database (implements ``sync.store.DocumentStore``)."""
 
     def __init__(self, server: SQLiteServer, db_id: int, name: str):
@@ -777,13 +777,19 @@ class SQLiteStore(PutFromBulkDocs):
                 out.append({"ok": doc})
         return out
 
-    def bulk_get(self, wanted: list[dict], *, revs: bool = True, latest: bool = False, attachments: bool = False) -> list[dict]:
+    def bulk_get(self, wanted: list[dict], *, revs: bool = True, latest: bool = False, attachments: bool = False,
+                 grants: Iterable[str] | Grants | None = None) -> list[dict]:
         """``_bulk_get`` in one read transaction, every document's tree and winning body read in one query.
 
         A pull asks for the winners it was just told about, so the bodies
         read with the trees are nearly always the ones served; any other
         revision is read on its own.
         """
+        if grants is not None:
+            visible = self.visible([item["id"] for item in wanted], grants)
+            answers = iter(self.bulk_get([item for item in wanted if item["id"] in visible], revs=revs, latest=latest,
+                                         attachments=attachments))
+            return [next(answers) if item["id"] in visible else hidden_result(item) for item in wanted]
         conn = self._conn()
         conn.execute("BEGIN")
         try:
@@ -874,10 +880,10 @@ class SQLiteStore(PutFromBulkDocs):
         style: Literal["main_only", "all_docs"] = "main_only",
         include_docs: bool = False,
         doc_ids: Iterable[str] | None = None,
-        channels: Iterable[str] | None = None,
+        channels: Iterable[str] | Grants | None = None,
     ) -> ChangesPage:
         if channels is not None:
-            return self._channel_changes(since, set(channels), limit, style, include_docs, doc_ids)
+            return self._channel_changes(since, self.granted(channels), limit, style, include_docs, doc_ids)
         conn = self._conn()
         since_seq = self._parse_since(conn, since)
         if limit is not None and (not isinstance(limit, int) or limit < 0):

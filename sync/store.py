@@ -35,6 +35,22 @@ Resolver = Callable[[str, list[dict]], list[dict]]
 
 
 @dataclass(frozen=True)
+class Grants:
+    """Channels a reader is granted by documents of the store (a volunteer's assignments).
+
+    ``read(store)`` computes them from the store.  ``key`` names the reader
+    (the same key, the same ``read``), so that a store may give ``read``'s
+    earlier answer again while it can tell that nothing it holds has changed
+    since: the CouchDB store does, at its channel index's marker, where a
+    read of the assignments costs a request.  Channels granted whatever the
+    store holds are passed as a plain set instead.
+    """
+
+    key: str
+    read: Callable[["DocumentStore"], set[str]]
+
+
+@dataclass(frozen=True)
 class DbInfo:
     update_seq: Seq
     doc_count: int
@@ -116,8 +132,13 @@ class DocumentStore(Protocol):
         """``[{"ok": doc with _revisions} | {"missing": rev}]``."""
         ...
 
-    def bulk_get(self, wanted: list[dict], *, revs: bool = True, latest: bool = False, attachments: bool = False) -> list[dict]:
-        """CouchDB's ``_bulk_get``: for each ``{id, rev?}``, ``{id, docs: [{ok: doc} | {error: {...}}]}``."""
+    def bulk_get(self, wanted: list[dict], *, revs: bool = True, latest: bool = False, attachments: bool = False,
+                 grants: Iterable[str] | Grants | None = None) -> list[dict]:
+        """CouchDB's ``_bulk_get``: for each ``{id, rev?}``, ``{id, docs: [{ok: doc} | {error: {...}}]}``.
+
+        ``grants``: a document in none of the channels they give now is
+        answered as missing (``hidden_result``).
+        """
         ...
 
     def revs_diff(self, revs: dict[str, list[str]]) -> dict[str, dict]: ...
@@ -130,13 +151,21 @@ class DocumentStore(Protocol):
         style: Literal["main_only", "all_docs"] = "main_only",
         include_docs: bool = False,
         doc_ids: Iterable[str] | None = None,
-        channels: Iterable[str] | None = None,
+        channels: Iterable[str] | Grants | None = None,
     ) -> ChangesPage:
-        """``channels``: only the documents of these channels, from a ``sync.channels`` position."""
+        """``channels``: only the documents of these channels (or those granted now), from a ``sync.channels`` position."""
         ...
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
         """The channels each document is in now."""
+        ...
+
+    def granted(self, grants: Iterable[str] | Grants) -> set[str]:
+        """The channels ``grants`` gives now."""
+        ...
+
+    def visible(self, doc_ids: Iterable[str], grants: Iterable[str] | Grants) -> set[str]:
+        """Those of ``doc_ids`` that are in a channel ``grants`` gives now."""
         ...
 
     def wait_for_change(self, since: Seq, timeout: float) -> bool:
@@ -202,6 +231,11 @@ def bulk_get_error(doc_id: str, rev: str | None, exc: SyncError) -> dict:
     return {"error": {"id": doc_id, "rev": rev or "undefined", "error": exc.error, "reason": exc.reason}}
 
 
+def hidden_result(item: dict) -> dict:
+    """The ``_bulk_get`` result of a document the reader may not see: missing, so they learn nothing of it."""
+    return {"id": item["id"], "docs": [bulk_get_error(item["id"], item.get("rev"), errors.NotFound("missing"))]}
+
+
 def bulk_get_result(doc_id: str, found: list[dict], revs: bool) -> dict:
     """One ``_bulk_get`` result from ``open_revs`` rows (or a ``get`` as ``{ok: doc}``)."""
     docs = []
@@ -257,6 +291,17 @@ def _logged(result: dict) -> bool:
         log.error("could not write the resolution of %s: %s", result.get("id"), result.get("reason"))
         return False
     return True
+
+
+class ReadsByGrants:
+    """``granted`` and ``visible`` for a store whose reads of its documents are cheap (SQLite)."""
+
+    def granted(self, grants: Iterable[str] | Grants) -> set[str]:
+        return grants.read(self) if isinstance(grants, Grants) else set(grants)  # type: ignore[arg-type]
+
+    def visible(self, doc_ids: Iterable[str], grants: Iterable[str] | Grants) -> set[str]:
+        granted = self.granted(grants)
+        return {doc_id for doc_id, found in self.channels_of(doc_ids).items() if found & granted}  # type: ignore[attr-defined]
 
 
 class PutFromBulkDocs:

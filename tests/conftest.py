@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import random
+import shutil
+import tempfile
 
 import pytest
 from hypothesis import settings
@@ -17,6 +20,12 @@ from server.config import SETTINGS
 from server.stores import open_store
 from sync.store import StoreLimits
 from tests.peers import PouchDBServer
+
+# The server's default data folder (a CouchDB store's indexes, a default SQLite store) is
+# $XDG_DATA_HOME/blockwalk: for the tests, a folder of this run, never the user's own.
+_data_home = tempfile.mkdtemp(prefix="blockwalk-test-data-")
+os.environ["XDG_DATA_HOME"] = _data_home
+atexit.register(shutil.rmtree, _data_home, True)
 
 # Every store the contract suite (and the protocol suite) runs on.
 STORE_KINDS = ["sqlite", "couchdb"]

@@ -85,8 +85,13 @@ class LiveServer:
     VOLUNTEER = ("vic", "vic-password-1")
 
     def __init__(self, folder: Path, env: dict | None = None, store: str | None = None, like: "LiveServer | None" = None):
-        """A new server; ``like``: another process on the same store, sharing its users and tokens."""
+        """A new server; ``like``: another process on the same store, sharing its users and tokens.
+
+        Its data folder (where a CouchDB store's server indexes are kept) is
+        ``folder/data``, never the user's own.
+        """
         self.store = store or f"sqlite://{folder}/blockwalk.db"
+        self.data_dir = folder / "data"
         if like is None:
             self._add_accounts()
         else:
@@ -102,7 +107,7 @@ class LiveServer:
 
     def start(self, env: dict | None = None) -> None:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BLOCKWALK_")}
-        full_env.update(env or {})
+        full_env.update({"BLOCKWALK_DATA_DIR": str(self.data_dir), **(env or {})})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", "0", "--store", self.store],
             stderr=subprocess.PIPE, text=True, env=full_env, cwd=ROOT,
