@@ -62,8 +62,9 @@ MARKER = "/_local/channel-index"
 BATCH = 1000  # main changes copied per round
 RECALLED = 20_000  # documents' channels remembered per campaign, at the current marker (lookup)
 REMEMBERED_GRANTS = 5_000  # readers' grants remembered per campaign, at the current marker (granted)
-REMEMBERED_ENDS = 500  # answers of channels read to their end remembered per campaign, at the current marker,
-ENDS_ROWS = 100  # each of at most this many rows (a no-op read, the campaign's forms, a user's own channel)
+REMEMBERED_ROWS = 50_000  # rows of channel answers remembered per campaign, at the current marker (_read)
+READ_AHEAD = 4  # a channel paged through is read this many pages at a time (_read)
+WINDOW_ROWS = 1000  # at most this many rows per read
 T = TypeVar("T")
 R = TypeVar("R")
 WORKER_PREFIX = "couchdb-channels"  # the server's worker threads (CouchDBServer.workers)
@@ -424,36 +425,41 @@ class ChannelIndex:
     def _read(self, order: list[str], vector: dict[str, object], limit: int | None, style: str, marker: object):
         """Rows of the channels in order, up to ``limit``; each row with the position just past it.
 
-        The channels are asked at once (a no-op pull waits for one round trip,
-        not one per channel); their answers are then taken in order, and a
-        channel cut off by ``limit`` leaves the later ones where they were.
-        An answer that read a channel to its end is remembered at the marker
-        the index was complete up to (``marker``), and given again to the
-        same question while the marker has not moved: past that marker a
-        channel can only gain rows of later changes, which a page complete
-        up to the marker need not list (a no-op pull, the campaign's forms
-        read by every new phone, the user's channel asked while a turf is
-        paged through).
+        The channels are asked at once (a no-op pull waits for one round
+        trip, not one per channel); their answers are then taken in order,
+        and a channel cut off by ``limit`` leaves the later ones where they
+        were.  Each answer is remembered at the marker the index was
+        complete up to (``marker``) as a ``Window``, and answers the same
+        channel asked from any of its rows while the marker has not moved:
+        past that marker a channel can only gain rows of later changes,
+        which a page complete up to the marker need not list (a no-op pull,
+        the campaign's forms read by every new phone, the next pages of a
+        turf).  A channel asked again just past the end of a remembered
+        answer is being paged through: it is read ``READ_AHEAD`` pages at
+        once, and the pages after come from memory, so a phone's changes
+        feed keeps ahead of its ``_bulk_get`` as it does on CouchDB itself.
         """
         params = {"style": style, "include_docs": "true"}  # a copy's body is its channels (_still_in)
-        if limit is not None:
-            params["limit"] = str(limit)
 
         def ask(channel: str):
-            key = (channel, str(vector.get(channel, 0)), limit, style)
-            known = self._remembered(self.store.server.index_ends, marker, [key])
-            if known is not None:
-                return known[key]
+            since = str(vector.get(channel, 0))
+            answer, paging = self._from_window(marker, channel, style, since, limit)
+            if answer is not None:
+                return answer or None  # {}: nothing was ever routed to the channel
+            asked = limit
+            if limit and paging:
+                asked = max(limit, min(limit * READ_AHEAD, WINDOW_ROWS))
             path = "/" + channel_db(self.store.couch, channel) + "/_changes"
-            response = self.store.server.request("GET", path, retry=True, params={**params, "since": key[1]})
+            response = self.store.server.request("GET", path, retry=True, params={
+                **params, "since": since, **({"limit": str(asked)} if asked is not None else {})})
             if response.status_code == 404:
-                body = None  # nothing was ever routed to this channel
+                window = Window(since, [], None, True)  # nothing was ever routed to this channel
             else:
                 raise_for(response)
                 body = response.json()
-            if body is None or len(body["results"]) < min(ENDS_ROWS + 1, limit or ENDS_ROWS + 1):
-                self._remember_at(self.store.server.index_ends, marker, {key: body}, REMEMBERED_ENDS)
-            return body
+                window = Window(since, body["results"], body["last_seq"], asked is None or len(body["results"]) < asked)
+            self._remember_window(marker, (channel, style), window)
+            return window.answer(since, limit) or None
 
         answers = self._each(ask, order)
         picked: list[tuple[str, dict, dict]] = []
@@ -472,6 +478,30 @@ class ChannelIndex:
                 return picked, out, False  # this channel may hold more
             out[channel] = body["last_seq"]
         return picked, out, True
+
+    def _from_window(self, marker: object, channel: str, style: str, since: str,
+                     limit: int | None) -> tuple[dict | None, bool]:
+        """A remembered answer to the question, and whether it continues a remembered one (paging)."""
+        with self._seen_lock:
+            at, known = self.store.server.index_windows.get(self.store.couch, (None, {}))
+            windows = list(known.get((channel, style), ())) if at == (marker,) else []
+        paging = False
+        for window in windows:
+            answer = window.answer(since, limit)
+            if answer is not None:
+                return answer, False
+            paging = paging or window.ends_at(since)
+        return None, paging
+
+    def _remember_window(self, marker: object, key: tuple[str, str], window: "Window") -> None:
+        table = self.store.server.index_windows
+        with self._seen_lock:
+            at, known = table.get(self.store.couch, (None, {}))
+            rows = sum(len(w.rows) for windows in known.values() for w in windows)
+            if at != (marker,) or rows + len(window.rows) > REMEMBERED_ROWS:
+                known = {}
+                table[self.store.couch] = ((marker,), known)
+            known.setdefault(key, []).append(window)
 
     def _still_in(self, picked: list[tuple[str, dict, dict]], ids: set[str] | None,
                   marker: object) -> list[tuple[str, dict, dict]]:
@@ -518,6 +548,41 @@ class ChannelIndex:
                 row["doc"] = {"_id": row["id"], "_rev": found["value"]["rev"], "_deleted": True}
             else:
                 row["doc"] = None
+
+
+class Window:
+    """A channel's ``_changes`` answer from ``since``, remembered at a marker (``ChannelIndex._read``)."""
+
+    __slots__ = ("since", "rows", "last_seq", "complete", "after")
+
+    def __init__(self, since: str, rows: list[dict], last_seq: object, complete: bool):
+        self.since = since
+        self.rows = rows
+        self.last_seq = last_seq
+        self.complete = complete  # the answer reached the channel's end (as of the marker)
+        self.after = {str(row["seq"]): i + 1 for i, row in enumerate(rows)}  # a row's seq -> where the rest starts
+
+    def answer(self, since: str, limit: int | None) -> dict | None:
+        """The answer to ``_changes`` from ``since`` (this one's start or any of its rows), if this holds it all.
+
+        ``{}`` when the channel's database does not exist (``last_seq`` None).
+        """
+        start = 0 if since == self.since else self.after.get(since)
+        if start is None:
+            return None
+        if self.last_seq is None:
+            return {}  # the channel's database does not exist
+        if limit == 0:
+            return {"results": [], "last_seq": since}
+        rows = self.rows[start:]
+        if limit is not None and len(rows) >= limit:
+            rows = rows[:limit]
+            return {"results": rows, "last_seq": rows[-1]["seq"]}
+        return {"results": rows, "last_seq": self.last_seq} if self.complete else None
+
+    def ends_at(self, since: str) -> bool:
+        """``since`` is this answer's last row and the channel may hold more: the next page is asked."""
+        return not self.complete and bool(self.rows) and self.after.get(since) == len(self.rows)
 
 
 def _winner(leaves: list[dict]) -> dict:

@@ -69,8 +69,8 @@ class CouchDBServer:
         self.index_lock = threading.Lock()
         # The channels of documents a pull just listed, at the marker they were read at (a cache).
         self.index_routes: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
-        # Answers of channels read to their end, at the marker they were read at (a cache).
-        self.index_ends: dict[str, tuple[tuple, dict[tuple, dict | None]]] = {}
+        # Answers of channels read, at the marker they were read at (a cache: ChannelIndex._read).
+        self.index_windows: dict[str, tuple[tuple, dict[tuple, list]]] = {}
         # The channels readers were granted (sync.store.Grants), at the marker they were read at (a cache).
         self.index_grants: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
         # Per campaign: one catch-up at a time in this process, and its background follower.
