@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sync.couchdb_store import CouchDBServer
 from sync.errors import BadRequest
 from sync.sqlite_store import SQLiteServer
+from sync.store import Grants
 from tests.conftest import STORE_KINDS, unique_prefix
 
 
@@ -91,6 +92,32 @@ def test_moving_and_deleting(db):
     db.put({"_id": "h", "_rev": rev, "_deleted": True})
     page = db.changes(since_2, channels={"turf:2"})
     assert [(r["id"], r.get("deleted")) for r in page.results] == [("h", True)]  # the deletion reaches the device
+
+
+def _grant_read_from(db, reads: list):
+    """Grants as a volunteer's follow from their assignments: here, the channels listed in document "grant"."""
+    def read(store):
+        reads.append(1)
+        return set(store.get("grant")["grants"])
+    return Grants("volunteer:vic", read)
+
+
+def test_grants_read_from_the_store_filter_every_read_and_follow_its_changes(db):
+    rev = db.put({"_id": "grant", "grants": ["turf:1"]})["rev"]
+    db.bulk_docs([{"_id": "h1", "ch": ["turf:1"]}, {"_id": "h2", "ch": ["turf:2"]}])
+    grants = _grant_read_from(db, [])
+    assert _read_all(db, grants)[0] == ["h1"]
+    assert db.granted(grants) == {"turf:1"}
+    assert db.visible(["h1", "h2", "nope"], grants) == {"h1"}
+    answer = db.bulk_get([{"id": "h2"}, {"id": "h1"}], grants=grants)
+    assert [r["id"] for r in answer] == ["h2", "h1"]
+    assert answer[0]["docs"] == [{"error": {"id": "h2", "rev": "undefined", "error": "not_found", "reason": "missing"}}]
+    assert answer[1]["docs"][0]["ok"]["_id"] == "h1"
+    # The grant changes: the very next read follows it.
+    db.put({"_id": "grant", "_rev": rev, "grants": ["turf:2"]})
+    assert db.visible(["h1", "h2"], grants) == {"h2"}
+    assert [r["id"] for r in db.bulk_get([{"id": "h1"}, {"id": "h2"}], grants=grants) if "ok" in r["docs"][0]] == ["h2"]
+    assert _read_all(db, grants)[0] == ["h2"]
 
 
 def test_positions_are_checked(db):

@@ -249,3 +249,60 @@ def test_info_may_be_kept_a_moment_but_a_write_through_the_process_reads_it_anew
     one.bulk_docs([{"_id": "b"}])
     assert one.info(max_age=60).doc_count == 2  # its own write: read anew
     assert two.server.open_db("c").info(max_age=60).doc_count == 2
+
+
+def _counting(server, monkeypatch) -> list[str]:
+    """The paths this process asks CouchDB for, in order."""
+    asked: list[str] = []
+    real = server.request
+
+    def request(method, path, *args, **kwargs):
+        asked.append(path)
+        return real(method, path, *args, **kwargs)
+
+    monkeypatch.setattr(server, "request", request)
+    return asked
+
+
+def test_a_channel_paged_through_is_read_ahead_and_a_change_between_pages_is_not_missed(two_processes, monkeypatch):
+    one, two = two_processes
+    one.bulk_docs([{"_id": f"h{i:02d}", "ch": ["turf:1"]} for i in range(30)] + [{"_id": "x", "ch": ["turf:2"]}])
+    one.changes(0, channels={"turf:9"})  # the index is up to date: only the pages' own reads are counted below
+    asked = _counting(one.server, monkeypatch)
+    rows, _ = _read_all(one, {"turf:1"})  # pages of 2
+    assert [r["id"] for r in rows] == [f"h{i:02d}" for i in range(30)]
+    channel_reads = [path for path in asked if "$c-" in path and path.endswith("/_changes")]
+    # The first page as asked, then 4 pages at a time: 2 + 8 + 8 + 8 + 4 rows, and the end.
+    assert len(channel_reads) <= 6 < 16
+
+    # Another process writes between two pages: the marker moves and nothing remembered is used.
+    page = one.changes(0, channels={"turf:1"}, limit=2)
+    two.put({"_id": "h99", "ch": ["turf:1"]})
+    rows, _ = _read_all(one, {"turf:1"}, page.last_seq)
+    assert [r["id"] for r in rows] == [f"h{i:02d}" for i in range(2, 30)] + ["h99"]
+
+
+def test_grants_are_read_once_while_nothing_changes_and_anew_after_any_change(two_processes, monkeypatch):
+    from sync.store import Grants
+
+    one, two = two_processes
+    rev = one.put({"_id": "grant", "grants": ["turf:1"]})["rev"]
+    one.bulk_docs([{"_id": "h1", "ch": ["turf:1"]}, {"_id": "h2", "ch": ["turf:2"]}])
+    reads = []
+
+    def read(store):
+        reads.append(1)
+        return set(store.get("grant")["grants"])
+
+    grants = Grants("volunteer:vic", read)
+    one.changes(0, channels={"turf:9"})  # the index up to date (a catch-up within a read reads the grants again)
+    page = one.changes(0, channels=grants, style="all_docs")
+    assert [r["id"] for r in page.results] == ["h1"]
+    # A pull's _bulk_get of the page, then a no-op pull: the grants are not read again.
+    assert [r["docs"][0]["ok"]["_id"] for r in one.bulk_get([{"id": "h1"}], grants=grants)] == ["h1"]
+    assert one.changes(page.last_seq, channels=grants).results == []
+    assert len(reads) == 1
+    # Another process changes something, anything: read again, and followed at once.
+    two.put({"_id": "grant", "_rev": rev, "grants": ["turf:2"]})
+    assert one.visible(["h1", "h2"], grants) == {"h2"}
+    assert len(reads) == 2
