@@ -25,8 +25,9 @@ gets ``coordinators`` and ``user:<name>`` (one channel for the campaign
 less its roster data: a coordinator's pull costs one channel read, not one
 per turf and user); a volunteer gets ``campaign``, ``user:<name>`` and
 ``turf:<t>`` for each active assignment (documents
-``assignment:<name>:<t>`` with ``active`` true); a user with no role there
-reads nothing.
+``assignment:<name>:<t>`` with ``active`` true), read by the store when a
+read needs them (``sync.store.Grants``); a user with no role there reads
+nothing.
 """
 
 from __future__ import annotations
@@ -103,4 +104,5 @@ def grants(user, campaign: str) -> set[str] | Grants | None:
 
 
 def volunteer_channels(store: DocumentStore, name: str) -> set[str]:
+    """A volunteer's channels, as their assignments in ``store`` give them now."""
     return {CAMPAIGN, user_channel(name)} | {turf_channel(t) for t in assigned_turfs(store, name)}
