@@ -18,6 +18,8 @@ no-op pull against a store of 10,000 documents, to show that the cost does
 not grow with the store.  For each store, five new phones pull from
 pouchdb-server, Blockwalk on the large store and Blockwalk on the small one
 in turn, after one untimed phone on each server: the medians are reported.
+Before each Blockwalk phone the campaign changes elsewhere
+(``write_elsewhere``), so no phone is served what the one before it read.
 
     python bench/filtered_sync.py [--docs 1000000] [--turfs 1000] [--stores sqlite,couchdb] [--couch-docs N]
                                   [--keep DIR]
@@ -189,6 +191,19 @@ def volunteer_server(folder: Path, store: str, turf: int) -> Iterator[LiveServer
 PHONES = 5  # new phones per measurement: the medians are reported (a loaded machine is noisy)
 
 
+def write_elsewhere(live: LiveServer, n: int) -> None:
+    """A household written in a turf no phone has: the campaign changed since the last phone pulled.
+
+    So nothing one phone's pull read is remembered for the next (the CouchDB
+    store remembers channel answers and grants while nothing changes): each
+    phone pays for its own reads, as in a campaign in use.  The server's
+    follower copies the write into the channel index before the phone starts.
+    """
+    response = live.http.put(f"/sync/city/household:elsewhere-{n}", json={"type": "household", "turf": "turf:elsewhere"})
+    assert response.status_code == 201, response.text
+    time.sleep(1.0)
+
+
 def medians(runs: list[dict]) -> dict:
     return {"docs": runs[0]["docs"], "first_ms": statistics.median(r["first_ms"] for r in runs),
             "noop_median_ms": statistics.median(r["noop_median_ms"] for r in runs),
@@ -208,6 +223,7 @@ def pulls_in_turns(label: str, folder: Path, big_store: str, small_store: str, d
     runs: dict[str, list[dict]] = {"direct": [], "big": [], "small": []}
     with (volunteer_server(folder / f"{label}-big", big_store, turf) as on_big,
           volunteer_server(folder / f"{label}-small", small_store, 5) as on_small):
+        servers = {"big": on_big, "small": on_small}
         phones = {"direct": (direct_url, None, expect),
                   "big": (f"{on_big.url}/sync/city", on_big.volunteer_token, expect),
                   "small": (f"{on_small.url}/sync/city", on_small.volunteer_token, small_expect)}
@@ -216,6 +232,8 @@ def pulls_in_turns(label: str, folder: Path, big_store: str, small_store: str, d
         order = list(phones)
         for phone in range(PHONES):
             for side in order[phone % 3:] + order[:phone % 3]:
+                if side in servers:
+                    write_elsewhere(servers[side], phone)
                 runs[side].append(pull(*phones[side], args.rounds))
     report(label, docs, medians(runs["big"]), medians(runs["small"]), medians(runs["direct"]))
 

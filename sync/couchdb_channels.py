@@ -434,10 +434,11 @@ class ChannelIndex:
         past that marker a channel can only gain rows of later changes,
         which a page complete up to the marker need not list (a no-op pull,
         the campaign's forms read by every new phone, the next pages of a
-        turf).  A channel asked again just past the end of a remembered
-        answer is being paged through: it is read ``READ_AHEAD`` pages at
-        once, and the pages after come from memory, so a phone's changes
-        feed keeps ahead of its ``_bulk_get`` as it does on CouchDB itself.
+        turf).  A channel asked again from one of the rows of a remembered
+        answer that did not reach its end is being paged through: it is read
+        ``READ_AHEAD`` pages at once, and the pages after come from memory,
+        so a phone's changes feed keeps ahead of its ``_bulk_get`` as it
+        does on CouchDB itself.
         """
         params = {"style": style, "include_docs": "true"}  # a copy's body is its channels (_still_in)
 
@@ -490,7 +491,7 @@ class ChannelIndex:
             answer = window.answer(since, limit)
             if answer is not None:
                 return answer, False
-            paging = paging or window.ends_at(since)
+            paging = paging or window.continues(since)
         return None, paging
 
     def _remember_window(self, marker: object, key: tuple[str, str], window: "Window") -> None:
@@ -580,9 +581,9 @@ class Window:
             return {"results": rows, "last_seq": rows[-1]["seq"]}
         return {"results": rows, "last_seq": self.last_seq} if self.complete else None
 
-    def ends_at(self, since: str) -> bool:
-        """``since`` is this answer's last row and the channel may hold more: the next page is asked."""
-        return not self.complete and bool(self.rows) and self.after.get(since) == len(self.rows)
+    def continues(self, since: str) -> bool:
+        """``since`` is one of this answer's rows and the channel holds more than it: a phone paging through."""
+        return not self.complete and since in self.after
 
 
 def _winner(leaves: list[dict]) -> dict:
