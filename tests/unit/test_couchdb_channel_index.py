@@ -272,8 +272,8 @@ def test_a_channel_paged_through_is_read_ahead_and_a_change_between_pages_is_not
     rows, _ = _read_all(one, {"turf:1"})  # pages of 2
     assert [r["id"] for r in rows] == [f"h{i:02d}" for i in range(30)]
     channel_reads = [path for path in asked if "$c-" in path and path.endswith("/_changes")]
-    # The first page as asked, then 4 pages at a time: 2 + 8 + 8 + 8 + 4 rows, and the end.
-    assert len(channel_reads) <= 6 < 16
+    # The first page as asked, then 4 pages at a time: 2 + 8 + 8 + 8 + 4 rows, and the end (page by page: 16).
+    assert len(channel_reads) <= 6
 
     # Another process writes between two pages: the marker moves and nothing remembered is used.
     page = one.changes(0, channels={"turf:1"}, limit=2)
