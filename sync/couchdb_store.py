@@ -25,6 +25,7 @@ from __future__ import annotations
 import http.client
 import re
 import threading
+from collections import OrderedDict
 import time
 import uuid
 from contextlib import contextmanager
@@ -43,6 +44,9 @@ from sync.store import (Attachment, ChangesPage, DbInfo, Grants, PutFromBulkDocs
 
 
 RETRY_DELAYS = (0.1, 0.3, 0.9)
+# A checkpoint this process wrote answers its reads this long (get_local); at most this many are kept.
+CHECKPOINT_MAX_AGE = 60.0
+REMEMBERED_CHECKPOINTS = 2_000
 INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb_channels)
 # since: 0, now, an integer (pouchdb-server), or CouchDB 3's "<n>-<opaque base64url>".
 _SINCE = re.compile(r"[0-9]{1,18}|[0-9]{1,18}-[A-Za-z0-9_-]{1,4096}")
@@ -83,6 +87,9 @@ class CouchDBServer:
         self._known: set[str] = set()
         # Each database's info as last read, with when (CouchDBStore.info with max_age).
         self.infos: dict[str, tuple[float, DbInfo]] = {}
+        # Checkpoints (_local documents) as this process last wrote them, with when (CouchDBStore.get_local).
+        self.checkpoints: OrderedDict[tuple[str, str], tuple[float, bytes]] = OrderedDict()
+        self._checkpoints_lock = threading.Lock()
         self._lock = threading.Lock()
         self._uuid: str | None = None
         self._pouchdb_server: bool | None = None
@@ -658,7 +665,32 @@ class CouchDBStore(PutFromBulkDocs):
         return "/_local/" + quote(local_id[len(update.LOCAL_PREFIX):], safe="")
 
     def get_local(self, local_id: str) -> dict:
+        """The checkpoint, as this process wrote it up to ``CHECKPOINT_MAX_AGE`` ago, else as CouchDB holds it.
+
+        A replication reads its checkpoint before each write of it (PouchDB's
+        checkpointer: ``GET`` then ``PUT`` per batch); answering the read from
+        this process's own last write saves a round trip per batch.  Another
+        process may have written the checkpoint since: PouchDB then starts
+        from the older one (it reads again what it holds, and loses nothing),
+        and its write, made with the older revision, is refused (409) by
+        CouchDB, which makes this process forget it and PouchDB read it again.
+        """
+        with self.server._checkpoints_lock:
+            kept = self.server.checkpoints.get((self.couch, local_id))
+        if kept is not None and time.monotonic() - kept[0] <= CHECKPOINT_MAX_AGE:
+            return jsonutil.loads(kept[1])
         return self._json("GET", self._local_path(local_id), doc_id=local_id)
+
+    def _remember_checkpoint(self, local_id: str, doc: dict | None) -> None:
+        """Remember ``doc`` as this process's last write of ``local_id`` (None: forget it)."""
+        key = (self.couch, local_id)
+        with self.server._checkpoints_lock:
+            table = self.server.checkpoints
+            table.pop(key, None)
+            if doc is not None:
+                table[key] = (time.monotonic(), jsonutil.dumps(doc))
+                while len(table) > REMEMBERED_CHECKPOINTS:
+                    table.popitem(last=False)
 
     def put_local(self, doc: dict) -> dict:
         if not isinstance(doc, dict):
@@ -669,10 +701,17 @@ class CouchDBStore(PutFromBulkDocs):
             return self.delete_local(local_id, doc.get("_rev"))
         body = jsonutil.dumps(doc)
         update.check_size(local_id, len(body), self.server.limits.max_document_bytes)
-        return self._json("PUT", path, doc_id=local_id, retry=False, content=body)
+        try:
+            result = self._json("PUT", path, doc_id=local_id, retry=False, content=body)
+        except BaseException:
+            self._remember_checkpoint(local_id, None)  # a 409 above all: another process wrote it
+            raise
+        self._remember_checkpoint(local_id, {**doc, "_rev": result["rev"]})
+        return result
 
     def delete_local(self, local_id: str, rev: str | None) -> dict:
         path = self._local_path(local_id)
+        self._remember_checkpoint(local_id, None)
         self._json("DELETE", path, doc_id=local_id, retry=False, params={} if rev is None else {"rev": rev})
         return {"ok": True, "id": local_id, "rev": "0-0"}
 

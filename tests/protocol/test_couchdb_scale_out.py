@@ -57,6 +57,18 @@ def test_two_processes_serve_one_couchdb_with_shared_checkpoints(two_processes, 
     assert pulled["ok"] and pulled["docs_read"] == 20, "the office device re-read what it had"
     assert pouch.call("info", db=office)["doc_count"] == 170
 
+    # Back to the first process, which remembers the checkpoint it wrote before the second moved
+    # it on: the phone starts from the older one, sends nothing twice, and its checkpoint holds.
+    pouch.call("bulkDocs", db=phone, docs=[{"_id": f"later:{i}", "n": i} for i in range(10)])
+    for count, checkpoint_writes in ((10, 2), (0, 0)):  # the older checkpoint's write is refused once
+        pouch.call("requestLog", clear=True)
+        pushed = pouch.call("replicate", **{"from": phone, "to": first.remote(campaign)})
+        writes = [e for e in pouch.call("requestLog") if e["method"] == "PUT" and "/_local/" in e["path"]]
+        assert pushed["ok"] and pushed["docs_written"] == count and _bulk_docs_sent(pouch) == count
+        assert len(writes) == checkpoint_writes
+    pulled = pouch.call("replicate", **{"from": second.remote(campaign), "to": office})
+    assert pulled["ok"] and pulled["docs_read"] == 10 and pouch.call("info", db=office)["doc_count"] == 180
+
     # Users and tokens live in CouchDB: both processes accept the same credentials.
     name, password = LiveServer.ADMIN
     for process in two_processes:

@@ -13,7 +13,7 @@ import pytest
 
 from sync.couchdb_channels import ChannelIndex
 from sync.couchdb_store import CouchDBServer
-from sync.errors import BadRequest, StoreUnavailable
+from sync.errors import BadRequest, Conflict, NotFound, StoreUnavailable
 from tests.conftest import unique_prefix
 
 
@@ -249,6 +249,28 @@ def test_info_may_be_kept_a_moment_but_a_write_through_the_process_reads_it_anew
     one.bulk_docs([{"_id": "b"}])
     assert one.info(max_age=60).doc_count == 2  # its own write: read anew
     assert two.server.open_db("c").info(max_age=60).doc_count == 2
+
+
+def test_a_checkpoint_is_read_back_from_the_process_that_wrote_it_and_a_stale_one_is_refused(two_processes, monkeypatch):
+    """PouchDB reads its checkpoint before each write of it: the writer answers from its own last write."""
+    one, two = two_processes
+    rev = one.put_local({"_id": "_local/phone", "last_seq": 1})["rev"]
+    asked = _counting(one.server, monkeypatch)
+    assert one.get_local("_local/phone") == {"_id": "_local/phone", "_rev": rev, "last_seq": 1}
+    assert asked == []  # no round trip to CouchDB
+
+    # Another process moves it on: the first still answers its own (older) write ...
+    newer = two.put_local({**two.get_local("_local/phone"), "last_seq": 2})["rev"]
+    assert one.get_local("_local/phone")["last_seq"] == 1
+    # ... until a write made from it is refused: then it reads CouchDB's.
+    with pytest.raises(Conflict):
+        one.put_local({"_id": "_local/phone", "_rev": rev, "last_seq": 3})
+    assert one.get_local("_local/phone") == {"_id": "_local/phone", "_rev": newer, "last_seq": 2}
+    assert [path.rsplit("/", 1)[1] for path in asked] == ["phone", "phone"]  # the refused write, the read
+
+    one.delete_local("_local/phone", newer)
+    with pytest.raises(NotFound):
+        one.get_local("_local/phone")
 
 
 def _counting(server, monkeypatch) -> list[str]:
