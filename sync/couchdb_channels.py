@@ -48,6 +48,7 @@ import logging
 import random
 import threading
 import time
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
 from sync import channels, errors, jsonutil
@@ -137,8 +138,7 @@ class ChannelIndex:
 
         ``progress`` is told how many changes each round copied (``blockwalk db index``).
         """
-        with self.store.server.index_updating(self.store.couch):  # one catch-up at a time in a process
-            return self._update(progress)
+        return self.store.server.catch_ups(self.store.couch).run(lambda: self._update(progress))
 
     def _update(self, progress: Callable[[int], None] | None) -> object:
         seq, rev = self._marker()
@@ -584,6 +584,41 @@ class Window:
     def continues(self, since: str) -> bool:
         """``since`` is one of this answer's rows and the channel holds more than it: a phone paging through."""
         return not self.complete and since in self.after
+
+
+class CatchUps:
+    """A campaign's catch-ups in one process: one at a time, each shared by all who wait for it.
+
+    A read needs a catch-up that started after the read arrived (nothing it
+    is answered from may be older than the read), not one of its own.
+    Those who arrive while one runs wait for the next, and share it: the
+    first of them runs it once the running one has ended, and the others
+    take its result.  Many phones pulling at once, or a pull's own
+    ``_changes`` and ``_bulk_get``, would otherwise queue one each.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()  # guards _next
+        self._running = threading.Lock()  # held by the catch-up that runs
+        self._next: Future | None = None  # the catch-up not started yet: newcomers join it
+
+    def run(self, catch_up: Callable[[], T]) -> T:
+        with self._lock:
+            joined = self._next
+            if joined is None:
+                mine = self._next = Future()
+        if joined is not None:
+            return joined.result()
+        with self._running:
+            with self._lock:
+                self._next = None  # started: whoever arrives from now on needs the one after it
+            try:
+                result = catch_up()
+            except BaseException as exc:
+                mine.set_exception(exc)
+                raise
+            mine.set_result(result)
+            return result
 
 
 def _winner(leaves: list[dict]) -> dict:

@@ -28,7 +28,6 @@ import threading
 from collections import OrderedDict
 import time
 import uuid
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Literal
 from urllib.parse import quote
@@ -36,7 +35,7 @@ from urllib.parse import quote
 from sync import attachments as atts
 from sync import channels as positions
 from sync import errors, jsonutil, update
-from sync.couchdb_channels import WORKER_PREFIX, ChannelIndex, Follower
+from sync.couchdb_channels import WORKER_PREFIX, CatchUps, ChannelIndex, Follower
 from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import (Attachment, ChangesPage, DbInfo, Grants, PutFromBulkDocs, Resolver, Router, StoreLimits,
@@ -77,8 +76,8 @@ class CouchDBServer:
         self.index_windows: dict[str, tuple[tuple, dict[tuple, list]]] = {}
         # The channels readers were granted (sync.store.Grants), at the marker they were read at (a cache).
         self.index_grants: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
-        # Per campaign: one catch-up at a time in this process, and its background follower.
-        self._index_updates: dict[str, threading.Lock] = {}
+        # Per campaign: its catch-ups in this process (one at a time, shared), and its background follower.
+        self._index_rounds: dict[str, CatchUps] = {}
         self.followers: dict[str, Follower] = {}
         self._closed = False
         # Reads of several channels at once (sync.couchdb_channels); each worker keeps its own connection.
@@ -186,12 +185,10 @@ class CouchDBServer:
                 self._known.add(couch)
         return CouchDBStore(self, couch, "_" + name)
 
-    @contextmanager
-    def index_updating(self, couch: str):
+    def catch_ups(self, couch: str) -> CatchUps:
+        """The catch-ups of the channel index of ``couch`` in this process."""
         with self.index_lock:
-            lock = self._index_updates.setdefault(couch, threading.Lock())
-        with lock:
-            yield
+            return self._index_rounds.setdefault(couch, CatchUps())
 
     def follow(self, couch: str, make: Callable[[], Follower]) -> None:
         """Start a follower of the channel index of ``couch`` unless this process has one."""

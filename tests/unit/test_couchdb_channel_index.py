@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from sync.couchdb_channels import ChannelIndex
+from sync.couchdb_channels import CatchUps, ChannelIndex
 from sync.couchdb_store import CouchDBServer
 from sync.errors import BadRequest, Conflict, NotFound, StoreUnavailable
 from tests.conftest import unique_prefix
@@ -271,6 +271,39 @@ def test_a_checkpoint_is_read_back_from_the_process_that_wrote_it_and_a_stale_on
     one.delete_local("_local/phone", newer)
     with pytest.raises(NotFound):
         one.get_local("_local/phone")
+
+
+def test_reads_arriving_while_a_catch_up_runs_share_the_next_one():
+    """Each read gets a catch-up that started after it arrived; those waiting together share one."""
+    rounds = CatchUps()
+    started: list[int] = []
+    release = [threading.Event(), threading.Event()]
+
+    def catch_up():
+        started.append(len(started))
+        release[started[-1]].wait(10)
+        return started[-1]
+
+    results: dict[str, int] = {}
+
+    def read(name):
+        results[name] = rounds.run(catch_up)
+
+    first = threading.Thread(target=read, args=("first",))
+    first.start()
+    _eventually(lambda: started == [0])
+    later = [threading.Thread(target=read, args=(name,)) for name in ("second", "third")]
+    for thread in later:
+        thread.start()
+    time.sleep(0.2)
+    assert started == [0]  # the two later reads wait: the running catch-up started before they arrived
+    release[0].set()
+    _eventually(lambda: started == [0, 1])
+    release[1].set()
+    for thread in [first, *later]:
+        thread.join(10)
+    assert results == {"first": 0, "second": 1, "third": 1}  # one catch-up for both, not one each
+    assert rounds.run(lambda: "alone") == "alone"
 
 
 def _counting(server, monkeypatch) -> list[str]:
