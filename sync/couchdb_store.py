@@ -25,9 +25,9 @@ from __future__ import annotations
 import http.client
 import re
 import threading
-from collections import OrderedDict
 import time
 import uuid
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Literal
 from urllib.parse import quote
@@ -88,7 +88,7 @@ class CouchDBServer:
         self.infos: dict[str, tuple[float, DbInfo]] = {}
         # Checkpoints (_local documents) as this process last wrote them, with when (CouchDBStore.get_local).
         self.checkpoints: OrderedDict[tuple[str, str], tuple[float, bytes]] = OrderedDict()
-        self._checkpoints_lock = threading.Lock()
+        self.checkpoints_lock = threading.Lock()
         self._lock = threading.Lock()
         self._uuid: str | None = None
         self._pouchdb_server: bool | None = None
@@ -672,7 +672,7 @@ class CouchDBStore(PutFromBulkDocs):
         and its write, made with the older revision, is refused (409) by
         CouchDB, which makes this process forget it and PouchDB read it again.
         """
-        with self.server._checkpoints_lock:
+        with self.server.checkpoints_lock:
             kept = self.server.checkpoints.get((self.couch, local_id))
         if kept is not None and time.monotonic() - kept[0] <= CHECKPOINT_MAX_AGE:
             return jsonutil.loads(kept[1])
@@ -681,7 +681,7 @@ class CouchDBStore(PutFromBulkDocs):
     def _remember_checkpoint(self, local_id: str, doc: dict | None) -> None:
         """Remember ``doc`` as this process's last write of ``local_id`` (None: forget it)."""
         key = (self.couch, local_id)
-        with self.server._checkpoints_lock:
+        with self.server.checkpoints_lock:
             table = self.server.checkpoints
             table.pop(key, None)
             if doc is not None:
