@@ -295,7 +295,8 @@ def test_reads_arriving_while_a_catch_up_runs_share_the_next_one():
     later = [threading.Thread(target=read, args=(name,)) for name in ("second", "third")]
     for thread in later:
         thread.start()
-    time.sleep(0.2)
+    _eventually(lambda: rounds._next is not None)
+    time.sleep(0.5)  # both later reads are waiting by now
     assert started == [0]  # the two later reads wait: the running catch-up started before they arrived
     release[0].set()
     _eventually(lambda: started == [0, 1])
