@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import signal
 import sys
 from datetime import timedelta
 
@@ -113,6 +114,9 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
         err=True,
     )
     _catch_up_in_background(app)
+    # A stop (SIGTERM, as from systemd or docker) closes the store as Ctrl-C does: the CouchDB
+    # store writes the checkpoints still waiting for CouchDB (sync.couchdb_checkpoints).
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -120,6 +124,10 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
     finally:
         server.close()
         app.extensions["blockwalk.store"].close()
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _catch_up_in_background(app) -> None:

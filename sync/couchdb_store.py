@@ -27,7 +27,6 @@ import re
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Literal
 from urllib.parse import quote
@@ -35,6 +34,7 @@ from urllib.parse import quote
 from sync import attachments as atts
 from sync import channels as positions
 from sync import errors, jsonutil, update
+from sync.couchdb_checkpoints import Checkpoints
 from sync.couchdb_channels import WORKER_PREFIX, CatchUps, ChannelIndex, Follower
 from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
@@ -43,9 +43,6 @@ from sync.store import (Attachment, ChangesPage, DbInfo, Grants, PutFromBulkDocs
 
 
 RETRY_DELAYS = (0.1, 0.3, 0.9)
-# A checkpoint this process wrote answers its reads this long (get_local); at most this many are kept.
-CHECKPOINT_MAX_AGE = 60.0
-REMEMBERED_CHECKPOINTS = 2_000
 INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb_channels)
 # since: 0, now, an integer (pouchdb-server), or CouchDB 3's "<n>-<opaque base64url>".
 _SINCE = re.compile(r"[0-9]{1,18}|[0-9]{1,18}-[A-Za-z0-9_-]{1,4096}")
@@ -86,9 +83,8 @@ class CouchDBServer:
         self._known: set[str] = set()
         # Each database's info as last read, with when (CouchDBStore.info with max_age).
         self.infos: dict[str, tuple[float, DbInfo]] = {}
-        # Checkpoints (_local documents) as this process last wrote them, with when (CouchDBStore.get_local).
-        self.checkpoints: OrderedDict[tuple[str, str], tuple[float, bytes]] = OrderedDict()
-        self.checkpoints_lock = threading.Lock()
+        # Checkpoints (_local documents) as this process last wrote them (sync.couchdb_checkpoints).
+        self.checkpoints = Checkpoints()
         self._lock = threading.Lock()
         self._uuid: str | None = None
         self._pouchdb_server: bool | None = None
@@ -213,6 +209,7 @@ class CouchDBServer:
             followers = list(self.followers.values())
         for follower in followers:
             follower.stop()
+        self.checkpoints.close()
         self.workers.shutdown(wait=False)
         self.http.close()
 
@@ -662,32 +659,11 @@ class CouchDBStore(PutFromBulkDocs):
         return "/_local/" + quote(local_id[len(update.LOCAL_PREFIX):], safe="")
 
     def get_local(self, local_id: str) -> dict:
-        """The checkpoint, as this process wrote it up to ``CHECKPOINT_MAX_AGE`` ago, else as CouchDB holds it.
-
-        A replication reads its checkpoint before each write of it (PouchDB's
-        checkpointer: ``GET`` then ``PUT`` per batch); answering the read from
-        this process's own last write saves a round trip per batch.  Another
-        process may have written the checkpoint since: PouchDB then starts
-        from the older one (it reads again what it holds, and loses nothing),
-        and its write, made with the older revision, is refused (409) by
-        CouchDB, which makes this process forget it and PouchDB read it again.
-        """
-        with self.server.checkpoints_lock:
-            kept = self.server.checkpoints.get((self.couch, local_id))
-        if kept is not None and time.monotonic() - kept[0] <= CHECKPOINT_MAX_AGE:
-            return jsonutil.loads(kept[1])
+        """The checkpoint as this process last wrote it, else as CouchDB holds it (``sync.couchdb_checkpoints``)."""
+        kept = self.server.checkpoints.get((self.couch, local_id))
+        if kept is not None:
+            return kept
         return self._json("GET", self._local_path(local_id), doc_id=local_id)
-
-    def _remember_checkpoint(self, local_id: str, doc: dict | None) -> None:
-        """Remember ``doc`` as this process's last write of ``local_id`` (None: forget it)."""
-        key = (self.couch, local_id)
-        with self.server.checkpoints_lock:
-            table = self.server.checkpoints
-            table.pop(key, None)
-            if doc is not None:
-                table[key] = (time.monotonic(), jsonutil.dumps(doc))
-                while len(table) > REMEMBERED_CHECKPOINTS:
-                    table.popitem(last=False)
 
     def put_local(self, doc: dict) -> dict:
         if not isinstance(doc, dict):
@@ -698,17 +674,25 @@ class CouchDBStore(PutFromBulkDocs):
             return self.delete_local(local_id, doc.get("_rev"))
         body = jsonutil.dumps(doc)
         update.check_size(local_id, len(body), self.server.limits.max_document_bytes)
+        key = (self.couch, local_id)
+
+        def write(doc: dict) -> str:
+            return self._json("PUT", path, doc_id=local_id, retry=False, content=jsonutil.dumps(doc))["rev"]
+
+        answered = self.server.checkpoints.put_behind(key, doc, write)
+        if answered is not None:
+            return answered
         try:
-            result = self._json("PUT", path, doc_id=local_id, retry=False, content=body)
+            rev = write(doc)
         except BaseException:
-            self._remember_checkpoint(local_id, None)  # a 409 above all: another process wrote it
+            self.server.checkpoints.forget(key)  # a 409 above all: another process wrote it
             raise
-        self._remember_checkpoint(local_id, {**doc, "_rev": result["rev"]})
-        return result
+        self.server.checkpoints.written(key, doc, rev)
+        return {"ok": True, "id": local_id, "rev": rev}
 
     def delete_local(self, local_id: str, rev: str | None) -> dict:
         path = self._local_path(local_id)
-        self._remember_checkpoint(local_id, None)
+        self.server.checkpoints.forget((self.couch, local_id))
         self._json("DELETE", path, doc_id=local_id, retry=False, params={} if rev is None else {"rev": rev})
         return {"ok": True, "id": local_id, "rev": "0-0"}
 

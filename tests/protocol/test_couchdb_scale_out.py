@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 
 import httpx
 import orjson
@@ -21,6 +22,23 @@ def _local(name: str) -> str:
 
 def _bulk_docs_sent(pouch) -> int:
     return sum(e["docs"] for e in pouch.call("requestLog", clear=True) if e["path"].endswith("/_bulk_docs"))
+
+
+def _push_logged(pouch, phone: str, target: dict, *, sent: int) -> list[dict]:
+    """Push, check that ``sent`` documents went, and return the checkpoint writes the phone made."""
+    pouch.call("requestLog", clear=True)
+    pushed = pouch.call("replicate", **{"from": phone, "to": target})
+    log = pouch.call("requestLog")
+    assert pushed["ok"] and pushed["docs_written"] == sent
+    assert sum(e["docs"] for e in log if e["path"].endswith("/_bulk_docs")) == sent
+    return [e for e in log if e["method"] == "PUT" and "/_local/" in e["path"]]
+
+
+def _eventually(check, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not within 30 s"
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +75,18 @@ def test_two_processes_serve_one_couchdb_with_shared_checkpoints(two_processes, 
     assert pulled["ok"] and pulled["docs_read"] == 20, "the office device re-read what it had"
     assert pouch.call("info", db=office)["doc_count"] == 170
 
-    # Back to the first process, which remembers the checkpoint it wrote before the second moved
-    # it on: the phone starts from the older one, sends nothing twice, and its checkpoint holds.
+    # Back to the first process, which remembers the checkpoint it wrote before the second moved it on:
+    # the phone starts from the older one and sends nothing twice.  Its checkpoint write is answered
+    # from memory; CouchDB refuses it when it is written behind, and the first process forgets its own.
     pouch.call("bulkDocs", db=phone, docs=[{"_id": f"later:{i}", "n": i} for i in range(10)])
-    for count, checkpoint_writes in ((10, 2), (0, 0)):  # the older checkpoint's write is refused once
-        pouch.call("requestLog", clear=True)
-        pushed = pouch.call("replicate", **{"from": phone, "to": first.remote(campaign)})
-        writes = [e for e in pouch.call("requestLog") if e["method"] == "PUT" and "/_local/" in e["path"]]
-        assert pushed["ok"] and pushed["docs_written"] == count and _bulk_docs_sent(pouch) == count
-        assert len(writes) == checkpoint_writes
+    writes = _push_logged(pouch, phone, first.remote(campaign), sent=10)
+    assert len(writes) == 1
+    checkpoint = writes[0]["path"].removeprefix(f"/sync/{campaign}/")
+    _eventually(lambda: first.http.get(f"/sync/{campaign}/{checkpoint}").json() ==
+                second.http.get(f"/sync/{campaign}/{checkpoint}").json())
+    # The phone reads CouchDB's checkpoint, is told it has sent everything, and writes its own to CouchDB.
+    assert len(_push_logged(pouch, phone, first.remote(campaign), sent=0)) == 1
+    assert _push_logged(pouch, phone, first.remote(campaign), sent=0) == []  # now nothing at all
     pulled = pouch.call("replicate", **{"from": second.remote(campaign), "to": office})
     assert pulled["ok"] and pulled["docs_read"] == 10 and pouch.call("info", db=office)["doc_count"] == 180
 
@@ -74,6 +95,22 @@ def test_two_processes_serve_one_couchdb_with_shared_checkpoints(two_processes, 
     for process in two_processes:
         assert httpx.get(f"{process.url}/sync/{campaign}", auth=(name, password)).status_code == 200
         assert httpx.get(f"{process.url}/sync/{campaign}", headers={"Authorization": f"Bearer {first.volunteer_token}"}).status_code == 200
+
+
+def test_a_stopped_server_writes_the_checkpoints_still_waiting(two_processes, tmp_path, pouch):
+    """A checkpoint write answered from memory reaches CouchDB when the server is stopped (SIGTERM)."""
+    first, _ = two_processes
+    campaign = first.new_db("stopping")
+    phone = _local("phone")
+    leaving = LiveServer(tmp_path / "leaving", store=first.store, like=first)
+    try:
+        for batch, sent, writes in (("a", 5, 1), ("b", 5, 1)):  # the second write waits for CouchDB
+            pouch.call("bulkDocs", db=phone, docs=[{"_id": f"{batch}:{i}"} for i in range(sent)])
+            assert len(_push_logged(pouch, phone, leaving.remote(campaign), sent=sent)) == writes
+    finally:
+        leaving.close()
+    # The phone finds its last checkpoint through another process: nothing to send, nothing to write.
+    assert _push_logged(pouch, phone, first.remote(campaign), sent=0) == []
 
 
 def test_couchdb_going_away_and_coming_back(tmp_path, pouch):

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from sync import couchdb_checkpoints
 from sync.couchdb_channels import CatchUps, ChannelIndex
 from sync.couchdb_store import CouchDBServer
 from sync.errors import BadRequest, Conflict, NotFound, StoreUnavailable
@@ -251,26 +252,54 @@ def test_info_may_be_kept_a_moment_but_a_write_through_the_process_reads_it_anew
     assert two.server.open_db("c").info(max_age=60).doc_count == 2
 
 
-def test_a_checkpoint_is_read_back_from_the_process_that_wrote_it_and_a_stale_one_is_refused(two_processes, monkeypatch):
-    """PouchDB reads its checkpoint before each write of it: the writer answers from its own last write."""
+def test_a_checkpoint_is_read_back_from_the_process_that_wrote_it_and_written_behind(two_processes, monkeypatch):
+    """PouchDB reads and writes its checkpoint once per batch: the writer answers both, CouchDB gets the last."""
+    monkeypatch.setattr(couchdb_checkpoints, "WRITE_DELAY", 0.3)
     one, two = two_processes
-    rev = one.put_local({"_id": "_local/phone", "last_seq": 1})["rev"]
+    rev = one.put_local({"_id": "_local/phone", "last_seq": 1})["rev"]  # the first write goes to CouchDB at once
+    assert _in_couchdb(two) == 1
     asked = _counting(one.server, monkeypatch)
     assert one.get_local("_local/phone") == {"_id": "_local/phone", "_rev": rev, "last_seq": 1}
-    assert asked == []  # no round trip to CouchDB
-
-    # Another process moves it on: the first still answers its own (older) write ...
-    newer = two.put_local({**two.get_local("_local/phone"), "last_seq": 2})["rev"]
-    assert one.get_local("_local/phone")["last_seq"] == 1
-    # ... until a write made from it is refused: then it reads CouchDB's.
+    for seq in (2, 3, 4):  # the next batches: each answered at once, on the revision answered before
+        rev = one.put_local({**one.get_local("_local/phone"), "last_seq": seq})["rev"]
+    assert rev == "0-4" and asked == []  # no round trip to CouchDB yet
+    assert one.get_local("_local/phone") == {"_id": "_local/phone", "_rev": "0-4", "last_seq": 4}
+    _eventually(lambda: _in_couchdb(two) == 4)
+    assert [path.rsplit("/", 1)[1] for path in asked] == ["phone"]  # one write to CouchDB, the last one
+    # A write on another revision than the one answered is refused, as CouchDB would refuse it after the writes.
     with pytest.raises(Conflict):
-        one.put_local({"_id": "_local/phone", "_rev": rev, "last_seq": 3})
-    assert one.get_local("_local/phone") == {"_id": "_local/phone", "_rev": newer, "last_seq": 2}
-    assert [path.rsplit("/", 1)[1] for path in asked] == ["phone", "phone"]  # the refused write, the read
+        one.put_local({"_id": "_local/phone", "_rev": "0-1", "last_seq": 9})
+    assert _in_couchdb(two) == 4
 
-    one.delete_local("_local/phone", newer)
+    # Another process moves it on; the first, which remembers its own write, answers the next write from it ...
+    rev = one.put_local({**one.get_local("_local/phone"), "last_seq": 5})["rev"]
+    _eventually(lambda: _in_couchdb(two) == 5)
+    newer = two.put_local({**two.get_local("_local/phone"), "last_seq": 6})["rev"]
+    rev = one.put_local({**one.get_local("_local/phone"), "last_seq": 7})["rev"]
+    # ... but CouchDB refuses its write: it forgets its own and reads CouchDB's, on which the device writes again.
+    _eventually(lambda: one.get_local("_local/phone") == {"_id": "_local/phone", "_rev": newer, "last_seq": 6})
+    one.put_local({**one.get_local("_local/phone"), "last_seq": 7})
+    assert _in_couchdb(two) == 7  # at once: a write on CouchDB's revision goes there
+
+    # A process that stops writes what waits first.
+    monkeypatch.setattr(couchdb_checkpoints, "WRITE_DELAY", 30.0)
+    rev = one.put_local({**one.get_local("_local/phone"), "last_seq": 8})["rev"]
+    rev = one.put_local({**one.get_local("_local/phone"), "last_seq": 9})["rev"]
+    time.sleep(0.2)
+    assert _in_couchdb(two) == 7
+    started = time.monotonic()
+    one.server.close()
+    assert time.monotonic() - started < 5
+    assert _in_couchdb(two) == 9
+
+    two.delete_local("_local/phone", _in_couchdb(two, "_rev"))
     with pytest.raises(NotFound):
-        one.get_local("_local/phone")
+        two.get_local("_local/phone")
+
+
+def _in_couchdb(store, field="last_seq"):
+    """A field of the checkpoint as CouchDB holds it (not as a process remembers it)."""
+    return store._json("GET", store._local_path("_local/phone"))[field]
 
 
 def test_reads_arriving_while_a_catch_up_runs_share_the_next_one():
