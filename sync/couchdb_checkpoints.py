@@ -158,7 +158,9 @@ class Checkpoints:
                     log.warning("checkpoint %s not written yet: %s", key[1], exc)
                     failed = True
                     continue
-                except errors.SyncError:  # refused (409 above all: another process moved it on)
+                except Exception as exc:  # noqa: BLE001 (refused, a 409 above all: another process moved it on)
+                    if not isinstance(exc, errors.Conflict):
+                        log.warning("checkpoint %s not written: %s", key[1], exc)
                     with self._lock:
                         if self._table.get(key) is kept:
                             del self._table[key]
