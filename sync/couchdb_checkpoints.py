@@ -14,16 +14,19 @@ same reason, docs/store.md).  So this process:
   too, with the next revision, and sends CouchDB only the last of the writes
   that arrive within ``WRITE_DELAY`` (one background thread per server).  A
   pull of 1,000 documents then writes its checkpoint to CouchDB once or
-  twice, not eleven times.  The first write of a checkpoint, and any write on
-  another revision, goes to CouchDB at once, as before.
+  twice, not eleven times.  The first write of a checkpoint goes to CouchDB
+  at once, as before; so does a write on another revision while CouchDB
+  holds what this process answered (CouchDB judges it).  While CouchDB is
+  behind, such a write is refused here (409), as CouchDB would refuse it
+  after the writes: PouchDB's checkpointer reads the checkpoint again and
+  retries.
 
 Several processes: a device that moves to another process reads the
 checkpoint CouchDB holds, at most ``WRITE_DELAY`` older than the last one it
 wrote, and starts from there.  A process whose memory is out of date (another
 process moved the checkpoint on) has its delayed write refused by CouchDB
-(409): it forgets the checkpoint, and the device's next write, on the
-revision it was answered, is refused too, so PouchDB reads the checkpoint
-again from CouchDB (its checkpointer retries on 409).  A process that stops
+(409): it forgets the checkpoint, so the device reads CouchDB's again; its
+next write goes to CouchDB, which judges it.  A process that stops
 (``CouchDBServer.close``) writes what is waiting first; one that is killed
 loses at most its last ``WRITE_DELAY`` of checkpoints, never a document.
 """

@@ -74,7 +74,7 @@ class CouchDBServer:
         # The channels readers were granted (sync.store.Grants), at the marker they were read at (a cache).
         self.index_grants: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
         # Per campaign: its catch-ups in this process (one at a time, shared), and its background follower.
-        self._index_rounds: dict[str, CatchUps] = {}
+        self._catch_ups: dict[str, CatchUps] = {}
         self.followers: dict[str, Follower] = {}
         self._closed = False
         # Reads of several channels at once (sync.couchdb_channels); each worker keeps its own connection.
@@ -184,7 +184,7 @@ class CouchDBServer:
     def catch_ups(self, couch: str) -> CatchUps:
         """The catch-ups of the channel index of ``couch`` in this process."""
         with self.index_lock:
-            return self._index_rounds.setdefault(couch, CatchUps())
+            return self._catch_ups.setdefault(couch, CatchUps())
 
     def follow(self, couch: str, make: Callable[[], Follower]) -> None:
         """Start a follower of the channel index of ``couch`` unless this process has one."""

@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import tempfile
+import time
 
 import pytest
 from hypothesis import settings
@@ -37,6 +38,14 @@ _run = f"{random.getrandbits(24):06x}"
 def unique_prefix(label: str = "t") -> str:
     """A CouchDB database prefix no other test uses (several runs may share one CouchDB)."""
     return f"{label}{_run}x{next(_prefixes)}"
+
+
+def eventually(check, seconds: float = 30.0, what: str = "the condition did not hold") -> None:
+    """Wait until ``check()`` is true (a background thread's work); fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"{what} within {seconds:g} s"
+        time.sleep(0.02)
 
 
 @pytest.fixture(scope="session")

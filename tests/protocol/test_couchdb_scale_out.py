@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import httpx
 import orjson
@@ -12,7 +11,7 @@ import pytest
 from sync.couchdb_http import Response
 from sync.couchdb_store import CouchDBServer
 from sync.errors import StoreUnavailable
-from tests.conftest import couch_store_url, unique_prefix
+from tests.conftest import couch_store_url, eventually, unique_prefix
 from tests.peers import LiveServer, PouchDBServer, PouchError
 
 
@@ -32,13 +31,6 @@ def _push_logged(pouch, phone: str, target: dict, *, sent: int) -> list[dict]:
     assert pushed["ok"] and pushed["docs_written"] == sent
     assert sum(e["docs"] for e in log if e["path"].endswith("/_bulk_docs")) == sent
     return [e for e in log if e["method"] == "PUT" and "/_local/" in e["path"]]
-
-
-def _eventually(check, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "not within 30 s"
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +74,7 @@ def test_two_processes_serve_one_couchdb_with_shared_checkpoints(two_processes, 
     writes = _push_logged(pouch, phone, first.remote(campaign), sent=10)
     assert len(writes) == 1
     checkpoint = writes[0]["path"].removeprefix(f"/sync/{campaign}/")
-    _eventually(lambda: first.http.get(f"/sync/{campaign}/{checkpoint}").json() ==
+    eventually(lambda: first.http.get(f"/sync/{campaign}/{checkpoint}").json() ==
                 second.http.get(f"/sync/{campaign}/{checkpoint}").json())
     # The phone reads CouchDB's checkpoint, is told it has sent everything, and writes its own to CouchDB.
     assert len(_push_logged(pouch, phone, first.remote(campaign), sent=0)) == 1

@@ -15,7 +15,7 @@ from sync import couchdb_checkpoints
 from sync.couchdb_channels import CatchUps, ChannelIndex
 from sync.couchdb_store import CouchDBServer
 from sync.errors import BadRequest, Conflict, NotFound, StoreUnavailable
-from tests.conftest import unique_prefix
+from tests.conftest import eventually, unique_prefix
 
 
 def route(doc: dict):
@@ -88,13 +88,6 @@ def _saved_marker(db):
     return response.json()["seq"] if response.status_code == 200 else None
 
 
-def _eventually(check, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "the follower did not get there"
-        time.sleep(0.05)
-
-
 def test_the_follower_copies_writes_after_they_are_acknowledged(two_processes, monkeypatch):
     one, two = two_processes
     assert _read_all(one, {"turf:1"})[0] == []  # the first filtered read starts one's follower
@@ -109,7 +102,7 @@ def test_the_follower_copies_writes_after_they_are_acknowledged(two_processes, m
     # Written through the other process, which has never read: one's follower hears of it from CouchDB.
     results = two.bulk_docs([{"_id": f"h{i}", "ch": [f"turf:{i % 2}"]} for i in range(6)])
     assert all(r.get("ok") for r in results)
-    _eventually(lambda: _saved_marker(one) == one.info().update_seq)
+    eventually(lambda: _saved_marker(one) == one.info().update_seq)
     assert copied_by and all(name.startswith("couchdb-index-follower") for name, _ in copied_by)
     assert sorted(doc_id for _, ids in copied_by for doc_id in ids) == [f"h{i}" for i in range(6)]
     # The index is current: a read in either process has nothing left to copy.
@@ -153,7 +146,7 @@ def test_followers_of_two_processes_copy_the_same_writes_once(two_processes):
     for i in range(5):
         one.bulk_docs([{"_id": f"a{i}", "ch": ["turf:1"]}])
         two.bulk_docs([{"_id": f"b{i}", "ch": ["turf:1"]}])
-    _eventually(lambda: _saved_marker(one) == one.info().update_seq)
+    eventually(lambda: _saved_marker(one) == one.info().update_seq)
     rows = []
     for db in (one, two):
         rows = _read_all(db, {"turf:1"})[0]
@@ -264,7 +257,7 @@ def test_a_checkpoint_is_read_back_from_the_process_that_wrote_it_and_written_be
         rev = one.put_local({**one.get_local("_local/phone"), "last_seq": seq})["rev"]
     assert rev == "0-4" and asked == []  # no round trip to CouchDB yet
     assert one.get_local("_local/phone") == {"_id": "_local/phone", "_rev": "0-4", "last_seq": 4}
-    _eventually(lambda: _in_couchdb(two) == 4)
+    eventually(lambda: _in_couchdb(two) == 4)
     assert [path.rsplit("/", 1)[1] for path in asked] == ["phone"]  # one write to CouchDB, the last one
     # A write on another revision than the one answered is refused, as CouchDB would refuse it after the writes.
     with pytest.raises(Conflict):
@@ -273,11 +266,11 @@ def test_a_checkpoint_is_read_back_from_the_process_that_wrote_it_and_written_be
 
     # Another process moves it on; the first, which remembers its own write, answers the next write from it ...
     rev = one.put_local({**one.get_local("_local/phone"), "last_seq": 5})["rev"]
-    _eventually(lambda: _in_couchdb(two) == 5)
+    eventually(lambda: _in_couchdb(two) == 5)
     newer = two.put_local({**two.get_local("_local/phone"), "last_seq": 6})["rev"]
     rev = one.put_local({**one.get_local("_local/phone"), "last_seq": 7})["rev"]
     # ... but CouchDB refuses its write: it forgets its own and reads CouchDB's, on which the device writes again.
-    _eventually(lambda: one.get_local("_local/phone") == {"_id": "_local/phone", "_rev": newer, "last_seq": 6})
+    eventually(lambda: one.get_local("_local/phone") == {"_id": "_local/phone", "_rev": newer, "last_seq": 6})
     one.put_local({**one.get_local("_local/phone"), "last_seq": 7})
     assert _in_couchdb(two) == 7  # at once: a write on CouchDB's revision goes there
 
@@ -320,15 +313,15 @@ def test_reads_arriving_while_a_catch_up_runs_share_the_next_one():
 
     first = threading.Thread(target=read, args=("first",))
     first.start()
-    _eventually(lambda: started == [0])
+    eventually(lambda: started == [0])
     later = [threading.Thread(target=read, args=(name,)) for name in ("second", "third")]
     for thread in later:
         thread.start()
-    _eventually(lambda: rounds._next is not None)
+    eventually(lambda: rounds._next is not None)
     time.sleep(0.5)  # both later reads are waiting by now
     assert started == [0]  # the two later reads wait: the running catch-up started before they arrived
     release[0].set()
-    _eventually(lambda: started == [0, 1])
+    eventually(lambda: started == [0, 1])
     release[1].set()
     for thread in [first, *later]:
         thread.join(10)

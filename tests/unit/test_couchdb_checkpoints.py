@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from sync import couchdb_checkpoints
 from sync.couchdb_checkpoints import Checkpoints
 from sync.errors import StoreUnavailable
+from tests.conftest import eventually
 
 KEY = ("blockwalk-east", "_local/phone")
 
@@ -22,13 +21,6 @@ def points(monkeypatch):
     kept.close()
 
 
-def _eventually(check, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-
-
 def test_a_write_waits_while_couchdb_is_away_and_reaches_it_when_it_is_back(points):
     sent: list[dict] = []
 
@@ -39,12 +31,12 @@ def test_a_write_waits_while_couchdb_is_away_and_reaches_it_when_it_is_back(poin
         return f"0-{len(sent)}"
 
     assert points.put_behind(KEY, {"_id": KEY[1], "_rev": "0-1", "last_seq": 2}, write)["rev"] == "0-2"
-    _eventually(lambda: len(sent) == 3)
+    eventually(lambda: len(sent) == 3)
     assert [doc["_rev"] for doc in sent] == ["0-1"] * 3 and {doc["last_seq"] for doc in sent} == {2}
     assert points.get(KEY) == {"_id": KEY[1], "_rev": "0-2", "last_seq": 2}  # what the device was answered
     # The next write goes on the revision CouchDB gave the last one.
     assert points.put_behind(KEY, {"_id": KEY[1], "_rev": "0-2", "last_seq": 3}, write)["rev"] == "0-3"
-    _eventually(lambda: len(sent) == 4)
+    eventually(lambda: len(sent) == 4)
     assert sent[3] == {"_id": KEY[1], "_rev": "0-3", "last_seq": 3}
 
 
@@ -53,10 +45,10 @@ def test_a_write_that_fails_otherwise_is_forgotten_and_the_device_reads_couchdb_
         raise ValueError("an answer that is not JSON")
 
     points.put_behind(KEY, {"_id": KEY[1], "_rev": "0-1", "last_seq": 2}, write)
-    _eventually(lambda: points.get(KEY) is None)
+    eventually(lambda: points.get(KEY) is None)
     # The writer is still there for the next checkpoint.
     other = ("blockwalk-east", "_local/tablet")
     points.written(other, {"_id": other[1]}, "0-1")
     sent = []
     points.put_behind(other, {"_id": other[1], "_rev": "0-1"}, lambda doc: sent.append(doc) or "0-2")
-    _eventually(lambda: sent == [{"_id": other[1], "_rev": "0-1"}])
+    eventually(lambda: sent == [{"_id": other[1], "_rev": "0-1"}])
