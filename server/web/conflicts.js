@@ -110,10 +110,18 @@ async function all(path) {
   }
 }
 
+// Only the newest load draws the queue: an older one still under way (after a resolve, say) must not
+// replace the cards of the turf just chosen, nor a value being typed into them. The queue is
+// aria-busy while a load is under way.
+let loads = 0;
+
 async function load() {
   const turf = turfSelect.value;
+  const mine = ++loads;
+  queue.setAttribute("aria-busy", "true");
   try {
     const conflicts = await all(`${base()}/conflicts${turf ? `?turf=${encodeURIComponent(turf)}` : ""}`);
+    if (mine !== loads) return;
     turfOptions(conflicts.map((conflict) => conflict.turf));
     if (conflicts.length === 0) {
       queue.replaceChildren(el("p", { class: "muted", id: "empty" }, t("Nothing to review.", "Nada que revisar.")));
@@ -130,7 +138,9 @@ async function load() {
         el("span", { class: "muted" }, ` ${key && turfNames.has(key) ? key : ""} (${items.length})`)),
       items.map(card))));
   } catch (error) {
-    showError(queue, error);
+    if (mine === loads) showError(queue, error);
+  } finally {
+    if (mine === loads) queue.setAttribute("aria-busy", "false");
   }
 }
 

@@ -77,12 +77,14 @@ def test_a_coordinator_reviews_and_resolves_conflicts_in_the_browser(site, lapto
 
     heads.nth(0).get_by_role("button", name="Keep this value").click()  # the canvasser who was closer
     page.get_by_role("status").wait_for()
+    page.locator('#queue[aria-busy="false"]').wait_for()  # the list drawn again after the resolve
     assert page.locator('article.conflict[data-record="record:door-1"]').count() == 0
     doc = site.http.get(f"/sync/{campaign}/record:door-1").json()
     assert doc["answers"]["door_language"] == "es" and "answers.door_language" not in doc.get("conflicts", {})
     assert doc["stamps"]["answers.door_language"]["by"] == LiveServer.ADMIN[0]
 
     page.select_option("#turf", "turf:south")
+    page.locator('#queue[aria-busy="false"]').wait_for()  # the south list drawn, not the one before it
     second = page.locator('article.conflict[data-record="record:door-2"]')
     second.wait_for()
     second.locator("input.typed").fill("klingon")  # not a choice of the form: refused, nothing lost
@@ -95,6 +97,7 @@ def test_a_coordinator_reviews_and_resolves_conflicts_in_the_browser(site, lapto
     page.locator("#empty").wait_for()
     assert site.http.get(f"/sync/{campaign}/record:door-2").json()["answers"]["door_language"] == "zh"
     page.select_option("#turf", "")
+    page.locator('#queue[aria-busy="false"]').wait_for()
     page.locator("#empty").wait_for()
     shot(page, "empty")
     assert errors == []
