@@ -109,7 +109,9 @@ class AppPhone:
         self.page.wait_for_selector("#turf-list li")
 
     def go(self, hash_: str) -> None:
+        """Go to an address of the app and wait for its screen: not the one before it, which may have the same parts."""
         self.page.evaluate("h => { location.hash = h; }", hash_)
+        self.page.wait_for_function("() => document.getElementById('main').dataset.hash === location.hash")
 
     def state(self) -> dict:
         return self.page.evaluate("() => ({pending: blockwalk.pendingIds(), refused: blockwalk.refusedEntries(),"

@@ -153,6 +153,7 @@ function screen(title, ...children) {
   const heading = el("h2", { textContent: title });
   main.replaceChildren(heading, ...children.filter((child) => child != null));
   main.dataset.screen = location.hash.split("?")[0].split("/")[1] || "turfs";
+  main.dataset.hash = location.hash;  // which address the screen shown was drawn for
 }
 
 function back(href) {
