@@ -20,16 +20,27 @@ def accounts() -> Accounts:
     return current_app.extensions["blockwalk.accounts"]
 
 
-def authenticate() -> User:
+def _credential() -> tuple[str, str, str]:
+    """(the whole Authorization header, its scheme in lower case, the credential after it)."""
     header = request.headers.get("Authorization", "")
     scheme, _, credential = header.partition(" ")
-    scheme = scheme.lower()
+    return header, scheme.lower(), credential.strip()
+
+
+def bearer_token() -> str | None:
+    """The device token the request carries (None: it carries a password or nothing)."""
+    _, scheme, credential = _credential()
+    return credential if scheme == "bearer" and credential else None
+
+
+def authenticate() -> User:
+    header, scheme, credential = _credential()
     user = None
     if scheme == "bearer" and credential:
-        user = accounts().check_token(credential.strip())
+        user = accounts().check_token(credential)
     elif scheme == "basic" and credential:
         try:
-            decoded = base64.b64decode(credential.strip(), validate=True).decode("utf-8")
+            decoded = base64.b64decode(credential, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise Unauthorized("Malformed Basic credentials") from None
         name, sep, password = decoded.partition(":")

@@ -284,6 +284,22 @@ def test_a_revoked_token_stops_working_at_once(app):
     assert ada.delete("/api/v1/tokens/not-an-id").status_code == 404
 
 
+def test_signing_out_revokes_the_token_it_is_sent_with_and_no_other(app):
+    vic = _client(app, "vic")
+    second = _login(_client(app), "vic", label="laptop").get_json()["token"]
+    assert vic.get("/api/v1/me").status_code == 200  # checked, so remembered for 30 s
+    assert vic.delete("/api/v1/me/token").status_code == 204
+    assert vic.get("/api/v1/me").status_code == 401
+    assert vic.delete("/api/v1/me/token").status_code == 401  # a revoked token cannot sign out again
+    assert _client(app).get("/api/v1/me", headers=_bearer(second)).status_code == 200  # the laptop stays signed in
+    basic = {"Authorization": "Basic " + base64.b64encode(b"vic:vic-password").decode()}
+    refused = _client(app).delete("/api/v1/me/token", headers=basic)
+    assert refused.status_code == 400 and "password" in refused.get_json()["message"]
+    assert _client(app).delete("/api/v1/me/token").status_code == 401
+    listed = _client(app, "ada").get("/api/v1/users/vic/tokens").get_json()
+    assert [(t["label"], t["revoked"]) for t in listed] == [("vic's phone", True), ("laptop", False)]
+
+
 # -- sign-in codes ----------------------------------------------------------------------------
 
 

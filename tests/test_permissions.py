@@ -88,6 +88,7 @@ REQUESTS = {
     "users: read oneself": lambda c, me: c.get(f"/api/v1/users/{me}"),
     "users: read another": lambda c, me: c.get("/api/v1/users/val"),
     "tokens: list one's own": lambda c, me: c.get(f"/api/v1/users/{me}/tokens"),
+    "tokens: sign out (revoke the one sent)": lambda c, me: c.delete("/api/v1/me/token"),
     "sign-in codes: for a volunteer of the campaign": lambda c, me: c.post("/api/v1/signin-codes", json={"user": "val"}),
     "sync: database": lambda c, me: c.get(SYNC),
     "sync: create a database": lambda c, me: c.put("/sync/north"),

@@ -15,10 +15,10 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.accounts import CodeLogin, Login, NewSigninCode, NewToken, NewUser, SigninCode, TokenInfo, User
-from server.accounts import NAME, AccountError, SignInRefused, TooManyFailures, UserExists
+from server.accounts import NAME, AccountError, SignInRefused, TooManyFailures, UserExists, token_id
 from server.accounts import User as UserRecord
 from server.api.blueprint import Blueprint
-from server.auth import accounts, api_authenticate, role_in
+from server.auth import accounts, api_authenticate, bearer_token, role_in
 
 blp = Blueprint("accounts", __name__, url_prefix="", description="Users, their device tokens, sign-in codes for phones")
 blp.before_request(api_authenticate)
@@ -104,6 +104,18 @@ class Me(MethodView):
     def get(self):
         """The user the credential belongs to (a phone signed in with a code learns its name here)."""
         return accounts().get_user(g.user.name)
+
+
+@blp.route("/me/token")
+class MyToken(MethodView):
+    @blp.response(204)
+    @blp.alt_response(400, description="The request was signed with a password, not a device token")
+    def delete(self):
+        """Sign out: revoke the device token this request carries (the pages' and the app's sign-out button)."""
+        token = bearer_token()
+        if token is None:
+            abort(400, message="Signed in with a password: there is no device token to revoke")
+        accounts().revoke_token(token_id(token).removeprefix("token:"))
 
 
 @blp.route("/users/<name>")

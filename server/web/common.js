@@ -38,6 +38,14 @@ export function userName() {
   return sessionStorage.getItem(USER);
 }
 
+// The Sign out button: the token is revoked on the server too, then forgotten here (offline: it expires by itself).
+async function signOutAndRevoke() {
+  try {
+    await fetch("/api/v1/me/token", { method: "DELETE", headers: { Authorization: `Bearer ${token()}` } });
+  } catch (error) { /* no network: the token is still forgotten here */ }
+  signOut();
+}
+
 export function signOut() {
   sessionStorage.removeItem(TOKEN);
   sessionStorage.removeItem(USER);
@@ -114,7 +122,7 @@ export function frame(current) {
       "aria-current": file === current ? "page" : undefined,
     }, t(en, es))),
     token() ? el("span", { class: "who" }, userName() || "",
-      el("button", { type: "button", onclick: signOut }, t("Sign out", "Cerrar sesión"))) : null);
+      el("button", { type: "button", onclick: signOutAndRevoke }, t("Sign out", "Cerrar sesión"))) : null);
   document.body.prepend(el("header", {}, nav));
   return true;
 }

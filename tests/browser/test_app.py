@@ -15,9 +15,11 @@ import struct
 import zlib
 from pathlib import Path
 
+import httpx
 import pytest
 
 from server.demo import assignments, demo_documents
+from tests.conftest import eventually
 from tests.peers import LiveServer
 
 SHOTS = Path(__file__).resolve().parent / "screenshots" / "app"
@@ -465,11 +467,19 @@ def test_sign_in_with_a_one_time_code_and_sign_out_wipes_the_phone(phones, app_s
     phone.go("#/sync")
     phone.page.wait_for_selector("#signout")
     phone.shot("sync-es")
+    token = phone.page.evaluate("() => blockwalk.session.token")
+    assert _me(app_server, token) == 200
     phone.page.once("dialog", lambda dialog: dialog.accept())
     phone.page.click("#signout")
     phone.page.wait_for_selector("#signin")
     names = phone.page.evaluate("async () => (await indexedDB.databases()).map(d => d.name)")
     assert not [n for n in names if db_name in n], names
     assert phone.page.evaluate("() => localStorage.getItem('bw.session')") is None
-    # The token is revoked: the used code cannot sign in again either.
+    # The token is revoked on the server, not only forgotten; the used code cannot sign in again either.
+    eventually(lambda: _me(app_server, token) == 401, what="the signed-out phone's token was not revoked")
     assert app_server.http.post("/api/v1/auth/code", json={"code": code.json()["code"]}).status_code == 401
+
+
+def _me(server: LiveServer, token: str) -> int:
+    """The status of a call with ``token``: 200 while it works, 401 once revoked."""
+    return httpx.get(f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.peers import LiveServer
@@ -50,9 +51,14 @@ def test_signing_in_shows_the_home_page_and_keeps_the_campaign(site, laptop):
     page.reload()
     page.locator("#home").wait_for()  # the token outlives a reload of the tab
     assert page.input_value("#campaign") == "riverside"
+    token = page.evaluate("sessionStorage.getItem('blockwalk.token')")
+    me = f"{site.url}/api/v1/me"
+    assert httpx.get(me, headers={"Authorization": f"Bearer {token}"}).status_code == 200
     page.get_by_role("button", name="Sign out").click()
     page.locator("#signin").wait_for()
     assert page.evaluate("sessionStorage.getItem('blockwalk.token')") is None
+    # Revoked on the server before it is forgotten in the tab: a copy of it no longer works.
+    assert httpx.get(me, headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert errors == []
 
 

@@ -522,9 +522,7 @@ async function signOut() {
 
 async function revoke(token) {
   try {
-    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-    const id = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-    await fetch(`/api/v1/tokens/${id}`, { method: "DELETE", headers: { Authorization: "Bearer " + token } });
+    await fetch("/api/v1/me/token", { method: "DELETE", headers: { Authorization: "Bearer " + token } });
   } catch (err) {
     // offline: the token expires by itself
   }
