@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -11,7 +10,7 @@ from forms.xlsform import XLSFormError, import_xlsform
 from schemas.forms import FormDefinition, FormSummary, ImportArgs, XLSFormFile
 from server import form_admin
 from server.api.blueprint import Blueprint
-from server.api.turfs import campaign_store, require_member, require_writer
+from server.api.turfs import campaign_store, check_if_match, require_member, require_writer
 from server.auth import api_authenticate
 from sync.errors import Conflict, NotFound, SyncError
 
@@ -91,11 +90,7 @@ class Draft(MethodView):
             current = store.get(doc_id)
         except NotFound:
             current = None
-        match = request.headers.get("If-Match", "").strip('"')
-        if current is not None and not match:
-            abort(428, message="Send If-Match with the draft's revision to replace it")
-        if current is not None and match != current["_rev"]:
-            abort(412, message="The draft has changed since you read it")
+        check_if_match(current, "draft")
         draft = {**_as_definition(definition), "form_id": form_id}
         try:
             result = form_admin.save_draft(store, draft, rev=current["_rev"] if current else None)
