@@ -41,8 +41,10 @@ export function userName() {
 // The Sign out button: the token is revoked on the server too, then forgotten here (offline: it expires by itself).
 async function signOutAndRevoke() {
   try {
-    await fetch("/api/v1/me/token", { method: "DELETE", headers: { Authorization: `Bearer ${token()}` } });
-  } catch (error) { /* no network: the token is still forgotten here */ }
+    await fetch("/api/v1/me/token", {
+      method: "DELETE", headers: { Authorization: `Bearer ${token()}` }, signal: AbortSignal.timeout(5000),
+    });
+  } catch (error) { /* no network, or none within 5 s: the token is still forgotten here */ }
   signOut();
 }
 
