@@ -19,8 +19,13 @@ def _local(name: str) -> str:
     return f"{name}-{random.getrandbits(40):x}"
 
 
+def _docs_in(log: list[dict]) -> int:
+    """How many documents the logged requests sent in ``_bulk_docs``."""
+    return sum(e["docs"] for e in log if e["path"].endswith("/_bulk_docs"))
+
+
 def _bulk_docs_sent(pouch) -> int:
-    return sum(e["docs"] for e in pouch.call("requestLog", clear=True) if e["path"].endswith("/_bulk_docs"))
+    return _docs_in(pouch.call("requestLog", clear=True))
 
 
 def _push_logged(pouch, phone: str, target: dict, *, sent: int) -> list[dict]:
@@ -29,7 +34,7 @@ def _push_logged(pouch, phone: str, target: dict, *, sent: int) -> list[dict]:
     pushed = pouch.call("replicate", **{"from": phone, "to": target})
     log = pouch.call("requestLog")
     assert pushed["ok"] and pushed["docs_written"] == sent
-    assert sum(e["docs"] for e in log if e["path"].endswith("/_bulk_docs")) == sent
+    assert _docs_in(log) == sent
     return [e for e in log if e["method"] == "PUT" and "/_local/" in e["path"]]
 
 
