@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from forms.templates import DRIVES, published  # noqa: E402
-from server.channels import assignment_id, route  # noqa: E402
+from server.access.channels import assignment_id, route  # noqa: E402
 from sync.couchdb_store import CouchDBServer  # noqa: E402
 from sync.sqlite_store import SQLiteServer  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer  # noqa: E402

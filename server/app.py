@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from importlib import metadata
 from typing import Mapping
 
@@ -9,9 +11,12 @@ from flask import Flask, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import config as settings
+from server.access import privacy
 from server.accounts import Accounts
 from server.stores import open_store
 from server.validation import Checker
+
+log = logging.getLogger(__name__)
 
 
 def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None) -> Flask:
@@ -24,6 +29,7 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     app.extensions["blockwalk.store"] = store
     app.extensions["blockwalk.accounts"] = Accounts(store)
     app.extensions["blockwalk.checker"] = Checker(app.config["MAX_ATTACHMENT_BYTES"])
+    learn_roster_forms(store)
 
     from server import api, cors
     from server.app_shell import bp as app_shell_bp
@@ -43,6 +49,16 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     # Every other error (an unknown path, a wrong method) has the REST API's one
     # shape, {code, status, message, errors?}: flask-smorest's handler, set up by api.init_app.
     return app
+
+
+def learn_roster_forms(store) -> None:
+    """Read every campaign's forms once, so the router knows which are roster forms (``access.privacy``)."""
+    try:
+        for name in store.list_dbs():
+            rows = store.open_db(name).all_docs(startkey="form:", endkey="form:\uffff", include_docs=True)["rows"]
+            privacy.note_forms(row["doc"] for row in rows if isinstance(row.get("doc"), dict))
+    except Exception:  # a store not reachable yet: forms are learnt as they are read and routed
+        log.warning("could not read the campaigns' forms at start", exc_info=True)
 
 
 def trust_proxies(app: Flask) -> None:

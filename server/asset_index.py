@@ -8,6 +8,8 @@ One ``server.projection`` kind, ``assets``, with these tables:
   of its ``assets`` repeat (``item`` 0, 1, ...; an asset without a
   ``location`` has none and is only in exports), with what the filters read
   (drive, form, canvasser, time, category, flags) and the asset's answers;
+* ``points.roster``: 1 for a point of a roster record (``server.access.privacy``),
+  left out for the roles that may not see roster data;
 * ``points.cell``: the point's cell of a grid of 0.01 degrees, indexed, for bounding boxes;
 * ``points.csv_head``, ``csv_mid``, ``csv_answers``: the point's CSV cells
   that no other document changes (``exports.csv_cells``: quoted and safe),
@@ -42,6 +44,7 @@ import shapely
 from forms.definition import iter_fields
 from forms.templates import published
 from server import exports, geo, geotags
+from server.access import privacy
 from server.projection import Handler, register
 
 KIND = "assets"
@@ -67,7 +70,8 @@ CREATE TABLE points (
     cell INTEGER,
     sflags INTEGER NOT NULL DEFAULT 0, vflags INTEGER NOT NULL DEFAULT 0,
     detail TEXT, speed REAL,
-    csv_head TEXT, csv_mid TEXT, csv_answers TEXT
+    csv_head TEXT, csv_mid TEXT, csv_answers TEXT,
+    roster INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX points_cell ON points (cell, lat, lon);
 CREATE INDEX points_doc ON points (doc_id);
@@ -171,13 +175,14 @@ def record_points(doc: dict) -> list[tuple]:
     common = (form, version, form_doc, None, _text(doc.get("author")), _text(doc.get("turf")), _text(doc.get("household")))
     mid = exports.csv_cells(common[:2] + common[5:])
     rows = []
+    roster = int(privacy.is_roster_record(doc))
     visit = _position(geotag)
     answers = doc.get("answers") if isinstance(doc.get("answers"), dict) else {}
     if visit is not None:
         lat, lon, accuracy, manual = visit
         rows.append((doc["_id"], -1, *common, lat, lon, accuracy, int(manual), t, captured, None, None, None,
                      cell(lat, lon), _csv_head(doc["_id"], -1, None, None, lat, lon, accuracy, manual, captured, common[4]),
-                     mid, _NO_ANSWERS))
+                     mid, _NO_ANSWERS, roster))
     assets = answers.get("assets")
     if isinstance(assets, list):
         for i, asset in enumerate(assets):
@@ -190,7 +195,7 @@ def record_points(doc: dict) -> list[tuple]:
                          orjson.dumps(asset, option=orjson.OPT_SORT_KEYS).decode(),
                          None if lat is None else cell(lat, lon),
                          _csv_head(doc["_id"], i, category, name, lat, lon, accuracy, manual, captured, common[4]), mid,
-                         exports.csv_cells([asset.get(column) for column in ANSWER_COLUMNS])))
+                         exports.csv_cells([asset.get(column) for column in ANSWER_COLUMNS]), roster))
     return rows
 
 
@@ -200,7 +205,7 @@ def _csv_head(*values: object) -> str:
 
 
 _POINT_COLUMNS = ("doc_id, item, form, version, form_doc, drive, author, turf, household, lat, lon, accuracy, manual, "
-                  "t, captured_at, category, name, answers, cell, csv_head, csv_mid, csv_answers")
+                  "t, captured_at, category, name, answers, cell, csv_head, csv_mid, csv_answers, roster")
 
 
 class AssetHandler(Handler):
@@ -212,7 +217,7 @@ class AssetHandler(Handler):
         self.turf_tolerance_m = turf_tolerance_m
         self.household_max_m = household_max_m
         self.max_speed_kmh = max_speed_kmh
-        self.version = f"3;turf={turf_tolerance_m};household={household_max_m};speed={max_speed_kmh}"
+        self.version = f"4;turf={turf_tolerance_m};household={household_max_m};speed={max_speed_kmh}"
         self._shapes: dict[str, tuple[str, shapely.Geometry | None]] = {}
 
     def rows(self, doc: dict):
@@ -242,7 +247,7 @@ class AssetHandler(Handler):
         new = [row for doc in changed.values() if doc is not None and doc.get("type") == "record"
                for row in record_points(doc)]
         if new:
-            conn.executemany(f"INSERT INTO points ({_POINT_COLUMNS}) VALUES ({','.join('?' * 22)})", new)
+            conn.executemany(f"INSERT INTO points ({_POINT_COLUMNS}) VALUES ({','.join('?' * 23)})", new)
         for author, t in old + [(row[6], row[13]) for row in new if row[1] == -1]:
             if author is not None and t is not None:
                 lows[author] = min(t, lows.get(author, t))
@@ -365,6 +370,8 @@ def _query(filters: Mapping[str, object]) -> tuple[str, str, list]:
         touched = cells(min_lon, min_lat, max_lon, max_lat)
         if touched is not None:
             where.append(_any("p.cell", touched, params))  # type: ignore[arg-type]
+    if filters.get("roster") is False:  # roles that may not see roster data (server.access.privacy)
+        where.append("p.roster = 0")
     if filters.get("located") and bbox is None:
         where.append("p.lat IS NOT NULL")
     for key, column in (("category", "p.category"), ("drive", "p.drive"), ("canvasser", "p.author")):

@@ -11,7 +11,7 @@ import random
 from datetime import datetime, timedelta, timezone
 
 from forms.definition import iter_fields
-from server.channels import assignment_id
+from server.access.channels import assignment_id
 from forms.templates import DRIVES, published
 from sync.errors import PreconditionFailed
 from sync.stamps import Clock, stamp_edit

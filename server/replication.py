@@ -20,12 +20,13 @@ from urllib.parse import unquote_to_bytes
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from server import auth, channels, conflicts
-from server.accounts import ROLES
+from server import auth, conflicts
+from server.access import channels, reads, writes
+from server.access.roles import MEMBERS, UNFILTERED
 from server.app import store_of
 from sync import errors, jsonutil
 from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError, TooManyRequests
-from sync.store import DocumentStore, Grants
+from sync.store import DocumentStore, Grants, bulk_get_error
 
 log = logging.getLogger("blockwalk.sync")  # streamed responses outlive the app context
 
@@ -159,7 +160,7 @@ def dispatch(_rest: str = "") -> Response:
     db_name, rest = parts[0], parts[1:]
     if not (rest == [] and request.method == "PUT"):
         # No role in the campaign: nothing of it, not even whether it exists.
-        auth.require_role(db_name, ROLES, "")
+        auth.require_role(db_name, MEMBERS, "")
     g.campaign = db_name
     if not rest:
         return _database(db_name)
@@ -211,6 +212,19 @@ def _grants() -> set[str] | Grants | None:
     return g.grants
 
 
+def _granted_now(store: DocumentStore) -> set[str] | None:
+    """The channels granted now, as a set (None: everything); once per request."""
+    if "granted_now" not in g:
+        grants = _grants()
+        g.granted_now = None if grants is None else store.granted(grants)
+    return g.granted_now
+
+
+def _writer(store: DocumentStore) -> writes.Writer:
+    role = auth.role_in(g.user, g.campaign)
+    return writes.Writer(g.user.name, role, _granted_now(store) if role == "volunteer" else None)
+
+
 def _visible(store: DocumentStore, doc_ids: list[str]) -> set[str]:
     granted = _grants()
     if granted is None:
@@ -222,6 +236,12 @@ def _require_visible(store: DocumentStore, doc_id: str) -> None:
     # Not visible is not found: a volunteer learns nothing of other turfs' documents.
     if doc_id not in _visible(store, [doc_id]):
         raise NotFound("missing", doc_id)
+
+
+def _require_readable(store: DocumentStore, body: dict) -> None:
+    """A revision read by its rev (or a leaf) is judged on its own body too (``access.reads``)."""
+    if not reads.body_readable(body, _granted_now(store)):
+        raise NotFound("missing", body.get("_id"))
 
 
 # -- the server and databases --------------------------------------------------------------
@@ -251,6 +271,7 @@ def _database(db_name: str) -> Response:
         Params(set())
         store = _open(db_name)
         info = store.info(max_age=INFO_MAX_AGE)
+        filtered = auth.role_in(g.user, db_name) not in UNFILTERED
         body = {
             "db_name": db_name,
             "update_seq": info.update_seq,
@@ -264,6 +285,10 @@ def _database(db_name: str) -> Response:
         }
         if info.doc_del_count is None:
             del body["doc_del_count"]
+        if filtered:
+            # A reader of some channels learns nothing of the rest: no counts (docs/permissions.md).
+            body["doc_count"] = 0
+            body.pop("doc_del_count", None)
         return json_response(body)
     if request.method == "PUT":
         Params(set())
@@ -315,6 +340,11 @@ def changes(store: DocumentStore) -> Response:
     heartbeat = None if not heartbeat_ms else max(heartbeat_ms / 1000, 0.1)
     # Validate since before anything is streamed, so a bad one is a clean 400.
     granted = _grants()
+    if doc_ids is not None and granted is not None:
+        # Named documents: those of them the reader may see, from the plain feed, so that
+        # limit counts rows answered, not rows scanned before the channel filter.
+        visible = _visible(store, doc_ids)
+        doc_ids, granted = [doc_id for doc_id in doc_ids if doc_id in visible], None
 
     def read(position: object, count: int):
         return store.changes(position, limit=count, style=style, include_docs=include_docs, doc_ids=doc_ids,
@@ -422,10 +452,7 @@ def bulk_docs(store: DocumentStore) -> Response:
 
 def _checked_bulk_docs(store: DocumentStore, docs: list, new_edits: bool) -> list[dict]:
     """Store what passes the server's checks; refuse the rest, keeping the batch's order."""
-    role = auth.role_in(g.user, g.campaign)
-    # Grants restrict a volunteer's writes; a coordinator reads through channels but writes the campaign.
-    writes_within = store.granted(_grants()) if role == "volunteer" else None
-    refusals = current_app.extensions["blockwalk.checker"].refused(store, docs, g.user, writes_within, role)
+    refusals = current_app.extensions["blockwalk.checker"].refused(store, docs, _writer(store))
     passing = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     # Replicated leaves may branch a record: the store merges them as it stores them (docs/conflicts.md).
     resolve = None if new_edits else conflicts.resolver(store)
@@ -453,6 +480,12 @@ def bulk_get(store: DocumentStore) -> Response:
             raise BadRequest("each entry of docs needs an id (and optionally a rev), as strings")
     results = store.bulk_get(wanted, revs=params.bool("revs"), latest=params.bool("latest"),
                              attachments=params.bool("attachments"), grants=_grants())
+    granted = _granted_now(store) if _grants() is not None else None
+    if granted is not None:
+        for result in results:
+            result["docs"] = [item if "ok" not in item or reads.body_readable(item["ok"], granted)
+                              else bulk_get_error(result["id"], item["ok"].get("_rev"), NotFound("missing"))
+                              for item in result["docs"]]
     return json_response({"results": results})
 
 
@@ -544,7 +577,8 @@ def _get_document(store: DocumentStore, doc_id: str) -> Response:
         wanted = "all" if open_revs == "all" else params.json("open_revs")
         if wanted != "all" and (not isinstance(wanted, list) or not all(isinstance(r, str) for r in wanted)):
             raise BadRequest("open_revs must be all or a JSON array of revisions")
-        rows = store.open_revs(doc_id, wanted, latest=params.bool("latest"), attachments=attachments)
+        rows = reads.filter_revisions(store.open_revs(doc_id, wanted, latest=params.bool("latest"), attachments=attachments),
+                                      _granted_now(store), doc_id)
         if not params.bool("revs"):
             for row in rows:
                 if "ok" in row:
@@ -554,26 +588,38 @@ def _get_document(store: DocumentStore, doc_id: str) -> Response:
         doc_id, params.str("rev"), revs=params.bool("revs"), conflicts=params.bool("conflicts"),
         deleted_conflicts=params.bool("deleted_conflicts"), attachments=attachments,
     )
+    _require_readable(store, doc)
     return json_response(doc, 200, {"ETag": f'"{doc["_rev"]}"'})
 
 
 def local_doc(store: DocumentStore, local_id: str) -> Response:
+    """``_local`` documents (checkpoints) are kept per user: each user reads and writes only their own.
+
+    The store holds them as ``_local/~<user>~<id>``; the client sees its own id.
+    """
+    key = _local_key(local_id)
     if request.method in ("GET", "HEAD"):
         Params(set())
-        return json_response(store.get_local(local_id))
+        return json_response({**store.get_local(key), "_id": local_id})
     if request.method == "PUT":
         Params({"rev", "batch"})
         doc = _body_object()
-        doc["_id"] = local_id
-        return json_response(store.put_local(doc), 201)
+        doc["_id"] = key
+        return json_response({**store.put_local(doc), "id": local_id}, 201)
     if request.method == "DELETE":
         params = Params({"rev"})
-        return json_response(store.delete_local(local_id, params.str("rev")))
+        return json_response({**store.delete_local(key, params.str("rev")), "id": local_id})
     raise MethodNotAllowed("Only GET, HEAD, PUT, DELETE allowed")
+
+
+def _local_key(local_id: str) -> str:
+    return f"_local/~{g.user.name}~{local_id[len('_local/'):]}"
 
 
 def attachment(store: DocumentStore, doc_id: str, name: str) -> Response:
     params = Params({"rev"})
     _require_visible(store, doc_id)
+    if _grants() is not None:
+        _require_readable(store, store.get(doc_id, params.str("rev")))
     att = store.get_attachment(doc_id, name, params.str("rev"))
     return Response(att.data, 200, content_type=att.content_type, headers={"ETag": f'"{att.digest}"'})

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from sync.couchdb_store import CouchDBServer
 from sync.errors import BadRequest
 from sync.sqlite_store import SQLiteServer
-from server.channels import route
+from server.access.channels import route
 from sync.store import Router, StoreLimits, StoreServer
 
 

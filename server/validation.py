@@ -8,7 +8,8 @@
 * every document: no inline attachment over ``BLOCKWALK_MAX_ATTACHMENT_BYTES``
   (decoded), counted from the base64 text before anything is decoded.
 
-Refused documents get a per-document ``forbidden`` error naming every
+Who may write each document is the access policy's (``server.access.writes``),
+asked first.  Refused documents get a per-document ``forbidden`` error naming every
 problem; the rest of the batch is stored.  Compiled validators are cached by
 campaign, form and version: published versions are immutable.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import threading
 
 from forms.definition import DefinitionError
-from server import channels
+from server.access import privacy, writes
 from forms.validator import FormValidator, compile_form
 from forms.versions import check_form_write
 from sync.errors import DocumentTooLarge, Forbidden, NotFound, SyncError
@@ -35,28 +36,24 @@ class Checker:
         self._forms: dict[tuple[str, str, int], FormValidator] = {}
         self._lock = threading.Lock()
 
-    def refused(self, store: DocumentStore, docs: list, user=None, grants: set[str] | None = None,
-                role: str | None = None) -> list[dict | None]:
+    def refused(self, store: DocumentStore, docs: list, writer: writes.Writer | None = None) -> list[dict | None]:
         """One entry per document: None to store it, or the error result that refuses it.
 
-        ``role``: the user's role in the campaign (``auth.role_in``); an
-        organizer reads the campaign but writes nothing in it.  ``grants``
-        None: the user writes the whole campaign (admins, and coordinators
-        but for another person's recruitment record); otherwise the user is
-        a volunteer with these channels.
+        ``writer``: who writes (``access.writes``), whose right to write each
+        document the access policy decides first; None: the server itself.
         """
-        current = _current(store, docs) if grants is not None or role == "coordinator" else {}
+        forms = [self._form_of(store, doc) for doc in docs]  # the access rules read a record's form
+        stored = writes.stored_versions(store, docs) if writer is not None else {}
+        households = _households(store, docs) if writer is not None and writer.role == "volunteer" else {}
         out: list[dict | None] = []
-        for doc in docs:
+        for doc, form in zip(docs, forms, strict=True):
             try:
                 self._check_attachments(doc)
-                if role == "organizer":
-                    doc_id = doc.get("_id") if isinstance(doc, dict) and isinstance(doc.get("_id"), str) else None
-                    raise Forbidden("An organizer reads this campaign; only its coordinators and admins change it", doc_id)
-                if grants is not None:
-                    self._authorize(doc, current, user, grants)
-                elif role == "coordinator":
-                    _keep_roster_data(doc, current, user)
+                if writer is not None:
+                    doc_id = doc.get("_id") if isinstance(doc, dict) else None
+                    writes.check(doc, stored.get(doc_id) if isinstance(doc_id, str) else None, writer, form)
+                    if isinstance(doc, dict) and isinstance(doc.get("household"), str):
+                        writes.check_household(doc, households.get(doc["household"]), writer)
                 self._check(store, doc)
                 out.append(None)
             except SyncError as exc:
@@ -75,24 +72,6 @@ class Checker:
                     raise DocumentTooLarge(
                         f"Attachment {name!r} of {doc_id} is {size} bytes; the limit is {self.max_attachment_bytes} bytes", doc_id
                     )
-
-    def _authorize(self, doc: object, current: dict[str, dict], user, grants: set[str]) -> None:
-        """A volunteer writes only their own records, in their assigned turfs or in none.
-
-        Both the stored version (``current``) and the new one must pass.
-        """
-        if not isinstance(doc, dict):
-            return  # the store refuses a non-object itself
-        doc_id = doc.get("_id") if isinstance(doc.get("_id"), str) else None
-        existing = current.get(doc_id) if doc_id else None
-        for version in (existing, None if doc.get("_deleted") is True else doc):
-            if version is None:
-                continue
-            if version.get("type") != "record" or version.get("author") != user.name:
-                raise Forbidden("A volunteer may write only their own records", doc_id)
-            turf = version.get("turf")
-            if turf is not None and channels.turf_channel(turf) not in grants:
-                raise Forbidden(f"{turf} is not one of your assigned turfs", doc_id)
 
     def _check(self, store: DocumentStore, doc: object) -> None:
         if not isinstance(doc, dict) or doc.get("_deleted") is True:
@@ -117,6 +96,16 @@ class Checker:
                 text = text[: MAX_REASON - 3] + "..."
             raise Forbidden(f"The record does not fit {form}@{version}: {text}", doc_id)
 
+    def _form_of(self, store: DocumentStore, doc: object) -> dict | None:
+        """The definition of a record's form version, if it is a usable one (None: not a record, or not found)."""
+        if isinstance(doc, dict) and doc.get("type") == "record" and isinstance(doc.get("form"), str) \
+                and type(doc.get("form_version")) is int:
+            try:
+                return self._validator(store, doc["form"], doc["form_version"], None).defn
+            except SyncError:
+                pass  # the record's own check says what is wrong with its form
+        return None
+
     def _validator(self, store: DocumentStore, form: str, version: int, doc_id: str | None) -> FormValidator:
         key = (getattr(store, "name", ""), form, version)
         found = self._forms.get(key)
@@ -130,6 +119,7 @@ class Checker:
             raise Forbidden(f"{form}@{version} is not a published form version", doc_id)
         try:
             found = compile_form(defn)
+            privacy.note_form(defn)
         except DefinitionError as exc:
             raise Forbidden(f"{form}@{version} is not a usable form: {exc}", doc_id) from None
         with self._lock:
@@ -152,24 +142,10 @@ class Checker:
             raise Forbidden(f"The form cannot be stored: {text[:MAX_REASON]}", doc_id)
 
 
-def _current(store: DocumentStore, docs: list) -> dict[str, dict]:
-    """The stored winning version of each document of the batch that exists, in one read."""
-    ids = sorted({doc["_id"] for doc in docs if isinstance(doc, dict) and isinstance(doc.get("_id"), str) and doc["_id"]})
+def _households(store: DocumentStore, docs: list) -> dict[str, dict]:
+    """The stored households the batch's records name, in one read."""
+    ids = sorted({doc["household"] for doc in docs if isinstance(doc, dict) and isinstance(doc.get("household"), str)})
     if not ids:
         return {}
     rows = store.all_docs(keys=ids, include_docs=True)["rows"]
     return {row["id"]: row["doc"] for row in rows if isinstance(row.get("doc"), dict)}
-
-
-def _keep_roster_data(doc: object, current: dict[str, dict], user) -> None:
-    """A coordinator writes the campaign but not another person's recruitment record (roster data they cannot read).
-
-    Both the stored version and the new one are checked, as for a volunteer.
-    """
-    if not isinstance(doc, dict):
-        return
-    doc_id = doc.get("_id") if isinstance(doc.get("_id"), str) else None
-    for version in (current.get(doc_id) if doc_id else None, None if doc.get("_deleted") is True else doc):
-        if version is not None and channels.is_private(version) and version.get("author") != user.name:
-            raise Forbidden("Recruitment records hold residents' contact details: only their author, organizers "
-                            "and admins see them, and only their author and admins change them", doc_id)

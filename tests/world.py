@@ -14,7 +14,7 @@ from datetime import timedelta
 from forms.templates import DRIVES, published
 from server import accounts as accounts_module
 from server import create_app
-from server.channels import assignment_id
+from server.access.channels import assignment_id
 from tests.peers import RECORD
 
 CAMPAIGN = "east"

@@ -16,7 +16,9 @@ from flask_smorest import abort
 from schemas.assets import AssetExportArgs, AssetFilter, AssetRecord
 from server import asset_index, exports, geotags, projection
 from server.api.blueprint import Blueprint
-from server.api.turfs import READERS, campaign_store, get_or_none, require_campaign_role
+from server.access import privacy
+from server.access.roles import READERS, ROSTER_READERS
+from server.api.turfs import campaign_store, get_or_none, require_campaign_role
 from server.auth import api_authenticate
 from sync.errors import NotFound
 
@@ -29,11 +31,17 @@ IMAGES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 _ERRORS = {"403": {"description": "Volunteers may not read the asset map"}, "404": {"description": "No such campaign"}}
 
 
-def _index(campaign: str) -> projection.Projection:
-    require_campaign_role(READERS, "Only an admin, a coordinator or an organizer may read the asset map; volunteers sync",
-                          campaign)
+def _index(campaign: str) -> tuple[projection.Projection, bool]:
+    """The campaign's asset index, and whether the asking role sees roster data (``access.privacy``)."""
+    role = require_campaign_role(READERS, "Only an admin, a coordinator or an organizer may read the asset map; "
+                                 "volunteers sync", campaign)
     store = campaign_store(campaign)
-    return projection.index(campaign, asset_index.KIND, store)
+    return projection.index(campaign, asset_index.KIND, store), role in ROSTER_READERS
+
+
+def _filters(args: dict, roster: bool, **more) -> dict:
+    """The filters, less the points of roster records for a role that may not see them."""
+    return {**args, **more} if roster else {**args, **more, "roster": False}
 
 
 def _stream(found: projection.Projection, args: dict | None, render, columns: str = asset_index.SELECTED):
@@ -59,8 +67,8 @@ class Assets(MethodView):
                                 "content": {GEOJSON: {"schema": {"type": "object"}}}}, **_ERRORS})
     def get(self, args: dict, campaign: str):
         """The assets (or visits) in a bounding box, filtered, as GeoJSON for the map."""
-        found = _index(campaign)
-        args = {**args, "located": True}
+        found, roster = _index(campaign)
+        args = _filters(args, roster, located=True)
         body = _stream(found, args, lambda rows: exports.geojson_stream(asset_index.features(rows)))
         return Response(body, mimetype=GEOJSON)
 
@@ -75,7 +83,8 @@ class AssetExport(MethodView):
                                             GEOJSON: {"schema": {"type": "object"}}}}, **_ERRORS})
     def get(self, args: dict, campaign: str):
         """Export the filtered assets (or visits) as CSV or GeoJSON."""
-        found = _index(campaign)
+        found, roster = _index(campaign)
+        args = _filters(args, roster)
         kind = "visits" if args["kind"] == "visit" else "assets"
         if args["format"] == "geojson":
             body = _stream(found, args, lambda rows: exports.geojson_stream(asset_index.features(rows, full=True)))
@@ -94,7 +103,7 @@ class AssetTurfs(MethodView):
                                 "content": {GEOJSON: {"schema": {"type": "object"}}}}, **_ERRORS})
     def get(self, campaign: str):
         """Every turf with its geometry, in one answer, for the map."""
-        found = _index(campaign)
+        found, _ = _index(campaign)
         return Response(_stream(found, None, lambda conn: exports.geojson_stream(asset_index.turf_features(conn))),
                         mimetype=GEOJSON)
 
@@ -106,14 +115,14 @@ class AssetRecordResource(MethodView):
     @blp.alt_response(404, description="No such campaign, or no geotagged record of that id")
     def get(self, campaign: str, record_id: str):
         """One record's visit and assets, with their answers, photos and geotag flags."""
-        found = _index(campaign)
+        found, roster = _index(campaign)
         with closing(found.read()) as conn:
             rows = conn.execute(
                 "SELECT item, lat, lon, accuracy, sflags | vflags, detail, speed, category, name, form, version, drive, "
                 "author, turf, household, captured_at FROM points WHERE doc_id = ? ORDER BY item", (record_id,)).fetchall()
         store = campaign_store(campaign)
         doc = get_or_none(store, record_id)
-        if not rows or doc is None or doc.get("type") != "record":
+        if not rows or doc is None or doc.get("type") != "record" or (not roster and privacy.is_roster_record(doc)):
             abort(404, message=f"No geotagged record {record_id!r}")
         try:
             conflicts = len(store.get(record_id, conflicts=True).get("_conflicts", []))
@@ -145,10 +154,10 @@ class AssetAttachment(MethodView):
                         "403": _ERRORS["403"], "404": {"description": "No such campaign, record or attachment"}})
     def get(self, campaign: str, record_id: str, name: str):
         """An attachment of a record (an asset's photo), for the map page's authenticated fetch."""
-        _index(campaign)
+        _, roster = _index(campaign)
         store = campaign_store(campaign)
         doc = get_or_none(store, record_id)
-        if doc is None or doc.get("type") != "record":
+        if doc is None or doc.get("type") != "record" or (not roster and privacy.is_roster_record(doc)):
             abort(404, message=f"No record {record_id!r}")
         try:
             attachment = store.get_attachment(record_id, name)

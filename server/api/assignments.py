@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.turfs import Assignment, AssignmentArgs
-from server import channels
+from server.access import channels
 from server.api.blueprint import Blueprint
 from server.api.turfs import (
     campaign_store,
@@ -35,6 +35,10 @@ def _view(doc: dict) -> dict:
             "updated_at": doc.get("updated_at"), "updated_by": doc.get("updated_by"), "rev": doc["_rev"]}
 
 
+def _is_assignment(doc: dict, fresh: dict) -> bool:
+    return all(doc.get(key) == fresh[key] for key in ("type", "user", "turf"))
+
+
 def _set_active(store: DocumentStore, fresh: dict, active: bool) -> dict:
     """Set ``active`` on the assignment (``fresh``: as it is created if there is none).
 
@@ -43,7 +47,9 @@ def _set_active(store: DocumentStore, fresh: dict, active: bool) -> dict:
     doc_id = fresh["_id"]
     current = get_or_none(store, doc_id)
     for attempt in (1, 2):
-        if current is not None and current.get("active", True) is active:
+        if current is not None and not _is_assignment(current, fresh):
+            current = {**fresh, "_rev": current["_rev"]}  # not an assignment (written around the API): replaced
+        elif current is not None and current.get("active", True) is active:
             return current
         try:
             store.put({**(current or fresh), "active": active, "updated_at": now(), "updated_by": g.user.name})

@@ -12,23 +12,16 @@ from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import abort
 
-from forms.definition import iter_fields
 from schemas.records import Record, RecordArgs, RecordEdit
 from server import conflicts
 from server.api.blueprint import Blueprint
 from server.api.turfs import campaign_store, check_if_match, docs_of_type, get_or_none, page
+from server.access import privacy, writes
+from server.access.roles import READERS, ROSTER_READERS, WRITERS
 from server.auth import api_authenticate, role_in
 from sync.errors import Conflict, SyncError
 from sync.merge import open_conflicts
 from sync.store import DocumentStore
-
-READERS = ("admin", "coordinator", "organizer")
-WRITERS = ("admin", "coordinator")
-# Residents' personal data: answers of these types in a recruitment drive's records,
-# seen only by the roles that export the roster (docs/conflicts.md).
-PII_DRIVES = {"recruitment"}
-PII_TYPES = {"text", "phone", "email", "consent", "photo", "geopoint"}
-PII_READERS = ("admin", "organizer")
 
 blp = Blueprint("records", __name__, url_prefix="/campaigns/<campaign>/records",
                 description="Records: the answers canvassers collected, and coordinators' corrections")
@@ -61,14 +54,10 @@ def _form(store: DocumentStore, record: dict) -> dict | None:
 
 
 def hidden_fields(store: DocumentStore, record: dict) -> set[str]:
-    """The answers (``answers.<name>``) the asking role may not see in ``record``."""
-    if role() in PII_READERS:
+    """The fields (``answers.<name>``, ``geotag``) the asking role may not see in ``record`` (``access.privacy``)."""
+    if role() in ROSTER_READERS:
         return set()
-    form = _form(store, record)
-    if form is None or form.get("drive") not in PII_DRIVES:
-        return set()
-    return {f"answers.{field['name']}" for _, field, _ in iter_fields(form.get("fields") or [])
-            if field.get("type") in PII_TYPES and isinstance(field.get("name"), str)}
+    return privacy.private_fields(record, _form(store, record))
 
 
 def get_record(store: DocumentStore, record_id: str) -> dict:
@@ -92,8 +81,8 @@ def show(store: DocumentStore, doc: dict) -> dict:
         "household": _text(doc.get("household")), "turf": _text(doc.get("turf")), "author": _text(doc.get("author")),
         "device": _text(doc.get("device")),
         "answers": {k: v for k, v in answers.items() if f"answers.{k}" not in hidden},
-        "hidden": sorted(f for f in hidden if f[len("answers."):] in answers),
-        "geotag": doc.get("geotag") if isinstance(doc.get("geotag"), dict) and not hidden else None,
+        "hidden": sorted(f for f in hidden if f.startswith("answers.") and f[len("answers."):] in answers),
+        "geotag": doc.get("geotag") if isinstance(doc.get("geotag"), dict) and "geotag" not in hidden else None,
         "open_conflicts": sorted(open_conflicts(doc)),
         "merged": doc.get("merged") if isinstance(doc.get("merged"), dict) else None,
     }
@@ -103,7 +92,8 @@ def save(store: DocumentStore, current: dict, after: dict, touched: tuple[str, .
     """Stamp, check against the record's form and store an edit of ``current``; answers the saved record."""
     doc = conflicts.stamp(current, {**after, "updated_by": g.user.name}, g.user.name, touched)
     doc["_rev"] = current["_rev"]
-    (refusal,) = current_app.extensions["blockwalk.checker"].refused(store, [doc])
+    writer = writes.Writer(g.user.name, role())
+    (refusal,) = current_app.extensions["blockwalk.checker"].refused(store, [doc], writer)
     if refusal is not None:
         abort(422, message=refusal["reason"])
     try:

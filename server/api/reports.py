@@ -16,6 +16,7 @@ from flask_smorest import abort
 
 from schemas.reports import DeviceReport, DeviceReportIn, MeetingCoverage, MeetingExportArgs, Progress, Rsvp
 from server import meetings_report, progress, roster_export, visits
+from server.access.roles import READERS
 from server.api.blueprint import Blueprint
 from server.api.roster import EXPORT_RESPONSES, allow, export_log, file_response
 from server.api.turfs import campaign_store
@@ -24,7 +25,6 @@ from server.auth import api_authenticate
 from server.device_reports import DeviceReports
 from sync.store import DocumentStore
 
-READERS = ("admin", "coordinator", "organizer")
 DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
 blp = Blueprint("reports", __name__, url_prefix="/campaigns/<campaign>/reports",

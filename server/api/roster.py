@@ -17,6 +17,7 @@ from flask_smorest import abort
 
 from schemas.reports import AuditEntry, DateRange, PersonOut, RosterExportArgs
 from server import roster_export, visits
+from server.access.roles import ROSTER_READERS
 from server.api.blueprint import Blueprint
 from server.api.turfs import campaign_store
 from server.app import store_of
@@ -24,7 +25,6 @@ from server.auth import api_authenticate, role_in
 from server.export_log import ExportLog
 from server.roster import PRESETS, Person
 
-ROSTER_ROLES = ("admin", "organizer")
 
 blp = Blueprint("roster", __name__, url_prefix="/campaigns/<campaign>/roster",
                 description="The roster: people who signed up, deduplicated, with consent per channel (organizers, admins)")
@@ -82,7 +82,7 @@ def range_filter(args: dict) -> dict:
 
 
 blp.before_request(api_authenticate)
-blp.before_request(allow(ROSTER_ROLES, "Only organizers and admins see the roster"))
+blp.before_request(allow(ROSTER_READERS, "Only organizers and admins see the roster"))
 audit_blp.before_request(api_authenticate)
 audit_blp.before_request(allow(("admin",), "Only admins read the export log"))
 

@@ -20,6 +20,7 @@ from flask_smorest import abort
 
 from schemas.turfs import Turf, TurfArgs, TurfDeleted, TurfIn, TurfSaved, TurfSummary
 from server import geo
+from server.access.roles import MEMBERS, READERS, WRITERS
 from server.api.blueprint import Blueprint
 from server.app import store_of
 from server.auth import api_authenticate, require_role
@@ -28,9 +29,6 @@ from sync.store import DocumentStore
 
 log = logging.getLogger(__name__)
 
-MEMBERS = ("admin", "organizer", "coordinator", "volunteer")
-READERS = ("admin", "coordinator", "organizer")  # volunteers read through /sync only
-WRITERS = ("admin", "coordinator")
 TURF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 BATCH = 500
 OVERLAP_MIN_M2 = 1.0  # slivers of hand-drawn borders are not overlaps

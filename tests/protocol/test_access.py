@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from server.channels import assignment_id
+from server.access.channels import assignment_id
 from tests.peers import RECORD, LiveServer
 
 

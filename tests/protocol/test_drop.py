@@ -12,7 +12,7 @@ import random
 import httpx
 import pytest
 
-from server.channels import assignment_id
+from server.access.channels import assignment_id
 from tests.peers import RECORD, LiveServer, PouchError
 
 ME = LiveServer.VOLUNTEER[0]

@@ -165,7 +165,7 @@ def test_campaign_names_with_the_index_mark_are_refused(two_processes, couchdb_u
 
 
 def test_db_index_builds_the_index_of_a_campaign_loaded_before_it(couchdb_url, monkeypatch):
-    from server.channels import route as blockwalk_route, turf_channel
+    from server.access.channels import route as blockwalk_route, turf_channel
     from tests.peers import blockwalk
 
     prefix = unique_prefix("ixcli")

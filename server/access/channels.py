@@ -1,45 +1,50 @@
 """Who receives what: the channels of each document, and the channels each user is granted.
 
 Routing (``route``), applied by the store to the winning revision of every
-document it writes:
+document it writes (a deleted winner keeps the channels the document had):
 
 | document | channels |
 | --- | --- |
 | form, meeting, campaign | ``campaign`` (everyone in the campaign) |
 | turf ``turf:7`` | ``turf:turf:7`` |
 | household | ``turf:<its turf>``; none yet: no channel |
-| record | ``user:<author>`` and, unless it is a recruitment record, ``turf:<its turf>`` |
+| record | ``user:<author>`` and ``turf:<its turf>`` |
+| roster record (``privacy.is_roster_record``) | ``user:<author>`` and ``roster`` only |
 | assignment | ``user:<the volunteer>`` |
 | anything else | none |
 
-and every document but a recruitment record also goes to ``coordinators``.
+and every document but a roster record also goes to ``coordinators``.
+``roster`` is granted to nobody: it marks a document as roster data, and the
+mark stays on a deleted one, so the write checks know it (``access.writes``).
 
-Recruitment records hold residents' contact details and consent: roster
-data, which only organizers and admins see (and the volunteer who took the
-sign-up, through ``user:<author>``).  They never reach other volunteers of
-the turf, nor coordinators.
+Roster records hold residents' contact details and consent, which only
+organizers and admins see (and the volunteer who took the sign-up, through
+``user:<author>``).  They never reach other volunteers of the turf, nor
+coordinators.
 
 Grants (``grants``), by the user's role in the campaign (``auth.role_in``):
 admins and organizers read the whole campaign (no filter); a coordinator
 gets ``coordinators`` and ``user:<name>`` (one channel for the campaign
 less its roster data: a coordinator's pull costs one channel read, not one
 per turf and user); a volunteer gets ``campaign``, ``user:<name>`` and
-``turf:<t>`` for each active assignment (documents
-``assignment:<name>:<t>`` with ``active`` true), read by the store when a
-read needs them (``sync.store.Grants``); a user with no role there reads
-nothing.
+``turf:<t>`` for each active assignment, read by the store when a read
+needs them (``sync.store.Grants``); a user with no role there reads nothing.
+An assignment is a document of type ``assignment`` naming the volunteer in
+``user``: only coordinators and admins may write one (``access.writes``), and
+its id (``assignment:<user>:<turf>``) grants nothing by itself.
 """
 
 from __future__ import annotations
 
+from server.access import privacy
+from server.access.roles import UNFILTERED
 from server.auth import role_in
 from sync.errors import Forbidden
 from sync.store import DocumentStore, Grants
 
 CAMPAIGN = "campaign"
 COORDINATORS = "coordinators"
-UNFILTERED_ROLES = {"admin", "organizer"}
-PRIVATE_FORMS = {"form:recruitment"}
+ROSTER = "roster"
 
 
 def turf_channel(turf_id: str) -> str:
@@ -50,14 +55,14 @@ def user_channel(name: str) -> str:
     return f"user:{name}"
 
 
-def is_private(doc: dict) -> bool:
-    """A recruitment record: residents' contact details and consent (roster data)."""
-    return doc.get("type") == "record" and doc.get("form") in PRIVATE_FORMS
-
-
 def route(doc: dict) -> set[str]:
     kind = doc.get("type")
-    out: set[str] = set() if is_private(doc) else {COORDINATORS}
+    if kind == "form":
+        privacy.note_form(doc)
+    if privacy.is_roster_record(doc):
+        author = doc.get("author")
+        return {ROSTER, user_channel(author)} if isinstance(author, str) else {ROSTER}
+    out: set[str] = {COORDINATORS}
     if kind in ("form", "meeting", "campaign"):
         out.add(CAMPAIGN)
     elif kind == "turf" and isinstance(doc.get("_id"), str):
@@ -67,7 +72,7 @@ def route(doc: dict) -> set[str]:
     elif kind == "record":
         if isinstance(doc.get("author"), str):
             out.add(user_channel(doc["author"]))
-        if isinstance(doc.get("turf"), str) and not is_private(doc):
+        if isinstance(doc.get("turf"), str):
             out.add(turf_channel(doc["turf"]))
     elif kind == "assignment" and isinstance(doc.get("user"), str):
         out.add(user_channel(doc["user"]))
@@ -79,10 +84,12 @@ def assignment_id(user: str, turf: str) -> str:
 
 
 def assigned_turfs(store: DocumentStore, user: str) -> set[str]:
+    """The turfs of ``user``'s active assignments: documents of type assignment naming them, never an id alone."""
     prefix = f"assignment:{user}:"
     rows = store.all_docs(startkey=prefix, endkey=prefix + "\uffff", include_docs=True)["rows"]
-    return {row["doc"]["turf"] for row in rows
-            if row.get("doc") and row["doc"].get("active", True) and isinstance(row["doc"].get("turf"), str)}
+    return {doc["turf"] for row in rows
+            if isinstance(doc := row.get("doc"), dict) and doc.get("type") == "assignment" and doc.get("user") == user
+            and doc.get("active", True) and isinstance(doc.get("turf"), str)}
 
 
 def grants(user, campaign: str) -> set[str] | Grants | None:
@@ -95,7 +102,7 @@ def grants(user, campaign: str) -> set[str] | Grants | None:
     role = role_in(user, campaign)
     if role is None:
         raise Forbidden(f"You have no role in campaign {campaign!r}")
-    if role in UNFILTERED_ROLES:
+    if role in UNFILTERED:
         return None
     name = user.name
     if role == "coordinator":
