@@ -346,15 +346,35 @@ def changes(store: DocumentStore) -> Response:
         visible = _visible(store, doc_ids)
         doc_ids, granted = [doc_id for doc_id in doc_ids if doc_id in visible], None
 
+    readable = _granted_now(store) if style == "all_docs" and _grants() is not None else None
+
     def read(position: object, count: int):
-        return store.changes(position, limit=count, style=style, include_docs=include_docs, doc_ids=doc_ids,
+        page = store.changes(position, limit=count, style=style, include_docs=include_docs, doc_ids=doc_ids,
                              channels=granted)
+        if readable is not None:
+            _readable_leaves(store, page.results, readable)
+        return page
 
     first = read(since, min(limit, CHANGES_PAGE) if limit is not None else CHANGES_PAGE)
     if feed == "longpoll" and not first.results:
         return Response(_longpoll(store, read, first.last_seq, limit, timeout, heartbeat),
                         mimetype="application/json")
     return Response(_stream_changes(read, first, limit), mimetype="application/json")
+
+
+def _readable_leaves(store: DocumentStore, rows: list[dict], granted: set[str]) -> None:
+    """Leave out of ``style=all_docs`` rows the leaves the reader may not read (``access.reads``).
+
+    PouchDB fetches every leaf a row lists, and a leaf answered as missing
+    fails its whole batch; so a conflicting leaf of another turf, or a
+    sign-up, is not listed.  Only rows with more than one leaf are read.
+    """
+    for row in rows:
+        if len(row["changes"]) < 2:
+            continue
+        found = store.open_revs(row["id"], [change["rev"] for change in row["changes"]])
+        ok = {leaf["ok"]["_rev"] for leaf in found if "ok" in leaf and reads.body_readable(leaf["ok"], granted)}
+        row["changes"] = [change for change in row["changes"] if change["rev"] in ok]
 
 
 def _doc_ids_filter(params: Params) -> list[str] | None:
@@ -478,9 +498,10 @@ def bulk_get(store: DocumentStore) -> Response:
     for item in wanted:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(item.get("rev", ""), str):
             raise BadRequest("each entry of docs needs an id (and optionally a rev), as strings")
+    # The channels granted, resolved once: the store filters by them, and each revision's body is judged by them.
+    granted = _granted_now(store)
     results = store.bulk_get(wanted, revs=params.bool("revs"), latest=params.bool("latest"),
-                             attachments=params.bool("attachments"), grants=_grants())
-    granted = _granted_now(store) if _grants() is not None else None
+                             attachments=params.bool("attachments"), grants=granted)
     if granted is not None:
         for result in results:
             result["docs"] = [item if "ok" not in item or reads.body_readable(item["ok"], granted)
@@ -589,6 +610,13 @@ def _get_document(store: DocumentStore, doc_id: str) -> Response:
         deleted_conflicts=params.bool("deleted_conflicts"), attachments=attachments,
     )
     _require_readable(store, doc)
+    granted = _granted_now(store)
+    if granted is not None and doc.get("_conflicts"):  # only the leaves the reader could fetch
+        leaves = store.open_revs(doc_id, doc["_conflicts"])
+        readable = {row["ok"]["_rev"] for row in leaves if "ok" in row and reads.body_readable(row["ok"], granted)}
+        doc["_conflicts"] = [rev for rev in doc["_conflicts"] if rev in readable]
+        if not doc["_conflicts"]:
+            del doc["_conflicts"]
     return json_response(doc, 200, {"ETag": f'"{doc["_rev"]}"'})
 
 

@@ -167,6 +167,13 @@ def test_old_revisions_and_leaves_are_judged_on_their_own_bodies(app):
     leaves = vic.get(f"{SYNC}/record:two-turfs", query_string={"open_revs": "all"}).get_json()
     assert [row["ok"]["turf"] for row in leaves if "ok" in row] == ["turf:1"]
     assert {"missing": "1-" + "e" * 32} in leaves
+    assert "_conflicts" not in vic.get(f"{SYNC}/record:two-turfs", query_string={"conflicts": "true"}).get_json()
+    # The feed lists only the leaves the phone may fetch: PouchDB fails a batch on one it is refused.
+    rows = vic.get(f"{SYNC}/_changes", query_string={"style": "all_docs"}).get_json()["results"]
+    (row,) = [row for row in rows if row["id"] == "record:two-turfs"]
+    assert row["changes"] == [{"rev": "2-" + "c" * 32}]
+    admin_rows = world.client(app, "ada").get(f"{SYNC}/_changes", query_string={"style": "all_docs"}).get_json()
+    assert len([r for r in admin_rows["results"] if r["id"] == "record:two-turfs"][0]["changes"]) == 2
     assert vic.get(f"{SYNC}/record:secret-signup/consent.txt").status_code == 404
     assert world.client(app, "val").get(f"{SYNC}/record:secret-signup/consent.txt").status_code == 200
 

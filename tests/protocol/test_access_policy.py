@@ -133,3 +133,20 @@ def test_a_doc_ids_pull_as_a_volunteer_pages_through_a_long_feed(live, vic, pouc
     assert result["ok"], result
     held = {row["id"] for row in pouch.call("allDocs", db=phone)["rows"]}
     assert held == {"record:bulk-0257", "record:bulk-0259", "record:bulk-0003"}  # not another turf's record
+
+
+def test_a_pull_as_a_volunteer_of_a_record_merged_into_another_turf(live, pouch, campaign):
+    """Two leaves in two turfs, merged on arrival: the phone of one turf is sent nothing of the other's."""
+    base = f"/sync/{campaign}"
+    leaves = [{"_id": "record:split", **RECORD, "turf": "turf:1", "author": "olga", "answers": {"outcome": "not_home"},
+               "_rev": "1-" + "a" * 32, "_revisions": {"start": 1, "ids": ["a" * 32]}},
+              {"_id": "record:split", **RECORD, "turf": "turf:2", "author": "olga", "answers": {"outcome": "refused"},
+               "_rev": "1-" + "b" * 32, "_revisions": {"start": 1, "ids": ["b" * 32]}}]
+    assert live.http.post(f"{base}/_bulk_docs", json={"docs": leaves, "new_edits": False}).json() == []
+    winner = live.http.get(f"{base}/record:split").json()
+    phone = f"vic-split-{random.getrandbits(40):x}"
+    result = pouch.call("replicate", **{"from": {"url": f"{live.url}{base}", "token": live.volunteer_token},
+                                        "to": phone})
+    assert result["ok"] and result["doc_write_failures"] == 0, result
+    ids = {row["id"] for row in pouch.call("allDocs", db=phone)["rows"]}
+    assert ("record:split" in ids) == (winner["turf"] == "turf:1")
