@@ -42,8 +42,9 @@ class Checker:
         ``writer``: who writes (``access.writes``), whose right to write each
         document the access policy decides first; None: the server itself.
         """
-        forms = [self._form_of(store, doc) for doc in docs]  # the access rules read a record's form
-        stored = writes.stored_versions(store, docs) if writer is not None else {}
+        # The access rules read a record's form (which answers are private).
+        forms = [self._form_of(store, doc) if writer is not None else None for doc in docs]
+        stored = writes.stored_versions(store, docs) if writer is not None and writer.role != "admin" else {}
         households = _households(store, docs) if writer is not None and writer.role == "volunteer" else {}
         out: list[dict | None] = []
         for doc, form in zip(docs, forms, strict=True):
@@ -53,7 +54,7 @@ class Checker:
                     doc_id = doc.get("_id") if isinstance(doc, dict) else None
                     writes.check(doc, stored.get(doc_id) if isinstance(doc_id, str) else None, writer, form)
                     if isinstance(doc, dict) and isinstance(doc.get("household"), str):
-                        writes.check_household(doc, households.get(doc["household"]), writer)
+                        writes.check_household(doc, households.get(doc["household"]), writer, doc_id not in stored)
                 self._check(store, doc)
                 out.append(None)
             except SyncError as exc:
