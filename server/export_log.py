@@ -9,7 +9,7 @@ server process on the same store, on SQLite and on CouchDB alike.
   gave it) up to which the user's last "new" export of ``kind`` included
   everything.  The next "new" export lists the people with a sign-up
   written or changed after it.
-* ``audit:<campaign>:<time>:<random>``: one entry per export, ``{campaign,
+* ``audit:<campaign>:<time>:<random>`` (the time the export began): one entry per export, ``{campaign,
   who, at, kind, format, preset, filter, rows, complete}``: who (a user
   name, or ``cli:<name>`` from the command line), when (UTC), what (roster
   or meetings), which filter (``new``, or a date range), how many rows, and
