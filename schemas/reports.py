@@ -21,6 +21,11 @@ class DateRange(Schema):
             raise ValidationError("'from' must be before 'to'", "to")
 
 
+class RosterArgs(DateRange):
+    problems = fields.Boolean(load_default=False, metadata={
+        "description": "Only the people with a phone or e-mail that cannot be used (the total counts them)"})
+
+
 class RosterExportArgs(DateRange):
     format = fields.String(load_default="csv", validate=OneOf(FORMATS))
     preset = fields.String(load_default="full", validate=OneOf(PRESETS),
@@ -59,6 +64,14 @@ class SignUpOut(Schema):
     email = fields.String(required=True, metadata={"description": "As typed at the door"})
 
 
+class ProblemOut(Schema):
+    kind = fields.String(required=True, metadata={"enum": ["phone", "email"]})
+    typed = fields.String(required=True, metadata={"description": "As typed at the door"})
+    reason = fields.String(required=True, metadata={
+        "description": "phone: 'invalid' (not a valid number of the region); e-mail: why it is not an address"})
+    region = fields.String(allow_none=True, metadata={"description": "The region a phone was read in"})
+
+
 class PersonOut(Schema):
     id = fields.String(required=True, metadata={"description": "person:<record id of the first sign-up>"})
     full_name = fields.String(required=True)
@@ -72,6 +85,8 @@ class PersonOut(Schema):
     shared_phone = fields.Boolean(required=True, metadata={"description": "Another person gave the same phone"})
     problems = fields.List(fields.String(), required=True,
                            metadata={"description": "Phones and e-mails that could not be used, as typed"})
+    problem_details = fields.List(fields.Nested(ProblemOut), required=True,
+                                  metadata={"description": "The same problems, one object each"})
     first_signed_up_at = fields.String(required=True)
     last_signed_up_at = fields.String(required=True)
     signups = fields.List(fields.Nested(SignUpOut), required=True, metadata={"description": "Every sign-up, oldest first"})
@@ -87,6 +102,17 @@ class AuditEntry(Schema):
     filter = fields.Dict(required=True)
     rows = fields.Integer(required=True)
     complete = fields.Boolean(required=True, metadata={"description": "False: the download was cut off"})
+    cut_rows = fields.Integer(metadata={"description": "Roster: rows with a value shortened to the CRM's limits"})
+    cut = fields.List(fields.Dict(), metadata={
+        "description": "Roster: the first 200 such rows, {row (line of the file, the header being 1), person, columns}"})
+    problem_people = fields.Integer(metadata={
+        "description": "Roster: people exported or left out whose phone or e-mail could not be exported"})
+    problems = fields.List(fields.Dict(), metadata={
+        "description": "Roster: the first 200 of them, {row (null: not in the file), person, kinds}"})
+
+
+class AuditEntryOne(AuditEntry):
+    id = fields.String(required=True)
 
 
 class DeviceReportIn(Schema):

@@ -19,7 +19,7 @@ from server import meetings_report, projection, roster_export, visits
 from server.accounts import Accounts
 from server.auth import role_in
 from server.export_log import ExportLog
-from server.roster import PRESETS
+from server.roster import PRESETS, ExportReport
 from server.stores import open_store
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(roster_export.FORMATS)), default="csv",
@@ -117,13 +117,18 @@ def roster_command(db_name: str, fmt: str, preset: str, new: bool, as_user: str 
         query = roster_export.RosterQuery(opened.index, opened.store, roster_export.campaign_region(opened.store, default),
                                           default, filter_)
 
+        report = ExportReport()
+
         def done(rows: int, complete: bool) -> None:
             log.record(campaign=db_name, who=who, kind="roster", format=fmt, preset=preset,
-                       filter=roster_export.filter_logged(filter_), rows=rows, complete=complete)
+                       filter=roster_export.filter_logged(filter_), rows=rows, complete=complete,
+                       report=report.logged())
             if complete and new:
                 log.move_cursor(db_name, as_user, query.since)
 
-        _write(roster_export.roster_stream(_ticking(query, "Exporting"), PRESETS[preset], fmt, done), output, fmt)
+        _write(roster_export.roster_stream(_ticking(query, "Exporting"), PRESETS[preset], fmt, done, report), output, fmt)
+        for line in report.summary(PRESETS[preset]):
+            click.echo(line, err=True)
     finally:
         opened.close()
 

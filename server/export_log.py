@@ -9,12 +9,20 @@ server process on the same store, on SQLite and on CouchDB alike.
   gave it) up to which the user's last "new" export of ``kind`` included
   everything.  The next "new" export lists the people with a sign-up
   written or changed after it.
-* ``audit:<campaign>:<time>:<random>``: one entry per export, ``{campaign,
+* ``audit:<campaign>:<time>:<random>`` (the time the export began): one entry per export, ``{campaign,
   who, at, kind, format, preset, filter, rows, complete}``: who (a user
   name, or ``cli:<name>`` from the command line), when (UTC), what (roster
   or meetings), which filter (``new``, or a date range), how many rows, and
   whether the whole file was sent (a download cut off half-way is logged
-  with ``complete`` false and does not move the cursor).
+  with ``complete`` false and does not move the cursor).  A roster export
+  also says which rows it had to change or leave out
+  (``server.roster.ExportReport``): ``cut_rows`` and ``cut`` (``{row,
+  person, columns}``: values shortened to the CRM's limits), and
+  ``problem_people`` and ``problems`` (``{row, person, kinds}``: people whose
+  phone or e-mail could not be exported; ``row`` null when the person is not
+  in the file at all); ``row`` is the line of the file, the header being
+  line 1, and each list keeps its first 200 rows.  Person ids, never names
+  or contacts: the log outlives the roster's data.
 """
 
 from __future__ import annotations
@@ -65,13 +73,29 @@ class ExportLog:
 
     # -- audit -------------------------------------------------------------------
 
+    @staticmethod
+    def new_id(campaign: str) -> str:
+        """The id of an entry not yet written: an export names it before it ends (the page asks for it after)."""
+        return f"audit:{campaign}:{_now()}:{secrets.token_hex(4)}"
+
     def record(self, *, campaign: str, who: str, kind: str, format: str, preset: str | None, filter: dict,
-               rows: int, complete: bool) -> dict:
-        at = _now()
-        doc = {"_id": f"audit:{campaign}:{at}:{secrets.token_hex(4)}", "campaign": campaign, "who": who, "at": at,
-               "kind": kind, "format": format, "preset": preset, "filter": filter, "rows": rows, "complete": complete}
+               rows: int, complete: bool, report: dict | None = None, entry_id: str | None = None) -> dict:
+        """Log one export; ``report``: what ``ExportReport.logged`` gives; ``entry_id``: from ``new_id``."""
+        doc = {"_id": entry_id or self.new_id(campaign), "campaign": campaign, "who": who, "at": _now(),
+               "kind": kind, "format": format, "preset": preset, "filter": filter, "rows": rows, "complete": complete,
+               **(report or {})}
         self.db.put(doc)
         return doc
+
+    def entry(self, campaign: str, entry_id: str) -> dict | None:
+        """One entry of ``campaign`` by id (with ``id``), or None."""
+        if not entry_id.startswith(f"audit:{campaign}:"):
+            return None
+        try:
+            doc = self.db.get(entry_id)
+        except NotFound:
+            return None
+        return {"id": doc["_id"], **{k: v for k, v in doc.items() if not k.startswith("_")}}
 
     def entries(self, campaign: str, skip: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         """How many exports of ``campaign`` are logged, and ``limit`` of them from ``skip``, newest first."""

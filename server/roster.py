@@ -14,8 +14,9 @@ record's author) and at which household.
 
 **Normalising.**  Phones become E.164 (``+17735550123``) with
 ``phonenumbers``, read in the campaign's default region when typed without
-a country code; a number that is not a possible number of any region stays
-in the history as typed and is not used as a contact.  E-mails are checked
+a country code; a number that is not a valid number (of the region, or of the country its
+``+`` code names) stays in the history as typed, is listed among the
+person's ``problems``, and is never used as a contact.  E-mails are checked
 with ``email-validator`` (syntax only, no DNS: the server may be offline)
 and compared case-insensitively.
 
@@ -40,6 +41,15 @@ skills and availability are the union; **consent per channel is the newest
 statement for that channel** (a later "no" withdraws an earlier "yes"), with
 its exact text, language, canvasser, time and place.
 
+**Exports** (``rows``) fill each preset's columns, consent-gated, and keep
+each CRM within the limits its import documents (``Preset.max_bytes``:
+Mailchimp's 255 bytes for a text field), shortening a value at a grapheme
+boundary (a letter with its accents, an emoji with its modifiers: never a
+UTF-8 sequence cut in two) and telling an ``ExportReport`` which rows were
+shortened and which people have a phone or e-mail that could not be
+exported.  The CRM ``language`` is the language the person gave consent in,
+else the language spoken at their door, else the first they listed.
+
 The person's id is ``person:`` and the record id of their first sign-up; a
 late-arriving earlier sign-up that merges into a person therefore changes the
 id (documented in ``docs/roster.md``).
@@ -52,10 +62,13 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 import phonenumbers
+import regex
 from email_validator import EmailNotValidError, validate_email
+
+from server.exports import E164, FORMULA_STARTS
 
 CHANNELS = ("sms", "email", "call")
 NAME_SIMILARITY = 0.85
@@ -164,6 +177,7 @@ class SignUp:
     skills: tuple[str, ...]
     availability: tuple[str, ...]
     consents: tuple[Consent, ...]
+    door_language: str = ""  # the language spoken at the door: the answer door_language, else the record's language
 
     @property
     def name_key(self) -> str:
@@ -218,6 +232,7 @@ def signup_from_record(doc: dict) -> SignUp | None:
         phone=_text(answers.get("phone")), email=_text(answers.get("email")),
         languages=_strings(answers.get("languages")), skills=_strings(answers.get("skills")),
         availability=_strings(answers.get("availability")), consents=tuple(consents),
+        door_language=_text(answers.get("door_language")) or _text(doc.get("language")),
     )
 
 
@@ -226,6 +241,22 @@ def _number(value: object) -> float | None:
 
 
 # --------------------------------------------------------------------------- people
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A phone or e-mail given at a door that cannot be used as a contact, as typed."""
+
+    kind: str  # "phone" or "email"
+    typed: str
+    reason: str  # phone: "invalid" (not a valid number of ``region``); e-mail: email-validator's reason
+    region: str | None = None  # phones: the region a number without a country code was read in
+
+    @property
+    def text(self) -> str:
+        if self.kind == "phone":
+            return f"phone {self.typed!r} is not a valid number" + (f" in {self.region}" if self.region else "")
+        return f"e-mail {self.typed!r}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -240,7 +271,7 @@ class Person:
     availability: tuple[str, ...]
     consent: dict[str, Consent] = field(default_factory=dict)  # the newest statement per channel
     shared_phone: bool = False
-    problems: tuple[str, ...] = ()  # phones and e-mails that could not be used, as typed
+    problems: tuple[Problem, ...] = ()  # phones and e-mails that could not be used, as typed
 
     @property
     def first_signed_up_at(self) -> str:
@@ -337,7 +368,7 @@ def people(signups: Iterable[SignUp], region: str) -> list[Person]:
     keys = [key_of(s, region) for s in items]
     found = groups(keys)
     shared = shared_phones(keys, found)
-    return [person([items[i] for i in members], [keys[i] for i in members], shared) for members in found]
+    return [person([items[i] for i in members], [keys[i] for i in members], shared, region) for members in found]
 
 
 def _union(values: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
@@ -348,18 +379,21 @@ def _union(values: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def person(signups: list[SignUp], keys: list[Key], shared: set[str]) -> Person:
-    """One person from their sign-ups and those sign-ups' keys, oldest first."""
+def person(signups: list[SignUp], keys: list[Key], shared: set[str], region: str | None = None) -> Person:
+    """One person from their sign-ups and those sign-ups' keys, oldest first (``region``: the one
+    their phones were read in, named in their problems)."""
     phone = next((k.phone for k in reversed(keys) if k.phone), None)
     email = next((k.email for k in reversed(keys) if k.email), None)
     consent: dict[str, Consent] = {}
     for signup in signups:  # oldest first: a newer statement replaces an older one
         for statement in signup.consents:
             consent[statement.channel] = statement
-    problems = tuple(
-        [f"phone {s.phone!r} is not a valid number" for s, k in zip(signups, keys) if s.phone and not k.phone]
-        + [f"e-mail {s.email!r}: {normalize_email(s.email)[1]}" for s, k in zip(signups, keys) if s.email and not k.email]
-    )
+    problems: dict[tuple[str, str], Problem] = {}  # one per phone or e-mail as typed, however often given
+    for s, k in zip(signups, keys):
+        if s.phone and not k.phone:
+            problems.setdefault(("phone", s.phone), Problem("phone", s.phone, "invalid", region or None))
+        if s.email and not k.email:
+            problems.setdefault(("email", s.email), Problem("email", s.email, str(normalize_email(s.email)[1])))
     return Person(
         id=f"person:{signups[0].record}",
         signups=tuple(signups),
@@ -371,7 +405,7 @@ def person(signups: list[SignUp], keys: list[Key], shared: set[str]) -> Person:
         availability=_union(s.availability for s in signups),
         consent=consent,
         shared_phone=phone in shared,
-        problems=problems,
+        problems=tuple(problems.values()),
     )
 
 
@@ -386,7 +420,12 @@ class Preset:
     columns: tuple[tuple[str, str], ...]
     needs_contact: bool  # list only people who may be contacted on a channel this preset carries
     phone_channels: tuple[str, ...]  # the consents that allow the phone column
+    # Header -> the most UTF-8 bytes the service keeps of that column's text (its documented limit).
+    max_bytes: Mapping[str, int] = field(default_factory=dict)
+    label: str = ""  # the service's name, for messages
 
+
+MAILCHIMP_TEXT_BYTES = 255  # "Text fields are limited to a maximum of 255 bytes" (Mailchimp's import guidelines)
 
 # Column sources (the second item of each column), filled by ``row``.
 PRESETS = {
@@ -397,20 +436,26 @@ PRESETS = {
         ("consent_call", "consent_call"), ("consent_language", "consent_language"),
         ("first_signed_up_at", "first_signed_up_at"), ("last_signed_up_at", "last_signed_up_at"),
         ("signups", "signups"), ("canvassers", "canvassers"), ("turfs", "turfs"), ("shared_phone", "shared_phone"),
-    ), needs_contact=False, phone_channels=("sms", "call")),
+        ("problems", "problems"),
+    ), needs_contact=False, phone_channels=("sms", "call"), label="Blockwalk"),
     # Action Network matches these headers to its own fields; it skips rows with neither an
-    # e-mail nor a mobile number and requires opt-in for both, hence the consent gating.
+    # e-mail nor a mobile number and requires opt-in for both, hence the consent gating.  Its
+    # upload help documents no length limit for these fields.
     "action_network": Preset("action_network", (
         ("email", "email"), ("first_name", "first_name"), ("last_name", "last_name"),
         ("phone_number", "phone"), ("language", "language"), ("skills", "skills"),
         ("availability", "availability"), ("source", "source"),
-    ), needs_contact=True, phone_channels=("sms",)),
-    # Mailchimp: "Email Address" is required for e-mail contacts, an SMS phone in E.164 for SMS contacts.
+    ), needs_contact=True, phone_channels=("sms",), label="Action Network"),
+    # Mailchimp: "Email Address" is required for e-mail contacts, an SMS phone in E.164 for SMS
+    # contacts; text fields (names, language, and tags here) keep at most 255 bytes.
     "mailchimp": Preset("mailchimp", (
         ("Email Address", "email"), ("First Name", "first_name"), ("Last Name", "last_name"),
         ("Phone Number", "phone"), ("Language", "language"), ("Tags", "tags"),
-    ), needs_contact=True, phone_channels=("sms",)),
+    ), needs_contact=True, phone_channels=("sms",), label="Mailchimp",
+        max_bytes={"First Name": MAILCHIMP_TEXT_BYTES, "Last Name": MAILCHIMP_TEXT_BYTES,
+                   "Language": MAILCHIMP_TEXT_BYTES, "Tags": MAILCHIMP_TEXT_BYTES}),
 }
+LIST_SEPARATORS = {"tags": ","}  # columns whose items are kept or left out whole, never cut
 
 
 def gated_contact(person: Person, preset: Preset) -> tuple[str | None, str | None]:
@@ -425,18 +470,122 @@ def _consent_cell(person: Person, channel: str) -> str:
     return "" if statement is None else ("yes" if statement.given else "no")
 
 
-def rows(people_: Iterable[Person], preset: Preset) -> Iterator[list[object]]:
+def crm_language(person: Person) -> str:
+    """The language to write to a person in: that of their newest consent statement, else the one
+    spoken at the door of their newest sign-up that says, else the first they listed."""
+    statements = sorted(person.consent.values(), key=lambda c: (c.at, CHANNELS.index(c.channel)))
+    for statement in reversed(statements):
+        if statement.language:
+            return statement.language
+    for signup in reversed(person.signups):
+        if signup.door_language:
+            return signup.door_language
+    return person.languages[0] if person.languages else ""
+
+
+def problems_cell(person: Person, preset: Preset) -> str:
+    """The person's unusable phones and e-mails for an export, each as typed only with consent to a
+    channel that would use it (else said without it)."""
+    phone_ok = any(person.consents_to(c) for c in preset.phone_channels)
+    email_ok = person.consents_to("email")
+    out = []
+    for problem in person.problems:
+        if problem.kind == "phone":
+            out.append(problem.text if phone_ok else "a phone that is not a valid number (not shown: no consent)")
+        else:
+            out.append(problem.text if email_ok else "an e-mail that is not valid (not shown: no consent)")
+    return "; ".join(out)
+
+
+# --------------------------------------------------------------------------- limits
+
+_GRAPHEME = regex.compile(r"\X")
+
+
+def fit_bytes(text: str, limit: int) -> str:
+    """``text`` if its UTF-8 takes at most ``limit`` bytes, else its longest start that does and ends
+    at a grapheme boundary (a letter with its combining marks, an emoji with its modifiers and
+    joiners stay whole; a UTF-8 sequence is never split), without trailing spaces.  A text whose
+    first grapheme alone is too long is cut at a character boundary instead."""
+    if len(text) * 4 <= limit or len(text.encode("utf-8")) <= limit:
+        return text
+    size, end = 0, 0
+    for match in _GRAPHEME.finditer(text):
+        size += len(match.group().encode("utf-8"))
+        if size > limit:
+            break
+        end = match.end()
+    if end == 0:  # one grapheme longer than the limit (a letter under hundreds of marks)
+        size = 0
+        for end, char in enumerate(text):
+            size += len(char.encode("utf-8"))
+            if size > limit:
+                break
+    return text[:end].rstrip()
+
+
+def fit_items(items: list[str], separator: str, limit: int) -> str:
+    """As many whole items, in order, as fit in ``limit`` UTF-8 bytes joined by ``separator``."""
+    kept: list[str] = []
+    size = 0
+    for item in items:
+        extra = len(item.encode("utf-8")) + (len(separator) if kept else 0)
+        if size + extra > limit:
+            continue
+        kept.append(item)
+        size += extra
+    return separator.join(kept)
+
+
+def _budget(text: str, limit: int) -> int:
+    """The bytes a value may take so that the cell, as written, fits: the quote a formula-like text
+    gets in CSV (``server.exports.safe_cell``) counts too."""
+    return limit - 1 if text[:1] in FORMULA_STARTS and not E164.fullmatch(text) else limit
+
+
+@dataclass
+class ExportReport:
+    """What an export had to change or leave out, row by row (``row``: the line of the file, the
+    header being line 1; None for a person not in the file at all)."""
+
+    cut: list[dict] = field(default_factory=list)  # {"row", "person", "columns"}
+    problems: list[dict] = field(default_factory=list)  # {"row", "person", "kinds"}
+
+    def summary(self, preset: Preset) -> list[str]:
+        """What to tell whoever exported, in a line each (the command line prints it)."""
+        out = []
+        if self.cut:
+            rows_ = ", ".join(str(c["row"]) for c in self.cut[:20]) + (", ..." if len(self.cut) > 20 else "")
+            out.append(f"{len(self.cut)} row(s) shortened to fit {preset.label}'s limits: line(s) {rows_}")
+        if self.problems:
+            out.append(f"{len(self.problems)} person(s) with a phone or e-mail that could not be exported "
+                       "(see their problems on the roster)")
+        return out
+
+    def logged(self, limit: int = 200) -> dict:
+        """For the export log: the counts, and the first ``limit`` rows of each."""
+        return {"cut_rows": len(self.cut), "cut": self.cut[:limit],
+                "problem_people": len(self.problems), "problems": self.problems[:limit]}
+
+
+def rows(people_: Iterable[Person], preset: Preset, report: ExportReport | None = None) -> Iterator[list[object]]:
     """One list of cells per person (headers not included), consent-gated; people with no usable
-    contact are left out of the presets that need one."""
+    contact are left out of the presets that need one; values past the preset's limits shortened.
+    ``report`` is told which rows were shortened and which people have an unusable phone or e-mail."""
+    line = 1  # the header
     for person in people_:
         phone, email = gated_contact(person, preset)
         if preset.needs_contact and not phone and not email:
+            if report is not None and person.problems:
+                report.problems.append({"row": None, "person": person.id,
+                                        "kinds": sorted({p.kind for p in person.problems})})
             continue
+        line += 1
         first, last = split_name(person.full_name)
         values = {
             "id": person.id, "full_name": person.full_name, "first_name": first, "last_name": last,
             "phone": phone or "", "email": email or "",
-            "languages": ";".join(person.languages), "language": person.languages[0] if person.languages else "",
+            "languages": ";".join(person.languages), "language": crm_language(person),
             "skills": ";".join(person.skills), "availability": ";".join(person.availability),
             "consent_sms": _consent_cell(person, "sms"), "consent_email": _consent_cell(person, "email"),
             "consent_call": _consent_cell(person, "call"),
@@ -449,7 +598,28 @@ def rows(people_: Iterable[Person], preset: Preset) -> Iterator[list[object]]:
             "source": "blockwalk",
             "tags": ",".join(["blockwalk", *person.skills]),
         }
-        yield [values[source] for _, source in preset.columns]
+        if "problems" in (source for _, source in preset.columns):
+            values["problems"] = problems_cell(person, preset)
+        cells = []
+        cut = []
+        for header, source in preset.columns:
+            value = values[source]
+            limit = preset.max_bytes.get(header)
+            if limit is not None and isinstance(value, str) and value:
+                separator = LIST_SEPARATORS.get(source)
+                fitted = (fit_items(value.split(separator), separator, _budget(value, limit)) if separator
+                          else fit_bytes(value, _budget(value, limit)))
+                if fitted != value:
+                    cut.append(header)
+                    value = fitted
+            cells.append(value)
+        if report is not None:
+            if cut:
+                report.cut.append({"row": line, "person": person.id, "columns": cut})
+            if person.problems:
+                report.problems.append({"row": line, "person": person.id,
+                                        "kinds": sorted({p.kind for p in person.problems})})
+        yield cells
 
 
 def headers(preset: Preset) -> list[str]:

@@ -7,11 +7,14 @@
   cursor; everyone on a first export) or ``{"mode": "range", "from": ...,
   "to": ...}`` (the people with a sign-up made in ``[from, to)``, UTC;
   either end open).
-* ``roster_stream(people, preset, fmt, done)``: the file as bytes in chunks
-  (CSV or XLSX from ``server.exports``; ``stream`` does it for any rows, the
-  meeting exports too); ``done(rows, complete)`` runs once when the stream
-  ends, with ``complete`` False when it was cut off (the client went away),
-  so the caller logs the export and moves the cursor only when whole.
+* ``roster_stream(people, preset, fmt, done, report)``: the file as bytes in
+  chunks (CSV or XLSX from ``server.exports``; ``stream`` does it for any
+  rows, the meeting exports too); ``done(rows, complete)`` runs once when the
+  stream ends, with ``complete`` False when it was cut off (the client went
+  away), so the caller logs the export (with what ``report``, a
+  ``server.roster.ExportReport``, gathered: the rows shortened to the
+  preset's limits, the people with an unusable phone or e-mail) and moves
+  the cursor only when whole.
 
 The cursor is a position in the campaign's changes feed, read from the
 index in the same snapshot as the rows it exported, so every sign-up is in
@@ -27,7 +30,7 @@ from typing import Callable, Iterable, Iterator
 
 from server import exports, visits
 from server.projection import Projection
-from server.roster import PRESETS, Key, Person, Preset, groups, headers, person, rows, shared_phones
+from server.roster import PRESETS, ExportReport, Key, Person, Preset, groups, headers, person, rows, shared_phones
 from server.visits import utc
 from sync.errors import NotFound
 from sync.store import DocumentStore
@@ -71,6 +74,7 @@ class RosterQuery:
     """
 
     def __init__(self, index: Projection, store: DocumentStore, region: str, default_region: str, filter: dict):
+        self.region = region
         self.conn: sqlite3.Connection | None = index.read()
         try:
             self.conn.execute("BEGIN")
@@ -96,7 +100,7 @@ class RosterQuery:
                 for keys in batch:
                     kept = [(bodies[k.record], k) for k in keys if k.record in bodies]
                     if kept:
-                        yield person([s for s, _ in kept], [k for _, k in kept], self.shared)
+                        yield person([s for s, _ in kept], [k for _, k in kept], self.shared, self.region)
         finally:
             self.close()
 
@@ -144,8 +148,9 @@ def stream(header: list[str], rows_: Iterable[list[object]], fmt: str, done: Cal
         done(count, complete)
 
 
-def roster_stream(found: Iterable[Person], preset: Preset, fmt: str, done: Callable[[int, bool], None]) -> Iterator[bytes]:
-    return stream(headers(preset), rows(found, preset), fmt, done, sheet="Roster")
+def roster_stream(found: Iterable[Person], preset: Preset, fmt: str, done: Callable[[int, bool], None],
+                  report: ExportReport | None = None) -> Iterator[bytes]:
+    return stream(headers(preset), rows(found, preset, report), fmt, done, sheet="Roster")
 
 
 def filter_logged(filter_: dict) -> dict:

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Iterable, Mapping, Sequence
 
 from sync.jsonutil import canonical
-from sync.stamps import field_stamp, field_values, is_stamp, same, stamp_entry
+from sync.stamps import field_stamp, field_values, is_stamp, same, stale, stamp_entry, value_digest
 
 POLICIES = ("last_writer", "union", "forward_only", "best_accuracy", "keep_both", "newest")
 REVIEWED = {"last_writer"}  # policies whose disagreements go to the review queue
@@ -52,7 +52,8 @@ class Policy:
 
 
 LAST_WRITER = Policy()
-_ENTRY_KEYS = ("s", "r", "by")
+_ENTRY_KEYS = ("s", "r", "by", "h")
+_OLD_ENTRY_KEYS = ("s", "r", "by")  # an entry written before value digests
 
 
 # --------------------------------------------------------------------------- heads
@@ -137,6 +138,11 @@ def leaf_heads(leaf: dict, field: str, values: Mapping[str, object], policy: Pol
     value = values.get(field)
     stamp = field_stamp(leaf, field)
     if stamp is not None:
+        if stale(stamp, value):
+            # Changed (or cleared) by a client that does not stamp: the stamp it still carries is
+            # that of the value it overwrote, which another leaf's edit may well have replaced.
+            # The value is unstamped, concurrent with every other and replacing none: never dropped.
+            return [_unstamped_head(leaf, value)]
         return [_stamped_head(leaf, value, stamp)]
     if value is None:
         return []
@@ -279,7 +285,7 @@ def _merge(leaves: Sequence[dict], policies: Mapping[str, Policy]) -> tuple[dict
         stamped = [h for h in heads if h["stamp"]]
         if stamped:
             last = stamped[-1]
-            stamps[field] = {"s": last["stamp"], "r": last["replaced"], "by": last["by"]}
+            stamps[field] = {"s": last["stamp"], "r": last["replaced"], "by": last["by"], "h": value_digest(value)}
         if len(heads) > 1:
             shown = [{**h, "at": _at(h["stamp"]), "geotag": where.get(h["device"])} if h["stamp"] else h
                      for h in heads]
@@ -318,9 +324,12 @@ def _agreed(values: list[dict], stamp_maps: list[dict], conflict_maps: list[dict
         if raw is None:
             out[field] = first_values.get(field), None
         elif stamp_entry(raw) is not None:  # (a malformed stamp entry: the full path reads the value as unstamped)
-            # The entry as it is when it is exactly {s, r, by} (shared, never modified), else those three.
-            out[field] = first_values.get(field), raw if tuple(raw) == _ENTRY_KEYS else {
-                "s": raw["s"], "r": list(raw["r"]), "by": raw.get("by")}
+            # The entry as it is when it is exactly {s, r, by, h} or {s, r, by} (shared, never
+            # modified), else those keys alone.
+            keys = tuple(raw)
+            out[field] = first_values.get(field), raw if keys == _ENTRY_KEYS or keys == _OLD_ENTRY_KEYS else {
+                "s": raw["s"], "r": list(raw["r"]), "by": raw.get("by"),
+                **({"h": raw["h"]} if isinstance(raw.get("h"), str) else {})}
     return out
 
 

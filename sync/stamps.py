@@ -9,12 +9,15 @@ where ``hlc`` is a hybrid logical clock, 12 hex digits of wall-clock
 milliseconds and 4 hex digits of a counter, so stamps sort as strings in
 clock order (ties broken by the device id).  A record keeps, per field,
 
-    "stamps": {"answers.outcome": {"s": "<stamp>", "r": ["<replaced>", ...], "by": "ana"}}
+    "stamps": {"answers.outcome": {"s": "<stamp>", "r": ["<replaced>", ...], "by": "ana", "h": "<digest>"}}
 
 ``r`` lists the stamps this value replaced (the one it overwrote, then the
 ones that value had replaced, newest first, at most ``MAX_REPLACED``), so a
 merge can tell a sequential edit (its ``r`` names the other side's stamp)
-from a concurrent one without any ancestor body.  ``docs/conflicts.md``
+from a concurrent one without any ancestor body.  ``h`` is the digest of
+the value the stamp was given to (``value_digest``): a client that does not
+stamp (any plain PouchDB) changes a value and leaves its stamp as it was, and
+the digest tells the merge that this value is not the stamped one.  ``docs/conflicts.md``
 describes the format; ``sync/stamps.mjs`` is the same code for the app, and
 ``sync/stamp_vectors.json`` holds both to the same answers.
 
@@ -26,7 +29,10 @@ time are passed in.
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
+import struct
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -119,7 +125,7 @@ def field_stamp(doc: dict, field: str) -> dict | None:
 
 
 def stamp_entry(entry: object) -> dict | None:
-    """``entry`` if it is a well-formed stamp entry ``{s, r, by}``, else None."""
+    """``entry`` if it is a well-formed stamp entry ``{s, r, by[, h]}``, else None."""
     if not isinstance(entry, dict):
         return None
     stamp, replaced = entry.get("s"), entry.get("r")
@@ -129,6 +135,65 @@ def stamp_entry(entry: object) -> dict | None:
         if not isinstance(r, str):
             return None
     return entry
+
+
+# --------------------------------------------------------------------------- value digests
+
+
+def value_digest(value: object) -> str:
+    """16 hex digits naming ``value`` up to JSON equality (``same``): the first 64 bits of the
+    SHA-256 of a tagged encoding that JavaScript writes byte for byte alike (``valueDigest`` in
+    ``sync/stamps.mjs``): every number as its IEEE 754 double (so ``1`` and ``1.0`` agree, as in
+    JavaScript), texts in UTF-8 with their length, object keys in code point order."""
+    out = bytearray()
+    _encode(value, out)
+    return hashlib.sha256(out).hexdigest()[:16]
+
+
+def _encode(value: object, out: bytearray) -> None:
+    if value is None:
+        out += b"n"
+    elif value is True or value is False:
+        out += b"t" if value else b"f"
+    elif isinstance(value, (int, float)):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer no JSON reader of the app could hold
+            out += b"i%d;" % value
+            return
+        if not math.isfinite(number):  # (JSON has no such number: it is written as null)
+            out += b"n"
+            return
+        out += b"d" + struct.pack(">d", number + 0.0)  # -0.0 + 0.0 is 0.0
+    elif isinstance(value, str):
+        _text(value, out)
+    elif isinstance(value, (list, tuple)):
+        out += b"["
+        for item in value:
+            _encode(item, out)
+        out += b"]"
+    elif isinstance(value, dict):
+        out += b"{"
+        for key in sorted(value):
+            _text(key, out)
+            _encode(value[key], out)
+        out += b"}"
+    else:
+        raise TypeError(f"Not a JSON value: {type(value).__name__}")
+
+
+def _text(text: str, out: bytearray) -> None:
+    data = text.encode("utf-8", "replace")
+    out += b"s%d:" % len(data)
+    out += data
+
+
+def stale(entry: dict, value: object) -> bool:
+    """Whether ``value`` is not the value ``entry`` (a well-formed stamp entry) was given to: a
+    client that does not stamp changed it.  An entry without a digest (written before digests
+    were) is taken at its word."""
+    digest = entry.get("h")
+    return isinstance(digest, str) and digest != value_digest(value)
 
 
 # --------------------------------------------------------------------------- fields
@@ -210,7 +275,8 @@ def stamp_edit(before: dict | None, after: dict, *, device: str, user: str, cloc
     Every changed field (and every field in ``touched``, e.g. a conflict
     resolved by keeping the provisional value) gets one new stamp, later than
     any stamp in ``before``, that replaces the value(s) it overwrote; its open
-    or merged conflict entry is closed.  Unchanged fields keep their stamps;
+    or merged conflict entry is closed, and its digest (``h``) names its new value (None for a
+    field removed).  Unchanged fields keep their stamps;
     a field removed from ``after`` keeps a stamp saying it was cleared.  The
     note of the last merge (``merged``) is dropped: this is a new edit.
     """
@@ -224,7 +290,8 @@ def stamp_edit(before: dict | None, after: dict, *, device: str, user: str, cloc
     if changed:
         stamp = stamp_id(clock.next(now_ms, max_hlc(before)), device)
         for field in changed:
-            stamps[field] = {"s": stamp, "r": replaced_by_edit(before, field), "by": user}
+            stamps[field] = {"s": stamp, "r": replaced_by_edit(before, field), "by": user,
+                             "h": value_digest(new.get(field))}
             conflicts.pop(field, None)
     if stamps:
         out["stamps"] = {k: stamps[k] for k in sorted(stamps)}

@@ -170,3 +170,65 @@ def test_phones_are_read_in_the_campaigns_region(app):
     push(app, signup_record(name="Ewa Nowak", email="ewa@example.org", phone="601 234 567", consent=ALL))
     [ewa] = client(app, "olga").get(f"{API}/roster").json
     assert ewa["phone"] == "+48601234567"
+
+
+ARABIC = ("نادية " + "عبدالرحمن الهاشمي " * 11)[:200]  # the form's limit of 200 characters; 355 bytes after the first word
+
+
+def test_mailchimp_export_keeps_within_255_bytes_and_the_log_says_which_rows_were_cut(app):
+    push(app, signup_record(name=ARABIC, email="nadia@example.org", phone=None, consent=ALL,
+                            at="2026-11-20T18:00:00Z"),
+         signup_record(name=HYPERLINK + " " + "x" * 150, email="h@example.org", phone=None, consent=ALL, household="household:h",
+                       at="2026-11-21T18:00:00Z"),
+         signup_record(name="Ana Reyes", email="ana@example.org", consent=ALL, household="household:b",
+                       at="2026-11-22T18:00:00Z"))
+    olga = client(app, "olga")
+    response = olga.get(f"{API}/roster/export?preset=mailchimp")
+    rows = csv_rows(response)
+    assert len(ARABIC.split(" ", 1)[1].encode()) > 255
+    for row in rows:
+        assert all(len(row[h].encode("utf-8")) <= 255 for h in ("First Name", "Last Name", "Language", "Tags")), row
+    assert rows[0]["First Name"] == "نادية" and ARABIC.split(" ", 1)[1].startswith(rows[0]["Last Name"])
+    assert rows[1]["First Name"].startswith("'=HYPERLINK")  # still formula-safe
+    entry = olga.get(f"{API}/roster/exports/{response.headers['X-Export-Log']}").json
+    assert entry["cut_rows"] == 1 and [(c["row"], c["columns"]) for c in entry["cut"]] == [(2, ["Last Name"])]
+    assert entry["cut"][0]["person"].startswith("person:record:")
+    assert "نادية" not in str(entry)  # ids in the log, never names
+    # Only the exporter (and admins) read it; the admin's log has the same entry.
+    assert client(app, "otto").get(f"{API}/roster/exports/{entry['id']}").status_code == 404
+    assert client(app, "ada").get(f"{API}/exports").json[0]["cut_rows"] == 1
+
+
+def test_the_crm_language_is_the_consents_not_the_first_listed(app):
+    # Signed up at a Spanish door, consent given in Spanish; languages listed English first.
+    push(app, signup_record(name="Rosa Díaz", consent=ALL, language="es", languages=["en", "es"]))
+    olga = client(app, "olga")
+    [row] = csv_rows(olga.get(f"{API}/roster/export?preset=mailchimp"))
+    assert row["Language"] == "es"
+    [row] = csv_rows(olga.get(f"{API}/roster/export?preset=action_network"))
+    assert row["language"] == "es"
+
+
+def test_phones_invalid_for_the_region_are_problems_counted_and_exported_as_such(app):
+    store = app.extensions["blockwalk.store"].open_db("east")
+    store.put({"_id": "campaign:east", "type": "campaign", "name": "East", "phone_region": "PL"})
+    push(app, signup_record(name="Jan Kowalski", email=None, phone="312 555 0100", consent=ALL),  # a US number, not Polish
+         signup_record(name="Ewa Nowak", email="ewa@example.org", phone="601 234 567", consent=ALL, household="household:e"))
+    olga = client(app, "olga")
+    everyone = olga.get(f"{API}/roster")
+    assert [p["full_name"] for p in everyone.json] == ["Jan Kowalski", "Ewa Nowak"]
+    jan = everyone.json[0]
+    assert jan["phone"] is None and jan["problems"] == ["phone '312 555 0100' is not a valid number in PL"]
+    assert jan["problem_details"] == [{"kind": "phone", "typed": "312 555 0100", "reason": "invalid", "region": "PL"}]
+    troubled = olga.get(f"{API}/roster?problems=true")
+    assert [p["full_name"] for p in troubled.json] == ["Jan Kowalski"]
+    assert '"total": 1' in troubled.headers["X-Pagination"]
+    # The full export says so in its own column; a CRM export leaves Jan out (no usable contact) and logs it.
+    full = {r["full_name"]: r for r in csv_rows(olga.get(f"{API}/roster/export?preset=full"))}
+    assert full["Jan Kowalski"]["phone"] == "" and "312 555 0100" in full["Jan Kowalski"]["problems"]
+    assert full["Ewa Nowak"]["problems"] == ""
+    response = olga.get(f"{API}/roster/export?preset=mailchimp")
+    assert [r["Email Address"] for r in csv_rows(response)] == ["ewa@example.org"]
+    entry = olga.get(f"{API}/roster/exports/{response.headers['X-Export-Log']}").json
+    assert entry["problem_people"] == 1 and entry["problems"][0]["row"] is None
+    assert entry["problems"][0]["kinds"] == ["phone"]

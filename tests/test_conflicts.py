@@ -322,3 +322,29 @@ def test_roles_and_residents_personal_data(app):
     assert olga.patch(f"{API}/records/record:door-2", json={"answers": {"outcome": "refused"}},
                       headers={"If-Match": rev}).status_code == 403
     assert cora.get(f"{API}/records/record:nope").status_code == 404
+
+
+def test_a_plain_clients_concurrent_values_all_reach_the_review_queue(app):
+    # Issue 25: a phone that stamps sets rsvp=yes; a plain PouchDB client of the same volunteer,
+    # which writes no stamps (the stamps it holds are those of the revision it edited), sets
+    # rsvp=no and door_language=vi.  Both sync twice.  Neither of the plain client's values may be
+    # dropped: each is a competing value in the review queue.
+    ana = phone("phone-ana")
+    first = revised(ana(None, lambda d: d.update(copy.deepcopy(VISIT), answers={**VISIT["answers"], "rsvp": "maybe"}), T),
+                    None, "a" * 32)
+    push(app, [first])
+    stamped = revised(ana(first, lambda d: d["answers"].update(rsvp="yes"), T + 1000), first, "b" * 32)
+    plain = copy.deepcopy(first)
+    plain["answers"].update(rsvp="no", door_language="vi")
+    plain = revised({k: v for k, v in plain.items() if not k.startswith("_r")}, first, "c" * 32)
+    for _ in range(2):
+        push(app, [stamped])
+        push(app, [plain])
+    (doc,) = leaves(app)
+    assert doc["answers"]["rsvp"] == "yes" and doc["answers"]["door_language"] == "en"  # the stamped side, provisionally
+    queue = client_as(app).get(f"{API}/conflicts").get_json()
+    competing = {c["field"]: sorted(h["value"] for h in c["heads"]) for c in queue}
+    assert competing == {"answers.rsvp": ["no", "yes"], "answers.door_language": ["en", "vi"]}
+    (rsvp,) = [c for c in queue if c["field"] == "answers.rsvp"]
+    (no,) = [h for h in rsvp["heads"] if h["value"] == "no"]
+    assert no["device"] == "phone-vic" and no["by"] == "vic"  # who and where, from the plain client's own record

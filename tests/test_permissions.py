@@ -79,6 +79,7 @@ REQUESTS = {
     "roster: list": lambda c, me: c.get(f"{API}/roster"),
     "roster: export": lambda c, me: c.get(f"{API}/roster/export?format=xlsx"),
     "export log: read": lambda c, me: c.get(f"{API}/exports"),
+    "roster: one's own export's report": lambda c, me: _own_export(c),
     "reports: meeting coverage": lambda c, me: c.get(f"{API}/reports/meetings"),
     "reports: progress": lambda c, me: c.get(f"{API}/reports/progress"),
     "devices: report one's own phone": lambda c, me: c.put(f"{API}/devices/phone-1/report", json={
@@ -129,6 +130,13 @@ def _code(c, me):
 def _revoke_own_token(c, me):
     tokens = world.client(c.application, me).get(f"/api/v1/users/{me}/tokens").get_json()
     return c.delete(f"/api/v1/tokens/{tokens[0]['id']}")
+
+
+def _own_export(c):
+    made = c.get(f"{API}/roster/export")
+    made.get_data()  # the whole file: its log entry is written at its end
+    entry = made.headers.get("X-Export-Log", f"audit:{world.CAMPAIGN}:none")
+    return c.get(f"{API}/roster/exports/{entry}")
 
 
 def _resolve(c, me):

@@ -15,7 +15,7 @@ from flask import Response, current_app, g, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import abort
 
-from schemas.reports import AuditEntry, DateRange, PersonOut, RosterExportArgs
+from schemas.reports import AuditEntry, AuditEntryOne, PersonOut, RosterArgs, RosterExportArgs
 from server import roster_export, visits
 from server.access.roles import ROSTER_READERS
 from server.api.blueprint import Blueprint
@@ -23,7 +23,7 @@ from server.api.turfs import campaign_store
 from server.app import store_of
 from server.auth import api_authenticate, role_in
 from server.export_log import ExportLog
-from server.roster import PRESETS, Person
+from server.roster import PRESETS, ExportReport, Person
 
 
 blp = Blueprint("roster", __name__, url_prefix="/campaigns/<campaign>/roster",
@@ -56,7 +56,8 @@ def person_out(person: Person) -> dict:
         "languages": list(person.languages), "skills": list(person.skills), "availability": list(person.availability),
         "consent": {channel: {k: v for k, v in dataclasses.asdict(c).items() if k != "channel"}
                     for channel, c in person.consent.items()},
-        "shared_phone": person.shared_phone, "problems": list(person.problems),
+        "shared_phone": person.shared_phone, "problems": [p.text for p in person.problems],
+        "problem_details": [dataclasses.asdict(p) for p in person.problems],
         "first_signed_up_at": person.first_signed_up_at, "last_signed_up_at": person.last_signed_up_at,
         "signups": [{k: getattr(s, k) for k in ("record", "form", "at", "canvasser", "device", "household", "turf", "full_name",
                                                  "phone", "email")} for s in person.signups],
@@ -89,7 +90,7 @@ audit_blp.before_request(allow(("admin",), "Only admins read the export log"))
 
 @blp.route("")
 class Roster(MethodView):
-    @blp.arguments(DateRange, location="query")
+    @blp.arguments(RosterArgs, location="query")
     @blp.response(200, PersonOut(many=True))
     @blp.alt_response(403, description="Not an organizer or admin of this campaign")
     @blp.alt_response(404, description="No such campaign")
@@ -99,12 +100,19 @@ class Roster(MethodView):
 
         With ``from``/``to``: the people with a sign-up in that time.  Phones
         and e-mails are shown whatever the consent (organizers keep the roster
-        right); exports leave them out without consent.
+        right); exports leave them out without consent.  With
+        ``problems=true``: only the people with a phone or e-mail that cannot
+        be used (an invalid number for the region, a malformed address), and
+        the total (``X-Pagination``) is how many there are.
         """
         query = roster_query(campaign, range_filter(args))
+        start, size = pagination_parameters.first_item, pagination_parameters.page_size
+        if args["problems"]:  # every person is built to know: the page asks once
+            found = [p for p in query.people() if p.problems]
+            pagination_parameters.item_count = len(found)
+            return [person_out(p) for p in found[start:start + size]]
         pagination_parameters.item_count = len(query)
-        start = pagination_parameters.first_item
-        return [person_out(p) for p in query.people(start, start + pagination_parameters.page_size)]
+        return [person_out(p) for p in query.people(start, start + size)]
 
 
 EXPORT_RESPONSES = {"200": {"description": "The file (CSV or XLSX), streamed", "content": {
@@ -136,15 +144,36 @@ class RosterExport(MethodView):
             filter_ = range_filter(args)
         query = roster_query(campaign, filter_)
         fmt, preset = args["format"], args["preset"]
+        report, entry_id = ExportReport(), log.new_id(campaign)
 
         def done(rows: int, complete: bool) -> None:
             log.record(campaign=campaign, who=who, kind="roster", format=fmt, preset=preset,
-                       filter=roster_export.filter_logged(filter_), rows=rows, complete=complete)
+                       filter=roster_export.filter_logged(filter_), rows=rows, complete=complete,
+                       report=report.logged(), entry_id=entry_id)
             if complete and filter_["mode"] == "new":
                 log.move_cursor(campaign, who, query.since)
 
-        body = roster_export.roster_stream(query.people(), PRESETS[preset], fmt, done)
-        return file_response(body, fmt, roster_export.file_name("roster", campaign, preset, fmt, datetime.now(UTC)))
+        body = roster_export.roster_stream(query.people(), PRESETS[preset], fmt, done, report)
+        response = file_response(body, fmt, roster_export.file_name("roster", campaign, preset, fmt, datetime.now(UTC)))
+        # Where the log will say which rows were shortened or had problems (written once the file is sent).
+        response.headers["X-Export-Log"] = entry_id
+        return response
+
+
+@blp.route("/exports/<path:entry_id>")
+class RosterExportEntry(MethodView):
+    @blp.response(200, AuditEntryOne)
+    @blp.alt_response(403, description="Not an organizer or admin of this campaign")
+    @blp.alt_response(404, description="No such export of yours (yet: it is logged once the file was sent)")
+    def get(self, campaign: str, entry_id: str):
+        """One of your roster exports, as the export log keeps it (admins: anyone's): which rows were
+        shortened to the preset's limits and which people's phone or e-mail could not be exported."""
+        campaign_store(campaign)
+        entry = export_log().entry(campaign, entry_id)
+        if entry is None or entry.get("kind") != "roster" or (
+                entry.get("who") != g.user.name and role_in(g.user, campaign) != "admin"):
+            abort(404, message="No such export of yours")
+        return entry
 
 
 @audit_blp.route("")

@@ -16,8 +16,10 @@ export function percent(value) {
 }
 
 // Downloads a file the API streams (the bearer token rules out a plain link): saved under the server's name.
-export async function download(path) {
+// ``seen(response)``, if given, reads the response's headers first.
+export async function download(path, seen) {
   const { response } = await api(path, { raw: true });
+  if (seen) seen(response);
   const blob = await response.blob();
   const disposition = response.headers.get("Content-Disposition") || "";
   const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || "export";

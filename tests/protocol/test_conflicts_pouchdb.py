@@ -150,3 +150,21 @@ def test_plain_pouchdb_clients_are_merged_at_document_level(server, pouch):
     doc = _settled(phones)
     entry = doc["conflicts"]["answers.door_language"]
     assert entry["open"] and sorted(h["value"] for h in entry["heads"]) == ["es", "pl"]
+
+
+def test_a_plain_clients_values_against_a_stamping_phone_all_reach_the_review_queue(server, pouch):
+    # Issue 25: the phone stamps rsvp=yes; a plain PouchDB client of the same record (stamps left as
+    # it found them) sets rsvp=no and door_language=vi.  Both sync twice.
+    phones = _phones(server, pouch, 2)
+    phones[0].edit(_answer(rsvp="maybe"), T + 500)
+    _sync_all(phones, (0,))
+    phones[0].edit(_answer(rsvp="yes"), T + 1000)
+    phones[1].edit(_answer(rsvp="no", door_language="vi"), T + 2000, stamped=False)
+    for _ in range(2):
+        _sync_all(phones, (0, 1))
+    doc = _settled(phones)
+    assert doc["answers"]["rsvp"] == "yes" and doc["answers"]["door_language"] == "en"  # the stamped side, for now
+    campaign = phones[0].campaign
+    queue = phones[0].server.http.get(f"/api/v1/campaigns/{campaign}/conflicts").json()
+    assert {c["field"]: sorted(h["value"] for h in c["heads"]) for c in queue} == {
+        "answers.rsvp": ["no", "yes"], "answers.door_language": ["en", "vi"]}
