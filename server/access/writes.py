@@ -18,7 +18,8 @@ The rules, each written once:
   (``privacy``), which they cannot read: in another's sign-up they may change
   only what is not private (a visit's outcome, a conflict on the door's
   language), never create, delete or re-own one.
-* **Everyone but admins**: a record's author never changes.
+* **Everyone but admins**: a new record's author is its writer, and a
+  record's author never changes (an author's records reach their phone).
 * **Roster data stays roster data**: no revision turns a record that holds a
   resident's details into one that does not (its earlier revisions stay
   private, and so does the document: ``reads``).
@@ -112,6 +113,9 @@ def check(doc: object, stored: Stored | None, writer: Writer, form: dict | None 
         _volunteer(doc_id, new, stored, writer)
     elif writer.role == "coordinator":
         _coordinator(doc_id, new, stored, writer, form)
+    if writer.role != "admin" and new is not None and new.get("type") == "record":
+        if stored is None and new.get("author") != writer.name:
+            raise Forbidden("A new record's author is the person who writes it", doc_id)
     if stored is not None and stored.body is not None and writer.role != "admin" and new is not None:
         if stored.body.get("type") == "record" and new.get("author") != stored.body.get("author"):
             raise Forbidden("A record's author never changes", doc_id)
