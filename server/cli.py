@@ -543,5 +543,16 @@ def _export_commands() -> None:
 _export_commands()
 
 
+def _doctor_command() -> None:
+    """``blockwalk doctor`` (``server/doctor.py``), with the same ``--store`` and error handling."""
+    from server.doctor import command
+
+    command.callback = _guarded(command.callback)
+    main.add_command(store_option(command))
+
+
+_doctor_command()
+
+
 if __name__ == "__main__":
     main()
