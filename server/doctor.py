@@ -230,7 +230,7 @@ def check_store(config: Mapping[str, object]) -> tuple[list[Finding], Callable[[
         probe = server.system_db("accounts")
         written = probe.put_local({"_id": "_local/blockwalk-doctor", "at": time.time()})
         probe.delete_local("_local/blockwalk-doctor", written.get("rev"))
-        clock = _couch_clock(server)
+        clock = _couch_clock(url)
         return [ok("store", f"{shown}: reachable and writable, {count} campaign database{'s' if count != 1 else ''}")], clock
     except Exception as exc:  # noqa: BLE001
         return [fail("store", f"{shown} opened but a read or a write failed: {_reason(exc)}; check the user's rights "
@@ -239,11 +239,19 @@ def check_store(config: Mapping[str, object]) -> tuple[list[Finding], Callable[[
         server.close()
 
 
-def _couch_clock(server) -> Callable[[], float] | None:
-    request = getattr(server, "request", None)
-    if request is None:
+def _couch_clock(url: str) -> Callable[[], float] | None:
+    """This machine's clock minus the CouchDB server's (its Date header), for a CouchDB store's URL."""
+    if not url.startswith("couchdb+"):
         return None
-    offset = _offset_from_date(request("GET", "/").headers.get("date"))
+    import httpx
+
+    parts = urlsplit(url[len("couchdb+"):])
+    auth = (parts.username or "", parts.password or "") if parts.username else None
+    try:
+        date = httpx.get(f"{parts.scheme}://{parts.hostname}:{parts.port or 5984}/", auth=auth, timeout=10).headers.get("date")
+    except httpx.HTTPError:
+        return None
+    offset = _offset_from_date(date)
     return None if offset is None else (lambda: offset)
 
 
