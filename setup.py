@@ -69,8 +69,10 @@ class BuildPy(build_py):
             return
         for app in webfiles.APPS:
             _complete(app)
+            target = Path(self.build_lib) / app.packaged
+            shutil.rmtree(target, ignore_errors=True)  # no file of an earlier build (in build/) outlives its source
             for name, path in webfiles.files(app, HERE / app.source).items():
-                _copy(path, Path(self.build_lib) / app.packaged / name)
+                _copy(path, target / name)
 
 
 class Sdist(sdist):
