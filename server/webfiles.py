@@ -59,12 +59,12 @@ SHELL_APP = WebApp(
     packaged="server/mobile-shell",
     own=("app/**/*",),
     vendor=(
-        "node_modules/pouchdb/LICENSE",
         "node_modules/pouchdb/dist/pouchdb.min.js",
-        "node_modules/leaflet/LICENSE",
         "node_modules/leaflet/dist/leaflet.js",
         "node_modules/leaflet/dist/leaflet.css",
         "node_modules/leaflet/dist/images/*.png",
+        "node_modules/pouchdb/LICENSE",
+        "node_modules/leaflet/LICENSE",
     ),
     entry=("app/index.html", "app/sw.js", "app/manifest.webmanifest"),
 )
@@ -77,13 +77,13 @@ PAGES_APP = WebApp(
     packaged="server/web",
     own=("*.html", "*.js", "*.css", "*.svg"),
     vendor=(
-        "node_modules/leaflet/LICENSE",
         "node_modules/leaflet/dist/leaflet.js",
         "node_modules/leaflet/dist/leaflet.css",
         "node_modules/leaflet/dist/images/*.png",
-        "node_modules/leaflet.markercluster/MIT-LICENCE.txt",
         "node_modules/leaflet.markercluster/dist/leaflet.markercluster.js",
         "node_modules/leaflet.markercluster/dist/MarkerCluster*.css",
+        "node_modules/leaflet/LICENSE",
+        "node_modules/leaflet.markercluster/MIT-LICENCE.txt",
     ),
     entry=("index.html",),
 )
@@ -114,9 +114,9 @@ def missing(app: WebApp, folder: Path | None = None) -> list[str]:
 
 def what_to_run() -> str:
     if IN_CHECKOUT:
-        return ("run scripts/bootstrap in the checkout (it runs npm ci in mobile-shell/ and server/web/; "
+        return ("Run scripts/bootstrap in the checkout (it runs npm ci in mobile-shell/ and server/web/; "
                 "Node 20), then restart the server")
-    return ("reinstall Blockwalk from a wheel built with `python -m build` in a checkout with npm "
+    return ("Reinstall Blockwalk from a wheel built with `python -m build` in a checkout with npm "
             "(the wheel carries the web apps' files; installing it needs no npm), then restart the server")
 
 
@@ -125,14 +125,18 @@ def report() -> str | None:
     parts = []
     for app in APPS:
         gaps = missing(app)
-        if gaps:
-            where = app.folder if not IN_CHECKOUT else app.folder.relative_to(CHECKOUT)
-            shown = ", ".join(f"{where}/{g}" for g in gaps[:3]) + (f" and {len(gaps) - 3} more" if len(gaps) > 3 else "")
-            parts.append(f"{app.name} ({app.url}) {'is missing' if len(gaps) == len(app.required) else 'is partial'}: "
-                         f"no {shown}")
+        if not gaps:
+            continue
+        where = app.folder.relative_to(CHECKOUT) if IN_CHECKOUT and app.folder.is_relative_to(CHECKOUT) else app.folder
+        if not app.folder.is_dir():
+            parts.append(f"{app.name} ({app.url}) cannot be served: there is no {where}/")
+            continue
+        shown = ", ".join(f"{where}/{g}" for g in gaps[:3]) + (f" and {len(gaps) - 3} more" if len(gaps) > 3 else "")
+        parts.append(f"{app.name} ({app.url}) cannot be served: it lacks {shown}")
     if not parts:
         return None
-    return "; ".join(parts) + f". {what_to_run()}; until then those pages answer 503, sync and the API work."
+    text = "; ".join(parts) + f". {what_to_run()}; until then those pages answer 503, sync and the API work."
+    return text[0].upper() + text[1:]
 
 
 def incomplete(app: WebApp) -> str | None:

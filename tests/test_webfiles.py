@@ -35,9 +35,9 @@ def test_every_vendor_file_the_server_serves_is_packaged():
 def test_an_app_without_its_vendor_files_is_named_with_what_to_run(monkeypatch):
     monkeypatch.setattr(webfiles, "missing", lambda app, folder=None: PARTIAL if app is webfiles.SHELL_APP else [])
     message = webfiles.report()
-    assert "the canvasser app (/app/) is partial" in message
+    assert "The canvasser app (/app/) cannot be served: it lacks" in message
     assert "mobile-shell/node_modules/pouchdb/dist/pouchdb.min.js" in message
-    assert "run scripts/bootstrap" in message and "coordinator" not in message
+    assert "Run scripts/bootstrap" in message and "coordinator" not in message
 
 
 def test_an_incomplete_app_answers_503_with_the_message_never_500(tmp_path, monkeypatch):
@@ -63,7 +63,7 @@ def test_serve_names_the_incomplete_app_at_start(tmp_path, monkeypatch):
     said = []
     monkeypatch.setattr(cli.click, "echo", lambda message="", err=False: said.append(message))
     cli._say_what_web_apps_lack()
-    assert len(said) == 1 and said[0].startswith("blockwalk: the canvasser app (/app/) is partial")
+    assert len(said) == 1 and said[0].startswith("blockwalk: The canvasser app (/app/) cannot be served")
 
 
 @pytest.mark.parametrize("app", webfiles.APPS, ids=lambda a: a.source)

@@ -113,7 +113,7 @@ def served(installed, tmp_path_factory):
     finally:
         proc.terminate()
         _, errors = proc.communicate(timeout=20)
-        assert "is missing" not in errors and "is partial" not in errors, errors
+        assert "cannot be served" not in errors, errors
 
 
 def test_the_installed_app_installs_its_service_worker_and_reloads_offline(served, chromium):
