@@ -50,7 +50,7 @@ def _complete(app) -> None:
     if npm is None or not (folder / "package-lock.json").is_file():
         raise SetupError(f"{app.name} lacks {', '.join(webfiles.missing(app, folder))} in {folder}, and npm "
                          "(Node 20) is needed to fetch them: install npm, or run scripts/bootstrap first")
-    print(f"running npm ci in {folder} for {app.name}'s vendor files")
+    print(f"running npm ci in {folder} (the vendor files of {app.name})")
     subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder, check=True)
     gaps = webfiles.missing(app, folder)
     if gaps:
