@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "deployment.md"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
+pytestmark = pytest.mark.slow
+
 
 def guide_config() -> str:
     """The nginx block of docs/deployment.md: the indented lines after 'nginx (', up to the Caddy section."""
