@@ -29,7 +29,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent  # server/
 CHECKOUT = PACKAGE.parent
-IN_CHECKOUT = (CHECKOUT / "pyproject.toml").is_file()
+# A checkout (or an unpacked sdist): the project file and the app beside the packages; never site-packages.
+IN_CHECKOUT = (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "mobile-shell" / "package.json").is_file()
 SHELL = CHECKOUT / "mobile-shell" if IN_CHECKOUT else PACKAGE / "mobile-shell"
 WEB = PACKAGE / "web"
 
