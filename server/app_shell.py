@@ -13,6 +13,11 @@ The service worker (``/app/sw.js``) may control all of ``/app/``
 caches, so a new version of any file replaces the cache on the next visit.
 Files are sent with ``Cache-Control: no-cache``: the service worker, not the
 HTTP cache, decides what a phone runs offline.
+
+Where ``mobile-shell`` is (a checkout, an installed wheel) is
+``server.webfiles``'s to say.  An app missing its vendor files (``npm ci`` not
+run) answers every request with a 503 and the message that says what to run,
+found once when the app is built, never a 500 halfway through.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, redirect
 
 from forms.messages import CATALOGUES
+from server import webfiles
 
-ROOT = Path(__file__).resolve().parent.parent
-SHELL = ROOT / "mobile-shell"
+ROOT = webfiles.CHECKOUT  # the packages' folder: the checkout, or site-packages
+SHELL = webfiles.SHELL
 APP = SHELL / "app"
 MODULES = SHELL / "node_modules"
 EXPRESSIONS = ROOT / "forms" / "expressions.mjs"
@@ -54,6 +60,7 @@ TYPES = {
 }
 
 bp = Blueprint("app_shell", __name__)
+webfiles.guard(bp, webfiles.SHELL_APP)
 
 
 def _app_files() -> dict[str, Path]:

@@ -113,6 +113,7 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
         f"(store: {safe_url(settings.store_url(app.config))})",
         err=True,
     )
+    _say_what_web_apps_lack()
     _catch_up_in_background(app)
     # A stop (SIGTERM, as from systemd or docker) closes the store as Ctrl-C does: the CouchDB
     # store writes the checkpoints still waiting for CouchDB (sync.couchdb_checkpoints).
@@ -128,6 +129,15 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
 
 def _stop(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def _say_what_web_apps_lack() -> None:
+    """A web app missing files (npm ci not run) is named once at start, with what to run (server/webfiles.py)."""
+    from server import webfiles
+
+    message = webfiles.report()
+    if message:
+        click.echo(f"blockwalk: {message}", err=True)
 
 
 def _catch_up_in_background(app) -> None:
@@ -541,6 +551,17 @@ def _export_commands() -> None:
 
 
 _export_commands()
+
+
+def _doctor_command() -> None:
+    """``blockwalk doctor`` (``server/doctor.py``), with the same ``--store`` and error handling."""
+    from server.doctor import command
+
+    command.callback = _guarded(command.callback)
+    main.add_command(store_option(command))
+
+
+_doctor_command()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ Pages sign in with a name and password through the REST API
 (no inline script, no other origin but the configured tile server) keeps
 other scripts from reading it.  Every permission is checked by the API, not
 by the page.
+
+Where the pages are (a checkout, an installed wheel) is ``server.webfiles``'s
+to say; pages missing their vendor files (``npm ci`` not run) answer a 503
+with the message that says what to run.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
 
-WEB = Path(__file__).resolve().parent / "web"
+from server import webfiles
+
+WEB = webfiles.WEB
 # The dist folder of each vendor package the pages may load, and nothing else of node_modules.
 VENDOR = {
     "leaflet": WEB / "node_modules" / "leaflet" / "dist",
@@ -30,6 +36,7 @@ VENDOR = {
 PAGE_SUFFIXES = {".html", ".js", ".css", ".svg"}
 
 bp = Blueprint("pages", __name__, url_prefix="/coordinator")
+webfiles.guard(bp, webfiles.PAGES_APP)
 
 
 @bp.after_request
