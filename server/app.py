@@ -23,7 +23,7 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     store = open_store(settings.store_url(app.config), app.config)
     app.extensions["blockwalk.store"] = store
     app.extensions["blockwalk.accounts"] = Accounts(store)
-    app.extensions["blockwalk.checker"] = Checker(app.config["MAX_ATTACHMENT_BYTES"])
+    app.extensions["blockwalk.checker"] = Checker(app.config["MAX_ATTACHMENT_BYTES"], str(app.config["PHONE_REGION"]))
 
     from server import api, cors
     from server.app_shell import bp as app_shell_bp
