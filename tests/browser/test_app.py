@@ -396,6 +396,9 @@ def test_a_refused_record_stays_with_its_reason_and_an_ended_turf_is_dropped(pho
     assert left == [record_id]
     phone.go("#/sync")
     phone.page.wait_for_selector("#refused li")
+    # Never "everything is on the server" above a refusal.
+    assert phone.page.inner_text("#pending-count") == "Nothing is waiting to be sent, but the server refused what is listed below."
+    assert phone.page.inner_text("#refused-count") == "1 record refused by the server"
     reason = phone.page.inner_text("#refused li .reason")
     assert "Turf 3 is not one of your assigned turfs" in reason and "turf:3" not in reason
     assert app_server.http.get(f"/sync/{CAMPAIGN}/{record_id}").status_code == 404
@@ -463,7 +466,7 @@ def test_sign_in_with_a_one_time_code_and_sign_out_wipes_the_phone(phones, app_s
     assert code.status_code == 201, code.text
     phone = phones("vic-code")
     phone.open()
-    phone.page.click("#door-language button, .langs button:has-text('ES')")
+    phone.page.get_by_role("group", name="App language").get_by_role("button", name="Español").click()
     assert phone.page.inner_text("h2") == "Iniciar sesión"
     phone.page.fill("input[name=code]", code.json()["code"].lower().replace("-", " "))
     phone.shot("sign-in-code-es")

@@ -11,7 +11,13 @@ import { randomId } from "./store.js";
 
 const el = (tag, props = {}, ...children) => {
   const { dataset, ...rest } = props;
-  const node = Object.assign(document.createElement(tag), rest);
+  const attributes = Object.keys(rest).filter((key) => key.includes("-")); // aria-label and the like are attributes only
+  const node = document.createElement(tag);
+  for (const key of attributes) {
+    node.setAttribute(key, rest[key]);
+    delete rest[key];
+  }
+  Object.assign(node, rest);
   if (dataset) Object.assign(node.dataset, dataset);
   for (const child of children.flat()) if (child != null) node.append(child);
   return node;
@@ -164,7 +170,7 @@ export class FormView {
     const list = target[field.name] || (target[field.name] = []);
     const set = el("fieldset", { className: "repeat" }, el("legend", { textContent: label }));
     list.forEach((instance, i) => {
-      const inner = el("div", { className: "instance" }, el("h4", { textContent: t("entry", { n: i + 1 }, this.language) }));
+      const inner = el("div", { className: "instance" }, el("h4", { textContent: t("entry", { index: i + 1 }, this.language) }));
       inner.append(...this.renderFields(field.fields, instance, { ...scope, ...instance }, `${path}.${i}.`, relevant));
       if (list.length > (field.min_count || 0)) {
         inner.append(el("button", {

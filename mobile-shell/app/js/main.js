@@ -219,12 +219,12 @@ function back(href) {
   return el("a", { href, className: "back", textContent: "‹ " + t("back") });
 }
 
-// A confirmation left by the screen before (a save), shown once.
+// A confirmation left by the screen before (a save) for the screen it went to: shown there,
+// redrawn with it, gone once the volunteer goes elsewhere.
+let flashed = null; // {hash, text}
 function flash() {
-  const text = sessionStorage.getItem("bw.flash");
-  if (!text) return null;
-  sessionStorage.removeItem("bw.flash");
-  return el("p", { className: "notice ok", role: "status", id: "flash", textContent: text });
+  if (!flashed || flashed.hash !== location.hash) return null;
+  return el("p", { className: "notice ok", role: "status", id: "flash", textContent: flashed.text });
 }
 
 // ---- sign-in -----------------------------------------------------------------------
@@ -234,7 +234,7 @@ async function api(path, body, token) {
   if (token) headers.Authorization = "Bearer " + token;
   const response = await fetch(path, { method: body ? "POST" : "GET", headers, body: body ? JSON.stringify(body) : undefined });
   const json = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(json.message || response.statusText);
+  if (!response.ok) throw Object.assign(new Error(json.message || response.statusText), { status: response.status });
   return json;
 }
 
@@ -268,7 +268,10 @@ function signinScreen() {
         : await api("/api/v1/auth/login", { name: name.value.trim(), password: password.value, label });
       await signedIn(campaign.value.trim(), answer.token);
     } catch (err) {
-      shown.textContent = navigator.onLine ? t("signin_failed", { reason: err.message }) : t("signin_offline");
+      // The server's refusal in the volunteer's words; anything else as the server said it.
+      shown.textContent = !navigator.onLine ? t("signin_offline")
+        : err.status === 401 ? t(how === "code" ? "signin_wrong_code" : "signin_wrong")
+          : t("signin_failed", { reason: err.message });
     }
   };
   const scan = el("button", { type: "button", className: "secondary", textContent: t("scan") });
@@ -565,8 +568,7 @@ async function formScreen(formId, params) {
   const isMeeting = form.drive === "meeting_awareness" || form.form_id === "meeting_awareness";
   const meeting = isMeeting ? (previous && previous.meeting ? d.meetings.find((m) => m._id === previous.meeting) : nextMeeting(d)) : null;
   const meetingSlot = el("div", {}, isMeeting ? meetingBox(meeting, view.language, form) : null);
-  // The resident's words follow the door's language: the form's title, the form, its Save button and messages.
-  const title = el("span", { textContent: pick(form.title, view.language, form.default_language) });
+  // The resident's words follow the door's language: the form's title (the screen's), the form, its Save button and messages.
   const save = el("button", { type: "submit", textContent: t("save", {}, view.language), id: "save", lang: view.language });
   const langs = el("div", { className: "langs", role: "group", id: "door-language", "aria-labelledby": "door-language-label" },
     el("span", { className: "label", id: "door-language-label", textContent: t("door_language") }),
@@ -581,7 +583,6 @@ async function formScreen(formId, params) {
         });
         heading.textContent = pick(form.title, lang, form.default_language);
         heading.lang = lang;
-        title.textContent = pick(form.title, lang, form.default_language);
         save.textContent = t("save", {}, lang);
         save.lang = lang;
         if (problem.textContent) problem.textContent = t("fix_errors", { n: Object.keys(view.errors).length }, lang);
@@ -637,10 +638,11 @@ async function formScreen(formId, params) {
         const kept = Object.keys(added).filter((name) => JSON.stringify(answers).includes(JSON.stringify(name)));
         const saved = await saveRecord(next, previous, Object.fromEntries(kept.map((n) => [n, added[n]])));
         sessionStorage.setItem("bw.saved", saved._id);
-        sessionStorage.setItem("bw.flash", between ? t("asset_saved") : t("visit_saved"));
-        location.hash = household ? `#/household/${encodeURIComponent(household._id)}` : `#/turf/${encodeURIComponent(turfId || "")}`;
+        const to = household ? `#/household/${encodeURIComponent(household._id)}` : `#/turf/${encodeURIComponent(turfId || "")}`;
+        flashed = { hash: to, text: between ? t("asset_saved") : t("visit_saved") };
+        location.hash = to;
       },
-    }, el("h3", {}, title), meetingSlot, view.root, problem, save));
+    }, meetingSlot, view.root, problem, save));
   heading.lang = view.language;
   cleanup.push(() => geo.stop(true)); // registered after screen(), which runs the previous screen's cleanup
   showGeo(geo);
@@ -730,6 +732,7 @@ async function route() {
   const [path, query] = location.hash.slice(1).split("?");
   const params = new URLSearchParams(query || "");
   const parts = (path || "/").split("/").slice(1).map(decodeURIComponent);
+  if (flashed && flashed.hash !== location.hash) flashed = null;
   drawBar();
   if (!session.token) return signinScreen();
   try {
