@@ -350,3 +350,25 @@ def test_sign_in_errors_sit_under_their_button_and_the_language_switch_is_labell
     p.page.get_by_role("button", name=re.compile("Idioma de la aplicación")).click()
     assert p.page.inner_text("h2") == "Sign in"
     p.shot("sign-in-en")
+
+
+def test_answers_typed_at_the_door_survive_a_tap_on_back_and_a_reload(phone, app_server):
+    p = phone("door-draft").signed_in()
+    home = door(app_server, "turf:1", 37)
+    at_door(p, home)
+    new_visit(p, home, "Volunteer recruitment")
+    choose(p, "What happened at the door? *", "Contacted")
+    choose(p, "Would you like to volunteer? *", "Yes")
+    p.page.get_by_label("Full name *").fill("Kofi Mensah")
+    p.page.get_by_role("link", name="Back").click()
+    p.screen_for(f"#/household/{home['_id'].replace(':', '%3A')}")
+    new_visit(p, home, "Volunteer recruitment")
+    assert p.page.inner_text("#draft").startswith("Your answers not yet saved were kept.")
+    assert p.page.get_by_label("Full name *").input_value() == "Kofi Mensah"
+    p.page.reload()
+    p.page.wait_for_selector("#record-form")
+    assert p.page.get_by_label("Full name *").input_value() == "Kofi Mensah"
+    p.shot("form-draft")
+    p.page.get_by_role("button", name="Start again").click()
+    p.page.wait_for_function("() => !document.getElementById('draft')")
+    assert p.page.get_by_label("Full name *").is_hidden()  # nothing chosen: the volunteer's questions are not asked

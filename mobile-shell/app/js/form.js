@@ -5,7 +5,7 @@
 // what the phone accepts, the server and the roster keep.
 import { evaluate, truthy } from "../lib/expressions.mjs";
 import { dateOk, emailOk, length, phoneOk, timeOk, typedNumber } from "../lib/fieldchecks.mjs";
-import { message, pick, t } from "./i18n.js";
+import { message, num, pick, t } from "./i18n.js";
 import { resizePhoto } from "./photo.js";
 import { randomId } from "./store.js";
 
@@ -24,6 +24,7 @@ const el = (tag, props = {}, ...children) => {
 };
 
 const DEFAULT_MAX_TEXT = 2000;
+const COORDINATE = { minimumFractionDigits: 5, maximumFractionDigits: 6, useGrouping: false };
 const domId = (path) => path.replace(/[^\w-]/g, "_");
 
 const empty = (v) => v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0);
@@ -34,7 +35,7 @@ export class FormView {
   // hide: names of fields not asked here (with `preset`, their answers);
   // onErrors(count): told whenever the number of fields with a problem shown changes.
   constructor(form, { answers = {}, language, attachments = {}, geo, region = "US", phoneTable = { regions: {} },
-    hide = [], preset = {}, onErrors = null } = {}) {
+    hide = [], preset = {}, onErrors = null, onChange = null } = {}) {
     this.form = form;
     this.language = language || form.default_language || form.languages[0];
     this.answers = structuredClone(answers);
@@ -45,6 +46,7 @@ export class FormView {
     this.phoneTable = phoneTable;
     this.hide = new Set(hide);
     this.onErrors = onErrors;
+    this.onChange = onChange;
     this.errors = {};
     this.checked = false; // a save was tried: problems are shown, and follow the language
     this.root = el("div", { className: "form" });
@@ -80,6 +82,11 @@ export class FormView {
     this.language = lang;
     if (this.checked) this.collect(); // the problems shown, again in the door's new language
     else this.render();
+    this.touched();
+  }
+
+  touched() {
+    if (this.onChange) this.onChange(this);
   }
 
   today() {
@@ -175,7 +182,7 @@ export class FormView {
       if (list.length > (field.min_count || 0)) {
         inner.append(el("button", {
           type: "button", className: "secondary", textContent: t("remove_entry", {}, this.language),
-          onclick: () => { list.splice(i, 1); this.render(); },
+          onclick: () => { list.splice(i, 1); this.render(); this.touched(); },
         }));
       }
       set.append(inner);
@@ -183,7 +190,7 @@ export class FormView {
     if (!field.max_count || list.length < field.max_count) {
       set.append(el("button", {
         type: "button", className: "secondary add", textContent: t("add_entry", {}, this.language),
-        onclick: () => { list.push(this.newInstance(field)); this.render(); },
+        onclick: () => { list.push(this.newInstance(field)); this.render(); this.touched(); },
       }));
     }
     const error = this.errors[path];
@@ -204,6 +211,7 @@ export class FormView {
       if (this.onErrors) this.onErrors(Object.keys(this.errors).length);
     }
     this.refresh();
+    this.touched();
   }
 
   renderInput(field, target, path) {
@@ -246,14 +254,16 @@ export class FormView {
               el("span", { textContent: t("consent_refused", {}, this.language) }))));
       }
       case "geopoint": {
-        const show = el("p", { className: "geo", textContent: value ? `${value.lat}, ${value.lon}` + (value.accuracy_m != null ? ` (${t("accuracy", { m: value.accuracy_m }, this.language)})` : "") : "" });
+        const where = (point) => `${num(point.lat, this.language, COORDINATE)}, ${num(point.lon, this.language, COORDINATE)}`
+          + (point.accuracy_m != null ? ` (${t("accuracy", { m: point.accuracy_m }, this.language)})` : "");
+        const show = el("p", { className: "geo", textContent: value ? where(value) : "" });
         return el("div", {}, el("button", {
           type: "button", className: "secondary", name, textContent: t("use_location", {}, this.language),
           onclick: () => {
             const best = this.geo && this.geo.best();
             if (best) {
               this.changed(target, field.name, { lat: best.lat, lon: best.lon, accuracy_m: best.accuracy_m });
-              show.textContent = `${best.lat}, ${best.lon} (${t("accuracy", { m: best.accuracy_m }, this.language)})`;
+              show.textContent = where(best);
             } else {
               show.textContent = t("geotag_unavailable", {}, this.language);
             }

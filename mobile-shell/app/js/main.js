@@ -559,8 +559,19 @@ async function formScreen(formId, params) {
 
   const hide = between ? ["outcome", "door_language"] : [];
   const problem = el("p", { className: "error", role: "alert", id: "form-error" });
+  // Answers typed and not saved are kept for this address (the tab's session): a tap on Back,
+  // a call coming in or a reload at the door loses nothing.  New photos are not kept (they are files).
+  const draftKey = `bw.draft:${session.campaign}:${location.hash}`;
+  const kept = JSON.parse(sessionStorage.getItem(draftKey) || "null");
+  const draft = kept && (!previous || kept.rev === previous._rev) ? kept : null;
+  const keepDraft = (v) => sessionStorage.setItem(draftKey, JSON.stringify({
+    rev: previous ? previous._rev : null, language: v.language,
+    answers: JSON.parse(JSON.stringify(v.answers, (key, value) => (typeof value === "string" && value in v.photos ? undefined : value))),
+  }));
   const view = new FormView(form, {
-    answers: previous ? previous.answers : {}, language: previous ? previous.language : appLanguage() in (form.title || {}) ? appLanguage() : undefined,
+    answers: draft ? draft.answers : previous ? previous.answers : {},
+    language: draft ? draft.language : previous ? previous.language : appLanguage() in (form.title || {}) ? appLanguage() : undefined,
+    onChange: keepDraft,
     attachments: photos, geo, region: (d.campaign && d.campaign.phone_region) || config.phone_region, phoneTable,
     hide, preset: between ? { outcome: "contacted" } : {},
     onErrors: (count) => { problem.textContent = count ? t("fix_errors", { n: count }, view.language) : ""; },
@@ -608,6 +619,11 @@ async function formScreen(formId, params) {
   const heading = screen(pick(form.title, view.language, form.default_language),
     back(household ? `#/household/${encodeURIComponent(household._id)}` : turfId ? `#/turf/${encodeURIComponent(turfId)}` : "#/turfs"),
     where ? el("p", { className: "meta", textContent: where + (turf ? ` · ${turf.name || turf._id}` : "") }) : null,
+    draft ? el("div", { className: "notice", role: "status", id: "draft" }, el("span", { textContent: t("draft_kept") + " " }),
+      el("button", {
+        type: "button", className: "secondary small", textContent: t("draft_discard"),
+        onclick: () => { sessionStorage.removeItem(draftKey); route(); },
+      })) : null,
     langs, el("div", { className: "geo-box" }, geoLine, geoWarn, waitAgain, pinButton), pinPanel,
     el("form", {
       id: "record-form", noValidate: true, lang: view.language,
@@ -635,8 +651,9 @@ async function formScreen(formId, params) {
         if (householdId) next.household = householdId;
         if (meeting) next.meeting = meeting._id; // which meeting the knock was about (server/meetings_report.py)
         delete next._conflicts;
-        const kept = Object.keys(added).filter((name) => JSON.stringify(answers).includes(JSON.stringify(name)));
-        const saved = await saveRecord(next, previous, Object.fromEntries(kept.map((n) => [n, added[n]])));
+        const withPhotos = Object.keys(added).filter((name) => JSON.stringify(answers).includes(JSON.stringify(name)));
+        const saved = await saveRecord(next, previous, Object.fromEntries(withPhotos.map((n) => [n, added[n]])));
+        sessionStorage.removeItem(draftKey);
         sessionStorage.setItem("bw.saved", saved._id);
         const to = household ? `#/household/${encodeURIComponent(household._id)}` : `#/turf/${encodeURIComponent(turfId || "")}`;
         flashed = { hash: to, text: between ? t("asset_saved") : t("visit_saved") };
