@@ -75,8 +75,13 @@ def phone_table() -> dict:
     return json.loads(PHONE_REGIONS.read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(f"(?:{pattern})")
+
+
 def _full(pattern: str, text: str) -> bool:
-    return re.fullmatch(f"(?:{pattern})", text) is not None
+    return _compiled(pattern).fullmatch(text) is not None
 
 
 def _national_ok(national: str, rules: list[dict]) -> bool:
@@ -103,13 +108,13 @@ def phone_ok(text: object, region: str, table: dict | None = None) -> bool:
     rule = table["regions"].get((region or "").upper())
     if rule is None:
         return 7 <= len(digits) <= 15
-    idd = re.match(f"(?:{rule['international_prefix']})", digits) if rule.get("international_prefix") else None
+    idd = _compiled(rule["international_prefix"]).match(digits) if rule.get("international_prefix") else None
     if idd and idd.end() < len(digits):
         found = _by_code(table, digits[idd.end():])
         if found is not None and _national_ok(found[1], found[0]):
             return True
     national = digits
-    prefix = re.match(f"(?:{rule['national_prefix']})", digits) if rule.get("national_prefix") else None
+    prefix = _compiled(rule["national_prefix"]).match(digits) if rule.get("national_prefix") else None
     if prefix and prefix.end() > 0:
         rest = digits[prefix.end():]
         if not (_full(rule["general"], digits) and not _full(rule["general"], rest)):
