@@ -53,6 +53,12 @@ class SlowPhone(AppPhone):
         """Wait until the screen shown was drawn for this address."""
         self.page.wait_for_function("h => document.getElementById('main').dataset.hash === h", arg=hash_)
 
+    def shot(self, what: str):
+        """The screen photographed, and never wider than the phone (nothing to scroll sideways)."""
+        width = self.page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 360, f"{what}: the page is {width} px wide on a 360 px phone"
+        return super().shot(what)
+
     def page_errors(self) -> list[str]:
         return [line for line in self.console if line.startswith("pageerror")]
 
