@@ -29,7 +29,7 @@ class SlowPhone(AppPhone):
 
     def __init__(self, browser, server, name: str, locale: str = "en-US"):
         super().__init__(browser, server, name)
-        self.context.close()
+        self.context.close()  # the same phone, in the volunteer's locale
         self.context = browser.new_context(viewport={"width": 360, "height": 740}, locale=locale,
                                            geolocation={"latitude": 41.8902, "longitude": -87.6780, "accuracy": 8},
                                            permissions=["geolocation"], service_workers="allow")
@@ -37,8 +37,7 @@ class SlowPhone(AppPhone):
         self.page.set_default_timeout(30_000)
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
-        cdp = self.context.new_cdp_session(self.page)
-        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+        self.context.new_cdp_session(self.page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
 
     def signed_in(self) -> "SlowPhone":
         self.open()
@@ -169,6 +168,7 @@ def test_a_geotag_far_from_the_door_is_shown_and_can_be_fixed_before_saving(phon
     p.shot("form-geotag-far")
     # The volunteer walks back (or the fix settles) and asks again: the warning goes.
     at_door(p, home)
+    assert p.page.get_by_role("button", name={"en": "Mark on the map", "es": "Marcar en el mapa"}[language]).is_visible()
     p.page.get_by_role("button", name={"en": "Wait for a better fix", "es": "Esperar una mejor señal"}[language]).click()
     p.page.wait_for_selector("#geotag[data-quality=good]")
     assert warning.is_hidden()
@@ -207,8 +207,13 @@ def test_phones_and_emails_the_roster_would_drop_are_refused_at_the_door(phone, 
     choose(p, words["outcome"], words["contacted"])
     choose(p, words["interested"], words["yes"])
     p.page.get_by_label(words["name"]).fill("Maria Ortiz")
-    for channel in ("sms", "email", "call"):
-        p.page.check(f"[data-field='consent_{channel}'] input[value='no']")
+    # Each consent question is named by its channel in words, in the door's language.
+    consents = {"en": ("Text messages (SMS) *", "E-mails *", "Phone calls *"),
+                "es": ("Mensajes de texto (SMS) *", "Correos electrónicos *", "Llamadas telefónicas *")}[language]
+    for question in consents:
+        choose(p, question, "No")
+    agree = {"en": "Yes, I agree", "es": "Sí, estoy de acuerdo"}[language]
+    assert p.page.get_by_role("radiogroup", name=consents[0]).get_by_label(agree).is_visible()
     for bad_phone, bad_email in (("555-12", "maria@example"), ("(773) 555-12", "maria@example")):
         p.page.get_by_label(words["phone"], exact=True).fill(bad_phone)
         p.page.get_by_label(words["email"], exact=True).fill(bad_email)
