@@ -1,9 +1,10 @@
 """The canvasser app (/app/) in a real headless Chromium at a phone's size, against a live server.
 
-On a low-end phone (360x740, the CPU slowed four times): a volunteer signs in, goes offline, fills each drive's form (emulated
-geolocation, a photo, the door's language switched), reloads the page while
-offline and finds everything still there, goes online and the records reach
-the server with their geotags and photos.  A record the server refuses stays
+On a low-end phone (360x740, the CPU slowed four times): a volunteer signs
+in, goes offline, fills each drive's form (emulated geolocation at each door,
+a photo, the door's language switched), reloads the page while offline and
+finds everything still there, goes online and the records reach the server
+with their geotags and photos.  A record the server refuses stays
 on the phone with the reason, and is resent once it can be accepted; an ended
 assignment drops its turf from the phone.  Every screen is photographed into
 ``tests/browser/screenshots/app/`` (git-ignored).

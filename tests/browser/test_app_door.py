@@ -277,11 +277,18 @@ def test_when_an_assignment_ends_at_a_door_the_screen_says_so_and_the_sync_scree
     p = phone("door-ended").signed_in()
     home = door(app_server, "turf:3", 5)
     at_door(p, home)
-    p.go(f"#/household/{home['_id']}")
+    new_visit(p, home, "Community assets")
+    choose(p, "What happened at the door? *", "Not home")
     ended = app_server.http.delete(f"/api/v1/campaigns/{CAMPAIGN}/assignments/vic/turf:3")
     assert ended.status_code in (200, 204), ended.text
     try:
-        p.page.wait_for_selector("#gone", timeout=60_000)
+        # The form is not redrawn under the volunteer's thumb, but it says what happened before they save.
+        p.page.wait_for_selector("#form-turf-gone:not([hidden])", timeout=60_000)
+        assert p.page.inner_text("#form-turf-gone").startswith("Your assignment to Turf 3 ended while this form was open")
+        assert p.page.get_by_role("radiogroup", name="What happened at the door? *").get_by_label("Not home").is_checked()
+        p.shot("form-turf-gone")
+        p.page.get_by_role("link", name="Back").click()
+        p.page.wait_for_selector("#gone")
         assert p.page.inner_text("#gone") == "This door is no longer on this phone: your assignment to its turf ended."
         assert p.page.inner_text("h2") == "Household"
         p.shot("door-gone")

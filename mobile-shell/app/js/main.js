@@ -112,6 +112,7 @@ onChange((what, ids, docs) => {
 });
 
 let renderTimer = null;
+let formCheck = null;
 let renderedAt = 0;
 function renderSoon(ms, restart) {
   if (renderTimer && !restart) return;
@@ -133,6 +134,10 @@ function scheduleRender(what) {
     return;
   }
   if (!typing) renderSoon(Math.max(50, renderedAt + 300 - performance.now()), false);
+  else if (openForm) { // the form is not redrawn: only checked for its turf still being here
+    clearTimeout(formCheck);
+    formCheck = setTimeout(checkOpenForm, 300);
+  }
 }
 
 function outcomeLabel(record, formList) {
@@ -503,7 +508,31 @@ function meetingBox(meeting, lang, form) {
     place ? el("p", { textContent: t("meeting_where", { place }, lang) }) : null);
 }
 
+// The form on screen, while it is: a form is never redrawn under someone typing, but it says
+// when its turf leaves the phone (an assignment ended), before the volunteer saves.
+let openForm = null; // {hash, turfId, notice}
+
+async function checkOpenForm() {
+  const form = openForm;
+  if (!form || form.hash !== location.hash) return;
+  const d = await data();
+  const gone = Boolean(form.turfId) && !d.turfs.some((x) => x._id === form.turfId);
+  form.notice.hidden = !gone;
+  form.notice.textContent = gone ? t("form_turf_gone", { turf: turfName(form.turfId) }) : "";
+}
+
+// The middle of a turf's shape, to open a map on when nothing better is known.
+function turfCentre(turf) {
+  const ring = turf && turf.geometry && (turf.geometry.type === "Polygon" ? turf.geometry.coordinates[0]
+    : turf.geometry.type === "MultiPolygon" ? turf.geometry.coordinates[0][0] : null);
+  if (!ring || !ring.length) return null;
+  const lons = ring.map((p) => p[0]);
+  const lats = ring.map((p) => p[1]);
+  return { lat: (Math.min(...lats) + Math.max(...lats)) / 2, lon: (Math.min(...lons) + Math.max(...lons)) / 2 };
+}
+
 async function formScreen(formId, params) {
+  openForm = null;
   const d = await data();
   const recordId = params.get("record");
   const previous = recordId ? await getDoc(recordId, { conflicts: true }) : null;
@@ -609,16 +638,18 @@ async function formScreen(formId, params) {
     onclick: async () => {
       pinPanel.hidden = false;
       pinBox.hidden = false;
-      const centre = (household && household.location) || geo.best();
+      const centre = (household && household.location) || geo.best() || turfCentre(turf);
       const point = await pickPoint(pinBox, centre, { done: pinDone, cancel: pinCancel });
       pinPanel.hidden = true;
       if (point) geo.setManual(point.lat, point.lon);
     },
   });
   const where = household ? address(household) : between ? t("between_doors") : null;
+  const turfGone = el("p", { className: "notice far", role: "alert", id: "form-turf-gone", hidden: true });
   const heading = screen(pick(form.title, view.language, form.default_language),
     back(household ? `#/household/${encodeURIComponent(household._id)}` : turfId ? `#/turf/${encodeURIComponent(turfId)}` : "#/turfs"),
     where ? el("p", { className: "meta", textContent: where + (turf ? ` · ${turf.name || turf._id}` : "") }) : null,
+    turfGone,
     draft ? el("div", { className: "notice", role: "status", id: "draft" }, el("span", { textContent: t("draft_kept") + " " }),
       el("button", {
         type: "button", className: "secondary small", textContent: t("draft_discard"),
@@ -662,6 +693,8 @@ async function formScreen(formId, params) {
     }, meetingSlot, view.root, problem, save));
   heading.lang = view.language;
   cleanup.push(() => geo.stop(true)); // registered after screen(), which runs the previous screen's cleanup
+  openForm = { hash: location.hash, turfId, notice: turfGone };
+  cleanup.push(() => { openForm = null; });
   showGeo(geo);
 }
 
