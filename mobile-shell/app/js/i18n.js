@@ -317,6 +317,10 @@ export async function loadMessages() {
 
 export function message(lang, key, params = {}) {
   const catalogue = catalogues[lang] || catalogues[(lang || "").split("-")[0]] || catalogues.en || {};
-  const text = catalogue[key] || (catalogues.en || {})[key] || key;
+  let text = catalogue[key] || (catalogues.en || {})[key] || key;
+  if (typeof text === "object") { // counted (forms/messages.py): the form for the message's number
+    const count = Object.values(params).find((v) => typeof v === "number");
+    text = text[plural(count ?? 0, key in catalogue ? lang : "en")] || text.other;
+  }
   return fill(text, params, lang);
 }
