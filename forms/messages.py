@@ -2,12 +2,15 @@
 
 A form's ``constraint_message``/``pattern_message``/``required_message`` are
 the form's; these are the rest.  A language without a catalogue falls back
-to English.
+to English.  A message that counts things ("at least 1 character", "2
+characters") has a form per plural category of its language (CLDR's, as
+``Intl.PluralRules`` gives them: the phone reads this catalogue as
+``/app/messages.json``), chosen by its number.
 """
 
 from __future__ import annotations
 
-CATALOGUES: dict[str, dict[str, str]] = {
+CATALOGUES: dict[str, dict[str, str | dict[str, str]]] = {
     "en": {
         "required": "An answer is required.",
         "unknown_field": "This form has no such field.",
@@ -33,10 +36,10 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "not_repeat": "Must be a list of entries.",
         "too_small": "Must be at least {min}.",
         "too_large": "Must be at most {max}.",
-        "too_short": "Must be at least {min} characters.",
-        "too_long": "Must be at most {max} characters.",
-        "too_few": "Needs at least {min} entries.",
-        "too_many": "Takes at most {max} entries.",
+        "too_short": {"one": "Must be at least {min} character.", "other": "Must be at least {min} characters."},
+        "too_long": {"one": "Must be at most {max} character.", "other": "Must be at most {max} characters."},
+        "too_few": {"one": "Needs at least {min} entry.", "other": "Needs at least {min} entries."},
+        "too_many": {"one": "Takes at most {max} entry.", "other": "Takes at most {max} entries."},
         "pattern": "Does not have the expected form.",
         "constraint": "The answer is not allowed.",
         "captured_at": "Must be a date and time (ISO 8601).",
@@ -68,10 +71,14 @@ CATALOGUES: dict[str, dict[str, str]] = {
         "not_repeat": "Debe ser una lista de entradas.",
         "too_small": "Debe ser al menos {min}.",
         "too_large": "Debe ser como máximo {max}.",
-        "too_short": "Debe tener al menos {min} caracteres.",
-        "too_long": "Debe tener como máximo {max} caracteres.",
-        "too_few": "Necesita al menos {min} entradas.",
-        "too_many": "Admite como máximo {max} entradas.",
+        "too_short": {"one": "Debe tener al menos {min} carácter.", "many": "Debe tener al menos {min} de caracteres.",
+                      "other": "Debe tener al menos {min} caracteres."},
+        "too_long": {"one": "Debe tener como máximo {max} carácter.", "many": "Debe tener como máximo {max} de caracteres.",
+                     "other": "Debe tener como máximo {max} caracteres."},
+        "too_few": {"one": "Necesita al menos {min} entrada.", "many": "Necesita al menos {min} de entradas.",
+                    "other": "Necesita al menos {min} entradas."},
+        "too_many": {"one": "Admite como máximo {max} entrada.", "many": "Admite como máximo {max} de entradas.",
+                     "other": "Admite como máximo {max} entradas."},
         "pattern": "No tiene la forma esperada.",
         "constraint": "La respuesta no está permitida.",
         "captured_at": "Debe ser una fecha y hora (ISO 8601).",
@@ -81,6 +88,21 @@ CATALOGUES: dict[str, dict[str, str]] = {
 }
 
 
+def plural_category(lang: str, n: object) -> str:
+    """CLDR's plural category of a whole number in English or Spanish (``Intl.PluralRules`` on the phone)."""
+    if not isinstance(n, int) or isinstance(n, bool):
+        return "other"
+    if n == 1:
+        return "one"
+    if lang.split("-")[0] == "es" and n != 0 and n % 1_000_000 == 0:
+        return "many"
+    return "other"
+
+
 def message(lang: str, key: str, /, **params: object) -> str:
     catalogue = CATALOGUES.get(lang) or CATALOGUES.get(lang.split("-")[0]) or CATALOGUES["en"]
-    return catalogue.get(key, CATALOGUES["en"][key]).format(**params)
+    text = catalogue.get(key, CATALOGUES["en"][key])
+    if isinstance(text, dict):  # counted: the form for the message's number
+        count = next((v for v in params.values() if isinstance(v, (int, float)) and not isinstance(v, bool)), None)
+        text = text.get(plural_category(lang if key in catalogue else "en", count)) or text["other"]
+    return text.format(**params)

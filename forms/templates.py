@@ -132,12 +132,16 @@ def _asset_mapping() -> dict:
 
 
 def _recruitment() -> dict:
+    # (channel, the question's label, the exact text the resident agrees to), in English and Spanish.
     consent = [
-        ("sms", "May we send you text messages (SMS) about volunteering?",
+        ("sms", ("Text messages (SMS)", "Mensajes de texto (SMS)"),
+         "May we send you text messages (SMS) about volunteering?",
          "¿Podemos enviarle mensajes de texto (SMS) sobre el voluntariado?"),
-        ("email", "May we e-mail you about volunteering?",
+        ("email", ("E-mails", "Correos electrónicos"),
+         "May we e-mail you about volunteering?",
          "¿Podemos enviarle correos electrónicos sobre el voluntariado?"),
-        ("call", "May we call you about volunteering?",
+        ("call", ("Phone calls", "Llamadas telefónicas"),
+         "May we call you about volunteering?",
          "¿Podemos llamarle sobre el voluntariado?"),
     ]
     return {
@@ -162,9 +166,8 @@ def _recruitment() -> dict:
                   "label": _t("When are you available?", "¿Cuándo está disponible?")},
                  *[
                      {"name": f"consent_{channel}", "type": "consent", "required": True,
-                      "label": _t(f"Consent: {channel}", f"Consentimiento: {channel}"),
-                      "consent_text": _t(en, es)}
-                     for channel, en, es in consent
+                      "label": _t(*label), "consent_text": _t(en, es)}
+                     for channel, label, en, es in consent
                  ],
              ]},
         ],

@@ -30,12 +30,11 @@ from typing import Callable
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import RAISE, Schema, ValidationError, fields
 
-from forms import expressions
+from forms import expressions, fieldchecks
 from forms.definition import require_valid
 from forms.messages import message
 
-TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
-PHONE = re.compile(r"\+?[0-9 ().\-]{5,32}")
+DEFAULT_PHONE_REGION = "US"  # BLOCKWALK_PHONE_REGION's default
 DEFAULT_MAX_TEXT = 2000
 GEOTAG_SOURCES = {"gps", "network", "manual"}
 
@@ -61,8 +60,8 @@ class Rule:
 @dataclass
 class Level:
     rules: list[Rule]
-    schemas: dict[str, Schema]  # per language
-    build: Callable[[str], Schema]
+    schemas: dict[tuple[str, str], Schema]  # per language and phone region
+    build: Callable[[str, str], Schema]
 
 
 class FormValidator:
@@ -76,6 +75,7 @@ class FormValidator:
             name: {c["value"] for c in items if not c.get("retired")} for name, items in defn.get("choices", {}).items()
         }
         self.uses_today = False  # does any expression call today()? (set while compiling)
+        self.asks_phone = False  # has it a phone field? (its check depends on the campaign's region)
         self.top = self._level(defn["fields"])
         self._lock = threading.Lock()
         self._geotag: dict[str, dict] = {}
@@ -88,8 +88,8 @@ class FormValidator:
         self._collect(field_list, [], rules, specs)
         by_name = {spec["name"]: spec for spec in specs}
 
-        def build(language: str) -> Schema:
-            declared = {name: self._marshmallow_field(spec, language) for name, spec in by_name.items()}
+        def build(language: str, region: str) -> Schema:
+            declared = {name: self._marshmallow_field(spec, language, region) for name, spec in by_name.items()}
             declared["Meta"] = type("Meta", (), {"unknown": RAISE})
             declared["error_messages"] = {"unknown": message(language, "unknown_field")}
             return type("AnswersSchema", (Schema,), declared)()
@@ -102,6 +102,7 @@ class FormValidator:
             constraint = expressions.parse(field["constraint"]) if field.get("constraint") else None
             self.uses_today = self.uses_today or any(e.uses_today for e in own) or bool(constraint and constraint.uses_today)
             kind = field["type"]
+            self.asks_phone = self.asks_phone or kind == "phone"
             if kind == "group":
                 self._collect(field["fields"], own, rules, specs)
                 continue
@@ -121,14 +122,14 @@ class FormValidator:
                 rule.min_count, rule.max_count = field.get("min_count"), field.get("max_count")
             rules.append(rule)
 
-    def _schema(self, level: Level, language: str) -> Schema:
-        schema = level.schemas.get(language)
+    def _schema(self, level: Level, language: str, region: str) -> Schema:
+        schema = level.schemas.get((language, region))
         if schema is None:
             with self._lock:
-                schema = level.schemas.setdefault(language, level.build(language))
+                schema = level.schemas.setdefault((language, region), level.build(language, region))
         return schema
 
-    def _marshmallow_field(self, spec: dict, language: str) -> fields.Field:
+    def _marshmallow_field(self, spec: dict, language: str, region: str) -> fields.Field:
         kind = spec["type"]
         say = lambda key, **params: message(language, key, **params)  # noqa: E731
         checks: list[Callable[[object], None]] = []
@@ -141,17 +142,17 @@ class FormValidator:
         if kind in ("text", "phone", "email"):
             shortest, longest = spec.get("min_length"), spec.get("max_length", DEFAULT_MAX_TEXT if kind == "text" else None)
             if shortest is not None:
-                checks.append(lambda v: _fail(say("too_short", min=shortest)) if len(v) < shortest else None)
+                checks.append(lambda v: _fail(say("too_short", min=shortest)) if fieldchecks.length(v) < shortest else None)
             if longest is not None:
-                checks.append(lambda v: _fail(say("too_long", max=longest)) if len(v) > longest else None)
+                checks.append(lambda v: _fail(say("too_long", max=longest)) if fieldchecks.length(v) > longest else None)
         if "pattern" in spec:
             pattern = re.compile(spec["pattern"])
             text = self._text(spec.get("pattern_message"), language) or say("pattern")
             checks.append(lambda v: _fail(text) if not pattern.fullmatch(v) else None)
-        parse = self._parser(spec, language, say)
+        parse = self._parser(spec, language, say, region)
         return _Answer(parse, checks)
 
-    def _parser(self, spec: dict, language: str, say) -> Callable[[object], object]:
+    def _parser(self, spec: dict, language: str, say, region: str) -> Callable[[object], object]:
         kind = spec["type"]
         if kind in ("text", "photo"):
             return lambda v: v if isinstance(v, str) else _fail(say("not_text"))
@@ -168,9 +169,10 @@ class FormValidator:
         if kind == "date":
             return lambda v: _date(v, say)
         if kind == "time":
-            return lambda v: v if isinstance(v, str) and TIME.fullmatch(v) else _fail(say("not_time"))
+            return lambda v: v if fieldchecks.time_ok(v) else _fail(say("not_time"))
         if kind == "phone":
-            return lambda v: v if isinstance(v, str) and PHONE.fullmatch(v) and sum(map(str.isdigit, v)) >= 5 else _fail(say("not_phone"))
+            # forms/fieldchecks.py: a number the roster keeps, read in the campaign's region.
+            return lambda v: v if fieldchecks.phone_ok(v, region) else _fail(say("not_phone"))
         if kind == "email":
             return lambda v: _email(v, say)
         if kind == "geopoint":
@@ -192,9 +194,14 @@ class FormValidator:
 
     # -- validating -----------------------------------------------------------------------
 
-    def validate(self, record: dict, language: str | None = None) -> dict[str, list[str]]:
-        """Every problem of a record's answers and geotag, by path; {} when valid."""
+    def validate(self, record: dict, language: str | None = None, region: str | None = None) -> dict[str, list[str]]:
+        """Every problem of a record's answers and geotag, by path; {} when valid.
+
+        ``region``: the campaign's phone region (``server.roster_export.campaign_region``), in
+        which a phone typed without a country code is read; default ``US``.
+        """
         language = language if language in self.languages else self.default_language
+        region = (region or DEFAULT_PHONE_REGION).upper()
         problems: dict[str, list[str]] = {}
         if record.get("form") != self.form or record.get("form_version") != self.version:
             problems["form_version"] = [message(language, "wrong_form")]
@@ -204,7 +211,7 @@ class FormValidator:
         else:
             # today() is the day the record was made, not the day it reached the server.
             context = (record, _record_day(record) if self.uses_today else None)
-            self._validate_level(self.top, answers, answers, language, "answers", problems, context)
+            self._validate_level(self.top, answers, answers, (language, region), "answers", problems, context)
         geotag = record.get("geotag")
         if geotag is not None:
             self._check_geotag(geotag, language, problems)
@@ -229,9 +236,10 @@ class FormValidator:
                 except ValidationError as exc:
                     problems.setdefault(f"geotag.{key}", []).extend(exc.messages)
 
-    def _validate_level(self, level: Level, answers: dict, scope: dict, language: str, path: str,
+    def _validate_level(self, level: Level, answers: dict, scope: dict, where: tuple[str, str], path: str,
                         problems: dict, context: tuple[dict, str | None]) -> None:
         record, today = context
+        language = where[0]
         # An empty answer ("", [], null) is no answer: it can only be "required".
         kept = {name: value for name, value in answers.items() if value is not None and value != "" and value != []}
         asked: list[Rule] = []  # the rules whose field is relevant, in order
@@ -245,7 +253,7 @@ class FormValidator:
                     break
             else:
                 asked.append(rule)
-        schema = level.schemas.get(language) or self._schema(level, language)
+        schema = level.schemas.get(where) or self._schema(level, *where)
         loaded = _fast_load(schema, kept)
         if loaded is None:
             # Something is wrong: let marshmallow collect every problem of this level.
@@ -265,7 +273,7 @@ class FormValidator:
             if rule.name not in loaded:
                 continue
             if rule.repeat is not None:
-                self._validate_repeat(rule, value, scope, language, f"{path}.{rule.name}", problems, context)
+                self._validate_repeat(rule, value, scope, where, f"{path}.{rule.name}", problems, context)
             elif rule.kind == "photo" and value not in (record.get("_attachments") or {}):
                 problems.setdefault(f"{path}.{rule.name}", []).append(message(language, "not_photo"))
             elif rule.constraint is not None:
@@ -274,8 +282,9 @@ class FormValidator:
                         self._text(rule.texts.get("constraint_message"), language) or message(language, "constraint")
                     )
 
-    def _validate_repeat(self, rule: Rule, instances: list, scope: dict, language: str, path: str,
+    def _validate_repeat(self, rule: Rule, instances: list, scope: dict, where: tuple[str, str], path: str,
                          problems: dict, context: tuple[dict, str | None]) -> None:
+        language = where[0]
         if rule.min_count is not None and len(instances) < rule.min_count:
             problems.setdefault(path, []).append(message(language, "too_few", min=rule.min_count))
         if rule.max_count is not None and len(instances) > rule.max_count:
@@ -287,7 +296,7 @@ class FormValidator:
                 problems.setdefault(f"{path}.{i}", []).append(message(language, "not_object"))
                 continue
             # Inside an instance, ${name} finds the instance's own answers first.
-            self._validate_level(rule.repeat, instance, {**scope, **instance}, language, f"{path}.{i}", problems, context)
+            self._validate_level(rule.repeat, instance, {**scope, **instance}, where, f"{path}.{i}", problems, context)
 
 def _record_day(record: dict) -> str | None:
     """The day a record was made: its geotag's capture time, else its created_at."""
@@ -344,17 +353,14 @@ def _select_multiple(value: object, allowed: set, say) -> object:
 
 
 def _date(value: object, say) -> object:
-    if not isinstance(value, str) or len(value) != 10:
-        _fail(say("not_date"))
-    try:
-        date.fromisoformat(value)
-    except ValueError:
+    if not fieldchecks.date_ok(value):
         _fail(say("not_date"))
     return value
 
 
 def _email(value: object, say) -> object:
-    if not isinstance(value, str) or len(value) > 254:
+    # The shared rule (the phone's), then email-validator (the roster's), which the shared rule never contradicts.
+    if not fieldchecks.email_ok(value):
         _fail(say("not_email"))
     try:
         validate_email(value, check_deliverability=False)

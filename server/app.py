@@ -28,7 +28,7 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     store = open_store(settings.store_url(app.config), app.config)
     app.extensions["blockwalk.store"] = store
     app.extensions["blockwalk.accounts"] = Accounts(store)
-    app.extensions["blockwalk.checker"] = Checker(app.config["MAX_ATTACHMENT_BYTES"])
+    app.extensions["blockwalk.checker"] = Checker(app.config["MAX_ATTACHMENT_BYTES"], str(app.config["PHONE_REGION"]))
     learn_roster_forms(store)
 
     from server import api, cors

@@ -2,7 +2,8 @@
 
 Serves the app's own files (``mobile-shell/app``), the vendor files it needs
 from ``mobile-shell/node_modules`` (PouchDB 9's browser build, Leaflet), the
-shared form-expression evaluator (``forms/expressions.mjs``) and field
+shared form-expression evaluator (``forms/expressions.mjs``), field checks
+(``forms/fieldchecks.mjs`` with ``forms/phone_regions.json``) and field
 stamper (``sync/stamps.mjs``), never forked,
 and the validator's messages (``forms.messages``, so the phone and the server
 say the same thing).  Everything is public: the app holds no data, and every
@@ -39,6 +40,8 @@ APP = SHELL / "app"
 MODULES = SHELL / "node_modules"
 EXPRESSIONS = ROOT / "forms" / "expressions.mjs"
 STAMPS = ROOT / "sync" / "stamps.mjs"
+FIELDCHECKS = ROOT / "forms" / "fieldchecks.mjs"
+PHONE_REGIONS = ROOT / "forms" / "phone_regions.json"
 
 # Files served from outside mobile-shell/app: URL path -> file.
 VENDOR = {
@@ -47,6 +50,8 @@ VENDOR = {
     "vendor/leaflet.css": MODULES / "leaflet" / "dist" / "leaflet.css",
     "lib/expressions.mjs": EXPRESSIONS,
     "lib/stamps.mjs": STAMPS,
+    "lib/fieldchecks.mjs": FIELDCHECKS,
+    "lib/phone_regions.json": PHONE_REGIONS,
 }
 TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -76,7 +81,13 @@ def _messages() -> bytes:
 
 def _config() -> bytes:
     config = current_app.config
-    return json.dumps({"tile_url": config["TILE_URL"] or None, "tile_attribution": config["TILE_ATTRIBUTION"]}).encode()
+    return json.dumps({
+        "tile_url": config["TILE_URL"] or None, "tile_attribution": config["TILE_ATTRIBUTION"],
+        # What the server checks, so the phone warns at the door (a campaign's phone_region overrides the region).
+        "phone_region": str(config["PHONE_REGION"]),
+        "household_max_m": float(config["GEOTAG_HOUSEHOLD_MAX_M"]),
+        "turf_tolerance_m": float(config["GEOTAG_TURF_TOLERANCE_M"]),
+    }).encode()
 
 
 @lru_cache(maxsize=4)

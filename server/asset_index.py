@@ -103,6 +103,7 @@ def cells(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> lis
     return [row * _ROW + col for row in range(first_row, last_row + 1) for a, b in columns for col in range(a, b + 1)]
 
 SPEED_BIT = geotags.FLAGS["impossible_speed"]
+NOT_THERE_BITS = geotags.flag_bits(list(geotags.NOT_THERE))
 
 # The answer columns of the CSV: the built-in asset form's fields (other answers are in the GeoJSON export).
 ANSWER_COLUMNS = [field["name"] for _, field, repeat in iter_fields(published("asset_mapping")["fields"])
@@ -306,18 +307,25 @@ class AssetHandler(Handler):
     def _speeds(self, conn: sqlite3.Connection, lows: dict[str, float]) -> None:
         """The speed flag of each canvasser's visits from the earliest one this batch changed."""
         conn.executemany("INSERT INTO temp.moved VALUES (?, ?)", list(lows.items()))
+        # From the latest fix before the earliest change that is not flagged as elsewhere (geotags.NOT_THERE).
         rows = conn.execute(
-            "SELECT p.author, p.id, p.doc_id, p.t, p.lat, p.lon, p.accuracy, m.lo FROM temp.moved m "
+            "SELECT p.author, p.id, p.doc_id, p.t, p.lat, p.lon, p.accuracy, m.lo, p.sflags & ? FROM temp.moved m "
             "JOIN points p ON p.item = -1 AND p.author = m.author AND p.t IS NOT NULL AND p.t >= COALESCE("
-            " (SELECT max(q.t) FROM points q WHERE q.item = -1 AND q.author = m.author AND q.t < m.lo), m.lo) "
-            "ORDER BY p.author, p.t, p.id").fetchall()
+            " (SELECT max(q.t) FROM points q WHERE q.item = -1 AND q.author = m.author AND q.t < m.lo"
+            "  AND q.sflags & ? = 0), m.lo) "
+            "ORDER BY p.author, p.t, p.id", (NOT_THERE_BITS, NOT_THERE_BITS)).fetchall()
         if not rows:
             return
         authors = [row[0] for row in rows]
         columns = np.array([row[3:7] for row in rows], dtype=float)
-        speeds = geotags.speeds_kmh(columns[:, 0], columns[:, 1], columns[:, 2], columns[:, 3])
+        # Each canvasser's first row starts afresh: it is no one's predecessor across authors.
         starts = np.array([i == 0 or authors[i] != authors[i - 1] for i in range(len(rows))])
-        speeds[starts] = np.nan  # the first of each canvasser has no predecessor here
+        speeds = np.full(len(rows), np.nan)
+        bounds = list(np.flatnonzero(starts)) + [len(rows)]
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            usable = [not row[8] for row in rows[lo:hi]]
+            speeds[lo:hi] = geotags.speeds_kmh(columns[lo:hi, 0], columns[lo:hi, 1], columns[lo:hi, 2],
+                                               columns[lo:hi, 3], usable)
         updates = []
         for row, speed in zip(rows, speeds):
             if row[3] < row[7]:

@@ -1,6 +1,9 @@
 """A realistic demo campaign: three turfs, their households, and a week of knocks.
 
-Deterministic (a fixed seed), so the demo looks the same on every machine.
+Deterministic (a fixed seed), so the demo looks the same on every machine,
+but for its meetings: they are dated from the day the demo is loaded (the
+next one on a Thursday one to two weeks ahead, at 18:30 in Chicago), so a new user's
+meeting-awareness form always has a meeting ahead to tell residents about.
 The forms are the built-in templates, published as version 1, and every
 record fits its form.
 """
@@ -8,7 +11,8 @@ record fits its form.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from forms.definition import iter_fields
 from server.access.channels import assignment_id
@@ -47,7 +51,37 @@ def _square(lat: float, lon: float, half: float) -> dict:
     return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
 
 
-def demo_documents(campaign: str = "demo") -> list[dict]:
+MEETING_ZONE = ZoneInfo("America/Chicago")
+
+
+def meeting_day(today: date) -> date:
+    """The demo's meeting day: the Thursday 7 to 13 days after ``today``."""
+    return today + timedelta(days=(3 - today.weekday()) % 7 + 7)
+
+
+def _meetings(today: date) -> list[dict]:
+    first = meeting_day(today)
+    out = []
+    for day, title, place in (
+        (first, ("Neighbourhood meeting", "Reunión del vecindario"), "Elementary school gym, 2650 W Fulton St"),
+        (first + timedelta(days=28), ("Neighbourhood meeting: follow-up", "Reunión del vecindario: seguimiento"),
+         "Community clinic, 2700 W Maple St"),
+    ):
+        starts = datetime.combine(day, time(18, 30), MEETING_ZONE)
+        out.append({
+            "_id": f"meeting:{day.isoformat()}",
+            "type": "meeting",
+            "title": {"en": title[0], "es": title[1]},
+            "starts_at": starts.isoformat(),
+            "place": place,
+            "languages": ["en", "es", "pl"],
+        })
+    return out
+
+
+def demo_documents(campaign: str = "demo", today: date | None = None) -> list[dict]:
+    """The demo's documents; its meetings dated from ``today`` (default: today in Chicago)."""
+    today = today or datetime.now(MEETING_ZONE).date()
     rng = random.Random(20261125)
     start = datetime(2026, 11, 16, 17, 0, tzinfo=timezone.utc)
     docs: list[dict] = [
@@ -60,14 +94,7 @@ def demo_documents(campaign: str = "demo") -> list[dict]:
             "drives": [{"id": drive, "name": published(drive)["title"]["en"], "forms": [f"form:{drive}"]}
                        for drive in DRIVES],
         },
-        {
-            "_id": "meeting:2026-12-03",
-            "type": "meeting",
-            "title": {"en": "Neighbourhood meeting", "es": "Reunión del vecindario"},
-            "starts_at": "2026-12-03T18:30:00-06:00",
-            "place": "Elementary school gym, 2650 W Fulton St",
-            "languages": ["en", "es", "pl"],
-        },
+        *_meetings(today),
     ]
     for drive in DRIVES:
         docs.append(published(drive))

@@ -16,7 +16,9 @@ dropped.  The flags, a bit each, so that an index filters by them:
   speed between their previous record and this one (by capture time).  The
   distance counted is the distance between the two fixes less both fixes'
   accuracy, so GPS jitter at one door is no speed; the later record of the
-  pair is flagged.
+  pair is flagged.  A fix flagged ``far_from_household`` is never the
+  "previous record": the knock after a bad geotag is measured from the last
+  good one.
 * ``manual``: a pin placed by hand (``source: "manual"``).
 
 Distances are geodesic on the WGS84 ellipsoid (pyproj's ``Geod``, Karney's
@@ -139,25 +141,43 @@ def outside_m(shape: shapely.Geometry, lats, lons) -> np.ndarray:
 # --------------------------------------------------------------------------- speed
 
 
-def speeds_kmh(times, lats, lons, accuracies) -> np.ndarray:
+# A fix flagged with one of these is not where the canvasser said they were (at the household's door): no
+# speed is measured from it.  Outside the turf alone is not enough: a knock just over the turf's edge is real.
+NOT_THERE = ("far_from_household",)
+
+
+def speeds_kmh(times, lats, lons, accuracies, usable=None) -> np.ndarray:
     """For one canvasser's fixes in time order: the speed (km/h) from each fix's predecessor.
 
+    The predecessor is the latest earlier fix that is ``usable`` (default:
+    all): a fix flagged as not where the canvasser was (``NOT_THERE``) is
+    measured itself, but the next knock is measured from the fix before it,
+    so one bad geotag does not make the correct one after it "impossible".
     The distance is the geodesic distance less both fixes' accuracy (never
-    below 0); the first fix, and a fix without time or position, gets NaN.
-    Two fixes at the same time but apart get infinity.
+    below 0); the first fix, one with no usable fix before it, and a fix
+    without time or position, gets NaN.  Two fixes at the same time but
+    apart get infinity.
     """
     t, lat, lon = (np.asarray(a, dtype=float) for a in (times, lats, lons))
     acc = np.nan_to_num(np.asarray(accuracies, dtype=float), nan=0.0)
     out = np.full(t.shape, np.nan)
     if len(t) < 2:
         return out
-    dist = distances_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
-    moved = np.maximum(0.0, dist - acc[:-1] - acc[1:])
-    dt = t[1:] - t[:-1]
+    ok = np.ones(t.shape, dtype=bool) if usable is None else np.asarray(usable, dtype=bool)
+    # prev[i]: the index of the latest usable fix before i, or -1.
+    marks = np.where(ok, np.arange(len(t)), -1)
+    prev = np.concatenate(([-1], np.maximum.accumulate(marks)[:-1]))
+    rows = np.flatnonzero(prev >= 0)
+    if not len(rows):
+        return out
+    before = prev[rows]
+    dist = distances_m(lat[before], lon[before], lat[rows], lon[rows])
+    moved = np.maximum(0.0, dist - acc[before] - acc[rows])
+    dt = t[rows] - t[before]
     with np.errstate(divide="ignore", invalid="ignore"):
         speed = np.where(moved > 0, moved / np.maximum(dt, 0.0) * 3.6, 0.0)
     speed[~np.isfinite(dt) | ~np.isfinite(dist)] = np.nan
-    out[1:] = speed
+    out[rows] = speed
     return out
 
 

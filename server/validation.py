@@ -31,8 +31,9 @@ MAX_REASON = 2000
 class Checker:
     """Checks documents for one server; holds the compiled forms of every campaign."""
 
-    def __init__(self, max_attachment_bytes: int | None = None) -> None:
+    def __init__(self, max_attachment_bytes: int | None = None, phone_region: str = "US") -> None:
         self.max_attachment_bytes = max_attachment_bytes
+        self.phone_region = phone_region  # BLOCKWALK_PHONE_REGION: phones are read as the roster reads them
         self._forms: dict[tuple[str, str, int], FormValidator] = {}
         self._lock = threading.Lock()
 
@@ -90,7 +91,13 @@ class Checker:
             raise Forbidden("A record names its form (form:<id>) and form_version (a whole number)", doc_id)
         validator = self._validator(store, form, version, doc_id)
         language = doc.get("language") if isinstance(doc.get("language"), str) else None
-        problems = validator.validate(doc, language)
+        # A phone is checked in the campaign's region, as the roster reads it (forms/fieldchecks.py).
+        region = None
+        if validator.asks_phone:
+            from server.roster_export import campaign_region  # here: roster_export imports the app's modules
+
+            region = campaign_region(store, self.phone_region)
+        problems = validator.validate(doc, language, region)
         if problems:
             text = " | ".join(f"{path}: {' '.join(messages)}" for path, messages in problems.items())
             if len(text) > MAX_REASON:

@@ -241,3 +241,21 @@ def test_a_volunteer_and_another_campaigns_coordinator_are_refused_and_an_organi
             assert b"Elementary" not in response.data and b"turf:north" not in response.data
     assert len(features(client(app, "olga"))) == 6 and len(features(client(app, "ada"))) == 6
     assert app.test_client().get(API).status_code == 401
+
+
+def test_the_knock_after_a_geotag_far_from_its_door_is_measured_from_the_last_good_one(tmp_path):
+    """Issue 21: a fix 7 km off is flagged; the correct knock a minute after it is not an "impossible speed"."""
+    app = make_app(f"sqlite://{tmp_path}/chain.db", tmp_path)
+    install_template(app.extensions["blockwalk.store"].create_db("east"), "asset_mapping")
+    doors = [(data.LAT + 0.001, data.LON + 0.001 + i * 0.0003) for i in range(3)]
+    docs: list[dict] = [data.turf()] + [data.household(n, lat, lon) for n, (lat, lon) in enumerate(doors, start=1)]
+    bad = (doors[1][0] + 7000 * data.M_LAT, doors[1][1])
+    for n, (minute, (lat, lon)) in enumerate([(10, doors[0]), (12, bad), (14, doors[2])], start=1):
+        docs.append(data.record(n, minute, {"category": "skill", "asset_name": f"Door {n}"}, lat=lat, lon=lon))
+    push(app, docs[:-1])
+    push(app, docs[-1:])  # the correct knock arrives after the bad one is indexed
+    visits = flags_by_record(features(client(app), "kind=visit"))
+    assert visits["record:0002"] == ["outside_turf", "far_from_household", "impossible_speed"]
+    assert visits["record:0003"] == []
+    assert visits["record:0001"] == []
+    app.extensions["blockwalk.store"].close()

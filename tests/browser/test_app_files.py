@@ -13,7 +13,7 @@ import pytest
 
 from forms.messages import CATALOGUES
 from server.app import create_app
-from server.app_shell import APP, EXPRESSIONS, STAMPS
+from server.app_shell import APP, EXPRESSIONS, FIELDCHECKS, PHONE_REGIONS, STAMPS
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_CODE_BUDGET = 150 * 1024  # gzipped; PouchDB and Leaflet counted apart
@@ -30,6 +30,8 @@ def client(tmp_path):
     ("/app/js/main.js", "text/javascript"),
     ("/app/lib/expressions.mjs", "text/javascript"),
     ("/app/lib/stamps.mjs", "text/javascript"),
+    ("/app/lib/fieldchecks.mjs", "text/javascript"),
+    ("/app/lib/phone_regions.json", "application/json"),
     ("/app/vendor/pouchdb.min.js", "text/javascript"),
     ("/app/vendor/leaflet.js", "text/javascript"),
     ("/app/vendor/leaflet.css", "text/css"),
@@ -64,8 +66,11 @@ def test_the_service_worker_controls_app_and_caches_every_file(client):
 def test_the_evaluator_is_the_shared_one_and_messages_are_the_servers(client):
     assert client.get("/app/lib/expressions.mjs").data == EXPRESSIONS.read_bytes()
     assert client.get("/app/lib/stamps.mjs").data == STAMPS.read_bytes()
+    assert client.get("/app/lib/fieldchecks.mjs").data == FIELDCHECKS.read_bytes()  # the server's field checks, never a copy
+    assert client.get("/app/lib/phone_regions.json").data == PHONE_REGIONS.read_bytes()
     assert client.get("/app/messages.json").json == CATALOGUES
-    assert client.get("/app/config.json").json == {"tile_url": "https://tiles.example.org/{z}/{x}/{y}.png", "tile_attribution": ""}
+    assert client.get("/app/config.json").json == {"tile_url": "https://tiles.example.org/{z}/{x}/{y}.png", "tile_attribution": "",
+                                                   "phone_region": "US", "household_max_m": 100.0, "turf_tolerance_m": 25.0}
 
 
 def test_unknown_and_escaping_paths_are_404(client):

@@ -85,3 +85,19 @@ def test_static_checks_flag_without_dropping():
     assert names == [[], ["low_accuracy"], ["manual"], ["outside_turf", "far_from_household"], ["far_from_household"]]
     assert details[3]["outside_turf_m"] > 6000 and details[4]["household_m"] == pytest.approx(555.9, abs=1)
     assert geotags.flag_bits(["manual", "low_accuracy"]) == 17
+
+
+def test_speed_is_not_measured_from_a_fix_flagged_as_elsewhere():
+    """Issue 21: a geotag 7 km off, then a correct knock a minute later: only the bad one is a jump."""
+    km = 1000 / (A * math.pi / 180)
+    t = [0, 120, 240, 360]
+    lat = [0.0, 0.0, 0.0, 0.0]
+    lon = [0.0, 7 * km, 0.0003, 0.0006]  # door 1, a fix 7 km away, door 3, door 4
+    every = geotags.speeds_kmh(t, lat, lon, [8, 8, 8, 8])
+    assert every[1] > 100 and every[2] > 100  # measured from the bad fix, the correct knock looks like a jump
+    usable = [True, False, True, True]
+    speeds = geotags.speeds_kmh(t, lat, lon, [8, 8, 8, 8], usable)
+    assert speeds[1] > 100  # the bad fix is still a jump from door 1
+    assert speeds[2] == pytest.approx((0.0003 * A * math.pi / 180 - 16) / 240 * 3.6, rel=1e-3)
+    assert speeds[2] < 5 and speeds[3] < 5  # from door 1 to door 3, and on: a walk
+    assert np.isnan(geotags.speeds_kmh([0, 60], [0, 0], [0, 0.001], [5, 5], [False, True])[1])  # nothing usable before

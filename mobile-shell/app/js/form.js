@@ -1,40 +1,58 @@
 // A form rendered from its definition (docs/forms.md): every field type, skip
 // logic and constraints through the shared evaluator (forms/expressions.mjs),
-// messages in the language chosen at the door.
+// messages in the language chosen at the door.  Field checks are the
+// server's own (forms/fieldchecks.mjs, the rules forms/fieldchecks.py runs):
+// what the phone accepts, the server and the roster keep.
 import { evaluate, truthy } from "../lib/expressions.mjs";
-import { message, pick, t } from "./i18n.js";
+import { dateOk, emailOk, length, phoneOk, timeOk, typedNumber } from "../lib/fieldchecks.mjs";
+import { message, num, pick, t } from "./i18n.js";
 import { resizePhoto } from "./photo.js";
 import { randomId } from "./store.js";
 
 const el = (tag, props = {}, ...children) => {
   const { dataset, ...rest } = props;
-  const node = Object.assign(document.createElement(tag), rest);
+  const attributes = Object.keys(rest).filter((key) => key.includes("-")); // aria-label and the like are attributes only
+  const node = document.createElement(tag);
+  for (const key of attributes) {
+    node.setAttribute(key, rest[key]);
+    delete rest[key];
+  }
+  Object.assign(node, rest);
   if (dataset) Object.assign(node.dataset, dataset);
   for (const child of children.flat()) if (child != null) node.append(child);
   return node;
 };
 
-const PHONE = /^[0-9+()\-. ]{5,32}$/;
-const EMAIL = /^[^@\s]+@[^@\s]+$/;
-const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DEFAULT_MAX_TEXT = 2000;
+const COORDINATE = { minimumFractionDigits: 5, maximumFractionDigits: 6, useGrouping: false };
+const domId = (path) => path.replace(/[^\w-]/g, "_");
 
 const empty = (v) => v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0);
 
 export class FormView {
   // answers: a record's answers (edited in place on a copy); photos: {name: Blob} added here.
-  constructor(form, { answers = {}, language, attachments = {}, geo } = {}) {
+  // region, phoneTable: the campaign's phone region and the shared phone rules;
+  // hide: names of fields not asked here (with `preset`, their answers);
+  // onErrors(count): told whenever the number of fields with a problem shown changes.
+  constructor(form, { answers = {}, language, attachments = {}, geo, region = "US", phoneTable = { regions: {} },
+    hide = [], preset = {}, onErrors = null, onChange = null } = {}) {
     this.form = form;
     this.language = language || form.default_language || form.languages[0];
     this.answers = structuredClone(answers);
     this.photos = {};
     this.existing = attachments;
     this.geo = geo;
+    this.region = region;
+    this.phoneTable = phoneTable;
+    this.hide = new Set(hide);
+    this.onErrors = onErrors;
+    this.onChange = onChange;
     this.errors = {};
+    this.checked = false; // a save was tried: problems are shown, and follow the language
     this.root = el("div", { className: "form" });
     this.isNew = Object.keys(answers).length === 0;
     if (this.isNew) this.applyDefaults(form.fields, this.answers);
+    Object.assign(this.answers, preset);
     this.render();
   }
 
@@ -62,7 +80,13 @@ export class FormView {
 
   setLanguage(lang) {
     this.language = lang;
-    this.render();
+    if (this.checked) this.collect(); // the problems shown, again in the door's new language
+    else this.render();
+    this.touched();
+  }
+
+  touched() {
+    if (this.onChange) this.onChange(this);
   }
 
   today() {
@@ -99,7 +123,7 @@ export class FormView {
       const path = prefix + field.name;
       const box = this.root.querySelector(`[data-field="${CSS.escape(path)}"]`);
       const here = shown && this.isRelevant(field, scope);
-      if (box) box.hidden = !here;
+      if (box) box.hidden = !here || this.hide.has(path);
       if (field.type === "group") this.walk(field.fields, target, scope, prefix, here);
       if (field.type === "repeat") {
         (target[field.name] || []).forEach((instance, i) => {
@@ -118,7 +142,7 @@ export class FormView {
     const relevant = shown && this.isRelevant(field, scope);
     const box = el("div", { className: `field field-${field.type}` });
     box.dataset.field = path;
-    box.hidden = !relevant;
+    box.hidden = !relevant || this.hide.has(path);
     const label = this.text(field.label);
     if (field.type === "group") {
       const set = el("fieldset", {}, el("legend", { textContent: label }));
@@ -129,11 +153,21 @@ export class FormView {
     if (field.type === "repeat") {
       return this.renderRepeat(field, target, scope, path, box, label, relevant);
     }
-    const title = el("label", { className: "label", textContent: label + (field.required ? " *" : "") });
+    const title = el("label", { className: "label", textContent: label + (field.required ? " *" : ""), id: `label-${domId(path)}` });
     box.append(title);
     if (field.hint) box.append(el("p", { className: "hint", textContent: this.text(field.hint) }));
     const input = this.renderInput(field, target, path);
-    if (input) box.append(input);
+    if (input) {
+      // Every answer is found by its question: a typed one is the label's control, a list of choices its group.
+      if (input.matches("input, textarea")) {
+        input.id = `field-${domId(path)}`;
+        title.htmlFor = input.id;
+      } else {
+        input.setAttribute("role", field.type === "select_multiple" ? "group" : field.type === "photo" || field.type === "geopoint" ? "group" : "radiogroup");
+        input.setAttribute("aria-labelledby", title.id);
+      }
+      box.append(input);
+    }
     const error = this.errors[path];
     if (error) box.append(el("p", { className: "error", role: "alert", textContent: error.join(" ") }));
     return box;
@@ -143,20 +177,20 @@ export class FormView {
     const list = target[field.name] || (target[field.name] = []);
     const set = el("fieldset", { className: "repeat" }, el("legend", { textContent: label }));
     list.forEach((instance, i) => {
-      const inner = el("div", { className: "instance" }, el("h4", { textContent: t("entry", { n: i + 1 }) }));
+      const inner = el("div", { className: "instance" }, el("h4", { textContent: t("entry", { index: i + 1 }, this.language) }));
       inner.append(...this.renderFields(field.fields, instance, { ...scope, ...instance }, `${path}.${i}.`, relevant));
       if (list.length > (field.min_count || 0)) {
         inner.append(el("button", {
-          type: "button", className: "secondary", textContent: t("remove_entry"),
-          onclick: () => { list.splice(i, 1); this.render(); },
+          type: "button", className: "secondary", textContent: t("remove_entry", {}, this.language),
+          onclick: () => { list.splice(i, 1); this.render(); this.touched(); },
         }));
       }
       set.append(inner);
     });
     if (!field.max_count || list.length < field.max_count) {
       set.append(el("button", {
-        type: "button", className: "secondary add", textContent: t("add_entry"),
-        onclick: () => { list.push(this.newInstance(field)); this.render(); },
+        type: "button", className: "secondary add", textContent: t("add_entry", {}, this.language),
+        onclick: () => { list.push(this.newInstance(field)); this.render(); this.touched(); },
       }));
     }
     const error = this.errors[path];
@@ -174,8 +208,10 @@ export class FormView {
       delete this.errors[box.dataset.field]; // answered again: its old message goes
       const shown = box.querySelector(":scope > .error");
       if (shown) shown.remove();
+      if (this.onErrors) this.onErrors(Object.keys(this.errors).length);
     }
     this.refresh();
+    this.touched();
   }
 
   renderInput(field, target, path) {
@@ -218,25 +254,28 @@ export class FormView {
               el("span", { textContent: t("consent_refused", {}, this.language) }))));
       }
       case "geopoint": {
-        const show = el("p", { className: "geo", textContent: value ? `${value.lat}, ${value.lon}` + (value.accuracy_m != null ? ` (${t("accuracy", { m: value.accuracy_m })})` : "") : "" });
+        const where = (point) => `${num(point.lat, this.language, COORDINATE)}, ${num(point.lon, this.language, COORDINATE)}`
+          + (point.accuracy_m != null ? ` (${t("accuracy", { m: point.accuracy_m }, this.language)})` : "");
+        const show = el("p", { className: "geo", textContent: value ? where(value) : "" });
         return el("div", {}, el("button", {
-          type: "button", className: "secondary", name, textContent: t("use_location"),
+          type: "button", className: "secondary", name, textContent: t("use_location", {}, this.language),
           onclick: () => {
             const best = this.geo && this.geo.best();
             if (best) {
               this.changed(target, field.name, { lat: best.lat, lon: best.lon, accuracy_m: best.accuracy_m });
-              show.textContent = `${best.lat}, ${best.lon} (${t("accuracy", { m: best.accuracy_m })})`;
+              show.textContent = where(best);
             } else {
-              show.textContent = t("geotag_unavailable");
+              show.textContent = t("geotag_unavailable", {}, this.language);
             }
           },
         }), show);
       }
       case "photo": {
         const preview = el("div", { className: "photo-preview" });
-        const blob = value && (this.photos[value] || null);
-        if (blob) preview.append(el("img", { src: URL.createObjectURL(blob), alt: "" }));
-        else if (value) preview.append(el("p", { textContent: value }));
+        const saved = value && this.existing[value] && this.existing[value].data;
+        const blob = value && (this.photos[value] || (saved instanceof Blob ? saved : null));
+        if (blob) preview.append(el("img", { src: URL.createObjectURL(blob), alt: this.text(field.label) }));
+        if (value && !this.photos[value]) preview.append(el("p", { textContent: t("photo_kept", {}, this.language) }));
         const input = el("input", {
           type: "file", accept: "image/*", capture: "environment", name,
           onchange: async (event) => {
@@ -247,11 +286,11 @@ export class FormView {
             if (value && this.photos[value]) delete this.photos[value];
             this.photos[attachment] = small;
             this.changed(target, field.name, attachment);
-            preview.replaceChildren(el("img", { src: URL.createObjectURL(small), alt: "" }),
-              el("p", { textContent: t("photo_saved", { kb: Math.ceil(small.size / 1024) }) }));
+            preview.replaceChildren(el("img", { src: URL.createObjectURL(small), alt: this.text(field.label) }),
+              el("p", { textContent: t("photo_saved", { kb: Math.ceil(small.size / 1024) }, this.language) }));
           },
         });
-        return el("div", {}, el("label", { className: "button secondary file" }, t("take_photo"), input), preview);
+        return el("div", {}, el("label", { className: "button secondary file" }, t("take_photo", {}, this.language), input), preview);
       }
       default: {
         const kinds = { integer: "number", decimal: "number", date: "date", time: "time", phone: "tel", email: "email" };
@@ -274,8 +313,7 @@ export class FormView {
   parse(field, raw) {
     const text = raw.trim();
     if (text === "") return undefined;
-    if (field.type === "integer") return /^-?\d+$/.test(text) ? Number(text) : raw;
-    if (field.type === "decimal") return /^-?(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : raw;
+    if (field.type === "integer" || field.type === "decimal") return typedNumber(raw, field.type);
     if (field.type === "time" && /^\d\d:\d\d:00$/.test(text)) return text.slice(0, 5);
     return field.type === "text" ? raw : text;
   }
@@ -287,7 +325,9 @@ export class FormView {
     const problems = {};
     const answers = this.level(this.form.fields, this.answers, this.answers, "", problems);
     this.errors = problems;
+    this.checked = true;
     this.render();
+    if (this.onErrors) this.onErrors(Object.keys(problems).length);
     return { answers, problems, photos: this.photos };
   }
 
@@ -335,17 +375,17 @@ export class FormView {
     const kind = field.type;
     if ((kind === "integer" && !Number.isInteger(value)) ) return say("not_integer");
     if (kind === "decimal" && !(typeof value === "number" && Number.isFinite(value))) return say("not_number");
-    if (kind === "date" && !DATE.test(value)) return say("not_date");
-    if (kind === "time" && !TIME.test(value)) return say("not_time");
-    if (kind === "phone" && !(PHONE.test(value) && (value.match(/\d/g) || []).length >= 5)) return say("not_phone");
-    if (kind === "email" && !(EMAIL.test(value) && value.length <= 254)) return say("not_email");
+    if (kind === "date" && !dateOk(value)) return say("not_date");
+    if (kind === "time" && !timeOk(value)) return say("not_time");
+    if (kind === "phone" && !phoneOk(value, this.region, this.phoneTable)) return say("not_phone");
+    if (kind === "email" && !emailOk(value)) return say("not_email");
     if (field.min !== undefined && value < field.min) return say("too_small", { min: field.min });
     if (field.max !== undefined && value > field.max) return say("too_large", { max: field.max });
     if (["text", "phone", "email"].includes(kind)) {
-      const length = [...value].length;
+      const count = length(value);
       const longest = field.max_length ?? (kind === "text" ? DEFAULT_MAX_TEXT : undefined);
-      if (field.min_length !== undefined && length < field.min_length) return say("too_short", { min: field.min_length });
-      if (longest !== undefined && length > longest) return say("too_long", { max: longest });
+      if (field.min_length !== undefined && count < field.min_length) return say("too_short", { min: field.min_length });
+      if (longest !== undefined && count > longest) return say("too_long", { max: longest });
     }
     if (field.pattern) {
       try {

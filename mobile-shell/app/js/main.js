@@ -4,10 +4,12 @@ import {
   records, forms, byPrefix, newestForms, docsById, getDoc, pendingIds, refusedEntries, walkingOrder, wipe, deviceId,
 } from "./store.js";
 import { startSync, stopSync, status, pushNow } from "./sync.js";
-import { t, pick, appLanguage, setAppLanguage, APP_LANGUAGES, loadMessages } from "./i18n.js";
+import {
+  t, pick, appLanguage, setAppLanguage, APP_LANGUAGES, loadMessages, dateTime, languageName, num,
+} from "./i18n.js";
 import { FormView, el } from "./form.js";
-import { GeoWatch } from "./geo.js";
-import { turfMap, pickPoint } from "./map.js";
+import { GeoWatch, metresBetween, metresOutside } from "./geo.js";
+import { turfMap, pickPoint, mapConfig, showYou, STATUS_COLOURS } from "./map.js";
 
 const main = document.getElementById("main");
 const bar = document.getElementById("bar");
@@ -22,7 +24,7 @@ let cleanup = [];
 // of a known one, a deletion, a save on this phone) is read again with its
 // conflicts.  Anything else (a dropped turf, a new sign-in: another database)
 // reads everything.
-const KINDS = ["turf:", "household:", "record:", "form:"];
+const KINDS = ["turf:", "household:", "record:", "form:", "meeting:", "campaign:"];
 let cache = null;
 const changed = new Map(); // id -> the document as pulled, or null: read it again
 let stale = true;
@@ -38,7 +40,7 @@ async function refresh() {
   if (!cache || stale || cache.db !== db) {
     stale = false;
     changed.clear();
-    const lists = await Promise.all([turfs(), households(), records(), byPrefix("form:")]);
+    const lists = await Promise.all([turfs(), households(), records(), byPrefix("form:"), byPrefix("meeting:"), byPrefix("campaign:")]);
     cache = { db, docs: new Map(lists.flat().map((doc) => [doc._id, doc])) };
     return derive();
   }
@@ -71,8 +73,29 @@ function derive() {
     (byHousehold[record.household] = byHousehold[record.household] || []).push(record);
   }
   for (const list of Object.values(byHousehold)) list.sort((a, b) => (b.created_at || "").localeCompare(a.created_at || ""));
-  Object.assign(cache, { turfs: of("turf:"), households: of("household:"), records: recordList, forms: newestForms(of("form:")), byHousehold });
+  Object.assign(cache, {
+    turfs: of("turf:"), households: of("household:"), records: recordList, forms: newestForms(of("form:")), byHousehold,
+    meetings: of("meeting:").filter((m) => m.starts_at).sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at)),
+    campaign: of("campaign:")[0] || null,
+  });
+  rememberTurfNames(cache.turfs);
   return cache;
+}
+
+// Turfs by name, never by id, even after one has left the phone (notices, refusals).
+function rememberTurfNames(list) {
+  const known = getState().turf_names || {};
+  const fresh = list.filter((turf) => turf.name && known[turf._id] !== turf.name);
+  if (fresh.length) updateState((s) => { s.turf_names = { ...(s.turf_names || {}), ...Object.fromEntries(fresh.map((x) => [x._id, x.name])) }; });
+}
+
+function turfName(id) {
+  return (getState().turf_names || {})[id] || id;
+}
+
+// A server's reason, with the turfs it names by id named as people know them.
+function withTurfNames(text) {
+  return String(text).replace(/turf:[\w.-]*\w/g, (id) => turfName(id));
 }
 
 // Screens follow the data: while a pull runs, at most one redraw every 0.3 s;
@@ -89,6 +112,7 @@ onChange((what, ids, docs) => {
 });
 
 let renderTimer = null;
+let formCheck = null;
 let renderedAt = 0;
 function renderSoon(ms, restart) {
   if (renderTimer && !restart) return;
@@ -103,11 +127,17 @@ function scheduleRender(what) {
   const typing = location.hash.startsWith("#/form"); // never disturb someone typing
   if (what === "sync" || what === "state") {
     drawBar();
-    if (location.hash.startsWith("#/sync")) renderSoon(150, true);
+    // What is pending changed (a push went through, a refusal): the screens that say so follow.
+    const map = location.hash.includes("view=map"); // a map redrawn would lose where the volunteer zoomed
+    if (location.hash.startsWith("#/sync") || (what === "state" && !typing && !map)) renderSoon(150, true);
     else if (what === "sync" && status.phase === "idle" && unrendered && !typing) renderSoon(0, true);
     return;
   }
   if (!typing) renderSoon(Math.max(50, renderedAt + 300 - performance.now()), false);
+  else if (openForm) { // the form is not redrawn: only checked for its turf still being here
+    clearTimeout(formCheck);
+    formCheck = setTimeout(checkOpenForm, 300);
+  }
 }
 
 function outcomeLabel(record, formList) {
@@ -125,26 +155,58 @@ function formTitle(record, formList) {
   return form ? pick(form.title, appLanguage(), form.default_language) : record.form;
 }
 
-const when = (iso) => (iso ? new Date(iso).toLocaleString(appLanguage(), { dateStyle: "medium", timeStyle: "short" }) : t("never"));
+const when = (iso) => (iso ? dateTime(iso) : t("never"));
+
+// A meeting's local time as written (its own offset), whatever the phone's time zone.
+function meetingTime(iso, lang) {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)/.exec(iso || "");
+  if (!m) return iso || "";
+  const wall = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]));
+  return dateTime(wall, lang, { dateStyle: "full", timeStyle: "short", timeZone: "UTC" });
+}
+
+// The next meeting (the first not yet started), for the awareness form.
+function nextMeeting(d) {
+  const now = Date.now();
+  return d.meetings.find((m) => Date.parse(m.starts_at) >= now) || null;
+}
 
 // ---- the frame -------------------------------------------------------------------
 
+const net = document.getElementById("net");
+
 function drawBar() {
+  const lang = langButton();
   if (!session.token) {
-    bar.replaceChildren(el("h1", { textContent: t("app") }));
-    return;
+    bar.replaceChildren(el("h1", { textContent: t("app") }), lang);
+  } else {
+    const pending = pendingIds().length;
+    const refused = refusedEntries().length;
+    const state = !status.online ? "offline" : status.phase === "error" ? "error" : status.phase === "active" ? "active" : "online";
+    bar.replaceChildren(
+      el("a", { href: "#/turfs", className: "home", textContent: t("my_turfs") }),
+      lang,
+      el("a", {
+        href: "#/sync", id: "sync-badge", className: `badge ${state}`,
+        textContent: `${t("sync")} · ${num(pending)}${refused ? ` · ⚠ ${num(refused)}` : ""}`,
+        title: status.online ? t("online") : t("offline"),
+        "aria-label": `${t("sync")}: ${pending ? t("pending", { n: pending }) : t("pending_none")}${refused ? ` ${t("refused", { n: refused })}` : ""}`,
+      }),
+    );
   }
-  const pending = pendingIds().length;
-  const refused = refusedEntries().length;
-  const state = !status.online ? "offline" : status.phase === "error" ? "error" : status.phase === "active" ? "active" : "online";
-  bar.replaceChildren(
-    el("a", { href: "#/turfs", className: "home", textContent: t("my_turfs") }),
-    el("a", {
-      href: "#/sync", id: "sync-badge", className: `badge ${state}`,
-      textContent: `${t("sync")} · ${pending}${refused ? ` · ⚠ ${refused}` : ""}`,
-      title: status.online ? t("online") : t("offline"),
-    }),
-  );
+  // Offline shows on every screen, in words, not only as a grey badge.
+  net.hidden = status.online;
+  net.textContent = status.online ? "" : t("offline_short");
+}
+
+// The app language, on every screen: the button names the other language in that language.
+function langButton() {
+  const other = APP_LANGUAGES.find((lang) => lang !== appLanguage()) || appLanguage();
+  return el("button", {
+    type: "button", className: "bar-lang", lang: other, textContent: languageName(other),
+    "aria-label": `${t("language")}: ${languageName(appLanguage())}. ${languageName(other)}`,
+    onclick: () => { setAppLanguage(other); drawBar(); route(); },
+  });
 }
 
 function screen(title, ...children) {
@@ -153,11 +215,21 @@ function screen(title, ...children) {
   const heading = el("h2", { textContent: title });
   main.replaceChildren(heading, ...children.filter((child) => child != null));
   main.dataset.screen = location.hash.split("?")[0].split("/")[1] || "turfs";
+  if (main.dataset.hash !== location.hash) window.scrollTo(0, 0); // a new screen opens at its top
   main.dataset.hash = location.hash;  // which address the screen shown was drawn for
+  return heading;
 }
 
 function back(href) {
   return el("a", { href, className: "back", textContent: "‹ " + t("back") });
+}
+
+// A confirmation left by the screen before (a save) for the screen it went to: shown there,
+// redrawn with it, gone once the volunteer goes elsewhere.
+let flashed = null; // {hash, text}
+function flash() {
+  if (!flashed || flashed.hash !== location.hash) return null;
+  return el("p", { className: "notice ok", role: "status", id: "flash", textContent: flashed.text });
 }
 
 // ---- sign-in -----------------------------------------------------------------------
@@ -167,7 +239,7 @@ async function api(path, body, token) {
   if (token) headers.Authorization = "Bearer " + token;
   const response = await fetch(path, { method: body ? "POST" : "GET", headers, body: body ? JSON.stringify(body) : undefined });
   const json = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(json.message || response.statusText);
+  if (!response.ok) throw Object.assign(new Error(json.message || response.statusText), { status: response.status });
   return json;
 }
 
@@ -185,10 +257,14 @@ function signinScreen() {
   const name = el("input", { name: "name", autocomplete: "username", autocapitalize: "none" });
   const password = el("input", { name: "password", type: "password", autocomplete: "current-password" });
   const code = el("input", { name: "code", autocomplete: "one-time-code", autocapitalize: "characters", placeholder: "XXXX-XXXX-XXXX" });
+  // Each way in says what went wrong right under its own button.
   const problem = el("p", { className: "error", role: "alert", id: "signin-error" });
+  const codeProblem = el("p", { className: "error", role: "alert", id: "signin-code-error" });
   const video = el("video", { className: "scanner", hidden: true, playsInline: true, muted: true });
   const go = async (how) => {
+    const shown = how === "code" ? codeProblem : problem;
     problem.textContent = "";
+    codeProblem.textContent = "";
     localStorage.setItem("bw.campaign", campaign.value.trim());
     try {
       const label = `Blockwalk app ${deviceId().slice(7, 15)}`;
@@ -197,13 +273,16 @@ function signinScreen() {
         : await api("/api/v1/auth/login", { name: name.value.trim(), password: password.value, label });
       await signedIn(campaign.value.trim(), answer.token);
     } catch (err) {
-      problem.textContent = navigator.onLine ? t("signin_failed", { reason: err.message }) : t("signin_offline");
+      // The server's refusal in the volunteer's words; anything else as the server said it.
+      shown.textContent = !navigator.onLine ? t("signin_offline")
+        : err.status === 401 ? t(how === "code" ? "signin_wrong_code" : "signin_wrong")
+          : t("signin_failed", { reason: err.message });
     }
   };
   const scan = el("button", { type: "button", className: "secondary", textContent: t("scan") });
   scan.onclick = async () => {
     if (!("BarcodeDetector" in window) || !navigator.mediaDevices) {
-      problem.textContent = t("no_camera");
+      codeProblem.textContent = t("no_camera");
       return;
     }
     try {
@@ -233,29 +312,34 @@ function signinScreen() {
       };
       look();
     } catch (err) {
-      problem.textContent = t("no_camera");
+      codeProblem.textContent = t("no_camera");
     }
   };
   screen(t("signin_title"),
-    languageSwitch(),
     el("form", { id: "signin", onsubmit: (e) => { e.preventDefault(); go("password"); } },
       el("label", { className: "label" }, t("campaign"), campaign),
       el("label", { className: "label" }, t("name"), name),
       el("label", { className: "label" }, t("password"), password),
-      el("button", { type: "submit", textContent: t("signin") })),
+      el("button", { type: "submit", textContent: t("signin") }),
+      problem),
     el("form", { id: "signin-code", onsubmit: (e) => { e.preventDefault(); go("code"); } },
       el("p", { textContent: t("or_code") }),
       el("label", { className: "label" }, t("code"), code),
       el("button", { type: "submit", textContent: t("use_code") }),
+      codeProblem,
       scan, video),
-    problem);
+    languageSwitch());
 }
 
+// The app language, with its label in words (the sign-in and sync screens; the bar has a button too).
 function languageSwitch() {
-  return el("div", { className: "langs", role: "group", "aria-label": t("language") }, APP_LANGUAGES.map((lang) => el("button", {
-    type: "button", className: lang === appLanguage() ? "lang on" : "lang", textContent: lang.toUpperCase(),
-    onclick: () => { setAppLanguage(lang); drawBar(); route(); },
-  })));
+  const label = el("span", { className: "label", id: "app-language-label", textContent: t("language") });
+  return el("div", { className: "langs", role: "group", "aria-labelledby": "app-language-label", id: "app-language" },
+    label, APP_LANGUAGES.map((lang) => el("button", {
+      type: "button", className: lang === appLanguage() ? "lang on" : "lang", textContent: languageName(lang), lang,
+      "aria-pressed": String(lang === appLanguage()),
+      onclick: () => { setAppLanguage(lang); drawBar(); route(); },
+    })));
 }
 
 // ---- my turfs ------------------------------------------------------------------------
@@ -265,26 +349,55 @@ function doorStatus(d, household) {
   return visits && visits.length ? visits[0].answers && visits[0].answers.outcome : null;
 }
 
+// Notices of ended assignments, by turf name; one whose turfs are all back is gone for good.
+function assignmentNotices(d) {
+  const here = new Set(d.turfs.map((x) => x._id));
+  const notices = getState().notices || [];
+  const kept = notices.filter((n) => !(n.params && n.params.ids && n.params.ids.every((id) => here.has(id))));
+  if (kept.length !== notices.length) updateState((s) => { s.notices = kept; });
+  return kept.map((n) => el("p", {
+    className: "notice", role: "status",
+    textContent: t(n.key, { ...n.params, turf: n.params.ids ? n.params.ids.map(turfName).join(", ") : withTurfNames(n.params.turf) }),
+  }));
+}
+
+function address(h) {
+  return h.address + (h.unit ? `, ${h.unit}` : "");
+}
+
 async function turfsScreen(params) {
   const d = await data();
   const mapView = params.get("view") === "map";
   const toggle = el("div", { className: "tabs" },
     el("a", { href: "#/turfs", className: mapView ? "" : "on", textContent: t("list") }),
     el("a", { href: "#/turfs?view=map", className: mapView ? "on" : "", textContent: t("map") }));
-  const notices = (getState().notices || []).map((n) => el("p", { className: "notice", textContent: t(n.key, n.params) }));
+  const notices = assignmentNotices(d);
   if (!d.turfs.length) {
     screen(t("my_turfs"), toggle, ...notices, el("p", { className: "empty", textContent: t("no_turfs") }));
     return;
   }
   const perTurf = d.turfs.map((turf) => {
     const list = d.households.filter((h) => h.turf === turf._id);
-    return { turf, households: list.map((h) => ({ h, status: doorStatus(d, h) })) };
+    return { turf, households: list.map((h) => ({ h, status: doorStatus(d, h), label: address(h) })) };
   });
   if (mapView) {
     const box = el("div", { className: "map", id: "turf-map" });
-    screen(t("my_turfs"), toggle, ...notices, box);
-    const map = await turfMap(box, perTurf, (id) => { location.hash = `#/turf/${encodeURIComponent(id)}`; });
+    const key = (colour, text, you) => el("li", {}, el("span", { className: you ? "dot you" : "dot", style: `background:${colour}` }), text);
+    const legend = el("ul", { className: "legend", id: "map-legend" },
+      key(STATUS_COLOURS.contacted, t("legend_contacted")), key(STATUS_COLOURS.other, t("legend_tried")),
+      key(STATUS_COLOURS.none, t("legend_todo")), key(STATUS_COLOURS.you, t("legend_you"), true));
+    screen(t("my_turfs"), toggle, ...notices, box, legend);
+    const map = await turfMap(box, perTurf, (id) => { location.hash = `#/turf/${encodeURIComponent(id)}`; },
+      (id) => { location.hash = `#/household/${encodeURIComponent(id)}`; });
     cleanup.push(() => map.remove());
+    if (navigator.geolocation) {
+      let gone = false;
+      cleanup.push(() => { gone = true; });
+      navigator.geolocation.getCurrentPosition((p) => {
+        if (!gone) showYou(map, { lat: p.coords.latitude, lon: p.coords.longitude });
+        box.dataset.you = "shown";
+      }, () => {}, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+    }
     return;
   }
   screen(t("my_turfs"), toggle, ...notices, el("ul", { className: "list", id: "turf-list" }, perTurf.map(({ turf, households: list }) =>
@@ -293,39 +406,49 @@ async function turfsScreen(params) {
       el("span", { className: "meta", textContent: `${t("doors", { n: list.length })} · ${t("visited", { n: list.filter((x) => x.status).length })}` }))))));
 }
 
+// A door or turf that left the phone while it was open (an ended assignment): say so, never a blank screen.
+function goneScreen(title, text) {
+  screen(title, el("p", { className: "notice", role: "status", id: "gone", textContent: text }),
+    el("a", { className: "button", href: "#/turfs", textContent: t("back_to_turfs") }));
+}
+
 async function turfScreen(turfId) {
   const d = await data();
   const turf = d.turfs.find((x) => x._id === turfId);
+  if (!turf) {
+    goneScreen(turfName(turfId), t("turf_gone"));
+    return;
+  }
   const list = walkingOrder(d.households.filter((h) => h.turf === turfId));
   const rows = list.map((h) => {
     const visits = d.byHousehold[h._id] || [];
     const latest = visits[0];
     const outcome = latest && latest.answers && latest.answers.outcome;
     return el("li", {}, el("a", { href: `#/household/${encodeURIComponent(h._id)}`, className: "row door" },
-      el("strong", { textContent: h.address + (h.unit ? `, ${h.unit}` : "") }),
+      el("strong", { textContent: address(h) }),
       el("span", { className: `status ${outcome ? (outcome === "contacted" ? "done" : "tried") : "todo"}`, textContent: latest ? outcomeLabel(latest, d.forms) : t("not_visited") })));
   });
   const asset = d.forms.find((f) => f.form_id === "asset_mapping");
-  screen(turf ? turf.name || turfId : turfId, back("#/turfs"),
+  screen(turf.name || turfId, back("#/turfs"), flash(),
+    asset ? el("a", { className: "button secondary", href: `#/form/${asset.form_id}?turf=${encodeURIComponent(turfId)}`, textContent: t("asset_between") }) : null,
     el("p", { className: "meta", textContent: `${t("walk_list")} · ${t("doors", { n: list.length })}` }),
-    el("ol", { className: "list walk", id: "walk-list" }, rows),
-    asset ? el("a", { className: "button secondary", href: `#/form/${asset.form_id}?turf=${encodeURIComponent(turfId)}`, textContent: t("asset_between") }) : null);
+    el("ol", { className: "list walk", id: "walk-list" }, rows));
 }
 
 async function householdScreen(id) {
   const d = await data();
   const h = d.households.find((x) => x._id === id);
   if (!h) {
-    screen(t("household"), back("#/turfs"));
+    goneScreen(t("household"), t("door_gone"));
     return;
   }
   const visits = d.byHousehold[id] || [];
   const turf = d.turfs.find((x) => x._id === h.turf);
   const forTurf = d.forms.filter((f) => !turf || !turf.drive || turf.drive === f.drive);
-  screen(h.address + (h.unit ? `, ${h.unit}` : ""), back(`#/turf/${encodeURIComponent(h.turf)}`),
+  screen(address(h), back(`#/turf/${encodeURIComponent(h.turf)}`), flash(),
     el("div", { className: "actions" }, visitButtons(forTurf, h)),
     el("h3", { textContent: t("past_visits") }),
-    visits.length ? el("ul", { className: "list visits", id: "visits" }, visits.map((r) => visitItem(r, d))) : el("p", { className: "empty", textContent: t("no_visits") }));
+    visits.length ? el("ul", { className: "list visits", id: "visits" }, visits.map((r) => visitItem(r, d, h))) : el("p", { className: "empty", textContent: t("no_visits") }));
 }
 
 function visitButtons(formList, h) {
@@ -335,17 +458,22 @@ function visitButtons(formList, h) {
   }));
 }
 
-function visitItem(r, d) {
-  const state = getState();
-  const pending = r._id in state.dirty;
+function visitItem(r, d, h) {
+  const pending = pendingIds().includes(r._id);
+  const refused = refusedEntries().some((entry) => entry.id === r._id);
   const mine = r.author === session.name;
   // The server's merge note (docs/conflicts.md): the fields that changed from each merged revision.
   const merged = r.merged && r.merged.changed
     ? [...new Set(Object.values(r.merged.changed).flat())].filter((f) => f.startsWith("answers.") || f === "geotag") : null;
   const review = Object.values(r.conflicts || {}).some((c) => c.open);
+  const far = r.geotag && h && h.location ? metresBetween(r.geotag, h.location) : null;
+  const bits = [when(r.created_at), t("by", { author: r.author })];
+  if (r.geotag && r.geotag.accuracy_m != null) bits.push(t("accuracy", { m: r.geotag.accuracy_m }));
+  if (mine) bits.push(pending || refused ? t("not_sent") : t("on_server"));
   return el("li", { className: "visit", dataset: { id: r._id } },
     el("div", {}, el("strong", { textContent: outcomeLabel(r, d.forms) }), " · ", formTitle(r, d.forms)),
-    el("div", { className: "meta", textContent: `${when(r.created_at)} · ${t("by", { author: r.author })}${r.geotag ? ` · ${t("accuracy", { m: r.geotag.accuracy_m ?? "?" })}` : ""}${pending ? ` · ${t("not_sent")}` : ""}` }),
+    el("div", { className: "meta", textContent: bits.join(" · ") }),
+    far !== null && far > geoLimits().household ? el("p", { className: "notice far", textContent: t("geotag_far_saved", { d: Math.round(far) }) }) : null,
     review || (r._conflicts && r._conflicts.length) ? el("p", { className: "notice", textContent: t("conflict") }) : null,
     merged ? el("p", { className: "notice merged", textContent: t("merged_fields", { fields: merged.map((f) => f.replace(/^answers\./, "")).join(", ") }) }) : null,
     mine ? el("a", { href: `#/form/${r.form.slice(5)}?record=${encodeURIComponent(r._id)}`, className: "button secondary small", textContent: t("edit") }) : null);
@@ -353,7 +481,58 @@ function visitItem(r, d) {
 
 // ---- a form ----------------------------------------------------------------------------
 
+let config = { phone_region: "US", household_max_m: 100, turf_tolerance_m: 25 };
+let phoneTable = { regions: {} };
+
+function geoLimits() {
+  return { household: config.household_max_m ?? 100, turf: config.turf_tolerance_m ?? 25 };
+}
+
+async function loadConfig() {
+  config = { ...config, ...(await mapConfig()) };
+  try {
+    const response = await fetch("lib/phone_regions.json");
+    if (response.ok) phoneTable = await response.json();
+  } catch (err) {
+    // Offline and not cached yet: phones are checked by length only (the server checks them again).
+  }
+}
+
+// The meeting the awareness form is about: its title, time and place in the door's language.
+function meetingBox(meeting, lang, form) {
+  if (!meeting) return el("p", { className: "meeting none", id: "meeting", textContent: t("meeting_none", {}, lang) });
+  const place = typeof meeting.place === "object" ? pick(meeting.place, lang, form.default_language) : meeting.place;
+  return el("div", { className: "meeting", id: "meeting", lang },
+    el("strong", { textContent: pick(meeting.title, lang, form.default_language) }),
+    el("p", { textContent: meetingTime(meeting.starts_at, lang) }),
+    place ? el("p", { textContent: t("meeting_where", { place }, lang) }) : null);
+}
+
+// The form on screen, while it is: a form is never redrawn under someone typing, but it says
+// when its turf leaves the phone (an assignment ended), before the volunteer saves.
+let openForm = null; // {hash, turfId, notice}
+
+async function checkOpenForm() {
+  const form = openForm;
+  if (!form || form.hash !== location.hash) return;
+  const d = await data();
+  const gone = Boolean(form.turfId) && !d.turfs.some((x) => x._id === form.turfId);
+  form.notice.hidden = !gone;
+  form.notice.textContent = gone ? t("form_turf_gone", { turf: turfName(form.turfId) }) : "";
+}
+
+// The middle of a turf's shape, to open a map on when nothing better is known.
+function turfCentre(turf) {
+  const ring = turf && turf.geometry && (turf.geometry.type === "Polygon" ? turf.geometry.coordinates[0]
+    : turf.geometry.type === "MultiPolygon" ? turf.geometry.coordinates[0][0] : null);
+  if (!ring || !ring.length) return null;
+  const lons = ring.map((p) => p[0]);
+  const lats = ring.map((p) => p[1]);
+  return { lat: (Math.min(...lats) + Math.max(...lats)) / 2, lon: (Math.min(...lons) + Math.max(...lons)) / 2 };
+}
+
 async function formScreen(formId, params) {
+  openForm = null;
   const d = await data();
   const recordId = params.get("record");
   const previous = recordId ? await getDoc(recordId, { conflicts: true }) : null;
@@ -364,39 +543,90 @@ async function formScreen(formId, params) {
     screen(formId, back("#/turfs"));
     return;
   }
+  // The photos saved with the visit, to show them (the record itself keeps its stubs).
+  const photos = previous && previous._attachments
+    ? (await getDoc(recordId, { attachments: true, binary: true }))._attachments || {} : {};
   const householdId = previous ? previous.household : params.get("household");
   const turfId = previous ? previous.turf : params.get("turf");
   const household = householdId && d.households.find((h) => h._id === householdId);
+  if (householdId && !household && !previous) {
+    goneScreen(t("household"), t("door_gone"));
+    return;
+  }
+  const turf = turfId && d.turfs.find((x) => x._id === turfId);
+  const between = !householdId; // an asset found between doors: no door, no outcome to ask
   const target = (form.settings && form.settings.geotag_accuracy_m) || 50;
-  const geoLine = el("p", { className: "geo", id: "geotag" });
+  const limits = geoLimits();
+  const geoLine = el("p", { className: "geo", id: "geotag", role: "status" });
+  const geoWarn = el("p", { className: "geo-warn", id: "geotag-warning", role: "alert", hidden: true });
+  const waitAgain = el("button", { type: "button", className: "secondary small", id: "wait-again", textContent: t("wait_again"), hidden: true });
   const showGeo = (watch) => {
     const best = watch.best();
-    if (watch.manual) geoLine.textContent = t("geotag_manual", { lat: best.lat, lon: best.lon });
+    let text;
+    if (watch.manual) text = t("geotag_manual");
+    else if (watch.kept && best) text = best.accuracy_m != null ? t("geotag_kept", { m: best.accuracy_m }) : t("geotag_manual");
     else if (best && (watch.done || best.accuracy_m <= target)) {
-      geoLine.textContent = best.accuracy_m <= target
-        ? t("geotag_ok", { lat: best.lat, lon: best.lon, m: best.accuracy_m })
-        : t("geotag_best", { m: best.accuracy_m, target });
-    } else if (watch.failed || (watch.done && !best)) geoLine.textContent = t("geotag_unavailable");
-    else geoLine.textContent = t("geotag_waiting", { best: best ? t("accuracy", { m: best.accuracy_m }) : t("geotag_none") });
-    geoLine.className = `geo ${best ? (best.source === "manual" || best.accuracy_m <= target ? "good" : "fair") : "none"}`;
+      text = best.accuracy_m <= target ? t("geotag_ok", { m: best.accuracy_m }) : t("geotag_best", { m: best.accuracy_m, target });
+    } else if (watch.failed || (watch.done && !best)) text = t("geotag_unavailable");
+    else text = t("geotag_waiting", { best: best ? t("accuracy", { m: best.accuracy_m }) : t("geotag_none") });
+    // How far from the door, and a warning (not a refusal) where the server would flag it.
+    const toDoor = best && household && household.location ? metresBetween(best, household.location) : null;
+    const outside = best && turf && turf.geometry ? metresOutside(best, turf.geometry) : 0;
+    if (toDoor !== null) text += " " + t("geotag_to_door", { d: Math.round(toDoor) });
+    geoLine.textContent = text;
+    const far = toDoor !== null && toDoor > limits.household;
+    const out = outside > limits.turf;
+    geoWarn.hidden = !(far || out);
+    geoWarn.textContent = far ? t("geotag_far", { d: Math.round(toDoor) }) : out ? t("geotag_outside", { turf: turf.name || turf._id }) : "";
+    waitAgain.hidden = !(far || out || (watch.done && best && best.accuracy_m > target)) || !navigator.geolocation;
+    const quality = !best ? "none" : far || out ? "bad" : best.source === "manual" || best.accuracy_m <= target ? "good" : "fair";
+    geoLine.className = `geo ${quality}`;
+    geoLine.dataset.quality = quality;
   };
-  const geo = previous && previous.geotag ? null : new GeoWatch(target, showGeo);
-  if (!geo) geoLine.textContent = previous.geotag.source === "manual"
-    ? t("geotag_manual", { lat: previous.geotag.lat, lon: previous.geotag.lon })
-    : t("geotag_ok", { lat: previous.geotag.lat, lon: previous.geotag.lon, m: previous.geotag.accuracy_m });
+  const geo = new GeoWatch(target, showGeo, previous && previous.geotag ? previous.geotag : null);
+  waitAgain.onclick = () => geo.restart();
 
+  const hide = between ? ["outcome", "door_language"] : [];
+  const problem = el("p", { className: "error", role: "alert", id: "form-error" });
+  // Answers typed and not saved are kept for this address (the tab's session): a tap on Back,
+  // a call coming in or a reload at the door loses nothing.  New photos are not kept (they are files).
+  const draftKey = `bw.draft:${session.campaign}:${location.hash}`;
+  const kept = JSON.parse(sessionStorage.getItem(draftKey) || "null");
+  const draft = kept && (!previous || kept.rev === previous._rev) ? kept : null;
+  const keepDraft = (v) => sessionStorage.setItem(draftKey, JSON.stringify({
+    rev: previous ? previous._rev : null, language: v.language,
+    answers: JSON.parse(JSON.stringify(v.answers, (key, value) => (typeof value === "string" && value in v.photos ? undefined : value))),
+  }));
   const view = new FormView(form, {
-    answers: previous ? previous.answers : {}, language: previous ? previous.language : appLanguage() in (form.title || {}) ? appLanguage() : undefined,
-    attachments: previous ? previous._attachments || {} : {}, geo: geo || { best: () => previous.geotag },
+    answers: draft ? draft.answers : previous ? previous.answers : {},
+    language: draft ? draft.language : previous ? previous.language : appLanguage() in (form.title || {}) ? appLanguage() : undefined,
+    onChange: keepDraft,
+    attachments: photos, geo, region: (d.campaign && d.campaign.phone_region) || config.phone_region, phoneTable,
+    hide, preset: between ? { outcome: "contacted" } : {},
+    onErrors: (count) => { problem.textContent = count ? t("fix_errors", { n: count }, view.language) : ""; },
   });
-  const langs = el("div", { className: "langs", role: "group", id: "door-language" },
-    el("span", { className: "label", textContent: t("door_language") }),
+  const isMeeting = form.drive === "meeting_awareness" || form.form_id === "meeting_awareness";
+  const meeting = isMeeting ? (previous && previous.meeting ? d.meetings.find((m) => m._id === previous.meeting) : nextMeeting(d)) : null;
+  const meetingSlot = el("div", {}, isMeeting ? meetingBox(meeting, view.language, form) : null);
+  // The resident's words follow the door's language: the form's title (the screen's), the form, its Save button and messages.
+  const save = el("button", { type: "submit", textContent: t("save", {}, view.language), id: "save", lang: view.language });
+  const langs = el("div", { className: "langs", role: "group", id: "door-language", "aria-labelledby": "door-language-label" },
+    el("span", { className: "label", id: "door-language-label", textContent: t("door_language") }),
     form.languages.map((lang) => el("button", {
-      type: "button", className: lang === view.language ? "lang on" : "lang", textContent: lang.toUpperCase(), dataset: { lang },
+      type: "button", className: lang === view.language ? "lang on" : "lang", textContent: languageName(lang), lang, dataset: { lang },
+      "aria-pressed": String(lang === view.language),
       onclick: (event) => {
         view.setLanguage(lang);
-        langs.querySelectorAll("button").forEach((b) => b.classList.toggle("on", b === event.target));
-        title.textContent = pick(form.title, lang, form.default_language);
+        langs.querySelectorAll("button").forEach((b) => {
+          b.classList.toggle("on", b === event.target);
+          b.setAttribute("aria-pressed", String(b === event.target));
+        });
+        heading.textContent = pick(form.title, lang, form.default_language);
+        heading.lang = lang;
+        save.textContent = t("save", {}, lang);
+        save.lang = lang;
+        if (problem.textContent) problem.textContent = t("fix_errors", { n: Object.keys(view.errors).length }, lang);
+        if (isMeeting) meetingSlot.replaceChildren(meetingBox(meeting, lang, form));
       },
     })));
   const pinBox = el("div", { className: "map pin", hidden: true });
@@ -404,36 +634,43 @@ async function formScreen(formId, params) {
   const pinCancel = el("button", { type: "button", className: "secondary", textContent: t("cancel") });
   const pinPanel = el("div", { className: "pin-panel", hidden: true }, el("p", { textContent: t("pin_hint") }), pinBox, pinDone, pinCancel);
   const pinButton = el("button", {
-    type: "button", id: "drop-pin", className: "secondary small", textContent: t("drop_pin"), hidden: !geo,
+    type: "button", id: "drop-pin", className: "secondary small", textContent: t("drop_pin"),
     onclick: async () => {
       pinPanel.hidden = false;
       pinBox.hidden = false;
-      const point = await pickPoint(pinBox, household && household.location, { done: pinDone, cancel: pinCancel });
+      const centre = (household && household.location) || geo.best() || turfCentre(turf);
+      const point = await pickPoint(pinBox, centre, { done: pinDone, cancel: pinCancel });
       pinPanel.hidden = true;
       if (point) geo.setManual(point.lat, point.lon);
     },
   });
-  const problem = el("p", { className: "error", role: "alert", id: "form-error" });
-  const save = el("button", { type: "submit", textContent: t("save"), id: "save" });
-  const title = el("span", { textContent: pick(form.title, view.language, form.default_language) });
-  screen(pick(form.title, appLanguage(), form.default_language),
+  const where = household ? address(household) : between ? t("between_doors") : null;
+  const turfGone = el("p", { className: "notice far", role: "alert", id: "form-turf-gone", hidden: true });
+  const heading = screen(pick(form.title, view.language, form.default_language),
     back(household ? `#/household/${encodeURIComponent(household._id)}` : turfId ? `#/turf/${encodeURIComponent(turfId)}` : "#/turfs"),
-    household ? el("p", { className: "meta", textContent: household.address + (household.unit ? `, ${household.unit}` : "") }) : null,
-    langs, el("div", { className: "geo-box" }, geoLine, pinButton), pinPanel,
+    where ? el("p", { className: "meta", textContent: where + (turf ? ` · ${turf.name || turf._id}` : "") }) : null,
+    turfGone,
+    draft ? el("div", { className: "notice", role: "status", id: "draft" }, el("span", { textContent: t("draft_kept") + " " }),
+      el("button", {
+        type: "button", className: "secondary small", textContent: t("draft_discard"),
+        onclick: () => { sessionStorage.removeItem(draftKey); route(); },
+      })) : null,
+    langs, el("div", { className: "geo-box" }, geoLine, geoWarn, waitAgain, pinButton), pinPanel,
     el("form", {
-      id: "record-form", noValidate: true,
+      id: "record-form", noValidate: true, lang: view.language,
       onsubmit: async (event) => {
         event.preventDefault();
-        const { answers, problems, photos } = view.collect();
-        const geotag = geo ? geo.best() : previous.geotag;
+        const { answers, problems, photos: added } = view.collect();
+        const geotag = geo.best();
         if (Object.keys(problems).length) {
-          problem.textContent = t("fix_errors");
+          problem.textContent = t("fix_errors", { n: Object.keys(problems).length }, view.language);
           const first = main.querySelector(".field .error");
           if (first) first.scrollIntoView({ block: "center" });
           return;
         }
         if (!geotag) {
           problem.textContent = t("geotag_needed");
+          geoLine.scrollIntoView({ block: "center" });
           return;
         }
         save.disabled = true;
@@ -443,17 +680,22 @@ async function formScreen(formId, params) {
           turf: turfId || null,
         };
         if (householdId) next.household = householdId;
+        if (meeting) next.meeting = meeting._id; // which meeting the knock was about (server/meetings_report.py)
         delete next._conflicts;
-        const kept = Object.keys(photos).filter((name) => JSON.stringify(answers).includes(JSON.stringify(name)));
-        const saved = await saveRecord(next, previous, Object.fromEntries(kept.map((n) => [n, photos[n]])));
+        const withPhotos = Object.keys(added).filter((name) => JSON.stringify(answers).includes(JSON.stringify(name)));
+        const saved = await saveRecord(next, previous, Object.fromEntries(withPhotos.map((n) => [n, added[n]])));
+        sessionStorage.removeItem(draftKey);
         sessionStorage.setItem("bw.saved", saved._id);
-        location.hash = household ? `#/household/${encodeURIComponent(household._id)}` : `#/turf/${encodeURIComponent(turfId || "")}`;
+        const to = household ? `#/household/${encodeURIComponent(household._id)}` : `#/turf/${encodeURIComponent(turfId || "")}`;
+        flashed = { hash: to, text: between ? t("asset_saved") : t("visit_saved") };
+        location.hash = to;
       },
-    }, el("h3", {}, title), view.root, problem, save));
-  if (geo) {
-    cleanup.push(() => geo.stop()); // registered after screen(), which runs the previous screen's cleanup
-    showGeo(geo);
-  }
+    }, meetingSlot, view.root, problem, save));
+  heading.lang = view.language;
+  cleanup.push(() => geo.stop(true)); // registered after screen(), which runs the previous screen's cleanup
+  openForm = { hash: location.hash, turfId, notice: turfGone };
+  cleanup.push(() => { openForm = null; });
+  showGeo(geo);
 }
 
 // ---- sync ---------------------------------------------------------------------------------
@@ -468,21 +710,23 @@ async function syncScreen() {
     const r = byId[id];
     if (!r) return id;
     const h = r.household && d.households.find((x) => x._id === r.household);
-    return `${formTitle(r, d.forms)} · ${h ? h.address : r.turf || ""} · ${outcomeLabel(r, d.forms)}`;
+    return `${formTitle(r, d.forms)} · ${h ? address(h) : r.turf ? turfName(r.turf) : ""} · ${outcomeLabel(r, d.forms)}`;
   };
   const line = !status.online ? t("offline") : status.unauthorized ? t("signin_again")
     : status.phase === "error" ? t("sync_error", { reason: status.error }) : status.phase === "active" ? t("syncing") : t("online");
+  // "Everything is on the server" only when it is: refused records are not on it.
+  const summary = pending.length ? t("pending", { n: pending.length }) : refused.length ? t("pending_none_refused") : t("pending_none");
   screen(t("sync_title"),
     el("p", { className: `sync-state ${status.online ? status.phase : "offline"}`, id: "sync-state", textContent: line }),
     el("p", { id: "last-sync", textContent: t("last_sync", { when: when(state.last_sync_at) }) }),
-    el("h3", { id: "pending-count", textContent: pending.length ? t("pending", { n: pending.length }) : t("pending_none") }),
+    el("h3", { id: "pending-count", textContent: summary }),
     el("ul", { className: "list", id: "pending" }, pending.map((id) => el("li", { dataset: { id }, textContent: describe(id) }))),
     refused.length ? el("h3", { className: "error", id: "refused-count", textContent: t("refused", { n: refused.length }) }) : null,
     el("ul", { className: "list refused", id: "refused" }, refused.map((entry) => {
       const r = byId[entry.id];
       return el("li", { dataset: { id: entry.id } },
         el("strong", { textContent: describe(entry.id) }),
-        el("p", { className: "reason", textContent: t("refused_reason", { reason: entry.reason }) }),
+        el("p", { className: "reason", textContent: t("refused_reason", { reason: withTurfNames(entry.reason) }) }),
         r ? el("a", { className: "button secondary small", href: `#/form/${r.form.slice(5)}?record=${encodeURIComponent(r._id)}`, textContent: t("edit") }) : null,
         r ? el("button", {
           type: "button", className: "small", textContent: t("resend"),
@@ -538,6 +782,7 @@ async function route() {
   const [path, query] = location.hash.slice(1).split("?");
   const params = new URLSearchParams(query || "");
   const parts = (path || "/").split("/").slice(1).map(decodeURIComponent);
+  if (flashed && flashed.hash !== location.hash) flashed = null;
   drawBar();
   if (!session.token) return signinScreen();
   try {
@@ -558,7 +803,7 @@ addEventListener("hashchange", route);
 
 async function boot() {
   setAppLanguage(appLanguage());
-  await loadMessages();
+  await Promise.all([loadMessages(), loadConfig()]);
   if (loadSession()) {
     await loadState();
     startSync();

@@ -1,6 +1,6 @@
 // Maps with Leaflet: vector turfs and households; a base map only when the
 // server is configured with a tile URL (BLOCKWALK_TILE_URL).
-const STATUS_COLOURS = { none: "#6b6b6b", contacted: "#0a7d32", other: "#b35c00" };
+export const STATUS_COLOURS = { none: "#6b6b6b", contacted: "#0a7d32", other: "#b35c00", you: "#1d4ed8" };
 
 let config = null;
 export async function mapConfig() {
@@ -17,8 +17,9 @@ function baseMap(map, cfg) {
   if (cfg.tile_url) window.L.tileLayer(cfg.tile_url, { maxZoom: 19, attribution: cfg.tile_attribution || "" }).addTo(map);
 }
 
-// turfs: [{turf, households: [{h, status}]}]; onTurf(turfId) when a turf is tapped.
-export async function turfMap(container, turfs, onTurf) {
+// turfs: [{turf, households: [{h, status, label}]}]; onTurf(turfId) when a turf is tapped,
+// onDoor(householdId) when a door is (each door's tooltip names its address).
+export async function turfMap(container, turfs, onTurf, onDoor) {
   const L = window.L;
   const cfg = await mapConfig();
   const map = L.map(container, { zoomControl: true, attributionControl: Boolean(cfg.tile_url) });
@@ -32,15 +33,25 @@ export async function turfMap(container, turfs, onTurf) {
         .on("click", () => onTurf(turf._id)).addTo(map);
       bounds.extend(layer.getBounds());
     }
-    for (const { h, status } of households) {
+    for (const { h, status, label } of households) {
       if (!h.location) continue;
       const colour = STATUS_COLOURS[status === "contacted" ? "contacted" : status ? "other" : "none"];
-      L.circleMarker([h.location.lat, h.location.lon], { radius: 4, color: colour, weight: 1, fillOpacity: 0.9 }).addTo(map);
+      // A wide, invisible ring around each small dot: a finger finds the door.
+      const door = L.circleMarker([h.location.lat, h.location.lon], { radius: 5, color: colour, weight: 1, fillOpacity: 0.9 })
+        .bindTooltip(label || h.address || "", { direction: "top" }).addTo(map);
+      door.on("click", (event) => { L.DomEvent.stopPropagation(event); if (onDoor) onDoor(h._id); });
       bounds.extend([h.location.lat, h.location.lon]);
     }
   }
   if (bounds.isValid()) map.fitBounds(bounds, { padding: [12, 12] });
   return map;
+}
+
+// "You are here": the phone's position on a map, once (nothing is kept or sent).
+export function showYou(map, point) {
+  const L = window.L;
+  return L.circleMarker([point.lat, point.lon], { radius: 8, color: "#fff", weight: 3, fillColor: STATUS_COLOURS.you, fillOpacity: 1 })
+    .addTo(map);
 }
 
 // A map to drop a pin on; resolves with {lat, lon} or null.

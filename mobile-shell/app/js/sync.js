@@ -195,10 +195,10 @@ export async function dropEnded() {
       await pushOnce();
       await reconcile();
       if (pendingIds().length) return; // not everything reached the server: try again after the next pass
-      const names = ended.join(", ");
       await dropTurfs(ended);
+      // The notice names the turfs (the screen shows their names); it goes once they are all assigned again.
       await updateState((s) => {
-        s.notices = [...(s.notices || []).slice(-4), { key: "turf_dropped", params: { turf: names } }];
+        s.notices = [...(s.notices || []).slice(-4), { key: "turf_dropped", params: { ids: ended } }];
       });
     } catch (err) {
       console.error("drop failed", err);
