@@ -145,6 +145,12 @@ def value_digest(value: object) -> str:
     SHA-256 of a tagged encoding that JavaScript writes byte for byte alike (``valueDigest`` in
     ``sync/stamps.mjs``): every number as its IEEE 754 double (so ``1`` and ``1.0`` agree, as in
     JavaScript), texts in UTF-8 with their length, object keys in code point order."""
+    if type(value) is str:  # (the common case, a text answer: its encoding written at once, as ``_text`` writes it)
+        data = value.encode("utf-8", "replace")
+        return hashlib.sha256(b"s%d:%b" % (len(data), data)).hexdigest()[:16]
+    constant = _CONSTANT_DIGESTS.get(value) if value is None or value is True or value is False else None
+    if constant is not None:
+        return constant
     out = bytearray()
     _encode(value, out)
     return hashlib.sha256(out).hexdigest()[:16]
@@ -180,6 +186,9 @@ def _encode(value: object, out: bytearray) -> None:
         out += b"}"
     else:
         raise TypeError(f"Not a JSON value: {type(value).__name__}")
+
+
+_CONSTANT_DIGESTS = {key: hashlib.sha256(code).hexdigest()[:16] for key, code in ((None, b"n"), (True, b"t"), (False, b"f"))}
 
 
 def _text(text: str, out: bytearray) -> None:
