@@ -16,11 +16,11 @@ requests as PouchDB 9 sends them, ``PROTOCOL-NOTES.md``):
   (exponential gaps; the default, 120 s, is a door every two minutes): ``POST
   _revs_diff``, ``POST _bulk_docs`` with ``new_edits=false`` and
   ``_revisions``, then its checkpoint (``GET``, ``PUT _local``);
-* **who wakes**: phones are volunteers on teams of ``--team`` phones per turf
-  (two volunteers a turf); a record goes to its turf's channel and to
+* **who wakes**: phones are volunteers on teams of ``--team`` (10) phones a
+  turf (two volunteers a turf); a record goes to its turf's channel and to
   ``coordinators``, so it wakes the teammates' longpolls and every
-  coordinator's (``--coordinators`` of the phones are the campaign
-  coordinator's), which fetch it with ``_bulk_get``.
+  coordinator's (``--coordinators``, 10 phones signed in as the demo's
+  coordinator), which fetch it with ``_bulk_get``.
 
 The phones are real volunteers of the demo campaign (``blockwalk demo``),
 with turfs and assignments written through the store and a device token
@@ -435,11 +435,11 @@ def prepare(folder: Path, volunteers: int) -> tuple[str, list[str], dict[str, st
     return store, turfs, tokens, admin
 
 
-def phones_for(count: int, turfs: list[str], tokens: dict[str, str], coordinators: float, team: int,
+def phones_for(count: int, turfs: list[str], tokens: dict[str, str], coordinators: int, team: int,
                peer: bool) -> list[dict]:
-    """Who each phone is: teams of ``team`` phones a turf (two volunteers), and some coordinators."""
+    """Who each phone is: teams of ``team`` phones a turf (two volunteers), and ``coordinators`` coordinators'."""
     names = sorted(n for n in tokens if n != "cora")
-    n_coordinators = max(1, int(count * coordinators))
+    n_coordinators = max(1, min(coordinators, count // 10))
     n_turfs = min(len(turfs), max(1, (count - n_coordinators) // team))
     phones = []
     for n in range(count - n_coordinators):
@@ -460,13 +460,17 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=20, help="seconds over which the phones come online")
     parser.add_argument("--push-interval", type=float, default=120, help="mean seconds between a phone's records (120: a door every two minutes)")
     parser.add_argument("--team", type=int, default=10, help="phones a turf (two volunteers' phones)")
-    parser.add_argument("--coordinators", type=float, default=0.01, help="share of the phones that are coordinators'")
-    parser.add_argument("--volunteers", type=int, default=200, help="volunteers (each with a token its phones share)")
+    parser.add_argument("--coordinators", type=int, default=10, help="phones of coordinators (each wakes on every record)")
+    parser.add_argument("--volunteers", type=int, default=None,
+                        help="volunteers, two a turf, each with a token its phones share (default: a fifth of the largest size)")
+    parser.add_argument("--threads", type=int, default=None, help="BLOCKWALK_THREADS of the server (default: its own, 64)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-peer", action="store_true", help="skip pouchdb-server")
     parser.add_argument("--peer-phones", default=None, help="sizes to run against pouchdb-server (default: the first size)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.phones.split(",")]
+    if args.volunteers is None:
+        args.volunteers = max(20, max(sizes) // 5)
     peer_sizes = [int(s) for s in (args.peer_phones or str(sizes[0])).split(",")]
 
     folder = Path(tempfile.mkdtemp(prefix="blockwalk-live-"))
@@ -478,7 +482,8 @@ def main() -> None:
               f"{time.monotonic() - started:.0f} s; push interval {args.push_interval:.0f} s mean, "
               f"{args.seconds:.0f} s measured a size", flush=True)
         for size in sizes:
-            live = LiveServer(folder, store=store, like=SimpleNamespace(token=admin, volunteer_token=admin))
+            env = {"BLOCKWALK_THREADS": str(args.threads)} if args.threads else None
+            live = LiveServer(folder, env=env, store=store, like=SimpleNamespace(token=admin, volunteer_token=admin))
             try:
                 port = int(live.url.rsplit(":", 1)[1])
                 phones = phones_for(size, turfs, tokens, args.coordinators, args.team, peer=False)

@@ -241,7 +241,8 @@ class Front:
             status, headers, chunks, rest = await loop.run_in_executor(self.pool, self._call, environ)
             writer.write(conn.send(h11.Response(status_code=status[0], reason=status[1], headers=self._headers(headers))))
             if isinstance(rest, live.Parked):
-                await self._longpoll(conn, writer, rest)
+                if not await self._longpoll(conn, reader, writer, rest):
+                    return False  # the phone went away while it waited
             else:
                 for chunk in chunks:
                     if chunk:
@@ -336,8 +337,11 @@ class Front:
 
     # -- a parked longpoll -------------------------------------------------------------
 
-    async def _longpoll(self, conn: h11.Connection, writer, parked: live.Parked) -> None:
-        """Wait in the loop for a change the phone may see, sending heartbeats; then answer."""
+    async def _longpoll(self, conn: h11.Connection, reader: asyncio.StreamReader, writer, parked: live.Parked) -> bool:
+        """Wait in the loop for a change the phone may see, sending heartbeats; then answer.
+
+        False when the phone closed its connection meanwhile (nothing to answer).
+        """
         loop = self.loop
         waiters = self.waiters
         assert loop is not None and waiters is not None
@@ -345,34 +349,53 @@ class Front:
         waiter = waiters.add(parked)
         changed = waiters.moved(parked)  # a commit between the first read and now
         beat = time.monotonic() + feed.heartbeat if feed.heartbeat else None
+        # A phone that goes offline cleanly closes its socket: notice at once, not at the next heartbeat.
+        listening = loop.create_task(reader.read(READ_BYTES))
+        gone = False
+
+        def heard(task: asyncio.Task) -> None:
+            nonlocal gone
+            if task.cancelled() or task.exception() is not None or task.result() == b"":
+                gone = True
+                waiter.wake()
+
+        listening.add_done_callback(heard)
         try:
-            while True:
+            while not gone:
                 if changed:
                     changed = False
                     waiter.future = loop.create_future()
                     answer = await loop.run_in_executor(self.pool, feed.poll)
                     if answer is not None:
                         writer.write(conn.send(h11.Data(data=answer)))
-                        return
+                        return True
+                    continue
                 now = time.monotonic()
                 if now >= feed.deadline:
                     break
                 wake_at = feed.deadline if beat is None else min(beat, feed.deadline)
                 timer = loop.call_at(loop.time() + (wake_at - now), _resolve, waiter.future, False)
                 try:
-                    changed = await waiter.future
+                    changed = await waiter.future and not gone
                 finally:
                     timer.cancel()
-                if not changed:
+                if not changed and not gone:
                     waiter.future = loop.create_future()
                     if beat is not None and time.monotonic() >= beat:
-                        if writer.transport.is_closing():
-                            return  # the phone went away: nothing to answer
                         writer.write(conn.send(h11.Data(data=b"\n")))
                         beat += feed.heartbeat
         finally:
             waiters.remove(parked.campaign, waiter)
+            listening.remove_done_callback(heard)
+            if listening.done():
+                if not listening.cancelled() and listening.exception() is None and listening.result():
+                    conn.receive_data(listening.result())  # the next request, sent ahead: h11 keeps it
+            else:
+                listening.cancel()
+        if gone:
+            return False
         writer.write(conn.send(h11.Data(data=feed.final())))
+        return True
 
 
 _BARE_LF = re.compile(rb"(?<!\r)\n")

@@ -91,3 +91,30 @@ def test_a_thousand_longpolls_leave_the_server_answering(tmp_path):
         assert live.http.get("/healthz").status_code == 200
     finally:
         live.close()
+
+
+def test_connections_past_the_limit_wait_their_turn(tmp_path):
+    """Past BLOCKWALK_CONNECTION_LIMIT a phone waits in the listen backlog; it is served once another leaves."""
+    live = LiveServer(tmp_path, env={"BLOCKWALK_CONNECTION_LIMIT": "20"})
+    try:
+        db = live.new_db()
+        live.http.close()  # the test's own client holds none of the 20
+        port = int(live.url.rsplit(":", 1)[1])
+        path = f"/sync/{db}/_changes?feed=longpoll&heartbeat=10000&since=now&timeout=60000"
+
+        async def scenario() -> None:
+            first = await asyncio.gather(*(_hold(port, path, live.volunteer_token) for _ in range(20)))
+            late = [asyncio.create_task(_hold(port, path, live.volunteer_token)) for _ in range(10)]
+            await asyncio.sleep(2)
+            assert not any(task.done() for task in late), "served past the connection limit"
+            for _, writer in first[:10]:  # ten phones go offline
+                writer.close()
+            served = await asyncio.wait_for(asyncio.gather(*late), 30)
+            assert len(served) == 10
+            for _, writer in first[10:] + served:
+                writer.close()
+
+        asyncio.run(scenario())
+        assert live.proc.poll() is None, "the server died"
+    finally:
+        live.close()
