@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import re
+import io
 import logging
+import re
 import resource
+import selectors
 import socket
 import sys
 import tempfile
@@ -36,6 +38,7 @@ from typing import Callable
 from urllib.parse import unquote_to_bytes
 
 import h11
+import orjson
 
 from server import live
 
@@ -101,7 +104,10 @@ class Front:
 
     def run(self) -> None:
         """Serve until ``stop`` (from a signal handler) or KeyboardInterrupt."""
-        asyncio.run(self._main())
+        # epoll explicitly (Linux): select() refuses descriptors past 1,024, which ended waitress.
+        selector = selectors.EpollSelector if hasattr(selectors, "EpollSelector") else selectors.DefaultSelector
+        with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector())) as runner:
+            runner.run(self._main())
 
     def stop(self) -> None:
         if self.loop is not None and self._stopping is not None:
@@ -190,7 +196,8 @@ class Front:
             if conn.they_are_waiting_for_100_continue:
                 writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
             try:
-                data = await asyncio.wait_for(reader.read(READ_BYTES), self.idle_timeout)
+                async with asyncio.timeout(self.idle_timeout):  # no task a read, as wait_for would make
+                    data = await reader.read(READ_BYTES)
             except TimeoutError:
                 return None
             if conn.their_state is h11.IDLE:
@@ -200,7 +207,8 @@ class Front:
     async def _refuse(self, conn: h11.Connection, writer, status: int, message: str) -> None:
         if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
-        body = (f'{{"error": "bad_request", "reason": {message[:200]!r}}}'.replace("'", '"')).encode("utf-8", "replace")
+        error = {400: "bad_request", 413: "too_large", 431: "header_too_large"}.get(status, "bad_request")
+        body = orjson.dumps({"error": error, "reason": message[:200]})
         try:
             writer.write(conn.send(h11.Response(status_code=status, headers=self._headers([
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
@@ -217,7 +225,9 @@ class Front:
         if announced is not None and announced > self.max_body:
             await self._refuse(conn, writer, 413, "Request body too large")
             return False
-        body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+        # Most requests have no body or a small one: memory; a large or unannounced one: a spooled file.
+        small = (announced or 0) <= SPOOL_BYTES and not _chunked(request.headers)
+        body = io.BytesIO() if small else tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
         try:
             size = 0
             while True:
@@ -239,23 +249,26 @@ class Front:
             loop = self.loop
             assert loop is not None
             status, headers, chunks, rest = await loop.run_in_executor(self.pool, self._call, environ)
-            writer.write(conn.send(h11.Response(status_code=status[0], reason=status[1], headers=self._headers(headers))))
+            head = conn.send(h11.Response(status_code=status[0], reason=status[1], headers=self._headers(headers)))
             if isinstance(rest, live.Parked):
+                writer.write(head)
                 if not await self._longpoll(conn, reader, writer, rest):
                     return False  # the phone went away while it waited
             else:
-                for chunk in chunks:
-                    if chunk:
-                        writer.write(conn.send(h11.Data(data=chunk)))
+                # One write (one send) for a whole small answer: head, body and end together.
+                out = [head] + [conn.send(h11.Data(data=chunk)) for chunk in chunks if chunk]
                 while rest is not None:
+                    writer.write(b"".join(out))
+                    out = []
                     await writer.drain()
                     chunks, more = await loop.run_in_executor(self.pool, _gather, rest)
-                    for chunk in chunks:
-                        if chunk:
-                            writer.write(conn.send(h11.Data(data=chunk)))
+                    out += [conn.send(h11.Data(data=chunk)) for chunk in chunks if chunk]
                     if not more:
                         rest = None
-            writer.write(conn.send(h11.EndOfMessage()))
+                out.append(conn.send(h11.EndOfMessage()))
+                writer.write(b"".join(out))
+                await writer.drain()
+                return True
             await writer.drain()
             return True
         finally:
@@ -283,7 +296,7 @@ class Front:
         return status, started[1], chunks, (result if more else None)
 
     def _headers(self, headers) -> list[tuple[bytes, bytes]]:
-        out = [(b"server", b"blockwalk"), (b"date", formatdate(usegmt=True).encode())]
+        out = [(b"server", b"blockwalk"), (b"date", _date())]
         for name, value in headers:
             name_b = name.encode("latin-1") if isinstance(name, str) else name
             if name_b.lower() in (b"connection", b"transfer-encoding", b"keep-alive", b"server", b"date"):
@@ -367,7 +380,7 @@ class Front:
                     waiter.future = loop.create_future()
                     answer = await loop.run_in_executor(self.pool, feed.poll)
                     if answer is not None:
-                        writer.write(conn.send(h11.Data(data=answer)))
+                        writer.write(conn.send(h11.Data(data=answer)) + conn.send(h11.EndOfMessage()))
                         return True
                     continue
                 now = time.monotonic()
@@ -394,7 +407,7 @@ class Front:
                 listening.cancel()
         if gone:
             return False
-        writer.write(conn.send(h11.Data(data=feed.final())))
+        writer.write(conn.send(h11.Data(data=feed.final())) + conn.send(h11.EndOfMessage()))
         return True
 
 
@@ -447,6 +460,21 @@ def _gather(result) -> tuple[list[bytes], bool]:
 def _status(line: str) -> tuple[int, bytes]:
     code, _, reason = line.partition(" ")
     return int(code), reason.encode("latin-1")
+
+
+_dated: list = [0, b""]
+
+
+def _date() -> bytes:
+    """The Date header, formatted once a second."""
+    now = int(time.time())
+    if _dated[0] != now:
+        _dated[:] = [now, formatdate(now, usegmt=True).encode()]
+    return _dated[1]
+
+
+def _chunked(headers) -> bool:
+    return any(name == b"transfer-encoding" for name, _ in headers)
 
 
 def _content_length(headers) -> int | None:

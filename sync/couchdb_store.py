@@ -220,10 +220,20 @@ class CouchDBServer:
         if watcher is not None:
             watcher.asked_at = time.monotonic()
             return
+        if self._closed or not self._listeners:
+            return
+        # From the sequence now, read before the caller's own first read: no change falls between them.
+        since: object = "now"
+        try:
+            response = self.request("GET", f"/{couch}", retry=True)
+            if response.status_code == 200:
+                since = response.json().get("update_seq", "now")
+        except StoreUnavailable:
+            pass
         with self.index_lock:
-            if couch in self.watchers or self._closed or not self._listeners:
+            if couch in self.watchers or self._closed:
                 return
-            watcher = self.watchers[couch] = ChangeWatcher(self, couch, name, self._notify, self.router)
+            watcher = self.watchers[couch] = ChangeWatcher(self, couch, name, self._notify, self.router, since)
         watcher.start()
 
     def unwatch(self, couch: str, watcher: ChangeWatcher) -> None:

@@ -7,8 +7,9 @@ on, with one longpoll request to CouchDB at a time (never one a phone), and
 tells its listeners the channels of each changed document's winning
 revision (``include_docs``; a deletion names no channels, so every waiter of
 the campaign reads again).  A watcher nobody asked for in ``IDLE`` seconds
-stops; the next waiting phone starts it again from ``now`` (the phone's own
-first read, taken after, covers the gap).
+stops; the next waiting phone starts it again from the database's
+``update_seq``, read before that phone's first read, so no change falls
+between the two.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ BATCH = 500
 
 
 class ChangeWatcher:
-    def __init__(self, server, couch: str, name: str, notify: Callable[[str, set[str] | None], None], router):
+    def __init__(self, server, couch: str, name: str, notify: Callable[[str, set[str] | None], None], router,
+                 since: object = "now"):
         self.server = server
+        self.since = since
         self.couch = couch
         self.name = name
         self.notify = notify
@@ -44,7 +47,7 @@ class ChangeWatcher:
         self.stopped.set()
 
     def _run(self) -> None:
-        since: object = "now"
+        since = self.since
         failures = 0
         try:
             while not self.stopped.is_set() and time.monotonic() - self.asked_at < IDLE:
