@@ -2,7 +2,11 @@
 
     python bench/load.py [--devices 200] [--seconds 60] [--think 5] [--no-peer]
 
-The server is ``blockwalk serve`` as shipped (waitress, 64 threads, SQLite
+This models **one-shot sync rounds** (a ``PouchDB.sync`` without ``live``,
+every few seconds), not live phones holding longpolls: ``bench/live.py``
+models those, as the canvasser app replicates when online.
+
+The server is ``blockwalk serve`` as shipped (its event-driven front, 64 worker threads, SQLite
 with ``synchronous=FULL``) on a store holding the demo campaign (``blockwalk
 demo``: four turfs, 300 households, 150 records, the three forms); the
 devices belong to the two demo volunteers (20 device tokens), so each pull is

@@ -163,9 +163,9 @@ def main() -> None:
             blockwalk_couch = start_blockwalk(folder / "blockwalk-couchdb", store=f"couchdb+{pouchdb_server.url}/bench")
             print(f"{args.docs} records, {size:.0f} bytes each on average, "
                   f"batch size {args.batch_size or 'PouchDB default (100)'}")
-            print(f"blockwalk:            {blockwalk.url} (waitress, {blockwalk.store})")
+            print(f"blockwalk:            {blockwalk.url} (blockwalk serve, {blockwalk.store})")
             print(f"pouchdb-server:       {pouchdb_server.url}, storage {storage}")
-            print(f"blockwalk on CouchDB: {blockwalk_couch.url} (waitress, {blockwalk_couch.store}, "
+            print(f"blockwalk on CouchDB: {blockwalk_couch.url} (blockwalk serve, {blockwalk_couch.store}, "
                   "the pouchdb-server above)")
             print("load average before: {:.2f} {:.2f} {:.2f} ({} CPUs; the client and the servers share them)".format(
                 *os.getloadavg(), os.cpu_count()), flush=True)

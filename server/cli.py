@@ -31,7 +31,7 @@ store_option = click.option(
 )
 
 
-BODY_MARGIN = 64 * 1024 * 1024  # past MAX_REQUEST_BYTES + this, waitress refuses a body unread
+BODY_MARGIN = 64 * 1024 * 1024  # past MAX_REQUEST_BYTES + this, the front refuses a body unread
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -79,35 +79,45 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default: BLOCKWALK_HOST, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: BLOCKWALK_PORT, 8000; 0 picks a free one).")
-@click.option("--threads", type=int, default=None, help="Worker threads (default: BLOCKWALK_THREADS, 64).")
+@click.option("--threads", type=int, default=None, help="Worker threads for Flask (default: BLOCKWALK_THREADS, 64).")
 @store_option
 @_guarded
 def serve(host: str | None, port: int | None, threads: int | None, store: str | None) -> None:
-    """Run the server with a production WSGI server (waitress)."""
-    from waitress import create_server
-
+    """Run the server: an event-driven HTTP front (epoll) with Flask in worker threads."""
+    from server import front
     from server.app import create_app
 
+    fd_limit = front.raise_fd_limit()
     app = create_app({"STORE": store, "HOST": host, "PORT": port, "THREADS": threads})
     # What start-up built (modules, the app, its schemas) lives as long as the
     # process: move it out of the collector's sight, so that the collections a
     # large push triggers do not walk it again and again (docs/replication.md).
     gc.freeze()
-    server = create_server(
+    store_server = app.extensions["blockwalk.store"]
+    limit = front.connection_limit(app.config["CONNECTION_LIMIT"], fd_limit)
+
+    def started(server: front.Front) -> None:
+        # Commits (of any process) wake the longpolls waiting in this one (server.live).
+        assert server.waiters is not None
+        store_server.add_listener(server.waiters.notify)
+        server.waiters.watch = store_server.watch
+
+    server = front.Front(
         app,
         host=app.config["HOST"],
         port=app.config["PORT"],
         threads=app.config["THREADS"],
-        ident="blockwalk",
         # Hostile clients: a body far over the limit is refused before it is read
         # (one a little over gets the app's 413 in the endpoint's error shape, from
-        # a body waitress spooled to disk), an idle or slow-drip connection is
-        # closed, and connections are bounded.
-        max_request_body_size=app.config["MAX_REQUEST_BYTES"] + BODY_MARGIN,
-        channel_timeout=app.config["CHANNEL_TIMEOUT"],
-        connection_limit=app.config["CONNECTION_LIMIT"],
-        cleanup_interval=max(1, min(30, app.config["CHANNEL_TIMEOUT"] // 2)),
+        # a body spooled to disk), an idle or slow-drip connection is closed, and
+        # connections are bounded (more wait in the listen backlog).
+        connection_limit=limit,
+        idle_timeout=app.config["CHANNEL_TIMEOUT"],
+        max_body=app.config["MAX_REQUEST_BYTES"] + BODY_MARGIN,
+        on_start=started,
     )
+    if limit < app.config["CONNECTION_LIMIT"]:
+        click.echo(f"blockwalk: holding at most {limit} connections (the open-file limit is {fd_limit})", err=True)
     click.echo(
         f"Blockwalk listening on http://{app.config['HOST']}:{server.effective_port} "
         f"(store: {safe_url(settings.store_url(app.config))})",
@@ -124,7 +134,7 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
         pass
     finally:
         server.close()
-        app.extensions["blockwalk.store"].close()
+        store_server.close()
 
 
 def _stop(signum, frame) -> None:

@@ -111,10 +111,6 @@ def judge_open_files(config: Mapping[str, object], phones: int, soft: int, hard:
     if phones > connections:
         found.append(fail("files", f"{phones} live phones, but BLOCKWALK_CONNECTION_LIMIT is {connections}: the phones past it "
                                    f"wait and time out; set BLOCKWALK_CONNECTION_LIMIT={phones + 50} (room for coordinators)"))
-    if phones > threads:
-        found.append(warn("files", f"{phones} live phones, but BLOCKWALK_THREADS is {threads}: a live replication holds a "
-                                   "worker thread while its longpoll waits, so the others queue behind them; set "
-                                   f"BLOCKWALK_THREADS={phones + 16}, or expect phones to sync less often"))
     if soft < need:
         raise_to = need if hard >= need or hard < 0 else hard
         where = ("LimitNOFILE=" + str(raise_to) + " in the systemd unit, or ulimit -n " + str(raise_to)

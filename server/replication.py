@@ -13,14 +13,13 @@ URL-decoded as PouchDB expects.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Callable, Iterator
 from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from server import auth, conflicts
+from server import auth, conflicts, live
 from server.access import channels, reads, writes
 from server.access.roles import MEMBERS, UNFILTERED
 from server.app import store_of
@@ -355,10 +354,18 @@ def changes(store: DocumentStore) -> Response:
             _readable_leaves(store, page.results, readable)
         return page
 
+    # Under blockwalk serve a longpoll with nothing to send yet is parked in the front's event
+    # loop, not in this thread (server.live); the mark, taken before the read, closes the race.
+    waiters = request.environ.get(live.ENVIRON_KEY) if feed == "longpoll" else None
+    mark = waiters.mark(g.campaign) if waiters is not None else 0
     first = read(since, min(limit, CHANGES_PAGE) if limit is not None else CHANGES_PAGE)
     if feed == "longpoll" and not first.results:
-        return Response(_longpoll(store, read, first.last_seq, limit, timeout, heartbeat),
-                        mimetype="application/json")
+        wait = live.Feed(store, read, first.last_seq, limit, timeout, heartbeat, _stream_changes)
+        if waiters is not None:
+            wakes_on = None if granted is None else _granted_now(store)  # the channels whose writes wake it
+            return Response(waiters.park(wait, g.campaign, wakes_on, mark), mimetype="application/json",
+                            direct_passthrough=True)
+        return Response(_longpoll(wait), mimetype="application/json")
     return Response(_stream_changes(read, first, limit), mimetype="application/json")
 
 
@@ -413,27 +420,9 @@ def _stream_changes(read, first, limit) -> Iterator[bytes]:
     yield b'],\n"last_seq":' + dumps(last_seq) + b',"pending":0}\n'
 
 
-def _longpoll(store, read, last_seq, limit, timeout, heartbeat) -> Iterator[bytes]:
-    """Hold the request until a change arrives, sending a newline every heartbeat."""
-    deadline = time.monotonic() + timeout
-    position = last_seq
-    try:
-        while (remaining := deadline - time.monotonic()) > 0:
-            if not store.wait_for_change(position, min(remaining, heartbeat or remaining)):
-                if heartbeat:
-                    yield b"\n"
-                continue
-            upto = store.info().update_seq
-            page = read(position, min(limit or CHANGES_PAGE, CHANGES_PAGE))
-            if page.results:
-                yield from _stream_changes(read, page, limit)
-                return
-            # Changes this device may not see (other channels, other doc_ids): keep waiting.
-            position = upto if page.last_seq == position else page.last_seq
-    except SyncError:
-        # The store failed while we waited: answer "nothing yet"; the client polls again.
-        log.warning("longpoll ended early: the store failed")
-    yield b'{"results":[],\n"last_seq":' + jsonutil.dumps(position) + b',"pending":0}\n'
+def _longpoll(wait: live.Feed) -> Iterator[bytes]:
+    """Hold the request in this thread until a change arrives, sending a newline every heartbeat."""
+    return wait.blocking()
 
 
 # -- _revs_diff, _bulk_docs, _bulk_get, _all_docs ------------------------------------------------

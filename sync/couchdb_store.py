@@ -36,6 +36,7 @@ from sync import channels as positions
 from sync import errors, jsonutil, update
 from sync.couchdb_checkpoints import Checkpoints
 from sync.couchdb_channels import WORKER_PREFIX, CatchUps, ChannelIndex, Follower
+from sync.couchdb_watch import ChangeWatcher
 from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import (Attachment, ChangesPage, DbInfo, Grants, PutFromBulkDocs, Resolver, Router, StoreLimits,
@@ -88,6 +89,9 @@ class CouchDBServer:
         self._lock = threading.Lock()
         self._uuid: str | None = None
         self._pouchdb_server: bool | None = None
+        # Live feeds (server.live): listeners of changes, and one change watcher a watched campaign.
+        self._listeners: list[Callable[[str, set[str] | None], None]] = []
+        self.watchers: dict[str, ChangeWatcher] = {}
 
     # -- HTTP with retries ----------------------------------------------------------------
 
@@ -203,10 +207,51 @@ class CouchDBServer:
             if self.followers.get(couch) is follower:
                 del self.followers[couch]
 
+    # -- change notifications (live feeds) -------------------------------------------------
+
+    def add_listener(self, listener: Callable[[str, set[str] | None], None]) -> None:
+        """Call ``listener(campaign, channels)`` for the changes of every campaign ``watch`` was asked for."""
+        self._listeners.append(listener)
+
+    def watch(self, name: str) -> None:
+        """Follow campaign ``name``'s changes feed (one watcher a process, sync.couchdb_watch), if not yet."""
+        couch = self._couch_name(name)
+        watcher = self.watchers.get(couch)
+        if watcher is not None:
+            watcher.asked_at = time.monotonic()
+            return
+        if self._closed or not self._listeners:
+            return
+        # From the sequence now, read before the caller's own first read: no change falls between them.
+        since: object = "now"
+        try:
+            response = self.request("GET", f"/{couch}", retry=True)
+            if response.status_code == 200:
+                since = response.json().get("update_seq", "now")
+        except StoreUnavailable:
+            pass
+        with self.index_lock:
+            if couch in self.watchers or self._closed:
+                return
+            watcher = self.watchers[couch] = ChangeWatcher(self, couch, name, self._notify, self.router, since)
+        watcher.start()
+
+    def unwatch(self, couch: str, watcher: ChangeWatcher) -> None:
+        with self.index_lock:
+            if self.watchers.get(couch) is watcher:
+                del self.watchers[couch]
+
+    def _notify(self, name: str, channels: set[str] | None) -> None:
+        for listener in self._listeners:
+            try:
+                listener(name, channels)
+            except Exception:  # noqa: BLE001 (a listener must never stop the watcher)
+                pass
+
     def close(self) -> None:
         with self.index_lock:
             self._closed = True
-            followers = list(self.followers.values())
+            followers = list(self.followers.values()) + list(self.watchers.values())
         for follower in followers:
             follower.stop()
         self.checkpoints.close()

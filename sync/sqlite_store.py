@@ -33,7 +33,7 @@ import time
 import uuid
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Literal, NamedTuple
+from typing import Callable, Iterable, Iterator, Literal, NamedTuple
 
 from sync import attachments as atts
 from sync import channels
@@ -144,10 +144,17 @@ class SQLiteServer:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self._owners: dict[sqlite3.Connection, threading.Thread] = {}  # each reader connection's thread
         self.write_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None  # see writing()
         self._db_ids: dict[str, int] = {}  # name -> id, filled by open_db
         self.changed = threading.Condition()  # notified after every commit that adds revisions
+        # Called after every commit that adds changes, with the database's name and the channels
+        # of the changed documents (None: unknown); the live feeds' wake-ups (server.live).
+        self._listeners: list[Callable[[str, set[str] | None], None]] = []
+        self._seen_seqs: dict[int, int] = {}  # db id -> update_seq this process committed or noticed last
+        self._watcher: threading.Thread | None = None
+        self._closed = threading.Event()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.writing() as conn:
             conn.executescript(SCHEMA)
@@ -162,6 +169,7 @@ class SQLiteServer:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect(READER_CACHE_KIB)
+            self._owners[conn] = threading.current_thread()
         return conn
 
     @contextmanager
@@ -313,13 +321,93 @@ class SQLiteServer:
         finally:
             source.close()
 
+    # -- change notifications (live feeds) -------------------------------------------------
+
+    def add_listener(self, listener: Callable[[str, set[str] | None], None]) -> None:
+        """Call ``listener(db name, channels)`` after every commit that adds changes, from any thread.
+
+        Commits of this process name the channels of the documents they
+        changed; another process's writes on the same file are noticed by one
+        watcher thread, which reads the databases' sequences twice a second
+        and names no channels (every waiter of that database reads again).
+        """
+        self._listeners.append(listener)
+        if self._watcher is None:
+            with self.write_lock:
+                self._seen_seqs = self._db_seqs()
+            self._watcher = threading.Thread(target=self._watch_other_processes, name="sqlite change watcher",
+                                             daemon=True)
+            self._watcher.start()
+
+    def watch(self, name: str) -> None:
+        """Nothing to start: every commit notifies (``add_listener``)."""
+
+    def _notify(self, name: str, channels: set[str] | None) -> None:
+        for listener in self._listeners:
+            try:
+                listener(name, channels)
+            except Exception:  # a listener must never fail a write
+                log.exception("a change listener failed")
+
+    def _db_seqs(self) -> dict[int, int]:
+        return dict(self._watch_conn().execute("SELECT id, update_seq FROM dbs").fetchall())
+
+    def _watch_conn(self) -> sqlite3.Connection:
+        conn = getattr(self, "_watch_connection", None)
+        if conn is None:
+            conn = self._watch_connection = self._connect(64)
+        return conn
+
+    def _watch_other_processes(self) -> None:
+        names: dict[int, str] = {}
+        while not self._closed.wait(0.5):
+            try:
+                # Under the write lock no commit of this process is half recorded in _seen_seqs.
+                with self.write_lock:
+                    seqs = self._db_seqs()
+                    moved = [db for db, seq in seqs.items() if seq > self._seen_seqs.get(db, 0)]
+                    self._seen_seqs = seqs
+                if not moved:
+                    continue
+                missing = [db for db in moved if db not in names]
+                if missing:
+                    names.update(self._watch_conn().execute("SELECT id, name FROM dbs").fetchall())
+                for db in moved:
+                    self._notify(names[db], None)
+            except sqlite3.Error:
+                if self._closed.is_set():
+                    return
+                log.warning("the change watcher could not read the store", exc_info=True)
+
     def close(self) -> None:
-        with self._connections_lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
-        self._writer = None
+        self._closed.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout=5)  # never close a connection under a thread still using it
+        # Closing a connection while another thread runs a statement on it makes
+        # sqlite3 use a freed handle: the process dies with a segmentation fault
+        # (it did when waitress stopped under 1,000 waiting longpolls and the
+        # store closed under their threads).  So a reader connection of another
+        # thread still alive is left open (it goes with the process), and the
+        # writer is closed only once no write holds it.
+        writer_free = self.write_lock.acquire(timeout=5)
+        try:
+            me = threading.current_thread()
+            with self._connections_lock:
+                kept = []
+                for conn in self._connections:
+                    owner = self._owners.get(conn)
+                    if (owner is not None and owner is not me and owner.is_alive()) or (conn is self._writer and not writer_free):
+                        kept.append(conn)
+                    else:
+                        conn.close()
+                        self._owners.pop(conn, None)
+                self._connections = kept
+            self._local = threading.local()
+            self._writer = None
+            self._watch_connection = None
+        finally:
+            if writer_free:
+                self.write_lock.release()
 
 
 # Stored bodies (JSON bytes) by (doc id, rev), read in one query with the trees they belong to.
@@ -417,9 +505,16 @@ class SQLiteStore(PutFromBulkDocs, ReadsByGrants):
             if resolve is not None:
                 self._resolve_in_batch(conn, batch, ids, resolve)
             self._flush(conn, batch)
+            if batch.changed:  # still under the write lock: the change watcher takes this commit for ours
+                self.server._seen_seqs[self.db] = batch.seq
         if batch.changed:
             with self.server.changed:
                 self.server.changed.notify_all()
+            if self.server._listeners:
+                touched = set()
+                for doc_id in batch.changed:
+                    touched.update(batch.channels.get(doc_id, ()))
+                self.server._notify(self.name, touched if self.server.router is not None else None)
         return results
 
     def _load_trees(self, conn: sqlite3.Connection, ids: set[str],

@@ -144,7 +144,7 @@ def test_serve_runs_a_production_server(tmp_path):
                 assert time.monotonic() < deadline, "server did not answer"
                 time.sleep(0.1)
         assert response.status_code == 200 and response.json()["status"] == "ok"
-        assert response.headers["server"] == "blockwalk"  # waitress, not Flask's development server
+        assert response.headers["server"] == "blockwalk"  # blockwalk serve's front, not Flask's development server
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -186,3 +186,34 @@ def test_reads_are_retried_with_backoff_and_user_edits_are_not():
     with pytest.raises(StoreUnavailable) as exc:
         store.get("r1")
     assert len(transport.calls) == 4 and "couch.invalid" not in exc.value.reason
+
+
+def test_a_longpoll_wakes_when_another_process_writes(two_processes):
+    """A phone waits on one process; its teammate's push lands on the other: the wait ends with the record."""
+    import threading
+    import time
+
+    first, second = two_processes
+    campaign = first.new_db("live", forms=True)
+    phone = {"Authorization": f"Bearer {first.volunteer_token}"}
+    seq = httpx.get(f"{first.url}/sync/{campaign}/_changes", headers=phone, timeout=30).json()["last_seq"]  # in sync
+    answer: dict = {}
+
+    def wait() -> None:
+        started = time.monotonic()
+        response = httpx.get(f"{first.url}/sync/{campaign}/_changes",
+                             params={"feed": "longpoll", "since": str(seq), "heartbeat": "10000", "style": "all_docs"},
+                             headers=phone, timeout=70)
+        answer.update(response=response, seconds=time.monotonic() - started)
+
+    waiting = threading.Thread(target=wait)
+    waiting.start()
+    time.sleep(1.5)  # the phone is waiting on the first process
+    meeting = {"_id": "meeting:live", "type": "meeting", "title": {"en": "Live"},
+               "starts_at": "2026-12-10T18:00:00-06:00", "place": "Gym", "languages": ["en"]}
+    assert second.http.post(f"/sync/{campaign}/_bulk_docs", json={"docs": [meeting]}).status_code == 201
+    waiting.join(30)
+    assert not waiting.is_alive(), "the longpoll on the first process did not wake"
+    rows = answer["response"].json()["results"]
+    assert [row["id"] for row in rows] == ["meeting:live"]
+    assert answer["seconds"] < 20  # woken by the write, not by the 60 s timeout
