@@ -109,6 +109,8 @@ class AuditEntry(Schema):
         "description": "Roster: people exported or left out whose phone or e-mail could not be exported"})
     problems = fields.List(fields.Dict(), metadata={
         "description": "Roster: the first 200 of them, {row (null: not in the file), person, kinds}"})
+    no_consent = fields.Integer(metadata={
+        "description": "Roster, Action Network and Mailchimp presets: people left out for want of consent to a channel the CRM uses"})
 
 
 class AuditEntryOne(AuditEntry):

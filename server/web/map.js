@@ -1,7 +1,7 @@
 // The asset map: turfs and clustered assets (or visits), filters, and the asset opened with its
 // answers, photo and geotag flags.  Data: /api/v1/campaigns/<c>/assets (GeoJSON, filtered by the
 // server), .../assets/turfs, .../assets/records/<id>; downloads: .../assets/export.
-import { api, ApiError, campaign, el, frame, showError, t } from "./common.js";
+import { api, ApiError, campaign, el, frame, pickCampaign, showError, t } from "./common.js";
 
 const L = window.L;
 const FLAGS = {
@@ -191,7 +191,7 @@ async function start() {
     el("option", { value: "visit" }, t("Visits (the records' own geotags)", "Visitas (ubicación de cada registro)")));
   options(form.flag, [["flagged", t("Any flag", "Con alguna alerta")], ["unflagged", t("No flag", "Sin alertas")],
     ...Object.entries(FLAGS).map(([key, names]) => [key, t(...names)])], t("All", "Todos"));
-  if (!campaign()) {
+  if (!(await pickCampaign())) {
     showError(errorBox, new Error(t("Choose a campaign on the home page", "Elija una campaña en la página de inicio")));
     return;
   }

@@ -1,5 +1,5 @@
 // Meeting coverage: for each meeting, doors informed, RSVPs and languages needed per turf; the RSVP list.
-import { api, campaign, el, frame, showError, t } from "./common.js";
+import { api, campaign, el, frame, pickCampaign, showError, t } from "./common.js";
 import { download, noCampaign, table } from "./reports.js";
 
 const list = document.getElementById("meetings");
@@ -68,7 +68,7 @@ function showMeeting(meeting) {
 }
 
 async function load() {
-  if (!campaign()) return noCampaign(status);
+  if (!(await pickCampaign())) return noCampaign(status);
   try {
     const { body } = await api(base());
     list.replaceChildren(...(body.length ? body.map(showMeeting)

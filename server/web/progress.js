@@ -1,5 +1,5 @@
 // Progress of a campaign: totals, a chart over time (plain SVG), per turf, per canvasser with what is still on phones.
-import { api, campaign, el, frame, showError, t } from "./common.js";
+import { api, campaign, el, frame, pickCampaign, showError, t } from "./common.js";
 import { noCampaign, percent, table } from "./reports.js";
 
 const status = document.getElementById("status");
@@ -79,7 +79,7 @@ const COMMON = [
 ];
 
 async function load() {
-  if (!campaign()) return noCampaign(status);
+  if (!(await pickCampaign())) return noCampaign(status);
   try {
     const { body } = await api(`/campaigns/${encodeURIComponent(campaign())}/reports/progress`);
     const c = body.campaign;

@@ -1,5 +1,5 @@
 // The roster (organizers and admins): the people who signed up, deduplicated, with consent per channel; exports.
-import { api, campaign, el, frame, lang, showError, t } from "./common.js";
+import { api, campaign, el, frame, pickCampaign, lang, showError, t } from "./common.js";
 import { download, noCampaign, table } from "./reports.js";
 
 const status = document.getElementById("status");
@@ -109,7 +109,7 @@ function problemsSection(people, total) {
 }
 
 async function load() {
-  if (!campaign()) return noCampaign(status);
+  if (!(await pickCampaign())) return noCampaign(status);
   try {
     const [all, troubled] = await Promise.all([api(`${base()}?page_size=100`), api(`${base()}?problems=true&page_size=100`)]);
     const body = all.body;
