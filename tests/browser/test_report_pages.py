@@ -156,12 +156,14 @@ def test_roster_page_lists_people_and_downloads_new_since_last_time_then_a_range
     assert len(rows) == 2 and rows[1][1].value == '=HYPERLINK("http://x","y")' and rows[1][1].data_type == "s"
     assert rows[1][1].quotePrefix and rows[1][3].value == "+17735550100"
     page.locator("#status").get_by_text("Saved").wait_for()
+    page.locator("#status").get_by_text("The file holds 1 person.").wait_for()
     shot(page, "roster")
     # Nothing new since: a file with the header alone.
     with page.expect_download() as info:
         page.click("#download")
     info.value.save_as(tmp_path / "again.xlsx")
     assert openpyxl.load_workbook(tmp_path / "again.xlsx").active.max_row == 1
+    page.locator("#status").get_by_text("Nobody is new since your last export").wait_for()
     # A date range (the day of the sign-up, inclusive), as CSV with every column.
     page.check("input[value='range']")
     page.fill("#from", "2026-11-22")
@@ -183,4 +185,6 @@ def test_a_coordinator_sees_the_apis_refusal_on_the_roster_page(site, laptop):
     sign_in(page, site, "cora", "cora-password-1")
     assert "Only organizers and admins see the roster" in refusal_on(page, site, "roster.html")
     assert "HYPERLINK" not in page.content()
+    # The line saying so, not the download form: a coordinator cannot use it.
+    assert page.locator("#export").is_hidden() and page.get_by_role("button", name="Download").count() == 0
     shot(page, "roster-refused")
