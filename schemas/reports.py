@@ -148,6 +148,8 @@ class MeetingTurf(Schema):
 class MeetingCoverage(Schema):
     meeting = fields.String(required=True)
     title = fields.String(required=True)
+    titles = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"description": "The title in each language the meeting has it in"})
     starts_at = fields.String(allow_none=True)
     place = fields.String(allow_none=True)
     languages = fields.List(fields.String(), required=True)

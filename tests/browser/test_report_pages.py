@@ -77,13 +77,14 @@ def signed_in(laptop, site):
 
 def test_meetings_page_shows_coverage_per_turf_the_rsvp_list_and_downloads_the_csv(site, signed_in):
     page, errors = signed_in
+    page.clock.set_fixed_time("2026-12-01T12:00:00Z")  # before the meeting: its reminders are offered
     page.goto(f"{site.url}/coordinator/meetings.html?campaign={site.db}")
     meeting = page.locator("article[data-meeting='meeting:dec']")
     meeting.locator("tbody tr").first.wait_for()
     rows = [[c.strip() for c in r] for r in meeting.locator("tbody tr").evaluate_all(
         "rows => rows.map(r => [...r.cells].map(c => c.textContent))")]
-    assert rows == [["North", "2", "2", "1", "1", "0", "es 1, pl 1"], ["South", "1", "1", "0", "0", "1", ""],
-                    ["All turfs", "3", "3", "1", "1", "1", "es 1, pl 1"]]
+    assert rows == [["North", "2", "2", "1", "1", "0", "Spanish 1, Polish 1"], ["South", "1", "1", "0", "0", "1", ""],
+                    ["All turfs", "3", "3", "1", "1", "1", "Spanish 1, Polish 1"]]
     assert page.get_by_role("link", name="Progress").is_visible()  # in the navigation
     assert "Thursday, 3 December 2026, 18:30" in meeting.locator("p.muted").first.inner_text()  # the meeting's local time
     meeting.get_by_role("button", name="Show the RSVP list").click()
@@ -92,6 +93,7 @@ def test_meetings_page_shows_coverage_per_turf_the_rsvp_list_and_downloads_the_c
     texts = rsvps.all_inner_texts()
     assert len(texts) == 2
     assert any("Recordatorio: Reunión del vecindario" in text and "2601 W Fulton St" in text for text in texts)
+    assert any(text.startswith("2603 W Fulton St, 2F\tNorth\tMaybe\tPolish") for text in texts), texts
     with page.expect_download() as info:
         page.click("#download-coverage")
     download = info.value
@@ -100,8 +102,36 @@ def test_meetings_page_shows_coverage_per_turf_the_rsvp_list_and_downloads_the_c
     cells = list(csv.DictReader(io.StringIO(text)))
     assert [(r["turf"], r["doors_informed"], r["rsvp_yes"], r["rsvp_maybe"]) for r in cells] == [
         ("turf:1", "2", "1", "1"), ("turf:2", "1", "0", "0"), ("all", "3", "1", "1")]
+    assert meeting.locator(".passed-note").count() == 0
     shot(page, "meetings")
     assert errors == []
+
+
+@pytest.mark.parametrize("locale,width", [("en-GB", 1366), ("es-ES", 768)])
+def test_a_meeting_whose_date_has_passed_says_so_and_offers_no_reminders(site, chromium, locale, width):
+    context = chromium.new_context(viewport={"width": width, "height": 860}, locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.clock.set_fixed_time("2026-12-10T12:00:00Z")  # a week after the meeting
+    try:
+        sign_in(page, site, *LiveServer.ADMIN)
+        page.goto(f"{site.url}/coordinator/meetings.html?campaign={site.db}")
+        meeting = page.locator("article[data-meeting='meeting:dec']")
+        meeting.locator("tbody tr").first.wait_for()
+        note = meeting.locator(".passed-note").inner_text()
+        assert ("Esta reunión fue el" if locale == "es-ES" else "This meeting took place on") in note
+        title = "Reunión del vecindario" if locale == "es-ES" else "Neighbourhood meeting"
+        assert meeting.get_by_role("heading", level=2).inner_text() == title
+        meeting.get_by_role("button", name="Ver la lista de respuestas" if locale == "es-ES" else "Show the RSVP list").click()
+        meeting.locator(".rsvps tbody tr").first.wait_for()
+        rsvps = meeting.locator(".rsvps").inner_text()
+        assert "Recordatorio" not in rsvps and "Reminder" not in rsvps and "turf:" not in rsvps
+        assert ("Quizás" if locale == "es-ES" else "Maybe") in rsvps
+        assert ("La reunión ya pasó" if locale == "es-ES" else "The meeting has passed") in rsvps
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shot(page, f"meeting-passed-{locale}-{width}")
+    finally:
+        context.close()
 
 
 def test_progress_page_shows_totals_a_chart_and_what_is_still_on_phones(site, signed_in):
