@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import csv
 import io
 from pathlib import Path
@@ -148,6 +150,19 @@ def test_progress_page_shows_totals_a_chart_and_what_is_still_on_phones(site, si
     labels = page.locator("svg.chart text").all_text_contents()
     assert labels[:5] == ["0", "3", "6", "9", "12"]  # whole steps up to the first above the largest total (9)
     assert 16 < last_visits < 320 - 40  # 9 of 12: below the top line
+    # Days spaced by date: 20, 21, 22 and 23 November, then nothing until the 25th... each day one equal step.
+    xs = {t.get_attribute("data-day"): float(t.get_attribute("x")) for t in page.locator("svg.chart text[data-day]").all()}
+    days = sorted(xs)
+    steps = [(xs[b] - xs[a]) / ((date.fromisoformat(b) - date.fromisoformat(a)).days) for a, b in zip(days, days[1:])]
+    assert len(days) >= 2 and max(steps) - min(steps) < 0.01, xs
+    # 23 and 24 November, then 7 December: the second gap is thirteen times the first, not the same.
+    cx = page.evaluate("""async () => {
+        const { chart } = await import('./progress.js');
+        const day = (d) => ({ day: d, visits: 1, contacts: 0, signups: 0, assets_mapped: 0 });
+        const drawn = chart([day('2026-11-23'), day('2026-11-24'), day('2026-12-07')]);
+        return [...drawn.querySelectorAll('circle[fill="#0b5cad"]')].map((c) => Number(c.getAttribute('cx')));
+    }""")
+    assert abs((cx[2] - cx[1]) / (cx[1] - cx[0]) - 13) < 0.01, cx
     canvassers = {r[0]: r for r in page.locator("#canvassers tbody tr").evaluate_all(
         "rows => rows.map(r => [...r.cells].map(c => c.textContent))")}
     assert canvassers["vic"][8] == "3" and canvassers["val"][2] == "7"  # vic's phone holds 3; val made 7 visits
