@@ -34,6 +34,15 @@ function regionName(code) {
   }
 }
 
+// A language code ("es") as its name in the page's language ("Spanish", "español").
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
+  } catch (error) {
+    return code;
+  }
+}
+
 // One problem (a phone or e-mail that cannot be used), as a sentence in the page's language.
 function problemText(problem) {
   if (problem.kind === "phone") {
@@ -54,7 +63,7 @@ const COLUMNS = [
   ["SMS", (p) => consent(p, "sms")],
   [t("E-mail ok", "Correo ok"), (p) => consent(p, "email")],
   [t("Calls", "Llamadas"), (p) => consent(p, "call")],
-  [t("Languages", "Idiomas"), (p) => p.languages.join(", ")],
+  [t("Languages", "Idiomas"), (p) => p.languages.map(languageName).join(", ")],
   [t("Sign-ups", "Inscripciones"), (p) => `${p.signups.length} (${[...new Set(p.signups.map((s) => s.canvasser))].join(", ")})`],
   [t("Shared phone", "Teléfono compartido"), (p) => (p.shared_phone ? t("yes", "sí") : "")],
   [t("Problems", "Problemas"), problemsOf],
