@@ -2,6 +2,7 @@
 // answers, photo and geotag flags.  Data: /api/v1/campaigns/<c>/assets (GeoJSON, filtered by the
 // server), .../assets/turfs, .../assets/records/<id>; downloads: .../assets/export.
 import { api, ApiError, campaign, campaignInfo, el, frame, localTime, pickCampaign, showError, t } from "./common.js";
+import { downloadCounted, savedText } from "./reports.js";
 import { choiceLabel, currentForms, fieldAt, fieldLabel, formOf, text, valueText, words } from "./labels.js";
 
 const L = window.L;
@@ -193,13 +194,8 @@ async function download(format) {
   const q = query();
   q.set("format", format);
   try {
-    const { response } = await api(`${base()}/export?${q}`, { raw: true });
-    const blob = await response.blob();
-    const name = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
-    const link = el("a", { href: URL.createObjectURL(blob), download: name ? name[1] : `assets.${format}` });
-    document.body.append(link);
-    link.click();
-    link.remove();
+    const saved = await downloadCounted(`${base()}/export?${q}`);
+    errorBox.replaceChildren(el("p", { class: "muted", role: "status" }, savedText(saved)));
   } catch (error) {
     showError(errorBox, error);
   }

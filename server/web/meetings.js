@@ -1,6 +1,11 @@
 // Meeting coverage: for each meeting, doors informed, RSVPs and languages needed per turf; the RSVP list.
 import { api, campaign, el, frame, lang, pickCampaign, showError, t } from "./common.js";
-import { download, noCampaign, table } from "./reports.js";
+import { downloadCounted, noCampaign, savedText, table } from "./reports.js";
+
+// A download, then a line saying what it holds.
+const save = (path) => downloadCounted(path)
+  .then((saved) => status.replaceChildren(el("p", { role: "status" }, savedText(saved))))
+  .catch((error) => showError(status, error));
 
 const list = document.getElementById("meetings");
 const status = document.getElementById("status");
@@ -65,7 +70,7 @@ async function showRsvps(meeting, target) {
           : t("Nobody has said yes or maybe yet.", "Nadie ha dicho sí o quizás todavía.")),
       el("p", { class: "actions" }, el("button", {
         type: "button", class: "secondary",
-        onclick: () => download(`${base()}/${encodeURIComponent(meeting.meeting)}/rsvps/export?format=csv`).catch((e) => showError(status, e)),
+        onclick: () => save(`${base()}/${encodeURIComponent(meeting.meeting)}/rsvps/export?format=csv`),
       }, t("Download RSVP list (CSV)", "Descargar lista (CSV)"))));
   } catch (error) {
     showError(target, error);
@@ -103,5 +108,5 @@ async function load() {
   }
 }
 
-coverageButton.addEventListener("click", () => download(`${base()}/export?format=csv`).catch((e) => showError(status, e)));
+coverageButton.addEventListener("click", () => save(`${base()}/export?format=csv`));
 if (frame("meetings.html")) load();

@@ -183,6 +183,7 @@ def test_the_csv_download_has_the_filtered_assets_cell_by_cell(site, laptop, tmp
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)
     assert path.name == f"{site.campaign}-assets.csv"
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_have_text(f"Saved {path.name}: 1 row.")
     rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
     assert len(rows) == 1
     row = rows[0]

@@ -100,6 +100,7 @@ def test_meetings_page_shows_coverage_per_turf_the_rsvp_list_and_downloads_the_c
         page.click("#download-coverage")
     download = info.value
     assert download.suggested_filename.startswith(f"meetings-{site.db}-coverage-") and download.suggested_filename.endswith(".csv")
+    page.get_by_text(f"Saved {download.suggested_filename}: 3 rows.").wait_for()  # North, South, all
     text = Path(download.path()).read_bytes().decode("utf-8-sig")
     cells = list(csv.DictReader(io.StringIO(text)))
     assert [(r["turf"], r["doors_informed"], r["rsvp_yes"], r["rsvp_maybe"]) for r in cells] == [
