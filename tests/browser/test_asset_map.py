@@ -154,7 +154,6 @@ def test_the_map_fits_to_what_the_filters_select_in_the_campaigns_time(site, chr
         page.select_option("#flag", "far_from_household")
         expect(page.locator("#count")).to_have_text(re.compile("^1 "))
         page.locator('#map[aria-busy="false"]').wait_for()
-        shot(page, f"far-before-{locale}")
         assert markers(page) == 1 and in_view(page)
         page.locator(".leaflet-marker-icon.asset-dot").click()
         panel = page.locator("#detail")
