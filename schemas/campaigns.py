@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.accounts import CAMPAIGN_ROLES, ROLES, Text
@@ -12,6 +14,13 @@ REV = {"required": True, "allow_none": True,
 
 def _language() -> Text:
     return Text(validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", error="Not a language tag (en, es, pt-BR)"))
+
+
+def _time_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("Not a time zone (an IANA name such as America/Chicago or Europe/Madrid)") from None
 
 
 class Drive(Schema):
@@ -36,6 +45,7 @@ class Campaign(Schema):
     description = fields.String(required=True)
     role = fields.String(required=True, metadata={"enum": list(ROLES), "description": "Your role in it"})
     drives = fields.List(fields.Nested(Drive), required=True)
+    time_zone = fields.String(required=True, metadata={"description": "The campaign's IANA time zone (pages show times in it); UTC if not set"})
     rev = fields.String(**REV)
 
 
@@ -44,16 +54,18 @@ class CampaignIn(Schema):
         "A campaign id is lowercase letters, digits and _ $ ( ) + -, a letter first, at most 100 characters")))
     name = Text(required=True, validate=validate.Length(min=1, max=200))
     description = Text(load_default="", validate=validate.Length(max=5000))
+    time_zone = Text(load_default="UTC", validate=_time_zone)
 
 
 class CampaignPatch(Schema):
     name = Text(validate=validate.Length(min=1, max=200))
     description = Text(validate=validate.Length(max=5000))
+    time_zone = Text(validate=_time_zone)
 
     @validates_schema
     def _something(self, data, **kwargs):
         if not data:
-            raise ValidationError("Send name, description or both")
+            raise ValidationError("Send name, description, time_zone or some of them")
 
 
 class Member(Schema):

@@ -56,6 +56,7 @@ class Conflict(Schema):
     turf = fields.String(allow_none=True)
     household = fields.String(allow_none=True)
     form = fields.String(allow_none=True)
+    form_version = fields.Integer(allow_none=True, metadata={"description": "The form version the record was filled in"})
     hidden = fields.Boolean(required=True, metadata={"description": "true: personal data this role may not see"})
     provisional = ANY
     heads = fields.List(fields.Nested(Head), required=True, metadata={"description": "Every competing value"})

@@ -109,6 +109,8 @@ class AuditEntry(Schema):
         "description": "Roster: people exported or left out whose phone or e-mail could not be exported"})
     problems = fields.List(fields.Dict(), metadata={
         "description": "Roster: the first 200 of them, {row (null: not in the file), person, kinds}"})
+    no_consent = fields.Integer(metadata={
+        "description": "Roster, Action Network and Mailchimp presets: people left out for want of consent to a channel the CRM uses"})
 
 
 class AuditEntryOne(AuditEntry):
@@ -146,6 +148,8 @@ class MeetingTurf(Schema):
 class MeetingCoverage(Schema):
     meeting = fields.String(required=True)
     title = fields.String(required=True)
+    titles = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"description": "The title in each language the meeting has it in"})
     starts_at = fields.String(allow_none=True)
     place = fields.String(allow_none=True)
     languages = fields.List(fields.String(), required=True)

@@ -60,6 +60,8 @@ class Household(Schema):
 class HouseholdArgs(Schema):
     turf = fields.String(load_default=None, metadata={"description": "Only the households of this turf"})
     unassigned = fields.Boolean(load_default=False, metadata={"description": "Only the households in no turf"})
+    id = fields.List(fields.String(), load_default=None, validate=validate.Length(max=100),
+                     metadata={"description": "Only these households (repeat: ?id=a&id=b; at most 100)"})
 
 
 class ImportProblem(Schema):

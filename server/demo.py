@@ -90,6 +90,7 @@ def demo_documents(campaign: str = "demo", today: date | None = None) -> list[di
             "type": "campaign",
             "name": "Westside neighbourhood assets and meeting",
             "languages": ["en", "es"],
+            "time_zone": "America/Chicago",
             "description": "Map what the neighbourhood has, recruit volunteers, and bring people to the meeting.",
             "drives": [{"id": drive, "name": published(drive)["title"]["en"], "forms": [f"form:{drive}"]}
                        for drive in DRIVES],

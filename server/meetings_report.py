@@ -165,7 +165,8 @@ def coverage(meetings: list[Meeting], visits: Iterable[Visit], turf_names: dict[
         for door in found:
             turfs.setdefault(door.turf, []).append(door)
         out.append({
-            "meeting": meeting.id, "title": meeting.title_in("en"), "starts_at": meeting.starts_at,
+            "meeting": meeting.id, "title": meeting.title_in("en"), "titles": dict(meeting.title),
+            "starts_at": meeting.starts_at,
             "place": meeting.place, "languages": list(meeting.languages),
             "totals": _counts(None, None, found),
             "turfs": [_counts(t, turf_names.get(t) if t else None, turfs[t])

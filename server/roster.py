@@ -550,6 +550,7 @@ class ExportReport:
 
     cut: list[dict] = field(default_factory=list)  # {"row", "person", "columns"}
     problems: list[dict] = field(default_factory=list)  # {"row", "person", "kinds"}
+    no_consent: int = 0  # people left out of a preset that needs a contact: no consent to a channel it uses
 
     def summary(self, preset: Preset) -> list[str]:
         """What to tell whoever exported, in a line each (the command line prints it)."""
@@ -560,12 +561,15 @@ class ExportReport:
         if self.problems:
             out.append(f"{len(self.problems)} person(s) with a phone or e-mail that could not be exported "
                        "(see their problems on the roster)")
+        if self.no_consent:
+            out.append(f"{self.no_consent} person(s) left out: no consent to a channel {preset.label} uses")
         return out
 
     def logged(self, limit: int = 200) -> dict:
         """For the export log: the counts, and the first ``limit`` rows of each."""
         return {"cut_rows": len(self.cut), "cut": self.cut[:limit],
-                "problem_people": len(self.problems), "problems": self.problems[:limit]}
+                "problem_people": len(self.problems), "problems": self.problems[:limit],
+                "no_consent": self.no_consent}
 
 
 def rows(people_: Iterable[Person], preset: Preset, report: ExportReport | None = None) -> Iterator[list[object]]:
@@ -579,6 +583,8 @@ def rows(people_: Iterable[Person], preset: Preset, report: ExportReport | None 
             if report is not None and person.problems:
                 report.problems.append({"row": None, "person": person.id,
                                         "kinds": sorted({p.kind for p in person.problems})})
+            elif report is not None:
+                report.no_consent += 1
             continue
         line += 1
         first, last = split_name(person.full_name)

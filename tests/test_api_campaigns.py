@@ -30,7 +30,8 @@ def test_an_admin_creates_a_campaign_and_a_coordinator_renames_it_under_if_match
     ada, cora = world.client(app, "ada"), world.client(app, "cora")
     made = ada.post("/api/v1/campaigns", json={"id": "north", "name": "North side", "description": "Spring drive"})
     assert made.status_code == 201 and made.get_json() | {"rev": None} == {
-        "id": "north", "name": "North side", "description": "Spring drive", "role": "admin", "drives": [], "rev": None}
+        "id": "north", "name": "North side", "description": "Spring drive", "role": "admin", "drives": [],
+        "time_zone": "UTC", "rev": None}
     assert ada.post("/api/v1/campaigns", json={"id": "north", "name": "Again"}).status_code == 409
     assert ada.post("/api/v1/campaigns", json={"id": "North!", "name": "Bad"}).status_code == 422
     # The campaign document is synced: a phone of the campaign reads it.
@@ -45,6 +46,11 @@ def test_an_admin_creates_a_campaign_and_a_coordinator_renames_it_under_if_match
     assert renamed.headers["ETag"] != read.headers["ETag"] and renamed.get_json()["description"] == ""
     assert cora.patch(API, json={}, headers={"If-Match": renamed.headers["ETag"]}).status_code == 422
     assert world.store_of(app).get("campaign:east")["name"] == "East end"
+    # The time zone the pages show times in: an IANA name, checked.
+    bad = cora.patch(API, json={"time_zone": "Mars/Olympus"}, headers={"If-Match": renamed.headers["ETag"]})
+    assert bad.status_code == 422 and "time zone" in str(bad.get_json()["errors"])
+    zoned = cora.patch(API, json={"time_zone": "America/Chicago"}, headers={"If-Match": renamed.headers["ETag"]})
+    assert zoned.status_code == 200 and zoned.get_json()["time_zone"] == "America/Chicago"
 
 
 def test_a_campaign_made_without_a_document_gets_one_on_its_first_edit(app):
@@ -52,7 +58,7 @@ def test_a_campaign_made_without_a_document_gets_one_on_its_first_edit(app):
     ada = world.client(app, "ada")
     bare = ada.get("/api/v1/campaigns/south")
     assert bare.get_json() == {"id": "south", "name": "south", "description": "", "role": "admin", "drives": [],
-                               "rev": None} and "ETag" not in bare.headers
+                               "time_zone": "UTC", "rev": None} and "ETag" not in bare.headers
     assert ada.patch("/api/v1/campaigns/south", json={"description": "x"}, headers={"If-Match": '"1-abc"'}).status_code == 412
     first = ada.patch("/api/v1/campaigns/south", json={"description": "Made later"})
     assert first.status_code == 200 and first.get_json()["rev"].startswith("1-")

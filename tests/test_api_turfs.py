@@ -148,6 +148,10 @@ def test_csv_import_dedupes_reports_bad_lines_and_assigns_turfs(app):
     assert {d["duplicate_of"] for d in again["duplicates"]} == {h["id"] for h in stored.values()}
     assert [h["address"] for h in client.get(f"{API}/households?turf=a").get_json()] == ["2600 W Fulton St"]
     assert [h["address"] for h in client.get(f"{API}/households?unassigned=true").get_json()] == ["9 Far Away Rd"]
+    # Named ones (a page showing households by address): only those, the unknown ignored.
+    far = client.get(f"{API}/households?unassigned=true").get_json()[0]["id"]
+    named = client.get(f"{API}/households", query_string=[("id", far), ("id", "household:nowhere")]).get_json()
+    assert [h["address"] for h in named] == ["9 Far Away Rd"]
     assert {t["id"]: t["households"] for t in client.get(f"{API}/turfs").get_json()} == {"turf:a": 1, "turf:b": 1}
 
 

@@ -59,7 +59,8 @@ def drives_of(doc: dict | None) -> list[dict]:
 def _view(campaign: str, doc: dict | None) -> dict:
     doc = doc or {}
     return {"id": campaign, "name": doc.get("name") or campaign, "description": doc.get("description") or "",
-            "role": role_in(g.user, campaign), "drives": drives_of(doc), "rev": doc.get("_rev")}
+            "role": role_in(g.user, campaign), "drives": drives_of(doc),
+            "time_zone": doc.get("time_zone") if isinstance(doc.get("time_zone"), str) else "UTC", "rev": doc.get("_rev")}
 
 
 def _etag(doc: dict | None) -> dict:
@@ -93,7 +94,7 @@ class Campaigns(MethodView):
         except SyncError as exc:
             abort(422, message=exc.reason)
         store.put({"_id": campaign_doc_id(new["id"]), "type": "campaign", "name": new["name"],
-                   "description": new["description"], "drives": []})
+                   "description": new["description"], "time_zone": new["time_zone"], "drives": []})
         doc = campaign_doc(store, new["id"])
         return _view(new["id"], doc), 201, _etag(doc)
 
@@ -115,7 +116,7 @@ class CampaignResource(MethodView):
     @blp.alt_response(412, description="If-Match names another revision")
     @blp.alt_response(428, description="If-Match is required once the campaign document exists")
     def patch(self, changes: dict, campaign: str):
-        """Change the name or description (an admin or a coordinator), with If-Match."""
+        """Change the name, description or time zone (an admin or a coordinator), with If-Match."""
         require_campaign_role(("admin", "coordinator"), "Only an admin or a coordinator may change a campaign", campaign)
         store = campaign_store(campaign)
         current = campaign_doc(store, campaign)

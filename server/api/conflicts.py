@@ -42,6 +42,7 @@ def _entries(store: DocumentStore, doc: dict) -> list[dict]:
                     "turf": doc.get("turf") if isinstance(doc.get("turf"), str) else None,
                     "household": doc.get("household") if isinstance(doc.get("household"), str) else None,
                     "form": doc.get("form") if isinstance(doc.get("form"), str) else None,
+                    "form_version": doc.get("form_version") if type(doc.get("form_version")) is int else None,
                     "hidden": secret, "provisional": None if secret else provisional, "heads": heads})
     return out
 

@@ -154,7 +154,7 @@ class Households(MethodView):
     @blp.response(200, Household(many=True))
     @blp.paginate()
     def get(self, args: dict, campaign: str, pagination_parameters):
-        """Households by id; ?turf= for one turf's, ?unassigned=true for those in no turf."""
+        """Households by id; ?turf= for one turf's, ?unassigned=true for those in no turf, ?id= for those named."""
         store = campaign_store(campaign)
         docs = docs_of_type(store, "household:", "household")
         if args["turf"] is not None:
@@ -162,6 +162,9 @@ class Households(MethodView):
             docs = [doc for doc in docs if doc_id is not None and doc.get("turf") == doc_id]
         if args["unassigned"]:
             docs = [doc for doc in docs if doc.get("turf") is None]
+        if args["id"] is not None:
+            wanted = set(args["id"])
+            docs = [doc for doc in docs if doc["_id"] in wanted]
         return [_view(doc) for doc in page(docs, pagination_parameters)]
 
 

@@ -79,14 +79,39 @@ export async function api(path, { method = "GET", body, headers = {}, raw = fals
     throw new ApiError(401, t("Please sign in again", "Vuelva a iniciar sesión"));
   }
   if (raw) {
-    if (!response.ok) throw new ApiError(response.status, response.statusText);
+    if (!response.ok) {
+      const parsed = await response.json().catch(() => null);
+      throw new ApiError(response.status, (parsed && parsed.message) || statusText(response.status), parsed);
+    }
     return { body: null, response };
   }
   const parsed = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
-    throw new ApiError(response.status, (parsed && parsed.message) || response.statusText, parsed);
+    throw new ApiError(response.status, (parsed && parsed.message) || statusText(response.status), parsed);
   }
   return { body: parsed, response };
+}
+
+// A status without a message from the server, in words (never "UNPROCESSABLE ENTITY").
+function statusText(status) {
+  if (status === 403) return t("You may not do this in this campaign.", "No puede hacer esto en esta campaña.");
+  if (status === 404) return t("Not found: it may have been deleted.", "No se encontró: quizá se borró.");
+  if (status >= 500) return t("The server failed; try again in a moment.", "El servidor falló; inténtelo de nuevo en un momento.");
+  return t(`The server refused this (${status}).`, `El servidor lo rechazó (${status}).`);
+}
+
+// The server's reasons under its message: {errors: {query: {to: ["..."]}}} as "to: ...".
+export function errorText(error) {
+  const lines = [error.message || String(error)];
+  const walk = (value, key) => {
+    if (typeof value === "string") lines.push(key ? `${key}: ${value}` : value);
+    else if (Array.isArray(value)) value.forEach((item) => walk(item, key));
+    else if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) walk(v, ["json", "query", "form", "files", "_schema", "problems"].includes(k) ? key : k);
+    }
+  };
+  if (error.body && error.body.errors) walk(error.body.errors, "");
+  return [...new Set(lines)].join(" — ");
 }
 
 // The campaign the pages show: ?campaign=... in the address, else the last one chosen.
@@ -94,6 +119,41 @@ export function campaign() {
   const fromUrl = new URLSearchParams(location.search).get("campaign");
   if (fromUrl) sessionStorage.setItem("blockwalk.campaign", fromUrl);
   return fromUrl || sessionStorage.getItem("blockwalk.campaign") || "";
+}
+
+// When the person has a role in exactly one campaign and none is chosen, that one is chosen for them.
+// Returns the campaign in view ("" if still none).
+export async function pickCampaign() {
+  if (campaign() || !token()) return campaign();
+  try {
+    const { body } = await api("/campaigns?page_size=2");
+    if (Array.isArray(body) && body.length === 1) sessionStorage.setItem("blockwalk.campaign", body[0].id);
+  } catch (error) { /* no list: the person chooses on the home page */ }
+  return campaign();
+}
+
+// The campaign in view, as the API describes it (its name and time zone), read once per page.
+let info = null;
+export function campaignInfo() {
+  if (!info) {
+    info = api(`/campaigns/${encodeURIComponent(campaign())}`).then(({ body }) => body)
+      .catch(() => ({ id: campaign(), name: campaign(), time_zone: "UTC", drives: [] }));
+  }
+  return info;
+}
+
+// A moment (ISO 8601) as the campaign's local time, in the page's language, with the zone named.
+export function localTime(iso, timeZone = "UTC", { dateOnly = false } = {}) {
+  if (!iso) return t("unknown time", "hora desconocida");
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const options = dateOnly ? { day: "numeric", month: "short", year: "numeric" }
+    : { day: "numeric", month: "short", year: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short" };
+  try {
+    return date.toLocaleString(lang, { ...options, timeZone });
+  } catch (error) {  // a zone this browser does not know
+    return date.toLocaleString(lang, { ...options, timeZone: "UTC" });
+  }
 }
 
 // Element helper: el("p", {class: "x"}, "text", child...).  Text is always set as text, never as HTML.
@@ -118,6 +178,15 @@ export function frame(current) {
     location.assign(`index.html?next=${encodeURIComponent(location.pathname.split("/").pop() + location.search)}`);
     return false;
   }
+  if (!campaign() && token()) {
+    // Chosen for the person when they have only one campaign; the links follow once it is known.
+    pickCampaign().then((picked) => {
+      if (!picked) return;
+      document.querySelectorAll("header nav a").forEach((a) => {
+        a.href = `${a.getAttribute("href").split("?")[0]}?campaign=${encodeURIComponent(picked)}`;
+      });
+    });
+  }
   const nav = el("nav", { "aria-label": t("Pages", "Páginas") },
     PAGES.map(([file, en, es]) => el("a", {
       href: `${file}${campaign() ? `?campaign=${encodeURIComponent(campaign())}` : ""}`,
@@ -130,5 +199,5 @@ export function frame(current) {
 }
 
 export function showError(target, error) {
-  target.replaceChildren(el("p", { class: "error", role: "alert" }, error.message || String(error)));
+  target.replaceChildren(el("p", { class: "error", role: "alert" }, errorText(error)));
 }

@@ -1,6 +1,7 @@
 // The review queue: values two canvassers set differently at the same time, listed by turf, the competing
 // values side by side with who, when, from which device and where; resolve by choosing one or typing a new one.
-import { api, campaign, el, frame, showError, t } from "./common.js";
+import { api, campaign, campaignInfo, el, errorText, frame, localTime, pickCampaign, showError, t } from "./common.js";
+import { addresses, addressOf, choiceLabel, choicesOf, fieldAt, fieldLabel, formOf, text, valueText } from "./labels.js";
 
 const queue = document.getElementById("queue");
 const status = document.getElementById("status");
@@ -16,27 +17,59 @@ document.getElementById("all-turfs").textContent = t("Every turf", "Todas las zo
 
 const base = () => `/campaigns/${encodeURIComponent(campaign())}`;
 const turfNames = new Map();  // turf id -> name, from the turfs API
+let timeZone = "UTC";  // the campaign's
 
 // The turf filter lists every turf of the campaign and any other turf a conflict names.
 function turfOptions(ids) {
   const known = new Set(Array.from(turfSelect.options, (option) => option.value));
   for (const id of ids) {
     if (!id || known.has(id)) continue;
-    turfSelect.append(el("option", { value: id }, turfNames.get(id) || id));
+    turfSelect.append(el("option", { value: id }, turfNames.get(id) || t("A turf not on the turf list", "Una zona fuera de la lista")));
     known.add(id);
   }
 }
 
-function shown(value) {
-  if (value === null || value === undefined) return t("(no answer)", "(sin respuesta)");
-  if (typeof value === "string") return value;
-  return JSON.stringify(value);
+const NO_ANSWER = () => t("(no answer)", "(sin respuesta)");
+const sameValue = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+// A competing value as a person reads it; where the values differ, the difference is marked (<mark>).
+// A repeat (several assets at one address) is a list of its items, each with the form's labels,
+// and only the answers that differ between the values are marked.
+function valueNode(ctx, value, others) {
+  const { definition, field } = ctx;
+  if (field && field.type === "repeat" && Array.isArray(value)) {
+    if (!value.length) return el("p", { class: "value" }, NO_ANSWER());
+    return el("ol", { class: "items" }, value.map((item, index) => {
+      const keys = [...new Set([item, ...others.map((o) => (Array.isArray(o) ? o[index] : undefined))]
+        .flatMap((entry) => (entry && typeof entry === "object" ? Object.keys(entry) : [])))];
+      const rows = keys.filter((key) => key !== "photo").map((key) => {
+        const child = fieldAt(definition, `${fieldPath(ctx.conflict.field)}.${key}`);
+        const mine = item && typeof item === "object" ? item[key] : undefined;
+        const differs = others.some((o) => !sameValue(mine, Array.isArray(o) && o[index] ? o[index][key] : undefined));
+        const shown = valueText(definition, child, mine);
+        return [el("dt", {}, fieldLabel(child, key)),
+          el("dd", { class: differs ? "differs" : undefined }, differs ? el("mark", {}, shown) : shown)];
+      });
+      const whole = others.some((o) => !Array.isArray(o) || o.length <= index);
+      return el("li", { class: whole ? "differs" : undefined },
+        whole ? el("p", { class: "muted" }, el("mark", {}, t("Only in this value", "Solo en este valor"))) : null,
+        el("dl", {}, rows.flat()));
+    }));
+  }
+  if (field && field.type === "select_multiple" && Array.isArray(value)) {
+    if (!value.length) return el("p", { class: "value" }, NO_ANSWER());
+    return el("p", { class: "value" }, value.flatMap((choice, i) => {
+      const label = choiceLabel(definition, field, choice);
+      const inAll = others.every((o) => Array.isArray(o) && o.includes(choice));
+      return [i ? ", " : "", inAll ? label : el("mark", {}, label)];
+    }));
+  }
+  const shown = valueText(definition, field, value);
+  return el("p", { class: "value" }, others.some((o) => !sameValue(value, o)) ? el("mark", {}, shown) : shown);
 }
 
 function when(iso) {
-  if (!iso) return t("unknown time", "hora desconocida");
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+  return localTime(iso, timeZone);
 }
 
 function where(geotag) {
@@ -45,57 +78,114 @@ function where(geotag) {
   return `${geotag.lat.toFixed(5)}, ${geotag.lon.toFixed(5)}${accuracy}`;
 }
 
-function fieldName(field) {
-  return field.startsWith("answers.") ? field.slice("answers.".length) : field;
+const fieldPath = (field) => (field.startsWith("answers.") ? field.slice("answers.".length) : field);
+
+// The input a new value is typed in, by the field's type: a choice from the form's labels, a number
+// within the form's limits, a date, or text; never JSON.  null: the field cannot be typed (a repeat,
+// a place, a photo): keep one of the values instead.
+function typedInput(ctx, id) {
+  const { definition, field } = ctx;
+  const type = field ? field.type : "text";
+  const label = t("A new value", "Un valor nuevo");
+  if (type === "select_one") {
+    return el("select", { id, class: "typed" },
+      el("option", { value: "" }, t("Choose…", "Elija…")),
+      choicesOf(definition, field).map((c) => el("option", { value: c.value ?? c.name }, text(c.label) || c.value)));
+  }
+  if (type === "select_multiple") {
+    return el("fieldset", { id, class: "typed" }, el("legend", {}, label),
+      choicesOf(definition, field).map((c) => el("label", { class: "inline" },
+        el("input", { type: "checkbox", value: c.value ?? c.name }), " ", text(c.label) || c.value)));
+  }
+  if (type === "integer" || type === "decimal") {
+    return el("input", { id, class: "typed", type: "number", inputmode: type === "integer" ? "numeric" : "decimal",
+      step: type === "integer" ? "1" : "any", min: field.min ?? undefined, max: field.max ?? undefined });
+  }
+  if (type === "date" || type === "time") return el("input", { id, class: "typed", type });
+  if (["repeat", "geopoint", "photo", "consent", "group"].includes(type)) return null;
+  return el("input", { id, class: "typed", type: type === "email" ? "email" : type === "phone" ? "tel" : "text",
+    maxlength: field && field.max_length ? field.max_length : undefined });
 }
 
-async function resolve(conflict, body, card) {
+function typedValue(ctx, input) {
+  const type = ctx.field ? ctx.field.type : "text";
+  if (type === "select_multiple") return Array.from(input.querySelectorAll("input:checked"), (box) => box.value);
+  const raw = input.value.trim();
+  if (raw === "") return null;
+  if (type === "integer") return Number.parseInt(raw, 10);
+  if (type === "decimal") return Number(raw);
+  return raw;
+}
+
+async function resolve(conflict, body, card, done) {
   const url = `${base()}/conflicts/${encodeURIComponent(conflict.record)}/${encodeURIComponent(conflict.field)}`;
-  card.querySelectorAll("button, input").forEach((node) => { node.disabled = true; });
+  const controls = () => card.querySelectorAll("button, input, select");
+  controls().forEach((node) => { node.disabled = true; });
   try {
     await api(url, { method: "POST", body, headers: { "If-Match": `"${conflict.rev}"` } });
-    status.replaceChildren(el("p", { role: "status" },
-      t(`Resolved ${fieldName(conflict.field)} of ${conflict.record}.`, `Resuelto ${fieldName(conflict.field)} de ${conflict.record}.`)));
+    status.replaceChildren(el("p", { role: "status" }, done));
     await load();
   } catch (error) {
-    card.querySelectorAll("button, input").forEach((node) => { node.disabled = false; });
+    controls().forEach((node) => { node.disabled = false; });
     const message = error.status === 412
       ? t("Someone changed this record meanwhile; the list is reloaded.", "Alguien cambió este registro; se recarga la lista.")
-      : error.message;
+      : errorText(error);
     showError(card.querySelector(".card-error"), new Error(message));
     if (error.status === 412) await load();
   }
 }
 
-function card(conflict) {
-  const node = el("article", { class: "conflict", "data-record": conflict.record, "data-field": conflict.field });
-  const heads = conflict.heads.map((head, index) => el("td", { class: "head" },
-    el("p", { class: "value" }, conflict.hidden ? t("(personal data)", "(datos personales)") : shown(head.value)),
-    el("p", { class: "muted" }, `${head.by || t("unknown", "desconocido")} · ${head.device || "?"}`),
+let cards = 0;
+
+function card(conflict, definition) {
+  const field = fieldAt(definition, conflict.field);
+  const ctx = { conflict, definition, field };
+  const name = fieldLabel(field, fieldPath(conflict.field));
+  const place = addressOf(conflict.household);
+  const node = el("article", { class: "conflict", "data-record": conflict.record, "data-field": conflict.field,
+    "aria-labelledby": `conflict-${++cards}` });
+  const values = conflict.heads.map((head) => head.value);
+  const heads = conflict.heads.map((head, index) => el("div", { class: "head", role: "group",
+    "aria-label": t(`Value ${index + 1} of ${conflict.heads.length}`, `Valor ${index + 1} de ${conflict.heads.length}`) },
+    conflict.hidden ? el("p", { class: "value" }, t("(personal data)", "(datos personales)"))
+      : valueNode(ctx, head.value, values.filter((_, i) => i !== index)),
+    el("p", { class: "muted" }, `${head.by || t("unknown", "desconocido")} · ${t("phone", "teléfono")} ${head.device || "?"}`),
     el("p", { class: "muted" }, when(head.at)),
     el("p", { class: "muted" }, where(head.geotag)),
     conflict.hidden ? null : el("button", {
       type: "button", class: "choose",
-      onclick: () => resolve(conflict, { choose: index }, node),
+      onclick: () => resolve(conflict, { choose: index }, node,
+        t(`Kept ${head.by || "this"}’s value of “${name}” at ${place}.`, `Se conservó el valor de ${head.by || "esta persona"} en «${name}» en ${place}.`)),
     }, t("Keep this value", "Conservar este valor"))));
-  const typed = el("input", { type: "text", class: "typed", "aria-label": t("A new value", "Un valor nuevo") });
+  const typed = conflict.hidden ? null : typedInput(ctx, `typed-${cards}`);
+  const provisional = conflict.hidden ? t("(personal data)", "(datos personales)")
+    : field && field.type === "repeat" ? t("one of the values below", "uno de los valores de abajo")
+      : valueText(definition, field, conflict.provisional);
   node.append(
-    el("h3", {}, `${fieldName(conflict.field)} — ${conflict.record}`),
+    el("h3", { id: `conflict-${cards}` }, name),
     el("p", { class: "muted" },
-      `${t("Household", "Hogar")}: ${conflict.household || "—"} · ${t("Provisional value", "Valor provisional")}: `,
-      el("strong", {}, conflict.hidden ? t("(personal data)", "(datos personales)") : shown(conflict.provisional))),
-    el("table", {}, el("tbody", {}, el("tr", {}, heads))),
+      `${t("Household", "Hogar")}: `, el("strong", {}, place),
+      definition ? ` · ${t("Form", "Formulario")}: ${text(definition.title)}` : "",
+      ` · ${t("Provisional value", "Valor provisional")}: `, el("strong", {}, provisional)),
+    el("div", { class: "heads" }, heads),
     conflict.hidden ? el("p", { class: "muted" }, t("Only an admin or an organizer may see and resolve this.",
-      "Solo un administrador o un organizador puede verlo y resolverlo.")) : el("form", {
-      class: "type-new",
-      onsubmit: (event) => {
-        event.preventDefault();
-        let value = typed.value;
-        try { if (/^[[{]/.test(value.trim())) value = JSON.parse(value); } catch (error) { /* keep the text */ }
-        resolve(conflict, { value }, node);
-      },
-    }, el("label", {}, t("Or type a new value", "O escriba un valor nuevo"), typed),
-      el("button", { type: "submit", class: "secondary" }, t("Save this value", "Guardar este valor"))),
+      "Solo un administrador o un organizador puede verlo y resolverlo."))
+      : typed ? el("form", {
+        class: "type-new",
+        onsubmit: (event) => {
+          event.preventDefault();
+          const value = typedValue(ctx, typed);
+          if (value === null || Number.isNaN(value)) {
+            showError(node.querySelector(".card-error"), new Error(t("Type or choose a value first.", "Escriba o elija un valor primero.")));
+            return;
+          }
+          resolve(conflict, { value }, node, t(`Saved a new value of “${name}” at ${place}.`, `Guardado un valor nuevo de «${name}» en ${place}.`));
+        },
+      }, typed.tagName === "FIELDSET" ? typed
+        : [el("label", { for: typed.id }, t("Or give a new value", "O dé un valor nuevo")), typed],
+      el("button", { type: "submit", class: "secondary" }, t("Save this value", "Guardar este valor")))
+        : el("p", { class: "muted" }, t("Keep one of the values above; the record can then be edited.",
+          "Conserve uno de los valores de arriba; luego se puede editar el registro.")),
     el("div", { class: "card-error", "aria-live": "polite" }));
   return node;
 }
@@ -123,6 +213,10 @@ async function load() {
     const conflicts = await all(`${base()}/conflicts${turf ? `?turf=${encodeURIComponent(turf)}` : ""}`);
     if (mine !== loads) return;
     turfOptions(conflicts.map((conflict) => conflict.turf));
+    const [definitions] = await Promise.all([
+      Promise.all(conflicts.map((c) => formOf(c.form, c.form_version))),
+      addresses(conflicts.map((c) => c.household))]);
+    if (mine !== loads) return;
     if (conflicts.length === 0) {
       queue.replaceChildren(el("p", { class: "muted", id: "empty" }, t("Nothing to review.", "Nada que revisar.")));
       return;
@@ -134,9 +228,9 @@ async function load() {
       byTurf.get(key).push(conflict);
     }
     queue.replaceChildren(...Array.from(byTurf, ([key, items]) => el("section", { class: "turf", "data-turf": key },
-      el("h2", {}, key ? (turfNames.get(key) || key) : t("No turf", "Sin zona"),
-        el("span", { class: "muted" }, ` ${key && turfNames.has(key) ? key : ""} (${items.length})`)),
-      items.map(card))));
+      el("h2", {}, key ? (turfNames.get(key) || t("A turf not on the turf list", "Una zona fuera de la lista")) : t("No turf", "Sin zona"),
+        el("span", { class: "muted" }, ` (${items.length})`)),
+      items.map((conflict) => card(conflict, definitions[conflicts.indexOf(conflict)])))));
   } catch (error) {
     if (mine === loads) showError(queue, error);
   } finally {
@@ -146,10 +240,11 @@ async function load() {
 
 async function start() {
   if (!frame("conflicts.html")) return;
-  if (!campaign()) {
+  if (!(await pickCampaign())) {
     showError(queue, new Error(t("Choose a campaign on the home page first.", "Elija primero una campaña en la página de inicio.")));
     return;
   }
+  timeZone = (await campaignInfo()).time_zone || "UTC";
   try {
     const turfs = await all(`${base()}/turfs`);
     for (const turf of turfs) turfNames.set(turf.id, turf.name || turf.id);

@@ -7,26 +7,46 @@ document.getElementById("name-label").textContent = t("Name", "Nombre");
 document.getElementById("password-label").textContent = t("Password", "Contraseña");
 document.getElementById("signin-button").textContent = t("Sign in", "Iniciar sesión");
 document.getElementById("campaign-label").textContent = t("Campaign", "Campaña");
+document.getElementById("app-link").textContent = t("Canvassing? Open the canvasser app", "¿Va a tocar puertas? Abra la aplicación");
 
-function showHome() {
+// The campaigns this person has a role in, by name; with only one, it is chosen for them.
+async function showHome() {
   frame("index.html");
   form.hidden = true;
   home.hidden = false;
-  const input = document.getElementById("campaign");
-  input.value = campaign();
+  const select = document.getElementById("campaign");
   const links = () => document.getElementById("pages").replaceChildren(
-    ...PAGES.filter(([file]) => file !== "index.html").map(([file, en, es]) => el("li", {},
-      el("a", { href: `${file}?campaign=${encodeURIComponent(input.value)}` }, t(en, es)))));
-  input.addEventListener("input", () => {
-    sessionStorage.setItem("blockwalk.campaign", input.value);
+    ...(select.value ? PAGES.filter(([file]) => file !== "index.html").map(([file, en, es]) => el("li", {},
+      el("a", { href: `${file}?campaign=${encodeURIComponent(select.value)}` }, t(en, es)))) : []));
+  select.addEventListener("change", () => {
+    sessionStorage.setItem("blockwalk.campaign", select.value);
     links();
   });
+  home.setAttribute("aria-busy", "true");
+  try {
+    const items = [];
+    for (let page = 1; ; page += 1) {
+      const { body, response } = await api(`/campaigns?page=${page}&page_size=100`);
+      items.push(...body);
+      if (!JSON.parse(response.headers.get("X-Pagination") || "{}").next_page) break;
+    }
+    const chosen = campaign() || (items.length === 1 ? items[0].id : "");
+    select.replaceChildren(
+      ...(items.length === 1 ? [] : [el("option", { value: "" }, t("Choose a campaign", "Elija una campaña"))]),
+      ...items.map((c) => el("option", { value: c.id }, c.name === c.id ? c.name : `${c.name} (${c.id})`)));
+    if (items.some((c) => c.id === chosen)) {
+      select.value = chosen;
+      sessionStorage.setItem("blockwalk.campaign", chosen);
+    }
+    document.getElementById("none").textContent = items.length ? "" : t(
+      "You have no role in any campaign yet: ask an admin to add you.",
+      "Aún no tiene un papel en ninguna campaña: pida a un administrador que le añada.");
+  } catch (error) {
+    showError(document.getElementById("none"), error);
+  } finally {
+    home.setAttribute("aria-busy", "false");
+  }
   links();
-  // The campaigns this person has a role in, when the server lists them.
-  api("/campaigns").then(({ body }) => {
-    const items = Array.isArray(body) ? body : [];
-    document.getElementById("campaigns").replaceChildren(...items.map((c) => el("option", { value: c.id || c.name })));
-  }).catch(() => {});
 }
 
 form.addEventListener("submit", async (event) => {

@@ -1,7 +1,9 @@
 // The asset map: turfs and clustered assets (or visits), filters, and the asset opened with its
 // answers, photo and geotag flags.  Data: /api/v1/campaigns/<c>/assets (GeoJSON, filtered by the
 // server), .../assets/turfs, .../assets/records/<id>; downloads: .../assets/export.
-import { api, ApiError, campaign, el, frame, showError, t } from "./common.js";
+import { api, ApiError, campaign, campaignInfo, el, frame, localTime, pickCampaign, showError, t } from "./common.js";
+import { downloadCounted, savedText } from "./reports.js";
+import { choiceLabel, currentForms, fieldAt, fieldLabel, formOf, text, valueText, words } from "./labels.js";
 
 const L = window.L;
 const FLAGS = {
@@ -26,6 +28,11 @@ const base = () => `/campaigns/${encodeURIComponent(campaign())}/assets`;
 
 let map;
 let cluster;
+let timeZone = "UTC";
+const driveNames = new Map();  // drive id -> its name (the campaign's drives)
+const categoryNames = new Map();  // a category's value -> its label (the forms' choices)
+const categoryName = (value) => categoryNames.get(value) || (value ? words(value) : "");
+const driveName = (value) => driveNames.get(value) || (value ? words(value) : "");
 let selected = null;
 let loading = 0;
 
@@ -65,7 +72,7 @@ function dot(feature) {
   const [lon, lat] = feature.geometry.coordinates;
   const marker = L.marker([lat, lon], {
     icon: L.divIcon({ className: `asset-dot${flagged ? " flagged" : ""}`, iconSize: [14, 14] }),
-    title: `${feature.properties.name || feature.properties.category || feature.properties.record}` +
+    title: `${feature.properties.name || categoryName(feature.properties.category) || t("Visit", "Visita")}` +
       (flagged ? ` (${feature.properties.flags.map((f) => t(...FLAGS[f])).join(", ")})` : ""),
     keyboard: true,
   });
@@ -74,7 +81,20 @@ function dot(feature) {
   return marker;
 }
 
-async function load() {
+let turfBounds = null;
+
+// A change of the filters: the asset opened before is closed, and the map fits to what is selected.
+function closeDetail() {
+  if (selected && selected._icon) selected._icon.classList.remove("selected");
+  selected = null;
+  detail.replaceChildren();
+  if (!detail.hidden) {
+    detail.hidden = true;
+    map.invalidateSize();
+  }
+}
+
+async function load({ fit = false } = {}) {
   const mine = ++loading;
   errorBox.replaceChildren();
   count.textContent = t("Loading…", "Cargando…");
@@ -84,9 +104,19 @@ async function load() {
     if (mine !== loading) return; // a newer filter is already on its way
     cluster.clearLayers();
     cluster.addLayers(data.features.filter((f) => f.geometry).map(dot));
+    if (fit) {
+      // A zoom still animating would end where it was going, over the fit: let it end first.
+      if (map._animatingZoom) await new Promise((done) => map.once("zoomend", done));
+      // The map shows what the filters select: fitted to it (the turfs' view when nothing is selected).
+      const placed = data.features.filter((f) => f.geometry);
+      const bounds = placed.length ? L.latLngBounds(placed.map((f) => [...f.geometry.coordinates].reverse())) : turfBounds;
+      if (bounds && bounds.isValid()) map.fitBounds(bounds, { padding: [30, 30], maxZoom: 17, animate: false });
+    }
     const flagged = data.features.filter((f) => f.properties.flags.length).length;
-    const what = form.kind.value === "visit" ? t("visits", "visitas") : t("assets", "recursos");
-    count.textContent = `${data.features.length} ${what}, ${flagged} ${t("flagged", "marcados")}`;
+    const one = data.features.length === 1;
+    const what = form.kind.value === "visit" ? (one ? t("visit", "visita") : t("visits", "visitas"))
+      : (one ? t("asset", "recurso") : t("assets", "recursos"));
+    count.textContent = `${data.features.length} ${what}, ${flagged} ${flagged === 1 ? t("flagged", "marcado") : t("flagged", "marcados")}`;
     return data.features;
   } catch (error) {
     count.textContent = "";
@@ -97,8 +127,8 @@ async function load() {
 
 function fillOptions(features) {
   const distinct = (key) => [...new Set(features.map((f) => f.properties[key]).filter(Boolean))].sort();
-  options(form.category, distinct("category").map((v) => [v, v]), t("Any category", "Cualquier categoría"));
-  options(form.drive, distinct("drive").map((v) => [v, v]), t("Any drive", "Cualquier campaña"));
+  options(form.category, distinct("category").map((v) => [v, categoryName(v)]), t("Any category", "Cualquier categoría"));
+  options(form.drive, distinct("drive").map((v) => [v, driveName(v)]), t("Any drive", "Cualquier campaña"));
   options(form.canvasser, distinct("canvasser").map((v) => [v, v]), t("Anyone", "Cualquiera"));
 }
 
@@ -110,12 +140,6 @@ async function photo(record, name) {
   return img;
 }
 
-function valueText(value) {
-  if (Array.isArray(value)) return value.join(", ");
-  if (value && typeof value === "object") return JSON.stringify(value);
-  return String(value);
-}
-
 async function open(record, item, marker) {
   if (selected && selected._icon) selected._icon.classList.remove("selected");
   selected = marker;
@@ -125,28 +149,37 @@ async function open(record, item, marker) {
   detail.replaceChildren(el("p", { class: "muted" }, t("Loading…", "Cargando…")));
   try {
     const { body } = await api(`${base()}/records/${encodeURIComponent(record)}`);
+    const definition = await formOf(body.form, body.form_version);
+    if (selected !== marker) return; // another asset was opened, or the filters changed, meanwhile
     const point = body.points.find((p) => p.item === item) || body.points[0];
     const flags = point.flags.length
       ? el("p", {}, point.flags.map((f) => el("span", { class: "flag" }, t(...FLAGS[f]))))
       : el("p", { class: "muted" }, t("No geotag flags", "Sin alertas de ubicación"));
     const checks = Object.entries(point.checks).map(([key, value]) =>
-      [el("dt", {}, CHECKS[key] ? t(...CHECKS[key]) : key), el("dd", {}, value === null ? "∞" : String(value))]);
+      [el("dt", {}, CHECKS[key] ? t(...CHECKS[key]) : words(key)), el("dd", {}, value === null ? "∞" : Number(value).toLocaleString())]);
+    const inRepeat = point.item === -1 ? "" : "assets.";
     const answers = Object.entries(point.answers).filter(([key]) => key !== "location" && key !== "photo")
-      .map(([key, value]) => [el("dt", {}, key.replaceAll("_", " ")), el("dd", {}, valueText(value))]);
+      .map(([key, value]) => {
+        const field = fieldAt(definition, `${inRepeat}${key}`) || fieldAt(definition, key);
+        return [el("dt", {}, fieldLabel(field, key)), el("dd", {}, valueText(definition, field, value))];
+      });
     const conflicts = el("a", { href: `conflicts.html?campaign=${encodeURIComponent(campaign())}&record=${encodeURIComponent(record)}` },
       body.conflicts ? t(`Conflict queue (${body.conflicts} waiting)`, `Cola de conflictos (${body.conflicts})`)
         : t("Conflict queue", "Cola de conflictos"));
     detail.replaceChildren(
       el("button", { type: "button", class: "secondary", onclick: () => { detail.hidden = true; map.invalidateSize(); } },
         t("Close", "Cerrar")),
-      el("h2", {}, point.name || point.category || (point.item === -1 ? t("Visit", "Visita") : record)),
-      el("p", { class: "muted" }, [point.category, body.drive, body.canvasser, body.captured_at].filter(Boolean).join(" · ")),
+      el("h2", {}, point.name || categoryName(point.category) || (point.item === -1 ? t("Visit", "Visita") : t("Asset", "Recurso"))),
+      el("p", { class: "muted" }, [categoryName(point.category), driveName(body.drive), body.canvasser,
+        body.captured_at ? localTime(body.captured_at, timeZone) : null].filter(Boolean).join(" · ")),
       flags,
       checks.length ? el("dl", { class: "checks" }, checks.flat()) : null,
       el("dl", { class: "answers" }, answers.flat()),
       el("div", { id: "photo" }),
       el("p", {}, conflicts),
-      el("p", { class: "muted" }, record + (point.lat == null ? "" : ` · ${point.lat.toFixed(6)}, ${point.lon.toFixed(6)}`) + (point.accuracy_m != null ? ` ± ${point.accuracy_m} m` : "")),
+      el("p", { class: "muted where" }, point.lat == null ? t("No geotag", "Sin ubicación")
+        : `${point.lat.toFixed(6)}, ${point.lon.toFixed(6)}` + (point.accuracy_m != null ? ` ± ${point.accuracy_m} m` : "")),
+      el("p", { class: "muted record-id" }, `${t("Record", "Registro")} ${record}`),
     );
     if (point.photo) {
       photo(record, point.photo).then((img) => document.getElementById("photo").replaceChildren(img))
@@ -161,13 +194,8 @@ async function download(format) {
   const q = query();
   q.set("format", format);
   try {
-    const { response } = await api(`${base()}/export?${q}`, { raw: true });
-    const blob = await response.blob();
-    const name = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
-    const link = el("a", { href: URL.createObjectURL(blob), download: name ? name[1] : `assets.${format}` });
-    document.body.append(link);
-    link.click();
-    link.remove();
+    const saved = await downloadCounted(`${base()}/export?${q}`);
+    errorBox.replaceChildren(el("p", { class: "muted", role: "status" }, savedText(saved)));
   } catch (error) {
     showError(errorBox, error);
   }
@@ -191,10 +219,23 @@ async function start() {
     el("option", { value: "visit" }, t("Visits (the records' own geotags)", "Visitas (ubicación de cada registro)")));
   options(form.flag, [["flagged", t("Any flag", "Con alguna alerta")], ["unflagged", t("No flag", "Sin alertas")],
     ...Object.entries(FLAGS).map(([key, names]) => [key, t(...names)])], t("All", "Todos"));
-  if (!campaign()) {
+  if (!(await pickCampaign())) {
     showError(errorBox, new Error(t("Choose a campaign on the home page", "Elija una campaña en la página de inicio")));
     return;
   }
+
+  const info = await campaignInfo();
+  timeZone = info.time_zone || "UTC";
+  for (const drive of info.drives || []) driveNames.set(drive.id, drive.name);
+  try {
+    for (const definition of await currentForms()) {
+      if (definition.drive && !driveNames.has(definition.drive)) driveNames.set(definition.drive, text(definition.title));
+      const field = fieldAt(definition, "assets.category") || fieldAt(definition, "category");
+      for (const choice of field ? (definition.choices || {})[field.choices] || [] : []) {
+        if (!categoryNames.has(choice.value)) categoryNames.set(choice.value, choiceLabel(definition, field, choice.value));
+      }
+    }
+  } catch (error) { /* the filters show the values as words */ }
 
   map = L.map("map", { zoomControl: true, maxZoom: 19 }).setView([0, 0], 2);
   const site = await fetch("site.json").then((r) => r.json()).catch(() => ({}));
@@ -210,7 +251,7 @@ async function start() {
     const layer = L.geoJSON(turfs, { style: { color: "#0b5cad", weight: 2, fillOpacity: 0.05 } })
       .eachLayer((l) => l.bindTooltip(l.feature.properties.name || l.feature.id, { sticky: true }))
       .addTo(map);
-    if (turfs.features.some((f) => f.geometry)) bounds = layer.getBounds();
+    if (turfs.features.some((f) => f.geometry)) bounds = turfBounds = layer.getBounds();
   } catch (error) {
     if (error instanceof ApiError && (error.status === 403 || error.status === 404)) {
       showError(errorBox, new Error(error.status === 403
@@ -224,7 +265,12 @@ async function start() {
   fillOptions(features);
   if (!bounds && features.length) bounds = L.latLngBounds(features.filter((f) => f.geometry).map((f) => [...f.geometry.coordinates].reverse()));
   if (bounds && bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20] });
-  form.addEventListener("change", load);
+  form.addEventListener("change", async () => {
+    closeDetail();
+    map.getContainer().setAttribute("aria-busy", "true");
+    await load({ fit: true });
+    map.getContainer().setAttribute("aria-busy", "false");
+  });
   form.addEventListener("submit", (event) => event.preventDefault());
   document.getElementById("download-csv").addEventListener("click", () => download("csv"));
   document.getElementById("download-geojson").addEventListener("click", () => download("geojson"));

@@ -1,6 +1,11 @@
 // Meeting coverage: for each meeting, doors informed, RSVPs and languages needed per turf; the RSVP list.
-import { api, campaign, el, frame, showError, t } from "./common.js";
-import { download, noCampaign, table } from "./reports.js";
+import { api, campaign, el, frame, lang, pickCampaign, showError, t } from "./common.js";
+import { downloadCounted, noCampaign, savedText, table } from "./reports.js";
+
+// A download, then a line saying what it holds.
+const save = (path) => downloadCounted(path)
+  .then((saved) => status.replaceChildren(el("p", { role: "status" }, savedText(saved))))
+  .catch((error) => showError(status, error));
 
 const list = document.getElementById("meetings");
 const status = document.getElementById("status");
@@ -12,7 +17,17 @@ const coverageButton = document.getElementById("download-coverage");
 coverageButton.textContent = t("Download coverage (CSV)", "Descargar cobertura (CSV)");
 
 const base = () => `/campaigns/${encodeURIComponent(campaign())}/reports/meetings`;
-const languages = (counts) => Object.entries(counts).map(([code, n]) => `${code} ${n}`).join(", ");
+// A language code ("pl") by its name in the page's language ("Polish", "polaco").
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
+  } catch (error) {
+    return code;
+  }
+}
+const languages = (counts) => Object.entries(counts).map(([code, n]) => `${languageName(code)} ${n}`).join(", ");
+const RSVP = { yes: t("Yes", "Sí"), maybe: t("Maybe", "Quizás"), no: t("No", "No") };
+const turfNames = new Map();  // turf id -> name, from the coverage rows
 // The meeting's own local time, as written (with its offset), whatever the time zone of this laptop.
 function when(iso) {
   if (!iso) return "";
@@ -33,21 +48,29 @@ const COLUMNS = [
 ];
 const RSVP_COLUMNS = [
   [t("Address", "Dirección"), (r) => [r.address, r.unit].filter(Boolean).join(", ") || r.household],
-  [t("Turf", "Zona"), (r) => r.turf],
-  ["RSVP", (r) => r.rsvp],
-  [t("Language", "Idioma"), (r) => r.language],
+  [t("Turf", "Zona"), (r) => (r.turf ? turfNames.get(r.turf) || t("a turf not on the list", "una zona fuera de la lista") : t("no turf", "sin zona"))],
+  [t("RSVP", "Respuesta"), (r) => RSVP[r.rsvp] || r.rsvp],
+  [t("Language", "Idioma"), (r) => (r.language ? languageName(r.language) : "")],
   [t("Reminder", "Recordatorio"), (r) => r.reminder],
 ];
+
+// A meeting whose time has gone by: its RSVPs are history, and no reminder is offered for it.
+const passed = (meeting) => Boolean(meeting.starts_at) && new Date(meeting.starts_at).getTime() < Date.now();
 
 async function showRsvps(meeting, target) {
   try {
     const { body } = await api(`${base()}/${encodeURIComponent(meeting.meeting)}/rsvps`);
+    const over = passed(meeting);
     target.replaceChildren(
       el("h3", {}, t(`RSVP list (${body.length})`, `Lista de respuestas (${body.length})`)),
-      body.length ? table(RSVP_COLUMNS, body) : el("p", { class: "muted" }, t("Nobody has said yes or maybe yet.", "Nadie ha dicho sí o quizás todavía.")),
+      over ? el("p", { class: "muted" }, t("The meeting has passed: no reminders are offered for it.",
+        "La reunión ya pasó: no se ofrecen recordatorios.")) : null,
+      body.length ? table(over ? RSVP_COLUMNS.slice(0, -1) : RSVP_COLUMNS, body)
+        : el("p", { class: "muted" }, over ? t("Nobody said yes or maybe.", "Nadie dijo sí o quizás.")
+          : t("Nobody has said yes or maybe yet.", "Nadie ha dicho sí o quizás todavía.")),
       el("p", { class: "actions" }, el("button", {
         type: "button", class: "secondary",
-        onclick: () => download(`${base()}/${encodeURIComponent(meeting.meeting)}/rsvps/export?format=csv`).catch((e) => showError(status, e)),
+        onclick: () => save(`${base()}/${encodeURIComponent(meeting.meeting)}/rsvps/export?format=csv`),
       }, t("Download RSVP list (CSV)", "Descargar lista (CSV)"))));
   } catch (error) {
     showError(target, error);
@@ -55,20 +78,26 @@ async function showRsvps(meeting, target) {
 }
 
 function showMeeting(meeting) {
+  for (const row of meeting.turfs) if (row.turf && row.name) turfNames.set(row.turf, row.name);
   const rsvps = el("div", { class: "rsvps" });
-  return el("article", { class: "meeting", "data-meeting": meeting.meeting },
-    el("h2", {}, meeting.title),
-    el("p", { class: "muted" }, [when(meeting.starts_at), meeting.place, meeting.languages.join(", ")].filter(Boolean).join(" · ")),
+  const over = passed(meeting);
+  return el("article", { class: `meeting${over ? " passed" : ""}`, "data-meeting": meeting.meeting },
+    el("h2", {}, (meeting.titles && (meeting.titles[lang] || meeting.titles.en)) || meeting.title),
+    el("p", { class: "muted" }, [when(meeting.starts_at), meeting.place, meeting.languages.map(languageName).join(", ")].filter(Boolean).join(" · ")),
+    over ? el("p", { class: "warn-note passed-note" }, t(
+      `This meeting took place on ${when(meeting.starts_at)}. Doors knocked since then count toward the next meeting, not this one.`,
+      `Esta reunión fue el ${when(meeting.starts_at)}. Las puertas tocadas desde entonces cuentan para la reunión siguiente, no para esta.`)) : null,
     meeting.turfs.length
       ? table(COLUMNS, meeting.turfs, { ...meeting.totals, name: t("All turfs", "Todas las zonas") })
-      : el("p", { class: "muted" }, t("No door has been told about this meeting yet.", "Aún no se ha informado a ninguna puerta.")),
+      : el("p", { class: "muted" }, over ? t("No door was told about this meeting before it took place.", "No se informó a ninguna puerta antes de la reunión.")
+        : t("No door has been told about this meeting yet.", "Aún no se ha informado a ninguna puerta.")),
     el("p", { class: "actions" }, el("button", { type: "button", onclick: () => showRsvps(meeting, rsvps) },
       t("Show the RSVP list", "Ver la lista de respuestas"))),
     rsvps);
 }
 
 async function load() {
-  if (!campaign()) return noCampaign(status);
+  if (!(await pickCampaign())) return noCampaign(status);
   try {
     const { body } = await api(base());
     list.replaceChildren(...(body.length ? body.map(showMeeting)
@@ -79,5 +108,5 @@ async function load() {
   }
 }
 
-coverageButton.addEventListener("click", () => download(`${base()}/export?format=csv`).catch((e) => showError(status, e)));
+coverageButton.addEventListener("click", () => save(`${base()}/export?format=csv`));
 if (frame("meetings.html")) load();

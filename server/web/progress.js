@@ -1,8 +1,9 @@
 // Progress of a campaign: totals, a chart over time (plain SVG), per turf, per canvasser with what is still on phones.
-import { api, campaign, el, frame, showError, t } from "./common.js";
+import { api, campaign, campaignInfo, el, frame, lang, localTime, pickCampaign, showError, t } from "./common.js";
 import { noCampaign, percent, table } from "./reports.js";
 
 const status = document.getElementById("status");
+let timeZone = "UTC";  // the campaign's
 document.getElementById("title").textContent = t("Progress", "Avance");
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -38,7 +39,11 @@ export function chart(days) {
     return { day: day.day, ...totals };
   });
   const max = niceMax(Math.max(1, ...points.map((p) => Math.max(...SERIES.map(([key]) => p[key])))));
-  const x = (i) => left + (points.length < 2 ? (width - left - right) / 2 : (i * (width - left - right)) / (points.length - 1));
+  // Days are spaced by their dates: 23 November to 7 December spans two weeks, not one step.
+  const dayNumber = (day) => Date.parse(`${day}T00:00:00Z`) / 86_400_000;
+  const first = dayNumber(points[0].day);
+  const span = dayNumber(points[points.length - 1].day) - first;
+  const x = (i) => left + (span === 0 ? (width - left - right) / 2 : ((dayNumber(points[i].day) - first) * (width - left - right)) / span);
   const y = (v) => top + (height - top - bottom) * (1 - v / max);
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img",
     "aria-label": t("Cumulative progress per day", "Avance acumulado por día") });
@@ -47,10 +52,16 @@ export function chart(days) {
     root.append(svg("line", { x1: left, x2: width - right, y1: y(value), y2: y(value), class: i ? "grid" : "axis" }),
       svg("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end" }, Math.round(value)));
   }
-  const every = Math.max(1, Math.ceil(points.length / 10));
+  // A date under each day drawn, in the page's language, where it does not run into the one before.
+  const dateText = (day) => new Date(`${day}T00:00:00Z`).toLocaleDateString(lang, { day: "numeric", month: "short", timeZone: "UTC" });
+  let lastLabel = -Infinity;
   points.forEach((p, i) => {
-    if (i % every === 0 || i === points.length - 1) {
-      root.append(svg("text", { x: x(i), y: height - bottom + 18, "text-anchor": "middle" }, p.day.slice(5)));
+    const at = x(i);
+    root.append(svg("line", { x1: at, x2: at, y1: height - bottom, y2: height - bottom + 5, class: "axis" }));
+    if (at - lastLabel >= 64 || (i === points.length - 1 && at - lastLabel >= 40)) {
+      const anchor = i === points.length - 1 && points.length > 1 ? "end" : i === 0 && points.length > 1 ? "start" : "middle";
+      root.append(svg("text", { x: at, y: height - bottom + 20, "text-anchor": anchor, "data-day": p.day }, dateText(p.day)));
+      lastLabel = at;
     }
   });
   for (const [key, label] of SERIES) {
@@ -79,9 +90,10 @@ const COMMON = [
 ];
 
 async function load() {
-  if (!campaign()) return noCampaign(status);
+  if (!(await pickCampaign())) return noCampaign(status);
   try {
     const { body } = await api(`/campaigns/${encodeURIComponent(campaign())}/reports/progress`);
+    timeZone = (await campaignInfo()).time_zone || "UTC";
     const c = body.campaign;
     document.getElementById("cards").replaceChildren(
       card(t("Doors knocked", "Puertas tocadas"), number(c.doors_knocked)),
@@ -101,7 +113,7 @@ async function load() {
       table([[t("Canvasser", "Voluntario"), (r) => r.key], ...COMMON,
         [t("Pending on phones", "Pendiente en teléfonos"), (r) => number(r.pending), true],
         [t("Refused", "Rechazados"), (r) => number(r.refused), true],
-        [t("Last sync", "Última sincronización"), (r) => (r.last_sync_at ? new Date(r.last_sync_at).toLocaleString() : "–")]],
+        [t("Last sync", "Última sincronización"), (r) => (r.last_sync_at ? localTime(r.last_sync_at, timeZone) : "–")]],
       body.canvassers));
     status.replaceChildren();
   } catch (error) {

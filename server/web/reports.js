@@ -18,9 +18,34 @@ export function percent(value) {
 // Downloads a file the API streams (the bearer token rules out a plain link): saved under the server's name.
 // ``seen(response)``, if given, reads the response's headers first.
 export async function download(path, seen) {
+  return (await downloadCounted(path, seen)).name;
+}
+
+// The data rows of a CSV file (its header not counted; a line break inside quotes is part of its cell).
+export function csvRows(text) {
+  let rows = 0;
+  let quoted = false;
+  let content = false;
+  for (const char of text) {
+    if (char === '"') quoted = !quoted;
+    if (char === "\n" && !quoted) {
+      if (content) rows += 1;
+      content = false;
+    } else if (char !== "\r") content = true;
+  }
+  if (content) rows += 1;
+  return Math.max(0, rows - 1);
+}
+
+// A download that also says how many rows it holds: {name, rows} (rows: null for a file it cannot count).
+export async function downloadCounted(path, seen) {
   const { response } = await api(path, { raw: true });
   if (seen) seen(response);
   const blob = await response.blob();
+  const type = response.headers.get("Content-Type") || "";
+  let rows = null;
+  if (type.includes("csv")) rows = csvRows(await blob.text());
+  else if (type.includes("json")) rows = (JSON.parse(await blob.text()).features || []).length;
   const disposition = response.headers.get("Content-Disposition") || "";
   const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || "export";
   const url = URL.createObjectURL(blob);
@@ -29,7 +54,14 @@ export async function download(path, seen) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  return name;
+  return { name, rows };
+}
+
+// "Saved x.csv: 3 rows" in the page's language.
+export function savedText({ name, rows }) {
+  if (rows === null) return t(`Saved ${name}`, `Guardado ${name}`);
+  if (rows === 0) return t(`Saved ${name}: it holds no rows, only its header.`, `Guardado ${name}: no tiene filas, solo los encabezados.`);
+  return t(`Saved ${name}: ${rows} ${rows === 1 ? "row" : "rows"}.`, `Guardado ${name}: ${rows} ${rows === 1 ? "fila" : "filas"}.`);
 }
 
 export function noCampaign(target) {

@@ -1,5 +1,5 @@
 // The roster (organizers and admins): the people who signed up, deduplicated, with consent per channel; exports.
-import { api, campaign, el, frame, lang, showError, t } from "./common.js";
+import { api, campaign, campaignInfo, el, frame, pickCampaign, lang, showError, t } from "./common.js";
 import { download, noCampaign, table } from "./reports.js";
 
 const status = document.getElementById("status");
@@ -34,6 +34,15 @@ function regionName(code) {
   }
 }
 
+// A language code ("es") as its name in the page's language ("Spanish", "español").
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
+  } catch (error) {
+    return code;
+  }
+}
+
 // One problem (a phone or e-mail that cannot be used), as a sentence in the page's language.
 function problemText(problem) {
   if (problem.kind === "phone") {
@@ -54,7 +63,7 @@ const COLUMNS = [
   ["SMS", (p) => consent(p, "sms")],
   [t("E-mail ok", "Correo ok"), (p) => consent(p, "email")],
   [t("Calls", "Llamadas"), (p) => consent(p, "call")],
-  [t("Languages", "Idiomas"), (p) => p.languages.join(", ")],
+  [t("Languages", "Idiomas"), (p) => p.languages.map(languageName).join(", ")],
   [t("Sign-ups", "Inscripciones"), (p) => `${p.signups.length} (${[...new Set(p.signups.map((s) => s.canvasser))].join(", ")})`],
   [t("Shared phone", "Teléfono compartido"), (p) => (p.shared_phone ? t("yes", "sí") : "")],
   [t("Problems", "Problemas"), problemsOf],
@@ -108,8 +117,24 @@ function problemsSection(people, total) {
       `Se muestran las primeras ${people.length}.`)) : null];
 }
 
+// Mailchimp imports CSV only: with its columns, XLSX is not offered.
+const CSV_ONLY = new Set(["mailchimp"]);
+const xlsx = form.format.querySelector("option[value='xlsx']");
+function formats() {
+  const csvOnly = CSV_ONLY.has(form.preset.value);
+  xlsx.disabled = csvOnly;
+  if (csvOnly && form.format.value === "xlsx") form.format.value = "csv";
+  document.getElementById("format-note").textContent = csvOnly
+    ? t(`${PRESET_NAMES[form.preset.value]} imports CSV files only.`, `${PRESET_NAMES[form.preset.value]} solo importa archivos CSV.`) : "";
+}
+form.preset.addEventListener("change", formats);
+
 async function load() {
-  if (!campaign()) return noCampaign(status);
+  if (!(await pickCampaign())) return noCampaign(status);
+  // Only organizers and admins may download: anyone else sees the line saying so, not the form.
+  const { role } = await campaignInfo();
+  form.hidden = !["admin", "organizer"].includes(role);
+  formats();
   try {
     const [all, troubled] = await Promise.all([api(`${base()}?page_size=100`), api(`${base()}?problems=true&page_size=100`)]);
     const body = all.body;
@@ -157,6 +182,25 @@ async function exportEntry(id) {
   return null;
 }
 
+// What the download holds: its rows, and for a CRM preset who was left out for want of consent.
+function rowsOf(entry, preset, which) {
+  const service = PRESET_NAMES[preset] || preset;
+  const out = [el("p", { class: "rows" }, entry.rows
+    ? t(`The file holds ${entry.rows} ${entry.rows === 1 ? "person" : "people"}.`,
+      `El archivo contiene ${entry.rows} ${entry.rows === 1 ? "persona" : "personas"}.`)
+    : which === "new"
+      ? t("Nobody is new since your last export: the file holds only its header row.",
+        "No hay nadie nuevo desde su última exportación: el archivo solo tiene la fila de encabezados.")
+      : t("Nobody signed up in those days: the file holds only its header row.",
+        "Nadie se inscribió en esos días: el archivo solo tiene la fila de encabezados."))];
+  if (entry.no_consent) {
+    out.push(el("p", { class: "warn-note" }, t(
+      `${entry.no_consent} ${entry.no_consent === 1 ? "person was" : "people were"} left out: no consent to a channel ${service} uses (e-mail or SMS).`,
+      `${entry.no_consent} ${entry.no_consent === 1 ? "persona quedó fuera" : "personas quedaron fuera"}: sin consentimiento para un canal que usa ${service} (correo o SMS).`)));
+  }
+  return out;
+}
+
 // What the download had to shorten or leave out, said under "Saved ...".
 function reportOf(entry, preset) {
   const out = [];
@@ -186,7 +230,7 @@ form.addEventListener("submit", async (event) => {
     const name = await download(`${base()}/export?${params}`, (response) => { logId = response.headers.get("X-Export-Log"); });
     status.replaceChildren(el("p", { class: "muted" }, t(`Saved ${name}`, `Guardado ${name}`)));
     const entry = logId ? await exportEntry(logId) : null;
-    if (entry) status.append(...reportOf(entry, params.get("preset")));
+    if (entry) status.append(...rowsOf(entry, params.get("preset"), params.get("new") ? "new" : "range"), ...reportOf(entry, params.get("preset")));
   } catch (error) {
     showError(status, error);
   }

@@ -74,7 +74,7 @@ def test_filters_change_what_the_map_shows_and_a_click_opens_the_asset(site, lap
     shot(page, "all")
 
     page.select_option("#flag", "outside_turf")
-    expect(page.locator("#count")).to_have_text(re.compile("^1 assets"))
+    expect(page.locator("#count")).to_have_text(re.compile("^1 asset,"))
     assert markers(page) == 1
     assert "Block club" in page.locator(".leaflet-marker-icon.asset-dot.flagged").get_attribute("title")
     shot(page, "outside-turf")
@@ -83,32 +83,92 @@ def test_filters_change_what_the_map_shows_and_a_click_opens_the_asset(site, lap
     expect(page.locator("#count")).to_have_text("4 assets, 4 flagged")
     page.select_option("#flag", "")
     page.select_option("#category", "institution")
-    expect(page.locator("#count")).to_have_text("1 assets, 0 flagged")
+    expect(page.locator("#count")).to_have_text("1 asset, 0 flagged")
     page.fill("#since", "2026-11-21")
     page.dispatch_event("#since", "change")
     expect(page.locator("#count")).to_have_text(re.compile("^0 assets"))
     page.fill("#since", "2026-11-20")
     page.dispatch_event("#since", "change")
-    expect(page.locator("#count")).to_have_text("1 assets, 0 flagged")
+    expect(page.locator("#count")).to_have_text("1 asset, 0 flagged")
 
     page.locator(".leaflet-marker-icon.asset-dot").click()
     panel = page.locator("#detail")
     panel.get_by_role("heading", name="Elementary school").wait_for()
     assert "No geotag flags" in panel.inner_text() and "Open gym on Saturdays" in panel.inner_text()
+    # The form's labels and the choices' labels, never the stored values.
+    opened = panel.inner_text()
+    assert "Languages served\nEnglish, Spanish" in opened and "Which kind of institution?\nSchool" in opened
+    assert "Institution · Community assets" in opened and "languages served" not in opened and "asset_mapping" not in opened
     page.wait_for_function("() => document.querySelector('#detail img') && document.querySelector('#detail img').naturalWidth === 40")
     link = panel.get_by_role("link", name="Conflict queue")
     assert link.get_attribute("href") == f"conflicts.html?campaign={site.campaign}&record=record%3A0001"
     shot(page, "opened")
 
     page.select_option("#category", "culture")
-    expect(page.locator("#count")).to_have_text("1 assets, 1 flagged")
+    expect(page.locator("#count")).to_have_text("1 asset, 1 flagged")
+    expect(panel).to_be_hidden()  # the asset opened before is not the filters' any more
     page.locator(".leaflet-marker-icon.asset-dot").click()
     panel.get_by_role("heading", name="Mural").wait_for()
     text = panel.inner_text()
     assert "Far from the household" in text and "Impossible speed" in text
     assert "Distance to household (m)" in text
     shot(page, "opened-flagged")
+    # Every label of the panel wraps by word: none is taller than three lines, none wider than the panel.
+    labels = panel.locator("dt")
+    for i in range(labels.count()):
+        assert labels.nth(i).bounding_box()["height"] < 4 * 24, labels.nth(i).inner_text()
+    assert panel.evaluate("node => node.scrollWidth <= node.clientWidth")
     assert errors == []
+
+
+def in_view(page) -> bool:
+    """Is a selected asset drawn inside the map's box (not off its edge, waiting for a zoom out)?"""
+    box = page.locator("#map").bounding_box()
+    dots = page.locator(".leaflet-marker-icon.asset-dot, .marker-cluster")
+    if dots.count() == 0:
+        return False
+    for i in range(dots.count()):
+        dot = dots.nth(i).bounding_box()
+        if not (box["x"] <= dot["x"] <= box["x"] + box["width"] and box["y"] <= dot["y"] <= box["y"] + box["height"]):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("locale,width", [("en-GB", 1366), ("es-ES", 768)])
+def test_the_map_fits_to_what_the_filters_select_in_the_campaigns_time(site, chromium, locale, width):
+    context = chromium.new_context(viewport={"width": width, "height": 860}, locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        sign_in(page, site, LiveServer.ADMIN)
+        ready(page, errors)
+        # Zoomed far in on a corner first: the filter must bring its asset into view by itself.
+        page.locator("#map").click(position={"x": 5, "y": 5})
+        for _ in range(3):
+            if page.locator(".leaflet-control-zoom-in.leaflet-disabled").count() == 0:
+                page.locator(".leaflet-control-zoom-in").click()
+                page.wait_for_timeout(400)
+        assert not in_view(page)  # nothing of the far asset in view before the filter
+        page.select_option("#flag", "far_from_household")
+        expect(page.locator("#count")).to_have_text(re.compile("^1 "))
+        page.locator('#map[aria-busy="false"]').wait_for()
+        assert markers(page) == 1 and in_view(page)
+        page.locator(".leaflet-marker-icon.asset-dot").click()
+        panel = page.locator("#detail")
+        panel.get_by_role("heading", name="Mural").wait_for()
+        text = panel.inner_text()
+        if locale == "es-ES":
+            assert "Cultura y tradiciones" in text and "Lejos del hogar" in text
+        else:
+            assert "Culture and traditions" in text and "Far from the household" in text
+        assert "UTC" in text or "GMT" in text  # the campaign's zone is named (UTC: none was set)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shot(page, f"far-{locale}-{width}")
+        assert errors == []
+    finally:
+        context.close()
 
 
 def test_the_csv_download_has_the_filtered_assets_cell_by_cell(site, laptop, tmp_path):
@@ -116,12 +176,13 @@ def test_the_csv_download_has_the_filtered_assets_cell_by_cell(site, laptop, tmp
     sign_in(page, site, LiveServer.ADMIN)
     ready(page, errors)
     page.select_option("#category", "business")
-    expect(page.locator("#count")).to_have_text("1 assets, 0 flagged")
+    expect(page.locator("#count")).to_have_text("1 asset, 0 flagged")
     with page.expect_download() as download:
         page.click("#download-csv")
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)
     assert path.name == f"{site.campaign}-assets.csv"
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_have_text(f"Saved {path.name}: 1 row.")
     rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
     assert len(rows) == 1
     row = rows[0]

@@ -40,17 +40,19 @@ def test_a_wrong_password_is_refused_on_the_page(site, laptop):
 
 def test_signing_in_shows_the_home_page_and_keeps_the_campaign(site, laptop):
     page, errors = laptop
+    riverside, _ = site.new_db("riverside"), site.new_db("lakeview")
     page.goto(f"{site.url}/coordinator/")
     page.fill("#name", LiveServer.ADMIN[0])
     page.fill("#password", LiveServer.ADMIN[1])
     page.click("#signin-button")
-    page.locator("#home").wait_for()
+    page.locator('#home[aria-busy="false"]').wait_for()
     assert page.locator("header .who").inner_text().startswith(LiveServer.ADMIN[0])
-    page.fill("#campaign", "riverside")
+    assert page.input_value("#campaign") == ""  # two campaigns: the person chooses
+    page.get_by_label("Campaign").select_option(riverside)
     shot(page, "home")
     page.reload()
-    page.locator("#home").wait_for()  # the token outlives a reload of the tab
-    assert page.input_value("#campaign") == "riverside"
+    page.locator('#home[aria-busy="false"]').wait_for()  # the token outlives a reload of the tab
+    assert page.input_value("#campaign") == riverside
     token = page.evaluate("sessionStorage.getItem('blockwalk.token')")
     me = f"{site.url}/api/v1/me"
     assert httpx.get(me, headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -60,6 +62,43 @@ def test_signing_in_shows_the_home_page_and_keeps_the_campaign(site, laptop):
     # Revoked on the server before it is forgotten in the tab: a copy of it no longer works.
     assert httpx.get(me, headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert errors == []
+
+
+def test_the_servers_address_leads_to_the_pages_and_one_campaign_is_chosen_for_you(tmp_path_factory, chromium):
+    live = LiveServer(tmp_path_factory.mktemp("one-campaign"))
+    try:
+        only = live.new_db("lakeside")
+        for locale, width in (("en-GB", 1366), ("es-ES", 768)):
+            context = chromium.new_context(viewport={"width": width, "height": 860}, locale=locale)
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            page.goto(f"{live.url}/")  # not a JSON 404: the sign-in page, with a way to the canvasser app
+            assert page.url == f"{live.url}/coordinator/"
+            app = "Abra la aplicación" if locale == "es-ES" else "Open the canvasser app"
+            assert page.get_by_role("link", name=app).get_attribute("href") == "/app/"
+            page.fill("#name", LiveServer.ADMIN[0])
+            page.fill("#password", LiveServer.ADMIN[1])
+            page.click("#signin-button")
+            page.locator('#home[aria-busy="false"]').wait_for()
+            assert page.input_value("#campaign") == only  # the only campaign: chosen
+            shot(page, f"home-one-campaign-{locale}")
+            # Every page then knows it, none says "Choose a campaign".
+            page.get_by_role("link", name="Avance" if locale == "es-ES" else "Progress").first.click()
+            page.locator("#cards .card").first.wait_for()
+            assert "campaign" not in page.locator("#status").inner_text().lower()
+            context.close()
+        # A page opened straight, with no campaign in its address, picks the only one too.
+        context = chromium.new_context(viewport={"width": 1366, "height": 860}, locale="en-GB")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{live.url}/coordinator/meetings.html")
+        page.fill("#name", LiveServer.ADMIN[0])
+        page.fill("#password", LiveServer.ADMIN[1])
+        page.click("#signin-button")
+        page.get_by_text("This campaign has no meetings yet.").wait_for()
+        context.close()
+    finally:
+        live.close()
 
 
 def test_pages_are_served_with_a_strict_content_security_policy(site):

@@ -97,6 +97,7 @@ def test_people_with_problems_are_counted_and_a_mailchimp_download_says_what_it_
     status.get_by_text("1 row was shortened to fit Mailchimp's limits").wait_for()
     assert f"line 2 ({ARABIC[:60]}…): Last Name" in status.inner_text()
     assert "1 person has a phone or e-mail that could not be exported" in status.inner_text()
+    assert "The file holds 3 people." in status.inner_text()
     no_ids_or_json(page.locator("main").inner_text())
     shot(page, "roster-laptop-en")
     # The admin's export log says the same, by person id.
@@ -131,3 +132,61 @@ def test_the_roster_page_reads_at_a_phones_and_a_laptops_size_in_english_and_spa
     shot(page, f"roster-{size}-{locale}")
     assert errors == []
     context.close()
+
+
+def test_choices_that_cannot_work_together_are_not_offered_and_the_servers_reason_is_shown(site, chromium):
+    context, page, errors = open_roster(chromium, site, "laptop", "en")
+    page.get_by_label("File").select_option("xlsx")
+    page.get_by_label("Columns").select_option(label="Mailchimp")  # Mailchimp imports CSV only
+    assert page.get_by_label("File").input_value() == "csv"
+    assert page.locator("#format option[value='xlsx']").is_disabled()
+    assert "Mailchimp imports CSV files only" in page.locator("#format-note").inner_text()
+    page.get_by_label("Columns").select_option(label="Blockwalk (all columns)")
+    assert not page.locator("#format option[value='xlsx']").is_disabled()
+    # A reversed range: the server's reason, in words, not the status line "UNPROCESSABLE ENTITY".
+    page.get_by_label("Signed up between").check()
+    page.get_by_label("From", exact=True).fill("2026-11-30")
+    page.get_by_label("To (inclusive)").fill("2026-11-01")
+    page.get_by_role("button", name="Download").click()
+    alert = page.locator("#status").get_by_role("alert")
+    alert.wait_for()
+    assert "'from' must be before 'to'" in alert.inner_text() and "UNPROCESSABLE" not in alert.inner_text()
+    shot(page, "roster-reversed-range")
+    # A range with nobody in it: the file is said to hold only its header.
+    page.get_by_label("From", exact=True).fill("2025-01-01")
+    page.get_by_label("To (inclusive)").fill("2025-01-02")
+    with page.expect_download():
+        page.get_by_role("button", name="Download").click()
+    page.locator("#status").get_by_text("Nobody signed up in those days").wait_for()
+    assert [e for e in errors if "Failed to load resource" not in e] == []  # the browser logs the refused 422
+    context.close()
+
+
+def test_a_crm_download_says_who_was_left_out_for_want_of_consent(tmp_path_factory, chromium):
+    live = LiveServer(tmp_path_factory.mktemp("roster-consent"))
+    try:
+        db = live.new_db("eastside", forms=True)
+        docs = [signup_record(name="Ana Ruiz", email="ana@example.org", phone="(773) 555-0111", consent=ALL,
+                              household="household:a", at="2026-11-20T18:00:00Z"),
+                signup_record(name="Bo Chen", email="bo@example.org", phone="(773) 555-0112",
+                              consent={"sms": False, "email": False, "call": True},
+                              household="household:b", at="2026-11-21T18:00:00Z")]
+        assert all(r.get("ok") for r in live.http.post(f"/sync/{db}/_bulk_docs", json={"docs": docs}).json())
+        live.db = db
+        context, page, errors = open_roster(chromium, live, "laptop", "es")
+        page.get_by_label("Columnas").select_option(label="Action Network")
+        with page.expect_download():
+            page.get_by_role("button", name="Descargar").click()
+        status = page.locator("#status")
+        status.get_by_text("1 persona quedó fuera").wait_for()
+        assert "sin consentimiento para un canal que usa Action Network" in status.inner_text()
+        assert "El archivo contiene 1 persona." in status.inner_text()
+        shot(page, "roster-left-out-es")
+        # Nothing new since: said in words.
+        with page.expect_download():
+            page.get_by_role("button", name="Descargar").click()
+        status.get_by_text("No hay nadie nuevo desde su última exportación").wait_for()
+        assert errors == []
+        context.close()
+    finally:
+        live.close()
