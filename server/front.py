@@ -400,11 +400,12 @@ class Front:
         finally:
             waiters.remove(parked.campaign, waiter)
             listening.remove_done_callback(heard)
-            if listening.done():
-                if not listening.cancelled() and listening.exception() is None and listening.result():
-                    conn.receive_data(listening.result())  # the next request, sent ahead: h11 keeps it
-            else:
+            if not listening.done():
+                # Let the cancelled read finish before the connection reads again: a stream allows one reader.
                 listening.cancel()
+                await asyncio.wait([listening])
+            if not listening.cancelled() and listening.exception() is None and listening.result():
+                conn.receive_data(listening.result())  # the next request, sent ahead: h11 keeps it
         if gone:
             return False
         writer.write(conn.send(h11.Data(data=feed.final())) + conn.send(h11.EndOfMessage()))

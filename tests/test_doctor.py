@@ -34,7 +34,7 @@ def test_default_settings_contradict_nothing():
 @pytest.mark.parametrize("changes, level, words", [
     ({"MAX_DOCUMENT_BYTES": 200 * 1024 * 1024}, "fail", "can never arrive"),
     ({"MAX_ATTACHMENT_BYTES": 120 * 1024 * 1024}, "fail", "raise BLOCKWALK_MAX_REQUEST_BYTES"),
-    ({"THREADS": 2000}, "warn", "lower BLOCKWALK_THREADS"),
+    ({"THREADS": 20_000}, "warn", "lower BLOCKWALK_THREADS"),
     ({"TRUSTED_PROXIES": 1, "HOST": "0.0.0.0"}, "warn", "listen on 127.0.0.1"),
 ])
 def test_contradictory_settings_are_named_with_the_change(changes, level, words):
