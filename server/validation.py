@@ -47,6 +47,7 @@ class Checker:
         forms = [self._form_of(store, doc) if writer is not None else None for doc in docs]
         stored = writes.stored_versions(store, docs) if writer is not None and writer.role != "admin" else {}
         households = _households(store, docs) if writer is not None and writer.role == "volunteer" else {}
+        region = _Region(store, self.phone_region)  # read once a batch, if a record asks for a phone
         out: list[dict | None] = []
         for doc, form in zip(docs, forms, strict=True):
             try:
@@ -56,7 +57,7 @@ class Checker:
                     writes.check(doc, stored.get(doc_id) if isinstance(doc_id, str) else None, writer, form)
                     if isinstance(doc, dict) and isinstance(doc.get("household"), str):
                         writes.check_household(doc, households.get(doc["household"]), writer, doc_id not in stored)
-                self._check(store, doc)
+                self._check(store, doc, region)
                 out.append(None)
             except SyncError as exc:
                 out.append(exc.as_result())
@@ -75,29 +76,24 @@ class Checker:
                         f"Attachment {name!r} of {doc_id} is {size} bytes; the limit is {self.max_attachment_bytes} bytes", doc_id
                     )
 
-    def _check(self, store: DocumentStore, doc: object) -> None:
+    def _check(self, store: DocumentStore, doc: object, region: "_Region") -> None:
         if not isinstance(doc, dict) or doc.get("_deleted") is True:
             return  # the store reports a non-object itself; tombstones carry no answers
         kind = doc.get("type")
         doc_id = doc.get("_id") if isinstance(doc.get("_id"), str) else None
         if kind == "record":
-            self._check_record(store, doc, doc_id)
+            self._check_record(store, doc, doc_id, region)
         elif kind == "form":
             self._check_form(store, doc, doc_id)
 
-    def _check_record(self, store: DocumentStore, doc: dict, doc_id: str | None) -> None:
+    def _check_record(self, store: DocumentStore, doc: dict, doc_id: str | None, region: "_Region") -> None:
         form, version = doc.get("form"), doc.get("form_version")
         if not isinstance(form, str) or not form.startswith("form:") or type(version) is not int:
             raise Forbidden("A record names its form (form:<id>) and form_version (a whole number)", doc_id)
         validator = self._validator(store, form, version, doc_id)
         language = doc.get("language") if isinstance(doc.get("language"), str) else None
         # A phone is checked in the campaign's region, as the roster reads it (forms/fieldchecks.py).
-        region = None
-        if validator.asks_phone:
-            from server.roster_export import campaign_region  # here: roster_export imports the app's modules
-
-            region = campaign_region(store, self.phone_region)
-        problems = validator.validate(doc, language, region)
+        problems = validator.validate(doc, language, region.get() if validator.asks_phone else None)
         if problems:
             text = " | ".join(f"{path}: {' '.join(messages)}" for path, messages in problems.items())
             if len(text) > MAX_REASON:
@@ -148,6 +144,20 @@ class Checker:
         if problems:
             text = " | ".join(str(p) for p in problems)
             raise Forbidden(f"The form cannot be stored: {text[:MAX_REASON]}", doc_id)
+
+
+class _Region:
+    """The campaign's phone region, read at most once for a batch (a read is a request on the CouchDB store)."""
+
+    def __init__(self, store: DocumentStore, default: str) -> None:
+        self.store, self.default, self.found = store, default, None
+
+    def get(self) -> str:
+        if self.found is None:
+            from server.roster_export import campaign_region  # here: roster_export imports the app's modules
+
+            self.found = campaign_region(self.store, self.default)
+        return self.found
 
 
 def _households(store: DocumentStore, docs: list) -> dict[str, dict]:
