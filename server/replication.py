@@ -379,8 +379,7 @@ def _readable_leaves(store: DocumentStore, rows: list[dict], granted: set[str]) 
     for row in rows:
         if len(row["changes"]) < 2:
             continue
-        found = store.open_revs(row["id"], [change["rev"] for change in row["changes"]])
-        ok = {leaf["ok"]["_rev"] for leaf in found if "ok" in leaf and reads.body_readable(leaf["ok"], granted)}
+        ok = reads.readable_revs(store, row["id"], [change["rev"] for change in row["changes"]], granted)
         row["changes"] = [change for change in row["changes"] if change["rev"] in ok]
 
 
@@ -588,7 +587,7 @@ def _get_document(store: DocumentStore, doc_id: str) -> Response:
         if wanted != "all" and (not isinstance(wanted, list) or not all(isinstance(r, str) for r in wanted)):
             raise BadRequest("open_revs must be all or a JSON array of revisions")
         rows = reads.filter_revisions(store.open_revs(doc_id, wanted, latest=params.bool("latest"), attachments=attachments),
-                                      _granted_now(store), doc_id)
+                                      _granted_now(store))
         if not params.bool("revs"):
             for row in rows:
                 if "ok" in row:
@@ -601,8 +600,7 @@ def _get_document(store: DocumentStore, doc_id: str) -> Response:
     _require_readable(store, doc)
     granted = _granted_now(store)
     if granted is not None and doc.get("_conflicts"):  # only the leaves the reader could fetch
-        leaves = store.open_revs(doc_id, doc["_conflicts"])
-        readable = {row["ok"]["_rev"] for row in leaves if "ok" in row and reads.body_readable(row["ok"], granted)}
+        readable = reads.readable_revs(store, doc_id, doc["_conflicts"], granted)
         doc["_conflicts"] = [rev for rev in doc["_conflicts"] if rev in readable]
         if not doc["_conflicts"]:
             del doc["_conflicts"]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from sync.store import DocumentStore
+
 from server.access.channels import route
 
 
@@ -25,7 +27,13 @@ def body_readable(body: object, granted: set[str] | None) -> bool:
     return not route(stripped).isdisjoint(granted)
 
 
-def filter_revisions(rows: Iterable[dict], granted: set[str] | None, doc_id: str) -> list[dict]:
+def readable_revs(store: DocumentStore, doc_id: str, revs: list[str], granted: set[str]) -> set[str]:
+    """Those of ``revs`` (leaves of ``doc_id``) whose bodies ``granted`` may read: one read for them all."""
+    return {row["ok"]["_rev"] for row in store.open_revs(doc_id, revs)
+            if "ok" in row and body_readable(row["ok"], granted)}
+
+
+def filter_revisions(rows: Iterable[dict], granted: set[str] | None) -> list[dict]:
     """``open_revs`` / ``_bulk_get`` rows (``{ok: doc}``, ``{missing: rev}``, ``{error: ...}``): an unreadable
     revision becomes missing, as if the reader's copy of the document never had it."""
     out = []

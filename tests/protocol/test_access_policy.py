@@ -17,6 +17,7 @@ from tests.peers import RECORD, LiveServer
 
 @pytest.fixture
 def live(server) -> LiveServer:
+    """The live server of each store kind (``tests/protocol/conftest.py``), named as in ``test_access.py``."""
     return server
 
 
