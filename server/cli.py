@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import signal
 import sys
 from datetime import timedelta
 
@@ -125,20 +124,16 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
     )
     _say_what_web_apps_lack()
     _catch_up_in_background(app)
-    # A stop (SIGTERM, as from systemd or docker) closes the store as Ctrl-C does: the CouchDB
-    # store writes the checkpoints still waiting for CouchDB (sync.couchdb_checkpoints).
-    signal.signal(signal.SIGTERM, _stop)
+    # A stop (SIGTERM, as from systemd or docker, or Ctrl-C) ends server.run (the front handles
+    # both signals in its loop), then the store closes: the CouchDB store writes the checkpoints
+    # still waiting for CouchDB (sync.couchdb_checkpoints).
     try:
         server.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a Ctrl-C before the loop was running
         pass
     finally:
         server.close()
         store_server.close()
-
-
-def _stop(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 def _say_what_web_apps_lack() -> None:

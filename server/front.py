@@ -28,6 +28,7 @@ import logging
 import re
 import resource
 import selectors
+import signal
 import socket
 import sys
 import tempfile
@@ -50,6 +51,7 @@ MAX_HEADER_BYTES = 256 * 1024  # request line and headers (as waitress allowed);
 STREAM_BATCH = 256 * 1024  # response bytes a worker gathers before the loop sends them
 RESERVED_FDS = 256  # descriptors kept for the store, its indexes and logs, beyond the connection limit
 BACKLOG = 2048
+STOP_GRACE = 5.0  # seconds a request already in a worker has to finish when the server stops
 
 
 def raise_fd_limit() -> int:
@@ -99,11 +101,18 @@ class Front:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="worker")
         self._room: asyncio.Event | None = None
         self._stopping: asyncio.Future | None = None
+        self._connections: set[asyncio.Task] = set()
+        self._working: set[asyncio.Task] = set()  # connections with a request in a worker or its answer being sent
 
     # -- running -------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve until ``stop`` (from a signal handler) or KeyboardInterrupt."""
+        """Serve until SIGTERM or SIGINT (or ``stop`` from another thread); then close every connection and return.
+
+        The signals are the loop's own (``add_signal_handler``): no exception is raised
+        into whatever the main thread was doing, so a stop never leaves a lock held or a
+        task half-cancelled; the requests running in workers get ``STOP_GRACE`` seconds.
+        """
         # epoll explicitly (Linux): select() refuses descriptors past 1,024, which ended waitress.
         selector = selectors.EpollSelector if hasattr(selectors, "EpollSelector") else selectors.DefaultSelector
         with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector())) as runner:
@@ -115,10 +124,14 @@ class Front:
 
     async def _main(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.loop.set_default_executor(self.pool)
         self.waiters = live.Waiters(self.loop)
         self._room = asyncio.Event()
         self._stopping = self.loop.create_future()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self.loop.add_signal_handler(signum, self.stop)
+            except (ValueError, RuntimeError):  # not the main thread (tests run a front in a thread)
+                pass
         if self.on_start is not None:
             self.on_start(self)
         accepting = self.loop.create_task(self._accept())
@@ -127,6 +140,17 @@ class Front:
         finally:
             accepting.cancel()
             self.sock.close()
+            # Parked longpolls and idle keep-alive connections end now (a phone retries); a
+            # request in a worker has a grace period to finish and be sent, then its connection closes.
+            for task in self._connections - self._working:
+                task.cancel()
+            busy = {task for task in self._connections if not task.done()}
+            if busy:
+                _, late = await asyncio.wait(busy, timeout=STOP_GRACE)
+                for task in late:
+                    task.cancel()
+                if late:
+                    await asyncio.wait(late, timeout=1)
             self.pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
@@ -149,7 +173,9 @@ class Front:
                     await asyncio.sleep(0.1)
                 continue
             self.open += 1
-            loop.create_task(self._connection(sock, peer))
+            task = loop.create_task(self._connection(sock, peer))
+            self._connections.add(task)
+            task.add_done_callback(self._connections.discard)
 
     # -- one connection -----------------------------------------------------------------
 
@@ -167,6 +193,8 @@ class Front:
                     break
                 if not await self._request(conn, reader, writer, event, peer):
                     break
+                if self._stopping is not None and self._stopping.done():
+                    break  # stopping: the answer is sent, the connection closes
                 if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
                     conn.start_next_cycle()
                 else:
@@ -248,9 +276,12 @@ class Front:
             environ = self._environ(request, body, size, peer)
             loop = self.loop
             assert loop is not None
+            task = asyncio.current_task()
+            self._working.add(task)
             status, headers, chunks, rest = await loop.run_in_executor(self.pool, self._call, environ)
             head = conn.send(h11.Response(status_code=status[0], reason=status[1], headers=self._headers(headers)))
             if isinstance(rest, live.Parked):
+                self._working.discard(task)  # a parked longpoll holds no worker: a stop ends it at once
                 writer.write(head)
                 if not await self._longpoll(conn, reader, writer, rest):
                     return False  # the phone went away while it waited
@@ -272,6 +303,7 @@ class Front:
             await writer.drain()
             return True
         finally:
+            self._working.discard(asyncio.current_task())
             body.close()
 
     def _call(self, environ: dict) -> tuple:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -145,9 +146,20 @@ def test_serve_runs_a_production_server(tmp_path):
                 time.sleep(0.1)
         assert response.status_code == 200 and response.json()["status"] == "ok"
         assert response.headers["server"] == "blockwalk"  # blockwalk serve's front, not Flask's development server
-    finally:
+        # A stop (as systemd or docker sends it) ends the server promptly and cleanly, even
+        # with a phone's keep-alive connection open and idle.
+        idle = socket.create_connection(("127.0.0.1", int(match.group(1))))
+        httpx.get(f"{url}/healthz", timeout=5)  # the idle connection is accepted by now
+        stopped_at = time.monotonic()
         proc.terminate()
-        proc.wait(timeout=10)
+        assert proc.wait(timeout=15) == 0
+        assert time.monotonic() - stopped_at < 5
+        assert "Traceback" not in proc.stderr.read()
+        idle.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_cors_origins_are_normalised_or_refused():
