@@ -3,7 +3,7 @@
 // server), .../assets/turfs, .../assets/records/<id>; downloads: .../assets/export.
 import { api, ApiError, campaign, campaignInfo, el, frame, localTime, pickCampaign, showError, t } from "./common.js";
 import { downloadCounted, savedText } from "./reports.js";
-import { choiceLabel, currentForms, fieldAt, fieldLabel, formOf, text, valueText, words } from "./labels.js";
+import { addresses, addressOf, choiceLabel, currentForms, fieldAt, fieldLabel, formOf, text, valueText, words } from "./labels.js";
 
 const L = window.L;
 const FLAGS = {
@@ -150,6 +150,7 @@ async function open(record, item, marker) {
   try {
     const { body } = await api(`${base()}/records/${encodeURIComponent(record)}`);
     const definition = await formOf(body.form, body.form_version);
+    await addresses([body.household]);
     if (selected !== marker) return; // another asset was opened, or the filters changed, meanwhile
     const point = body.points.find((p) => p.item === item) || body.points[0];
     const flags = point.flags.length
@@ -179,7 +180,7 @@ async function open(record, item, marker) {
       el("p", {}, conflicts),
       el("p", { class: "muted where" }, point.lat == null ? t("No geotag", "Sin ubicación")
         : `${point.lat.toFixed(6)}, ${point.lon.toFixed(6)}` + (point.accuracy_m != null ? ` ± ${point.accuracy_m} m` : "")),
-      el("p", { class: "muted record-id" }, `${t("Record", "Registro")} ${record}`),
+      el("p", { class: "muted household" }, `${t("Household", "Hogar")}: ${addressOf(body.household)}`),
     );
     if (point.photo) {
       photo(record, point.photo).then((img) => document.getElementById("photo").replaceChildren(img))
