@@ -252,6 +252,9 @@ async function start() {
     const layer = L.geoJSON(turfs, { style: { color: "#0b5cad", weight: 2, fillOpacity: 0.05 } })
       .eachLayer((l) => l.bindTooltip(l.feature.properties.name || l.feature.id, { sticky: true }))
       .addTo(map);
+    // The tooltip makes each turf a Tab stop: a screen reader says its name.
+    layer.eachLayer((l) => l.getElement()?.setAttribute("aria-label",
+      `${t("Turf", "Zona")} ${l.feature.properties.name || ""}`.trim()));
     if (turfs.features.some((f) => f.geometry)) bounds = turfBounds = layer.getBounds();
   } catch (error) {
     if (error instanceof ApiError && (error.status === 403 || error.status === 404)) {
