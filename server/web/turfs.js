@@ -110,7 +110,7 @@ function showList() {
     return;
   }
   const rows = turfs.map((turf) => el("tr", { "data-turf": turf.id },
-    el("td", {}, el("button", { type: "button", class: "secondary small", onclick: () => zoomTo(turf),
+    el("td", {}, el("button", { type: "button", class: "link", onclick: () => zoomTo(turf),
       "aria-label": t(`Show ${turf.name} on the map`, `Ver ${turf.name} en el mapa`) }, turf.name || t("(no name)", "(sin nombre)"))),
     el("td", { class: "num" }, number(turf.households)),
     el("td", { class: "names" }, (assigned.get(turf.id) || []).join(", ") || el("span", { class: "muted" }, t("no one", "nadie"))),
@@ -166,6 +166,7 @@ function openForm(kind, turf) {
     ...drives.map((d) => el("option", { value: d.id }, d.name || d.id)));
   select.value = turf && turf.drive ? turf.drive : "";
   select.disabled = kind === "edit";  // a turf keeps its drive; its overlaps are judged within it
+  select.hidden = $("turf-drive-label").hidden = !drives.length;  // no drives: nothing to choose
   form.hidden = false;
   $("draw").disabled = true;
   $("import-file").disabled = true;

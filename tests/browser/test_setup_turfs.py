@@ -168,7 +168,13 @@ def test_turfs_imported_from_geojson_show_each_refusal_and_the_pages_work_by_key
     assert ("Rechazada" if es else "Refused") in refused and "Self-intersection" in refused, refused  # the server's reason
     shot(page, f"setup-turfs-import-{locale}-{width}")
     page.get_by_role("button", name="Cerrar" if es else "Close", exact=True).click()
-    assert page.locator(f"#turf-list tr[data-turf='turf:{name}']").is_visible()
+    # Renamed: the same turf (its id stays), under its new name.
+    page.get_by_role("button", name=f"Editar {name}" if es else f"Edit {name}").click()
+    page.get_by_label("Nombre" if es else "Name").fill(f"South {width}")
+    page.get_by_role("button", name="Guardar zona" if es else "Save turf").click()
+    page.get_by_text(f"Guardada «South {width}»" if es else f"Saved “South {width}”").wait_for()
+    assert page.locator(f"#turf-list tr[data-turf='turf:{name}']").inner_text().startswith(f"South {width}")
+    name = f"South {width}"
 
     # The keyboard: from the top of the page, Tab reaches the page's controls, each with a visible focus.
     page.locator("body").focus()
