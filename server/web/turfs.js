@@ -31,6 +31,8 @@ let assigned = new Map();  // turf id -> [user]
 const turfLayer = L.featureGroup();
 const householdLayer = L.featureGroup();
 const previewLayer = L.featureGroup();
+const labelLayer = L.layerGroup();
+const previewLabels = L.layerGroup();
 let shape = null;  // what the form is about: {kind: "new" | "edit", layer, turf?}
 let pending = [];  // the import's preview rows
 
@@ -76,13 +78,21 @@ async function load() {
 
 function drawTurfs() {
   turfLayer.clearLayers();
+  labelLayer.clearLayers();
   for (const turf of turfs) {
     if (!turf.geometry) continue;
     const layer = L.geoJSON(turf.geometry, { style: TURF_STYLE, pmIgnore: false });
-    layer.bindTooltip(turf.name || "", { permanent: true, direction: "center", className: "turf-label" });
     layer.turfId = turf.id;
     turfLayer.addLayer(layer);
+    labelLayer.addLayer(label(layer, turf.name || ""));
   }
+}
+
+// A turf's name at the middle of its bounds.  (A tooltip bound to the polygon is placed at its centroid
+// in rounded pixels, which is off, or nowhere, for a shape added while the map shows the whole world.)
+function label(layer, name) {
+  return L.tooltip({ permanent: true, direction: "center", className: "turf-label", interactive: false })
+    .setLatLng(layer.getBounds().getCenter()).setContent(name);
 }
 
 function drawHouseholds() {
@@ -98,7 +108,7 @@ function drawHouseholds() {
 function fit() {
   const bounds = turfLayer.getBounds();
   if (householdLayer.getLayers().length) bounds.extend(householdLayer.getBounds());
-  if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20] });
+  if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20], animate: false });
 }
 
 function showList() {
@@ -130,7 +140,7 @@ function showList() {
 
 function zoomTo(turf) {
   const layer = turfLayer.getLayers().find((l) => l.turfId === turf.id);
-  if (layer) map.fitBounds(layer.getBounds(), { padding: [30, 30] });
+  if (layer) map.fitBounds(layer.getBounds(), { padding: [30, 30], animate: false });
 }
 
 // ---------------------------------------------------------------------------------------------- draw and edit
@@ -317,6 +327,7 @@ async function remove(turf, users) {
 function closeImport() {
   pending = [];
   previewLayer.clearLayers();
+  previewLabels.clearLayers();
   $("import-preview").hidden = true;
   $("import-file").value = "";
 }
@@ -352,11 +363,12 @@ async function preview(file) {
   for (const row of pending) {
     if (row.count === null) continue;
     try {
-      previewLayer.addLayer(L.geoJSON(row.geometry, { style: PREVIEW_STYLE, pmIgnore: true })
-        .bindTooltip(row.name, { permanent: true, direction: "center", className: "turf-label" }));
+      const layer = L.geoJSON(row.geometry, { style: PREVIEW_STYLE, pmIgnore: true });
+      previewLayer.addLayer(layer);
+      previewLabels.addLayer(label(layer, row.name));
     } catch (error) { /* coordinates Leaflet cannot draw: the server will say what is wrong */ }
   }
-  if (previewLayer.getLayers().length) map.fitBounds(previewLayer.getBounds(), { padding: [20, 20] });
+  if (previewLayer.getLayers().length) map.fitBounds(previewLayer.getBounds(), { padding: [20, 20], animate: false });
   $("import-summary").textContent = t(
     `${file.name}: ${pending.length} ${pending.length === 1 ? "turf" : "turfs"}, drawn dashed on the map. Nothing is saved until you press “Save these turfs”.`,
     `${file.name}: ${pending.length} ${pending.length === 1 ? "zona" : "zonas"}, con línea discontinua en el mapa. No se guarda nada hasta que pulse «Guardar estas zonas».`);
@@ -418,8 +430,10 @@ async function saveImport() {
   $("import-cancel").disabled = false;
   $("import-cancel").textContent = t("Close", "Cerrar");
   previewLayer.clearLayers();
+  previewLabels.clearLayers();
   const keep = pending;
   await load();
+  fit();  // the campaign's turfs, the new ones among them
   pending = keep;
   $("import-cancel").focus();
 }
@@ -453,6 +467,8 @@ async function start() {
   householdLayer.addTo(map);
   turfLayer.addTo(map);
   previewLayer.addTo(map);
+  labelLayer.addTo(map);
+  previewLabels.addTo(map);
   map.on("pm:drawstart", ({ workingLayer }) => {
     workingLayer.on("pm:vertexadded", () => showCount(ringOf(workingLayer.getLatLngs())));
   });

@@ -15,6 +15,7 @@ from tests.factories import make_record
 from tests.peers import LiveServer
 
 COORDINATOR = ("cora", "cora-password-1")
+ORGANIZER = ("olga", "olga-password-1")
 HOUSEHOLDS_CSV = """address,unit,lat,lon
 2601 W Fulton St,,41.8870,-87.6900
 2603 W Fulton St,2F,41.8872,-87.6895
@@ -34,14 +35,15 @@ CATCH_MAPS = """(() => { let real; Object.defineProperty(window, "L", { configur
 def site(tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("setup-turfs"))
     live.db = live.new_db("westside", forms=True)
-    assert live.http.post("/api/v1/users", json={"name": COORDINATOR[0], "password": COORDINATOR[1]}).status_code == 201
-    answer = live.http.put(f"/api/v1/campaigns/{live.db}/members/{COORDINATOR[0]}", json={"role": "coordinator"})
-    assert answer.status_code == 200, answer.text
+    for (name, password), role in ((COORDINATOR, "coordinator"), (ORGANIZER, "organizer")):
+        assert live.http.post("/api/v1/users", json={"name": name, "password": password}).status_code == 201
+        answer = live.http.put(f"/api/v1/campaigns/{live.db}/members/{name}", json={"role": role})
+        assert answer.status_code == 200, answer.text
     yield live
     live.close()
 
 
-def open_page(chromium, site, file: str, locale: str = "en-GB", width: int = 1366):
+def open_page(chromium, site, file: str, locale: str = "en-GB", width: int = 1366, user=COORDINATOR):
     context = chromium.new_context(viewport={"width": width, "height": 860}, locale=locale)
     context.add_init_script(CATCH_MAPS)
     page = context.new_page()
@@ -50,8 +52,8 @@ def open_page(chromium, site, file: str, locale: str = "en-GB", width: int = 136
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None)
     page.goto(f"{site.url}/coordinator/{file}?campaign={site.db}")
-    page.fill("#name", COORDINATOR[0])
-    page.fill("#password", COORDINATOR[1])
+    page.fill("#name", user[0])
+    page.fill("#password", user[1])
     page.click("#signin-button")
     page.locator("body[data-ready='true']").wait_for()
     return context, page, errors
@@ -88,6 +90,7 @@ def test_a_coordinator_imports_households_draws_a_turf_assigns_it_and_deletes_it
     # A turf drawn by clicking its corners: the households inside are counted while drawing.
     context, page, errors2 = open_page(chromium, site, "turfs.html")
     errors += errors2
+    page.locator("header nav a", has_text="Roster").wait_for(state="hidden")  # the roster is not a coordinator's page
     page.get_by_role("button", name="Draw a turf").click()
     count = page.locator("#shape-count")
     for lat, lon in CORNERS:
@@ -202,5 +205,24 @@ def test_turfs_imported_from_geojson_show_each_refusal_and_the_pages_work_by_key
         page.locator("body[data-ready='true']").wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the window
         shot(page, f"setup-{file.split('.')[0]}-{locale}-{width}")
+    context.close()
+    assert errors == []
+
+
+def test_an_organizer_sees_the_turfs_and_assignments_without_the_controls_that_change_them(site, chromium):
+    site.http.put(f"/api/v1/campaigns/{site.db}/turfs/east", json={"name": "East", "geometry": {
+        "type": "Polygon", "coordinates": [[[-87.60, 41.90], [-87.59, 41.90], [-87.59, 41.91], [-87.60, 41.91], [-87.60, 41.90]]]}})
+    context, page, errors = open_page(chromium, site, "turfs.html", user=ORGANIZER)
+    assert page.locator("#turf-list tr[data-turf='turf:east']").is_visible()
+    assert page.get_by_role("button", name="Draw a turf").is_hidden()
+    assert page.get_by_role("button", name="Delete East").count() == 0
+    assert page.get_by_role("link", name="Roster").is_visible()  # an organizer's page, not a coordinator's
+    page.goto(f"{site.url}/coordinator/assignments.html?campaign={site.db}")
+    page.locator("body[data-ready='true']").wait_for()
+    assert page.locator("tr[data-turf='turf:east']").is_visible()
+    assert page.get_by_role("button", name="Assign to East").count() == 0
+    page.goto(f"{site.url}/coordinator/households.html?campaign={site.db}")
+    page.locator("body[data-ready='true']").wait_for()
+    assert page.get_by_role("heading", name="Import households").is_hidden()
     context.close()
     assert errors == []
