@@ -1,4 +1,5 @@
 import { api, campaign, el, frame, pagesFor, showError, signIn, t, token } from "./common.js";
+import { showSettings } from "./settings.js";
 
 const form = document.getElementById("signin");
 const home = document.getElementById("home");
@@ -24,6 +25,7 @@ async function showHome() {
   select.addEventListener("change", () => {
     sessionStorage.setItem("blockwalk.campaign", select.value);
     links();
+    showSettings(select.value, roleIn(select.value));
   });
   home.setAttribute("aria-busy", "true");
   try {
@@ -49,6 +51,7 @@ async function showHome() {
     home.setAttribute("aria-busy", "false");
   }
   links();
+  showSettings(select.value, roleIn(select.value));
 }
 
 form.addEventListener("submit", async (event) => {
