@@ -6,7 +6,10 @@
 const TOKEN = "blockwalk.token";
 const USER = "blockwalk.user";
 
-// Every coordinator page, in the navigation's order: [file, English title, Spanish title].
+// Every coordinator page, in the navigation's order: [file, English title, Spanish title, roles?].
+// A page that names roles shows in the navigation only to those roles in the campaign in view
+// (the API refuses the others anyway).
+const SETUP = ["admin", "coordinator", "organizer"];
 export const PAGES = [
   ["index.html", "Home", "Inicio"],
   ["map.html", "Asset map", "Mapa de recursos"],
@@ -14,6 +17,8 @@ export const PAGES = [
   ["meetings.html", "Meetings", "Reuniones"],
   ["progress.html", "Progress", "Avance"],
   ["roster.html", "Roster", "Voluntarios"],
+  ["people.html", "People", "Personas", SETUP],
+  ["forms.html", "Forms", "Formularios", SETUP],
 ];
 
 export const lang = (navigator.language || "en").toLowerCase().startsWith("es") ? "es" : "en";
@@ -188,13 +193,22 @@ export function frame(current) {
     });
   }
   const nav = el("nav", { "aria-label": t("Pages", "Páginas") },
-    PAGES.map(([file, en, es]) => el("a", {
+    PAGES.map(([file, en, es, roles]) => el("a", {
       href: `${file}${campaign() ? `?campaign=${encodeURIComponent(campaign())}` : ""}`,
       "aria-current": file === current ? "page" : undefined,
+      "data-roles": roles ? roles.join(" ") : undefined,
     }, t(en, es))),
     token() ? el("span", { class: "who" }, userName() || "",
       el("button", { type: "button", onclick: signOutAndRevoke }, t("Sign out", "Cerrar sesión"))) : null);
   document.body.prepend(el("header", {}, nav));
+  if (campaign() && token()) {
+    campaignInfo().then(({ role }) => {
+      if (!role) return;
+      nav.querySelectorAll("a[data-roles]").forEach((a) => {
+        if (!a.dataset.roles.split(" ").includes(role)) a.remove();
+      });
+    });
+  }
   return true;
 }
 

@@ -15,9 +15,11 @@ async function showHome() {
   form.hidden = true;
   home.hidden = false;
   const select = document.getElementById("campaign");
+  let roles = {};  // campaign id -> the person's role there
   const links = () => document.getElementById("pages").replaceChildren(
-    ...(select.value ? PAGES.filter(([file]) => file !== "index.html").map(([file, en, es]) => el("li", {},
-      el("a", { href: `${file}?campaign=${encodeURIComponent(select.value)}` }, t(en, es)))) : []));
+    ...(select.value ? PAGES.filter(([file, , , only]) => file !== "index.html" && (!only || only.includes(roles[select.value])))
+      .map(([file, en, es]) => el("li", {},
+        el("a", { href: `${file}?campaign=${encodeURIComponent(select.value)}` }, t(en, es)))) : []));
   select.addEventListener("change", () => {
     sessionStorage.setItem("blockwalk.campaign", select.value);
     links();
@@ -30,6 +32,7 @@ async function showHome() {
       items.push(...body);
       if (!JSON.parse(response.headers.get("X-Pagination") || "{}").next_page) break;
     }
+    roles = Object.fromEntries(items.map((c) => [c.id, c.role]));
     const chosen = campaign() || (items.length === 1 ? items[0].id : "");
     select.replaceChildren(
       ...(items.length === 1 ? [] : [el("option", { value: "" }, t("Choose a campaign", "Elija una campaña"))]),
