@@ -202,3 +202,97 @@ def test_the_people_page_reads_at_a_laptops_and_a_tablets_width(site, chromium, 
     shot(page, f"people-{viewport['width']}-{locale}")
     assert errors == []
     context.close()
+
+
+def xlsx(survey, choices=None, settings=None) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in (("survey", survey), ("choices", choices), ("settings", settings)):
+        if rows is not None:
+            sheet = book.create_sheet(title)
+            for row in rows:
+                sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+SURVEY_HEADER = ["type", "name", "label::English (en)", "label::Español (es)", "hint::English (en)", "hint::Español (es)",
+                 "required", "relevant"]
+GOOD = xlsx(
+    [SURVEY_HEADER,
+     ["select_one outcome", "outcome", "What happened at the door?", "¿Qué pasó en la puerta?", "", "", "yes", ""],
+     ["text", "concern", "What worries you most here?", "¿Qué es lo que más le preocupa aquí?",
+      "In the resident's words", "Con las palabras del vecino", "", "${outcome} = 'contacted'"]],
+    [["list_name", "name", "label::English (en)", "label::Español (es)"],
+     ["outcome", "not_home", "Not home", "No está en casa"],
+     ["outcome", "contacted", "Contacted", "Contactado"]],
+    [["form_id", "form_title", "default_language"], ["doorstep", "Doorstep questions", "en"]])
+# Row 3 has a type that does not exist.
+BAD = xlsx(
+    [["type", "name", "label"], ["text", "street", "Street"], ["integr", "doors", "How many doors?"]],
+    None, [["form_id", "form_title"], ["doorstep", "Doorstep questions"]])
+
+
+def test_an_xlsform_with_a_mistake_shows_where_then_a_good_one_is_previewed_in_spanish_and_published(
+        site, chromium, tmp_path):
+    context, page, errors = open_page(chromium, site, "forms.html")
+    forms = page.get_by_role("region", name="Forms", exact=True)
+    assert "Community assets" in forms.inner_text()  # the campaign's built-in forms, by title
+    bad, good = tmp_path / "doorstep-draft.xlsx", tmp_path / "doorstep.xlsx"
+    bad.write_bytes(BAD)
+    good.write_bytes(GOOD)
+    page.get_by_label("XLSForm file (.xlsx)").set_input_files(str(bad))
+    page.get_by_role("button", name="Import as a draft").click()
+    problem = page.get_by_role("alert").get_by_role("listitem").filter(has_text="integr")
+    problem.wait_for()
+    assert problem.inner_text().startswith("Sheet “survey”, row 3, column “type”: ")
+    assert page.get_by_role("alert").get_by_text("The XLSForm has problems").is_visible()
+    shot(page, "forms-problem-laptop-en")
+    assert "Doorstep questions" not in forms.inner_text()  # nothing of a refused file is kept
+
+    page.get_by_label("XLSForm file (.xlsx)").set_input_files(str(good))
+    page.get_by_role("button", name="Import as a draft").click()
+    page.get_by_text("doorstep.xlsx is now the draft of Doorstep questions.").wait_for()
+    row = forms.get_by_role("row").filter(has_text="Doorstep questions")
+    assert "Not published yet" in row.inner_text()
+    row.get_by_role("button", name="Preview the draft of Doorstep questions").click()
+    preview = page.get_by_role("region", name="Preview: Doorstep questions (draft)")
+    preview.get_by_role("radiogroup", name="What happened at the door? *").wait_for()
+    preview.get_by_role("group", name="Language").get_by_role("button", name="Spanish").click()
+    assert preview.get_by_role("button", name="Spanish").get_attribute("aria-pressed") == "true"
+    spanish = preview.locator("#preview").inner_text()
+    for text in ("¿Qué pasó en la puerta?", "No está en casa", "Contactado", "¿Qué es lo que más le preocupa aquí?",
+                 "Con las palabras del vecino", "Asked only when ${outcome} = 'contacted'"):
+        assert text in spanish, text
+    assert "Not home" not in spanish
+    assert preview.get_by_role("radio", name="No está en casa").is_disabled()  # a preview takes no answers
+    fits(page)
+    shot(page, "forms-preview-laptop-en")
+
+    # Published by keyboard.
+    row.get_by_role("button", name="Publish the draft of Doorstep questions").focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("Doorstep questions is published as version 1.").wait_for()
+    assert "Version 1" in forms.get_by_role("row").filter(has_text="Doorstep questions").inner_text()
+    assert site.http.get(f"/api/v1/campaigns/{site.db}/forms/form:doorstep@1").status_code == 200
+    assert errors == []
+    context.close()
+
+
+@pytest.mark.parametrize("locale,viewport", [("es", TABLET), ("es", LAPTOP), ("en", TABLET)])
+def test_the_forms_page_reads_at_a_laptops_and_a_tablets_width(site, chromium, locale, viewport):
+    context, page, errors = open_page(chromium, site, "forms.html", viewport, locale)
+    es = locale == "es"
+    forms = page.get_by_role("region", name="Formularios" if es else "Forms", exact=True)
+    title = "Recursos comunitarios" if es else "Community assets"
+    forms.get_by_role("button", name=(f"Vista previa de la versión 1 de {title}" if es
+                                      else f"Preview version 1 of {title}")).click()
+    page.locator("#preview .field").first.wait_for()
+    assert ("¿Qué pasó en la puerta?" if es else "What happened at the door?") in page.locator("#preview").inner_text()
+    fits(page)
+    shot(page, f"forms-{viewport['width']}-{locale}")
+    assert errors == []
+    context.close()
