@@ -88,10 +88,15 @@ function memberRow(member, ticked) {
     el("td", {}, el("strong", {}, name), member.full_name ? el("span", { class: "muted block" }, member.user) : null),
     el("td", {}, roleCell),
     canWrite() ? el("td", {}, el("div", { class: "buttons" },
-      volunteer ? el("button", { type: "button", class: "secondary", onclick: () => makeOneCode(member) },
-        t(`Sign-in code for ${name}`, `Código de acceso para ${name}`)) : null,
-      mayChange ? el("button", { type: "button", class: "secondary danger", onclick: () => removeMember(member) },
-        t(`Remove ${name}`, `Quitar a ${name}`)) : null)) : null);
+      // Short words on the buttons; their accessible names say whom they are for.
+      volunteer ? el("button", {
+        type: "button", class: "secondary", onclick: () => makeOneCode(member),
+        "aria-label": t(`Sign-in code for ${name}`, `Código de acceso para ${name}`),
+      }, t("Sign-in code", "Código de acceso")) : null,
+      mayChange ? el("button", {
+        type: "button", class: "secondary danger", onclick: () => removeMember(member),
+        "aria-label": t(`Remove ${name}`, `Quitar a ${name}`),
+      }, t("Remove", "Quitar")) : null)) : null);
 }
 
 async function changeRole(member, select) {
@@ -266,8 +271,10 @@ async function loadPhones() {
       el("td", { class: "num" }, count(phone.pending)),
       el("td", { class: phone.refused ? "num warn-note" : "num" }, count(phone.refused)),
       canWrite() ? el("td", {}, phone.revoked ? t("Revoked", "Revocada")
-        : phone.token ? el("button", { type: "button", class: "secondary danger", onclick: () => revoke(phone) },
-          t(`Revoke ${phone.full_name || phone.user}'s phone`, `Revocar el teléfono de ${phone.full_name || phone.user}`)) : "–") : null)))));
+        : phone.token ? el("button", {
+          type: "button", class: "secondary danger", onclick: () => revoke(phone),
+          "aria-label": t(`Revoke ${phone.full_name || phone.user}'s phone`, `Revocar el teléfono de ${phone.full_name || phone.user}`),
+        }, t("Revoke", "Revocar")) : "–") : null)))));
 }
 
 async function revoke(phone) {

@@ -13,6 +13,7 @@ screenshots/setup/ (not committed) for a person to look at.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -177,16 +178,21 @@ def test_a_sheet_of_ten_codes_for_a_training_prints_eight_cards_a_page(site, chr
     assert page.get_by_role("button", name="Print the sheet").is_visible()
     fits(page)
     shot(page, "people-sheet-laptop-en")
-    # Printed: only the cards, two across and four down (92 x 60 mm), so eight fit an A4 or Letter page.
+    # Printed: only the cards, two across and four down (92 x 58 mm), so eight fit an A4 or Letter page.
     page.emulate_media(media="print")
     assert not page.locator("main").is_visible() and not page.locator("header").is_visible()
     boxes = [cards.nth(i).bounding_box() for i in range(10)]
     assert len({round(b["x"]) for b in boxes}) == 2
     mm = 96 / 25.4
-    assert all(abs(b["width"] - 92 * mm) < 2 and abs(b["height"] - 60 * mm) < 2 for b in boxes)
+    assert all(abs(b["width"] - 92 * mm) < 2 and abs(b["height"] - 58 * mm) < 2 for b in boxes)
     assert page.evaluate("getComputedStyle(document.querySelectorAll('.code-card')[7]).breakAfter") == "page"
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     shot(page, "people-sheet-print")
+    # Chromium's own print: ten cards take two pages, on A4 and on Letter alike.
+    for paper in ("A4", "Letter"):
+        pdf = page.pdf(format=paper, print_background=True)
+        pages = re.findall(rb"/Type\s*/Page[^s]", pdf)
+        assert len(pages) == 2, (paper, len(pages))
     assert errors == []
     context.close()
 
