@@ -65,7 +65,7 @@ async function loadMembers() {
   membersBox.replaceChildren(el("table", {},
     el("caption", { class: "muted" }, t(`${members.length} people`, `${members.length} personas`)),
     el("thead", {}, el("tr", {},
-      canWrite() ? el("th", { scope: "col" }, t("On the sheet", "En la hoja")) : null,
+      canWrite() ? el("th", { scope: "col", class: "narrow" }, t("On the sheet", "En la hoja")) : null,
       el("th", { scope: "col" }, t("Name", "Nombre")),
       el("th", { scope: "col" }, t("Role", "Papel")),
       canWrite() ? el("th", { scope: "col" }, t("Actions", "Acciones")) : null)),
@@ -82,7 +82,7 @@ function memberRow(member, ticked) {
       ["volunteer", "coordinator", "organizer"].map((r) => el("option", { value: r, selected: r === member.role }, ROLE_NAMES[r])))
     : ROLE_NAMES[member.role] || member.role;
   return el("tr", {},
-    canWrite() ? el("td", {}, volunteer ? el("input", {
+    canWrite() ? el("td", { class: "narrow" }, volunteer ? el("input", {
       type: "checkbox", value: member.user, checked: ticked, "aria-label": t(`Put ${name} on the sheet`, `Poner a ${name} en la hoja`),
     }) : null) : null,
     el("td", {}, el("strong", {}, name), member.full_name ? el("span", { class: "muted block" }, member.user) : null),
@@ -225,15 +225,17 @@ document.getElementById("sheet-form").addEventListener("submit", async (event) =
   target.removeAttribute("aria-busy");
   sheet.replaceChildren(
     el("div", { class: "sheet-head" },
-      el("h2", {}, t(`Sign-in codes · ${info.name}`, `Códigos de acceso · ${info.name}`)),
+      el("h2", { id: "sheet-title" }, t(`Sign-in codes · ${info.name}`, `Códigos de acceso · ${info.name}`)),
       el("p", { class: "no-print" }, t("The sheet as it prints: cards fit A4 and Letter, eight a page.",
         "La hoja tal como se imprime: las tarjetas caben en A4 y Carta, ocho por página."))),
     el("div", { class: "cards-grid" }, cards));
   sheet.hidden = cards.length === 0;
-  target.replaceChildren(
+  const print = el("button", { type: "button", onclick: () => window.print() }, t("Print the sheet", "Imprimir la hoja"));
+  target.replaceChildren(...[
     el("p", { role: "status" }, t(`${cards.length} codes made; each works once.`, `${cards.length} códigos creados; cada uno sirve una vez.`)),
     failed.length ? el("ul", { class: "error", role: "alert" }, failed.map((line) => el("li", {}, line))) : null,
-    cards.length ? el("button", { type: "button", onclick: () => window.print() }, t("Print the sheet", "Imprimir la hoja")) : null);
+    cards.length ? print : null].filter(Boolean));
+  if (cards.length) print.focus();
 });
 
 // ---- phones -------------------------------------------------------------------------------------
