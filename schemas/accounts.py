@@ -29,7 +29,6 @@ CAMPAIGN_ROLES = ROLES[1:]
 
 class User(Schema):
     name = Text(required=True)
-    full_name = fields.String(dump_default="", metadata={"description": "The person's name as people know it"})
     admin = fields.Boolean(required=True, metadata={"description": "Admin is the one server-wide role"})
     roles = fields.Dict(keys=fields.String(), values=fields.String(metadata={"enum": CAMPAIGN_ROLES}), required=True,
                         metadata={"description": "The user's role in each campaign where they have one"})
