@@ -92,12 +92,19 @@ async function loadForms() {
             ? t(` (earlier: ${versions.slice(0, -1).map((v) => v.version).join(", ")})`, ` (anteriores: ${versions.slice(0, -1).map((v) => v.version).join(", ")})`) : "")
           : t("Not published yet", "Sin publicar")),
         el("td", {}, el("div", { class: "buttons" },
-          draft ? el("button", { type: "button", class: "secondary", onclick: () => preview(draft.id) },
-            t(`Preview the draft of ${title}`, `Vista previa del borrador de ${title}`)) : null,
-          latest ? el("button", { type: "button", class: "secondary", onclick: () => preview(latest.id) },
-            t(`Preview version ${latest.version} of ${title}`, `Vista previa de la versión ${latest.version} de ${title}`)) : null,
-          draft && canWrite() ? el("button", { type: "button", onclick: () => publish(draft, title) },
-            t(`Publish the draft of ${title}`, `Publicar el borrador de ${title}`)) : null)));
+          // Short words on the buttons; their accessible names say which form.
+          draft ? el("button", {
+            type: "button", class: "secondary", onclick: () => preview(draft.id),
+            "aria-label": t(`Preview the draft of ${title}`, `Vista previa del borrador de ${title}`),
+          }, t("Preview the draft", "Ver el borrador")) : null,
+          latest ? el("button", {
+            type: "button", class: "secondary", onclick: () => preview(latest.id),
+            "aria-label": t(`Preview version ${latest.version} of ${title}`, `Vista previa de la versión ${latest.version} de ${title}`),
+          }, t(`Preview version ${latest.version}`, `Ver la versión ${latest.version}`)) : null,
+          draft && canWrite() ? el("button", {
+            type: "button", onclick: () => publish(draft, title),
+            "aria-label": t(`Publish the draft of ${title}`, `Publicar el borrador de ${title}`),
+          }, t("Publish the draft", "Publicar el borrador")) : null)));
     }))));
 }
 

@@ -152,10 +152,13 @@ def test_a_volunteers_phone_signs_in_with_the_qr_code_is_revoked_and_signs_in_ag
     phone_context.set_offline(False)
     phone.evaluate("() => { location.hash = '#/sync'; }")
     phone.get_by_text("The server no longer accepts this phone's sign-in").wait_for()
+    session = phone.evaluate("() => JSON.parse(localStorage.getItem('bw.session'))")
     again = site.http.post("/api/v1/signin-codes", json={"user": "maria.gomez", "app_url": f"{site.url}/app/?campaign={site.db}"})
     phone.goto(again.json()["url"])
     phone.get_by_text("Signed in again: what this phone holds goes to the server now.").wait_for()
     phone.wait_for_function("() => blockwalk.status.phase === 'idle' && !blockwalk.status.unauthorized")
+    now = phone.evaluate("() => JSON.parse(localStorage.getItem('bw.session'))")
+    assert now["dbName"] == session["dbName"] and now["token"] != session["token"]  # the same data, a new sign-in
     phone_context.close()
     assert errors == []
     context.close()
