@@ -63,6 +63,14 @@ function problemList(error) {
 
 // ---- the list -----------------------------------------------------------------------------------
 
+// What a phone would see of a form: its title, languages, settings, fields and choices.
+function sameContent(a, b) {
+  const keys = ["title", "languages", "default_language", "settings", "fields", "choices", "drive"];
+  const canonical = (value) => JSON.stringify(value, (key, v) => (v && typeof v === "object" && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1))) : v));
+  return keys.every((key) => canonical(a[key] ?? null) === canonical(b[key] ?? null));
+}
+
 async function loadForms() {
   const docs = await everyPage(base());
   const byForm = new Map();
@@ -76,17 +84,25 @@ async function loadForms() {
     formsBox.replaceChildren(el("p", { class: "muted" }, t("No forms yet: import an XLSForm below.", "Aún no hay formularios: importe un XLSForm abajo.")));
     return;
   }
+  // A draft the same as its latest version is not offered for publishing: it would make an identical version.
+  await Promise.all([...byForm.values()].map(async (entry) => {
+    const latest = entry.versions.reduce((a, b) => (a && a.version > b.version ? a : b), null);
+    if (!entry.draft || !latest) return;
+    const [draft, version] = await Promise.all([entry.draft.id, latest.id].map((id) => api(`${base()}/${encodeURIComponent(id)}`)));
+    entry.unchanged = sameContent(draft.body, version.body);
+  }));
   formsBox.replaceChildren(el("table", {},
     el("thead", {}, el("tr", {},
       [t("Form", "Formulario"), t("Draft", "Borrador"), t("Published", "Publicado"), t("Actions", "Acciones")]
         .map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, [...byForm.values()].map(({ draft, versions }) => {
+    el("tbody", {}, [...byForm.values()].map(({ draft, versions, unchanged }) => {
       versions.sort((a, b) => a.version - b.version);
       const latest = versions[versions.length - 1];
       const title = titleOf(draft || latest);
       return el("tr", {},
         el("td", {}, el("strong", {}, title)),
-        el("td", {}, draft ? t("A draft", "Un borrador") : t("none", "ninguno")),
+        el("td", {}, !draft ? t("none", "ninguno") : unchanged ? t(`The same as version ${latest.version}`, `Igual que la versión ${latest.version}`)
+          : t("A draft", "Un borrador")),
         el("td", {}, versions.length
           ? t(`Version ${latest.version}`, `Versión ${latest.version}`) + (versions.length > 1
             ? t(` (earlier: ${versions.slice(0, -1).map((v) => v.version).join(", ")})`, ` (anteriores: ${versions.slice(0, -1).map((v) => v.version).join(", ")})`) : "")
@@ -101,7 +117,7 @@ async function loadForms() {
             type: "button", class: "secondary", onclick: () => preview(latest.id),
             "aria-label": t(`Preview version ${latest.version} of ${title}`, `Vista previa de la versión ${latest.version} de ${title}`),
           }, t(`Preview version ${latest.version}`, `Ver la versión ${latest.version}`)) : null,
-          draft && canWrite() ? el("button", {
+          draft && !unchanged && canWrite() ? el("button", {
             type: "button", onclick: () => publish(draft, title),
             "aria-label": t(`Publish the draft of ${title}`, `Publicar el borrador de ${title}`),
           }, t("Publish the draft", "Publicar el borrador")) : null)));

@@ -285,7 +285,9 @@ def test_an_xlsform_with_a_mistake_shows_where_then_a_good_one_is_previewed_in_s
     row.get_by_role("button", name="Publish the draft of Doorstep questions").focus()
     page.keyboard.press("Enter")
     page.get_by_text("Doorstep questions is published as version 1.").wait_for()
-    assert "Version 1" in forms.get_by_role("row").filter(has_text="Doorstep questions").inner_text()
+    published = forms.get_by_role("row").filter(has_text="Doorstep questions")
+    assert "Version 1" in published.inner_text() and "The same as version 1" in published.inner_text()
+    assert published.get_by_role("button", name="Publish the draft of Doorstep questions").count() == 0
     assert site.http.get(f"/api/v1/campaigns/{site.db}/forms/form:doorstep@1").status_code == 200
     assert errors == []
     context.close()
