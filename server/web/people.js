@@ -52,6 +52,14 @@ const when = (iso) => localTime(iso, info.time_zone);
 // The app as phones reach it, for this campaign; a code follows it in the QR code.
 const appAddress = () => `${location.origin}/app/?campaign=${encodeURIComponent(campaign())}`;
 
+// Codes point at the address this page is open at: a phone cannot reach "localhost" or 127.0.0.1.
+function unreachable() {
+  if (!/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(location.hostname)) return null;
+  return el("p", { class: "warn-note no-print" }, t(
+    `This page is open at ${location.host}, which phones cannot reach: open the coordinator pages at the server's address on your network, and the codes will point there.`,
+    `Esta página está abierta en ${location.host}, que los teléfonos no alcanzan: abra las páginas de coordinación con la dirección del servidor en su red y los códigos apuntarán allí.`));
+}
+
 function say(target, text, kind = "status") {
   target.replaceChildren(el("p", { role: kind, class: kind === "alert" ? "error" : "ok" }, text));
 }
@@ -191,7 +199,7 @@ async function makeOneCode(member) {
   box.replaceChildren(el("p", { role: "status" }, t("Making the code…", "Creando el código…")));
   try {
     const made = await newCode(member, 10);
-    box.replaceChildren(codeCard(member, made));
+    box.replaceChildren(...[unreachable(), codeCard(member, made)].filter(Boolean));
     const heading = document.getElementById("code-heading");
     heading.tabIndex = -1;
     heading.focus();
@@ -227,7 +235,7 @@ document.getElementById("sheet-form").addEventListener("submit", async (event) =
     el("div", { class: "sheet-head" },
       el("h2", { id: "sheet-title" }, t(`Sign-in codes · ${info.name}`, `Códigos de acceso · ${info.name}`)),
       el("p", { class: "no-print" }, t("The sheet as it prints: cards fit A4 and Letter, eight a page.",
-        "La hoja tal como se imprime: las tarjetas caben en A4 y Carta, ocho por página."))),
+        "La hoja tal como se imprime: las tarjetas caben en A4 y Carta, ocho por página.")), unreachable()),
     el("div", { class: "cards-grid" }, cards));
   sheet.hidden = cards.length === 0;
   const print = el("button", { type: "button", onclick: () => window.print() }, t("Print the sheet", "Imprimir la hoja"));

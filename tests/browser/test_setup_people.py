@@ -45,7 +45,7 @@ def site(tmp_path_factory):
     live.close()
 
 
-def open_page(chromium, site, file: str, viewport=LAPTOP, locale: str = "en"):
+def open_page(chromium, site, file: str, viewport=LAPTOP, locale: str = "en", who=CORA):
     context = chromium.new_context(viewport=viewport, locale=LOCALES[locale])
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -53,7 +53,7 @@ def open_page(chromium, site, file: str, viewport=LAPTOP, locale: str = "en"):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text
             else None)
-    sign_in(page, site, *CORA)
+    sign_in(page, site, *who)
     page.goto(f"{site.url}/coordinator/{file}?campaign={site.db}")
     page.wait_for_selector("main[aria-busy=false]")
     return context, page, errors
@@ -113,6 +113,8 @@ def test_a_volunteers_phone_signs_in_with_the_qr_code_is_revoked_and_signs_in_ag
     segno.make(url, error="m").save(expected, kind="svg", xmldecl=False, scale=4)
     from urllib.parse import unquote
     assert unquote(src.split(",", 1)[1]) == expected.getvalue().decode()
+    # Opened at 127.0.0.1, the page says that phones cannot reach the address its codes point at.
+    assert page.get_by_text("which phones cannot reach").is_visible()
     shot(page, "people-code-laptop-en")
 
     # The phone's camera opens the address: the app signs in with the code at once.
@@ -197,6 +199,27 @@ def test_a_sheet_of_ten_codes_for_a_training_prints_eight_cards_a_page(site, chr
         pages = re.findall(rb"/Type\s*/Page[^s]", pdf)
         assert len(pages) == 2, (paper, len(pages))
     assert errors == []
+    context.close()
+
+
+def test_an_admin_changes_a_role_and_a_volunteer_is_not_offered_the_set_up_pages(site, chromium):
+    context, page, errors = open_page(chromium, site, "people.html", who=LiveServer.ADMIN)
+    members = page.get_by_role("region", name="Members")
+    members.get_by_role("combobox", name="Role of Ben Okafor").select_option(label="Organizer")
+    page.get_by_text("Ben Okafor is now Organizer.").wait_for()
+    assert site.http.get("/api/v1/users/ben.okafor").json()["roles"] == {site.db: "organizer"}
+    # An organizer's row offers no sign-in code (a code is for volunteers only).
+    ben = members.get_by_role("row").filter(has_text="Ben Okafor")
+    assert ben.get_by_role("button", name="Sign-in code for Ben Okafor").count() == 0
+    assert errors == []
+    context.close()
+    # A volunteer at the coordinator pages: no People or Forms in the navigation, and the API refuses the list.
+    context, page, errors = open_page(chromium, site, "people.html", who=LiveServer.VOLUNTEER)
+    page.get_by_role("alert").wait_for()
+    assert "Only an admin, a coordinator or an organizer may see who is in a campaign" in page.get_by_role("alert").first.inner_text()
+    nav = page.get_by_role("navigation", name="Pages")
+    page.wait_for_function("() => !document.querySelector('header nav a[href^=\"people.html\"]')")
+    assert nav.get_by_role("link", name="Forms").count() == 0 and nav.get_by_role("link", name="Meetings").count() == 1
     context.close()
 
 
