@@ -159,6 +159,8 @@ def test_a_volunteers_phone_signs_in_with_the_qr_code_is_revoked_and_signs_in_ag
     phone.goto(again.json()["url"])
     phone.get_by_text("Signed in again: what this phone holds goes to the server now.").wait_for()
     phone.wait_for_function("() => blockwalk.status.phase === 'idle' && !blockwalk.status.unauthorized")
+    phone.get_by_text("The server no longer accepts this phone's sign-in").wait_for(state="detached")
+    phone.screenshot(path=str(SHOTS / "phone-signed-in-again.png"), full_page=True)
     now = phone.evaluate("() => JSON.parse(localStorage.getItem('bw.session'))")
     assert now["dbName"] == session["dbName"] and now["token"] != session["token"]  # the same data, a new sign-in
     phone_context.close()
@@ -211,6 +213,13 @@ def test_an_admin_changes_a_role_and_a_volunteer_is_not_offered_the_set_up_pages
     # An organizer's row offers no sign-in code (a code is for volunteers only).
     ben = members.get_by_role("row").filter(has_text="Ben Okafor")
     assert ben.get_by_role("button", name="Sign-in code for Ben Okafor").count() == 0
+    # Removing someone asks first, saying what becomes of their phones.
+    members.get_by_role("button", name="Remove Hana Sato").click()
+    dialog = page.get_by_role("dialog", name="Remove Hana Sato from Eastside?")
+    assert "stays on their phones, not lost" in dialog.inner_text()
+    dialog.get_by_role("button", name="Remove").click()
+    page.get_by_text("Hana Sato is no longer in this campaign.").wait_for()
+    assert members.get_by_role("row").filter(has_text="Hana Sato").count() == 0
     assert errors == []
     context.close()
     # A volunteer at the coordinator pages: no People or Forms in the navigation, and the API refuses the list.
