@@ -154,11 +154,17 @@ def test_a_volunteers_phone_signs_in_with_the_qr_code_is_revoked_and_signs_in_ag
     phone_context.set_offline(False)
     phone.evaluate("() => { location.hash = '#/sync'; }")
     phone.get_by_text("The server no longer accepts this phone's sign-in").wait_for()
+    # Typed at a door while the phone is refused: kept on it, pending.
+    record = phone.evaluate("""async () => (await blockwalk.saveRecord({form: 'form:asset_mapping', form_version: 1,
+        answers: {outcome: 'not_home'}}))._id""")
+    phone.wait_for_function("() => blockwalk.pendingIds().length === 1")
     session = phone.evaluate("() => JSON.parse(localStorage.getItem('bw.session'))")
     again = site.http.post("/api/v1/signin-codes", json={"user": "maria.gomez", "app_url": f"{site.url}/app/?campaign={site.db}"})
     phone.goto(again.json()["url"])
     phone.get_by_text("Signed in again: what this phone holds goes to the server now.").wait_for()
-    phone.wait_for_function("() => blockwalk.status.phase === 'idle' && !blockwalk.status.unauthorized")
+    phone.wait_for_function("() => blockwalk.status.phase === 'idle' && !blockwalk.status.unauthorized"
+                            " && blockwalk.pendingIds().length === 0")
+    assert site.http.get(f"/api/v1/campaigns/{site.db}/records/{record}").json()["author"] == "maria.gomez"
     phone.get_by_text("The server no longer accepts this phone's sign-in").wait_for(state="detached")
     phone.screenshot(path=str(SHOTS / "phone-signed-in-again.png"), full_page=True)
     now = phone.evaluate("() => JSON.parse(localStorage.getItem('bw.session'))")
