@@ -127,10 +127,10 @@ async function loadForms() {
 async function publish(draft, title) {
   try {
     const { body } = await api(`${base()}/${encodeURIComponent(draft.form_id)}/publish`, { method: "POST" });
+    await loadForms();  // the list first, then the words that say what changed in it
     status.replaceChildren(el("p", { role: "status", class: "ok" }, t(
       `${title} is published as version ${body.version}. Phones receive it at their next sync.`,
       `${title} está publicado como versión ${body.version}. Los teléfonos lo reciben al sincronizar.`)));
-    await loadForms();
   } catch (error) {
     status.replaceChildren(problemList(error));
   }
@@ -158,10 +158,10 @@ document.getElementById("import").addEventListener("submit", async (event) => {
       throw new ApiError(response.status, (body && body.message) || t(`The server refused the file (${response.status}).`,
         `El servidor rechazó el archivo (${response.status}).`), body);
     }
+    await loadForms();
     target.replaceChildren(el("p", { role: "status", class: "ok" }, t(
       `${file.name} is now the draft of ${titleOf(body)}. Preview it, then publish it.`,
       `${file.name} es ahora el borrador de ${titleOf(body)}. Revíselo y publíquelo.`)));
-    await loadForms();
   } catch (error) {
     target.replaceChildren(problemList(error));
   } finally {

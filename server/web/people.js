@@ -27,6 +27,10 @@ const words = {
   "user-name-hint": ["Lowercase letters, digits and . _ @ - ; the volunteer never types it: their phone signs in with a code.",
     "Minúsculas, cifras y . _ @ - ; el voluntario nunca lo escribe: su teléfono entra con un código."],
   "add-button": ["Add volunteer", "Añadir voluntario"],
+  "many-label": ["Several at once: one name a line", "Varios a la vez: un nombre por línea"],
+  "many-hint": ["Each gets a user name made from their name, and is ticked for the sheet of codes below.",
+    "Cada uno recibe un nombre de usuario hecho con su nombre y queda marcado para la hoja de códigos."],
+  "add-many-button": ["Add them", "Añadirlos"],
   "code-heading": ["Sign-in code", "Código de acceso"],
   "sheet-heading": ["Codes for a training", "Códigos para una formación"],
   "sheet-intro": ["Tick the volunteers in the list above, then make a printable sheet: one card each, with a QR code their phone's camera opens.",
@@ -111,8 +115,8 @@ async function changeRole(member, select) {
   try {
     await api(`${base()}/members/${encodeURIComponent(member.user)}`, { method: "PUT", body: { role: select.value } });
     member.role = select.value;
-    say(status, t(`${nameOf(member)} is now ${ROLE_NAMES[select.value]}.`, `${nameOf(member)} ahora es ${ROLE_NAMES[select.value]}.`));
     await loadMembers();
+    say(status, t(`${nameOf(member)} is now ${ROLE_NAMES[select.value]}.`, `${nameOf(member)} ahora es ${ROLE_NAMES[select.value]}.`));
   } catch (error) {
     select.value = member.role;
     showError(status, error);
@@ -128,8 +132,8 @@ async function removeMember(member) {
   if (!yes) return;
   try {
     await api(`${base()}/members/${encodeURIComponent(member.user)}`, { method: "DELETE" });
-    say(status, t(`${name} is no longer in this campaign.`, `${name} ya no está en esta campaña.`));
     await Promise.all([loadMembers(), loadPhones()]);
+    say(status, t(`${name} is no longer in this campaign.`, `${name} ya no está en esta campaña.`));
   } catch (error) {
     showError(status, error);
   }
@@ -141,10 +145,10 @@ const fullName = document.getElementById("full-name");
 const userName = document.getElementById("user-name");
 let typedUserName = false;
 // "María José Gómez" -> "maria.jose.gomez", until the user name is typed by hand.
+const slug = (name) => name.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+  .replace(/[^a-z0-9]+/g, ".").replace(/^\.+|\.+$/g, "").slice(0, 64);
 fullName.addEventListener("input", () => {
-  if (typedUserName) return;
-  userName.value = fullName.value.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
-    .replace(/[^a-z0-9]+/g, ".").replace(/^\.+|\.+$/g, "").slice(0, 64);
+  if (!typedUserName) userName.value = slug(fullName.value);
 });
 userName.addEventListener("input", () => { typedUserName = userName.value !== ""; });
 
@@ -155,16 +159,45 @@ document.getElementById("add").addEventListener("submit", async (event) => {
     const { body } = await api(`${base()}/volunteers`, {
       method: "POST", body: { name: userName.value.trim(), full_name: fullName.value.trim() },
     });
+    await loadMembers();
     say(target, t(`${nameOf(body)} was added as a volunteer. Make a sign-in code for their phone in the list.`,
       `Se añadió a ${nameOf(body)} como voluntario/a. Cree un código de acceso para su teléfono en la lista.`));
     fullName.value = "";
     userName.value = "";
     typedUserName = false;
-    await loadMembers();
     fullName.focus();
   } catch (error) {
     showError(target, error);
   }
+});
+
+// A training's list of names, pasted: each added in turn (with progress), then ticked for the sheet.
+document.getElementById("add-many").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const target = document.getElementById("add-many-status");
+  const names = document.getElementById("many").value.split("\n").map((line) => line.trim()).filter(Boolean);
+  const added = [];
+  const failed = [];
+  target.setAttribute("aria-busy", "true");
+  for (const [i, name] of names.entries()) {
+    target.replaceChildren(el("p", { role: "status" }, el("progress", { max: names.length, value: i }),
+      " ", t(`Adding: ${i} of ${names.length}`, `Añadiendo: ${i} de ${names.length}`)));
+    try {
+      const { body } = await api(`${base()}/volunteers`, { method: "POST", body: { name: slug(name), full_name: name } });
+      added.push(body.user);
+    } catch (error) {
+      failed.push(`${name}: ${errorText(error)}`);
+    }
+  }
+  target.removeAttribute("aria-busy");
+  await loadMembers();
+  for (const box of membersBox.querySelectorAll("input[type=checkbox]")) if (added.includes(box.value)) box.checked = true;
+  document.getElementById("many").value = failed.map((line) => line.split(":")[0]).join("\n");
+  target.replaceChildren(...[
+    el("p", { role: "status", class: "ok" }, t(`${added.length} volunteers added and ticked for the sheet of codes.`,
+      `${added.length} voluntarios añadidos y marcados para la hoja de códigos.`)),
+    failed.length ? el("ul", { class: "error", role: "alert" }, failed.map((line) => el("li", {}, line))) : null,
+  ].filter(Boolean));
 });
 
 // ---- sign-in codes ------------------------------------------------------------------------------
@@ -302,8 +335,8 @@ async function revoke(phone) {
   if (!yes) return;
   try {
     await api(`/tokens/${encodeURIComponent(phone.token)}`, { method: "DELETE" });
-    say(status, t(`${name}'s phone can no longer sync.`, `El teléfono de ${name} ya no puede sincronizar.`));
     await loadPhones();
+    say(status, t(`${name}'s phone can no longer sync.`, `El teléfono de ${name} ya no puede sincronizar.`));
   } catch (error) {
     showError(status, error);
   }
