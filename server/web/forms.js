@@ -5,7 +5,7 @@ import {
   ApiError, api, campaign, campaignInfo, el, frame, lang, pickCampaign, showError, signOut, t, token,
 } from "./common.js";
 import { noCampaign } from "./reports.js";
-import { everyPage } from "./setup.js";
+import { everyPage } from "./setup-people.js";
 
 const status = document.getElementById("status");
 const formsBox = document.getElementById("forms");

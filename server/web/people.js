@@ -4,7 +4,7 @@ import {
   api, campaign, campaignInfo, el, errorText, frame, localTime, pickCampaign, showError, t,
 } from "./common.js";
 import { noCampaign } from "./reports.js";
-import { confirmDialog, everyPage } from "./setup.js";
+import { confirmDialog, everyPage } from "./setup-people.js";
 
 const status = document.getElementById("status");
 const membersBox = document.getElementById("members");

@@ -1,4 +1,4 @@
-// Shared by the set-up pages (people, forms): every page of a list, and a confirmation in words.
+// Shared by the people and forms pages: every page of a list, and a confirmation in words.
 import { api, el } from "./common.js";
 
 // Every item of a paginated list (100 a request), in the API's order.
