@@ -1,4 +1,5 @@
-import { api, campaign, el, frame, PAGES, showError, signIn, t, token } from "./common.js";
+import { api, campaign, el, frame, pagesFor, showError, signIn, t, token } from "./common.js";
+import { showSettings } from "./settings.js";
 
 const form = document.getElementById("signin");
 const home = document.getElementById("home");
@@ -15,24 +16,24 @@ async function showHome() {
   form.hidden = true;
   home.hidden = false;
   const select = document.getElementById("campaign");
-  let roles = {};  // campaign id -> the person's role there
+  const items = [];
+  // The pages the person's role in the chosen campaign lets them use.
+  const roleIn = (id) => (items.find((c) => c.id === id) || {}).role;
   const links = () => document.getElementById("pages").replaceChildren(
-    ...(select.value ? PAGES.filter(([file, , , only]) => file !== "index.html" && (!only || only.includes(roles[select.value])))
-      .map(([file, en, es]) => el("li", {},
-        el("a", { href: `${file}?campaign=${encodeURIComponent(select.value)}` }, t(en, es)))) : []));
+    ...(select.value ? pagesFor(roleIn(select.value)).filter(([file]) => file !== "index.html").map(([file, en, es]) => el("li", {},
+      el("a", { href: `${file}?campaign=${encodeURIComponent(select.value)}` }, t(en, es)))) : []));
   select.addEventListener("change", () => {
     sessionStorage.setItem("blockwalk.campaign", select.value);
     links();
+    showSettings(select.value, roleIn(select.value));
   });
   home.setAttribute("aria-busy", "true");
   try {
-    const items = [];
     for (let page = 1; ; page += 1) {
       const { body, response } = await api(`/campaigns?page=${page}&page_size=100`);
       items.push(...body);
       if (!JSON.parse(response.headers.get("X-Pagination") || "{}").next_page) break;
     }
-    roles = Object.fromEntries(items.map((c) => [c.id, c.role]));
     const chosen = campaign() || (items.length === 1 ? items[0].id : "");
     select.replaceChildren(
       ...(items.length === 1 ? [] : [el("option", { value: "" }, t("Choose a campaign", "Elija una campaña"))]),
@@ -50,6 +51,7 @@ async function showHome() {
     home.setAttribute("aria-busy", "false");
   }
   links();
+  showSettings(select.value, roleIn(select.value));
 }
 
 form.addEventListener("submit", async (event) => {
