@@ -238,7 +238,7 @@ def test_an_admin_changes_a_role_and_a_volunteer_is_not_offered_the_set_up_pages
     assert "Only an admin, a coordinator or an organizer may see who is in a campaign" in page.get_by_role("alert").first.inner_text()
     nav = page.get_by_role("navigation", name="Pages")
     page.wait_for_function("() => document.querySelector('header nav a[data-page=\"people.html\"]').hidden")
-    assert nav.get_by_role("link", name="Forms").count() == 0 and nav.get_by_role("link", name="Meetings").count() == 1
+    assert nav.get_by_role("link", name="Forms").count() == 0 and nav.get_by_role("link", name="Home").count() == 1
     context.close()
 
 
