@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields
-from marshmallow.validate import Length, Range
+from marshmallow.validate import URL, Length, Range
 
 
 class Text(fields.String):
@@ -69,14 +69,25 @@ class NewToken(Schema):
     expires_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
+def _no_fragment(value: str) -> None:
+    if "#" in value:
+        raise ValidationError("The app's address takes no #fragment: the code goes there")
+
+
 class NewSigninCode(Schema):
     user = Text(required=True, validate=Length(max=64))
     minutes = fields.Integer(load_default=10, validate=Range(1, 60), metadata={"description": "How long the code works"})
     label = Text(**LABEL)
+    app_url = Text(load_default=None, allow_none=True, validate=[Length(max=300), URL(schemes={"http", "https"}, require_tld=False), _no_fragment],
+                   metadata={"description": "The canvasser app's address as phones reach it (e.g. "
+                                            "https://blockwalk.example.org/app/?campaign=east): the QR code is then "
+                                            "that address with the code, which a phone's camera opens"})
 
 
 class SigninCode(Schema):
     code = fields.String(required=True, metadata={"description": "12 characters of Crockford's base32 (60 bits), "
                                                                  "as XXXX-XXXX-XXXX; works once"})
     expires_at = fields.String(required=True, metadata={"format": "date-time"})
-    qr_svg = fields.String(required=True, metadata={"description": "An SVG QR code of blockwalk:signin?code=<code>"})
+    url = fields.String(required=True, metadata={"description": "What the QR code holds: <app_url>#/signin?code=<code>, "
+                                                                "or blockwalk:signin?code=<code> without app_url"})
+    qr_svg = fields.String(required=True, metadata={"description": "An SVG QR code of url"})

@@ -71,6 +71,14 @@ class CampaignPatch(Schema):
 class Member(Schema):
     user = fields.String(required=True)
     role = fields.String(required=True, metadata={"enum": list(CAMPAIGN_ROLES)})
+    full_name = fields.String(dump_default="", metadata={"description": "The person's name as people know it"})
+
+
+class NewVolunteer(Schema):
+    name = Text(required=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "The user name: 1-64 lowercase letters, digits and . _ @ - (not first)"})
+    full_name = Text(load_default="", validate=validate.Length(max=100),
+                     metadata={"description": "The person's name as people know it, for lists and printed cards"})
 
 
 class MemberIn(Schema):

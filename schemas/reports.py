@@ -134,6 +134,22 @@ class DeviceReport(Schema):
     received_at = fields.String(required=True)
 
 
+class Phone(Schema):
+    user = fields.String(required=True, metadata={"description": "The volunteer"})
+    full_name = fields.String(dump_default="")
+    token = fields.String(required=True, allow_none=True, metadata={
+        "description": "The sign-in's public id (DELETE /tokens/{id} revokes it); null: a phone with no sign-in on record"})
+    label = fields.String(required=True, metadata={"description": "The sign-in's label (the app names its phone)"})
+    signed_in_at = fields.String(required=True, allow_none=True)
+    last_used_at = fields.String(required=True, allow_none=True)
+    expires_at = fields.String(required=True, allow_none=True)
+    revoked = fields.Boolean(required=True)
+    device = fields.String(required=True, allow_none=True, metadata={"description": "The phone's own id; null: no report yet"})
+    pending = fields.Integer(required=True, allow_none=True, metadata={"description": "Changes on the phone not yet on the server"})
+    refused = fields.Integer(required=True, allow_none=True, metadata={"description": "Changes the server refused, kept on the phone"})
+    last_sync_at = fields.String(required=True, allow_none=True)
+
+
 class MeetingTurf(Schema):
     turf = fields.String(allow_none=True, metadata={"description": "turf:<id>; null: records with no turf"})
     name = fields.String(allow_none=True)

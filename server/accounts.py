@@ -101,6 +101,7 @@ class User:
     name: str
     admin: bool = False
     roles: Mapping[str, str] = field(default_factory=dict)  # campaign -> organizer | coordinator | volunteer
+    full_name: str = ""  # the person's name as people know it (lists, printed sign-in cards)
 
 
 def _user(doc: dict) -> User:
@@ -108,7 +109,8 @@ def _user(doc: dict) -> User:
     roles = {c: r for c, r in roles.items() if r in CAMPAIGN_ROLES} if isinstance(roles, dict) else {}
     # A user stored before roles were per campaign has one global ``role``: only admin survives.
     admin = doc.get("admin") is True or doc.get("role") == "admin"
-    return User(doc["name"], admin, MappingProxyType(roles))
+    full_name = doc.get("full_name") if isinstance(doc.get("full_name"), str) else ""
+    return User(doc["name"], admin, MappingProxyType(roles), full_name)
 
 
 def check_campaign_role(campaign: str, role: str) -> None:
@@ -212,7 +214,8 @@ class Accounts:
 
     # -- users -------------------------------------------------------------------
 
-    def add_user(self, name: str, role: str | None, password: str, campaign: str | None = None) -> User:
+    def add_user(self, name: str, role: str | None, password: str, campaign: str | None = None,
+                 full_name: str = "") -> User:
         """Add a user: ``role`` admin (server-wide), or a campaign role in ``campaign``, or None (no role yet)."""
         if not isinstance(name, str) or NAME.fullmatch(name) is None:
             raise AccountError(
@@ -232,6 +235,8 @@ class Accounts:
             raise AccountError("A password needs at least 8 characters")
         doc = {"_id": f"user:{name}", "name": name, "admin": role == "admin", "roles": roles,
                "password": hash_password(password)}
+        if full_name:
+            doc["full_name"] = full_name
         try:
             self.db.put(doc)
         except Conflict:
@@ -266,9 +271,13 @@ class Accounts:
 
     def members(self, campaign: str) -> list[tuple[str, str]]:
         """(name, role) of everyone with a role in ``campaign``, by name (admins hold theirs everywhere: not listed)."""
+        return [(user.name, user.roles[campaign]) for user in self.member_users(campaign)]
+
+    def member_users(self, campaign: str) -> list[User]:
+        """Everyone with a role in ``campaign``, by name (admins are not listed)."""
         rows = self.db.all_docs(startkey="user:", endkey="user:\uffff", include_docs=True)["rows"]
         users = [_user(row["doc"]) for row in rows if row.get("doc")]
-        return [(user.name, user.roles[campaign]) for user in users if campaign in user.roles]
+        return [user for user in users if campaign in user.roles]
 
     def list_users(self, skip: int = 0, limit: int | None = None) -> tuple[int, list[User]]:
         """How many users there are, and ``limit`` of them from ``skip``, by name."""
@@ -350,6 +359,16 @@ class Accounts:
         rows = self.db.all_docs(startkey="token:", endkey="token:\uffff", include_docs=True)["rows"]
         docs = [row["doc"] for row in rows if row.get("doc") and row["doc"].get("user") == name]
         return [_public_token(doc) for doc in sorted(docs, key=lambda doc: doc["created_at"])]
+
+    def tokens_by_user(self, names: set[str]) -> dict[str, list[dict]]:
+        """The tokens of each of ``names`` (revoked and expired ones too), oldest first: one read of every token."""
+        rows = self.db.all_docs(startkey="token:", endkey="token:\uffff", include_docs=True)["rows"]
+        docs = sorted((row["doc"] for row in rows if row.get("doc") and row["doc"].get("user") in names),
+                      key=lambda doc: doc["created_at"])
+        out: dict[str, list[dict]] = {name: [] for name in names}
+        for doc in docs:
+            out[doc["user"]].append(_public_token(doc))
+        return out
 
     def token_info(self, public_id: str) -> dict | None:
         """The token of this id (the hex SHA-256 of the token), without the token."""

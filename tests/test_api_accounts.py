@@ -265,8 +265,11 @@ def test_a_revoked_token_stops_working_at_once(app):
     vic = _client(app, "vic")
     assert vic.get("/api/v1/users/vic").status_code == 200  # checked, so remembered for 30 s
     token_id = hashlib.sha256(app.config["TEST_TOKENS"]["vic"].encode()).hexdigest()
-    for user in ("val", "cora", "olly"):
+    for user in ("val", "olly"):
         assert _client(app, user).delete(f"/api/v1/tokens/{token_id}").status_code == 403
+    # A coordinator revokes only a volunteer of their campaigns alone (the rule of sign-in codes): not an organizer.
+    olly_token = hashlib.sha256(app.config["TEST_TOKENS"]["olly"].encode()).hexdigest()
+    assert _client(app, "cora").delete(f"/api/v1/tokens/{olly_token}").status_code == 403
     assert vic.get("/api/v1/users/vic").status_code == 200
     assert vic.delete(f"/api/v1/tokens/{token_id}").status_code == 204
     refused = vic.get("/api/v1/users/vic")
@@ -308,7 +311,8 @@ def test_who_may_make_sign_in_codes(app):
     made = _client(app, "ada").post(url, json={"user": "cora", "minutes": 5, "label": "Cora's phone"})
     assert made.status_code == 201
     body = made.get_json()
-    assert set(body) == {"code", "expires_at", "qr_svg"} and CODE.fullmatch(body["code"])
+    assert set(body) == {"code", "expires_at", "url", "qr_svg"} and CODE.fullmatch(body["code"])
+    assert body["url"] == f"blockwalk:signin?code={body['code']}"
     left = datetime.fromisoformat(body["expires_at"]) - datetime.now(timezone.utc)
     assert timedelta(minutes=4) < left <= timedelta(minutes=5)
     expected = io.BytesIO()
@@ -323,6 +327,12 @@ def test_who_may_make_sign_in_codes(app):
     assert _client(app, "ada").post(url, json={"user": "nobody"}).status_code == 404
     for minutes in (0, 61, "ten"):
         assert _client(app, "ada").post(url, json={"user": "vic", "minutes": minutes}).status_code == 422
+    # With the app's address, the QR code holds it and the code: what a phone's camera opens.
+    app_url = "https://blockwalk.example.org/app/?campaign=east"
+    linked = _client(app, "cora").post(url, json={"user": "vic", "app_url": app_url}).get_json()
+    assert linked["url"] == f"{app_url}#/signin?code={linked['code']}"
+    for bad in ("javascript:alert(1)", "ftp://example.org/app/", f"{app_url}#/x", "https://" + "a" * 300):
+        assert _client(app, "cora").post(url, json={"user": "vic", "app_url": bad}).status_code == 422, bad
     assert _client(app).post(url, json={"user": "vic"}).status_code == 401
 
 
@@ -404,3 +414,28 @@ def test_basic_auth_guessing_is_limited_too(tmp_path):
     assert limited.status_code == 429 and limited.get_json()["error"] == "too_many_requests"
     assert int(limited.headers["Retry-After"]) > 0
     assert client.get("/api/v1/campaigns/east/forms", headers=right).status_code == 429
+
+
+def test_each_volunteers_phones_with_their_reports_and_a_coordinator_revokes_one(app):
+    reported = _client(app, "vic").put("/api/v1/campaigns/east/devices/device:abc/report", json={
+        "pending": 3, "refused": 1, "last_sync_at": "2026-12-01T10:00:00+00:00"})
+    assert reported.status_code == 200
+    phones = _client(app, "cora").get("/api/v1/campaigns/east/devices").get_json()
+    vic = [p for p in phones if p["user"] == "vic"]
+    assert [(p["label"], p["device"], p["pending"], p["refused"]) for p in vic] == [("vic's phone", "device:abc", 3, 1)]
+    assert {p["user"] for p in phones} == {"vic", "val"}  # volunteers only
+    assert _client(app, "vic").get("/api/v1/campaigns/east/devices").status_code == 403
+    assert _client(app, "cora").delete(f"/api/v1/tokens/{vic[0]['token']}").status_code == 204
+    # Revoked, but its phone said it holds work: still listed, as revoked.
+    again = [p for p in _client(app, "olly").get("/api/v1/campaigns/east/devices").get_json() if p["user"] == "vic"]
+    assert [(p["revoked"], p["pending"]) for p in again] == [(True, 3)]
+
+
+def test_a_coordinator_adds_a_volunteer_who_has_no_password_anyone_knows(app):
+    made = _client(app, "cora").post("/api/v1/campaigns/east/volunteers", json={"name": "maria.gomez", "full_name": "María Gómez"})
+    assert made.status_code == 201 and made.get_json() == {"user": "maria.gomez", "role": "volunteer", "full_name": "María Gómez"}
+    assert _client(app, "cora").post("/api/v1/campaigns/east/volunteers", json={"name": "maria.gomez"}).status_code == 409
+    assert _client(app, "cora").post("/api/v1/campaigns/east/volunteers", json={"name": "María"}).status_code == 422
+    assert _client(app, "olly").post("/api/v1/campaigns/east/volunteers", json={"name": "nia"}).status_code == 403
+    members = _client(app, "cora").get("/api/v1/campaigns/east/members?page_size=100").get_json()
+    assert {"user": "maria.gomez", "role": "volunteer", "full_name": "María Gómez"} in members

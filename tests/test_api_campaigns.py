@@ -67,11 +67,13 @@ def test_a_campaign_made_without_a_document_gets_one_on_its_first_edit(app):
 def test_members_are_listed_and_a_coordinator_manages_volunteers_only(app):
     cora, ada = world.client(app, "cora"), world.client(app, "ada")
     listed = cora.get(f"{API}/members?page_size=2")
-    assert listed.get_json() == [{"user": "cora", "role": "coordinator"}, {"user": "olly", "role": "organizer"}]
+    assert listed.get_json() == [{"user": "cora", "role": "coordinator", "full_name": ""},
+                                 {"user": "olly", "role": "organizer", "full_name": ""}]
     assert json.loads(listed.headers["X-Pagination"])["total"] == 4
     nora = world.client(app, "nora")
     assert nora.get(f"{API}/turfs").status_code == 403
-    assert cora.put(f"{API}/members/nora", json={"role": "volunteer"}).get_json() == {"user": "nora", "role": "volunteer"}
+    assert cora.put(f"{API}/members/nora", json={"role": "volunteer"}).get_json() == {"user": "nora", "role": "volunteer",
+                                                                                   "full_name": ""}
     assert nora.get(f"{API}/meetings").status_code == 200  # at once on this process
     assert nora.get("/api/v1/campaigns").get_json()[0]["id"] == "east"
     for role in ("coordinator", "organizer"):

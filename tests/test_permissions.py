@@ -61,6 +61,8 @@ REQUESTS = {
     "members: give the volunteer role": lambda c, me: c.put(f"{API}/members/nora", json={"role": "volunteer"}),
     "members: give the coordinator role": lambda c, me: c.put(f"{API}/members/nora", json={"role": "coordinator"}),
     "members: take a volunteer's role away": lambda c, me: c.delete(f"{API}/members/val"),
+    "members: add a volunteer": lambda c, me: c.post(f"{API}/volunteers", json={"name": "nia", "full_name": "Nia Brown"}),
+    "devices: the volunteers' phones": lambda c, me: c.get(f"{API}/devices"),
     "drives: list": lambda c, me: c.get(f"{API}/drives"),
     "drives: write": lambda c, me: c.put(f"{API}/drives/signups", json={"name": "Sign-ups", "forms": ["recruitment"]},
                                          headers=_if_match(c, API)),
@@ -132,6 +134,11 @@ def _revoke_own_token(c, me):
     return c.delete(f"/api/v1/tokens/{tokens[0]['id']}")
 
 
+def _revoke_volunteers_token(c, me):
+    tokens = _admin(c).get("/api/v1/users/val/tokens").get_json()
+    return c.delete(f"/api/v1/tokens/{tokens[0]['id']}")
+
+
 def _own_export(c):
     made = c.get(f"{API}/roster/export")
     made.get_data()  # the whole file: its log entry is written at its end
@@ -152,6 +159,7 @@ REQUESTS.update({
                                                       data={"file": (io.BytesIO(_xlsform()), "doorstep.xlsx")},
                                                       content_type="multipart/form-data"),
     "tokens: revoke one's own": _revoke_own_token,
+    "tokens: revoke a volunteer's phone": _revoke_volunteers_token,
     "sign in: password": _login,
     "sign in: code": _code,
     "turfs: delete": lambda c, me: c.delete(f"{API}/turfs/turf:2", headers=_if_match(c, f"{API}/turfs/turf:2")),

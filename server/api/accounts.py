@@ -152,11 +152,18 @@ class Token(MethodView):
     @blp.alt_response(403, description="Neither an admin nor the token's owner")
     @blp.alt_response(404, description="No such token")
     def delete(self, token_id: str):
-        """Revoke a device token (an admin, or its owner): at once on this process, within 30 s on the others."""
+        """Revoke a device token: at once on this process, within 30 s on the others.
+
+        An admin, the token's owner, or a coordinator for a volunteer they may
+        make sign-in codes for (a volunteer of their campaigns alone).
+        """
         token = accounts().token_info(token_id)
         if token is None:
             abort(404, message="No such token")
-        _require_admin_or(token["user"])
+        owner = accounts().get_user(token["user"])
+        if not _is_admin() and g.user.name != token["user"] and not (owner is not None and _may_make_code_for(owner)):
+            abort(403, message="Only an admin, the token's owner, or a coordinator of the volunteer's campaign "
+                               "may revoke it")
         accounts().revoke_token(token_id)
 
 
@@ -180,9 +187,12 @@ class SigninCodes(MethodView):
             abort(403, message="A coordinator may make sign-in codes only for volunteers of the campaigns they coordinate")
         code, expires_at = accounts().create_signin_code(
             new["user"], minutes=new["minutes"], label=new["label"], created_by=g.user.name)
+        # With the app's address, a phone's own camera opens the app with the code (the app redeems it);
+        # without, the app's scanner reads the bare code.  The code goes in the fragment: never sent to a server.
+        url = f"{new['app_url']}#/signin?code={code}" if new["app_url"] else f"blockwalk:signin?code={code}"
         svg = io.BytesIO()
-        segno.make(f"blockwalk:signin?code={code}", error="m").save(svg, kind="svg", xmldecl=False, scale=4)
-        return {"code": code, "expires_at": expires_at, "qr_svg": svg.getvalue().decode()}
+        segno.make(url, error="m").save(svg, kind="svg", xmldecl=False, scale=4)
+        return {"code": code, "expires_at": expires_at, "url": url, "qr_svg": svg.getvalue().decode()}
 
 
 @sign_in_blp.route("/login")

@@ -8,12 +8,14 @@ campaign are kept with the users (``server.accounts``), never synced.
 
 from __future__ import annotations
 
+import secrets
+
 from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
 
-from schemas.campaigns import Campaign, CampaignIn, CampaignPatch, Member, MemberIn
-from server.accounts import NAME, AccountError
+from schemas.campaigns import Campaign, CampaignIn, CampaignPatch, Member, MemberIn, NewVolunteer
+from server.accounts import NAME, AccountError, UserExists
 from server.api.blueprint import Blueprint
 from server.api.turfs import (
     READERS,
@@ -136,8 +138,37 @@ class Members(MethodView):
         """Who has a role in the campaign, by name (admins, who hold theirs everywhere, are not listed)."""
         _member_reader(campaign)
         campaign_store(campaign)
-        members = [{"user": name, "role": role} for name, role in accounts().members(campaign)]
+        members = [{"user": u.name, "role": u.roles[campaign], "full_name": u.full_name}
+                   for u in accounts().member_users(campaign)]
         return page(members, pagination_parameters)
+
+
+@blp.route("/<campaign>/volunteers")
+class Volunteers(MethodView):
+    @blp.arguments(NewVolunteer)
+    @blp.response(201, Member)
+    @blp.alt_response(403, description="Not an admin or a coordinator of the campaign")
+    @blp.alt_response(404, description="No such campaign")
+    @blp.alt_response(409, description="A user of that name exists")
+    @blp.alt_response(422, description="A bad user name")
+    def post(self, new: dict, campaign: str):
+        """Add a volunteer to the campaign (an admin or a coordinator): a new user with the volunteer role there.
+
+        The user has no password anyone knows (a random one, never shown):
+        they sign in on their phone with a one-time sign-in code
+        (``POST /signin-codes``).  A name that is taken is a 409; give an
+        existing user the role with ``PUT .../members/{user}``.
+        """
+        _may_change(campaign, None, "volunteer")
+        campaign_store(campaign)
+        try:
+            user = accounts().add_user(new["name"], "volunteer", secrets.token_urlsafe(24), campaign,
+                                       full_name=new["full_name"].strip())
+        except UserExists:
+            abort(409, message=f"There is already a user named {new['name']!r}; give them the volunteer role instead")
+        except AccountError as exc:
+            abort(422, message=str(exc))
+        return {"user": user.name, "role": "volunteer", "full_name": user.full_name}
 
 
 def _existing(name: str):
@@ -171,7 +202,7 @@ class MemberResource(MethodView):
             accounts().set_role(user, campaign, body["role"])
         except AccountError as exc:
             abort(409, message=str(exc))
-        return {"user": user, "role": body["role"]}
+        return {"user": user, "role": body["role"], "full_name": found.full_name}
 
     @blp.response(204)
     @blp.alt_response(403, description="Not allowed to take that role away")

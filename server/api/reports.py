@@ -14,15 +14,16 @@ from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import abort
 
-from schemas.reports import DeviceReport, DeviceReportIn, MeetingCoverage, MeetingExportArgs, Progress, Rsvp
+from schemas.reports import DeviceReport, DeviceReportIn, MeetingCoverage, MeetingExportArgs, Phone, Progress, Rsvp
 from server import meetings_report, progress, roster_export, visits
 from server.access.roles import READERS
 from server.api.blueprint import Blueprint
 from server.api.roster import EXPORT_RESPONSES, allow, export_log, file_response
-from server.api.turfs import campaign_store
+from server.api.turfs import campaign_store, require_campaign_role
 from server.app import store_of
-from server.auth import api_authenticate
-from server.device_reports import DeviceReports
+from server.accounts import token_id
+from server.auth import accounts, api_authenticate, bearer_token
+from server.device_reports import DeviceReports, phones
 from sync.store import DocumentStore
 
 DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
@@ -140,6 +141,30 @@ class ProgressReport(MethodView):
             return progress.progress(conn, visits.turf_names(store), device_reports().of_campaign(campaign))
 
 
+@devices_blp.route("")
+class Phones(MethodView):
+    @devices_blp.response(200, Phone(many=True))
+    @devices_blp.alt_response(403, description="Not an admin, a coordinator or an organizer of the campaign")
+    @devices_blp.alt_response(404, description="No such campaign")
+    @devices_blp.paginate()
+    def get(self, campaign: str, pagination_parameters):
+        """Each volunteer's phones: every sign-in not expired, with its phone's last sync and what it still holds.
+
+        By volunteer, newest sync first.  A revoked sign-in stays listed while
+        its phone last said it held pending or refused changes.
+        """
+        require_campaign_role(READERS, "Only admins, coordinators and organizers see the campaign's phones", campaign)
+        campaign_store(campaign)
+        users = {u.name: u for u in accounts().member_users(campaign) if u.roles[campaign] == "volunteer"}
+        names = sorted(users)
+        found = phones(names, accounts().tokens_by_user(set(names)), device_reports().of_campaign(campaign),
+                       datetime.now(UTC))
+        pagination_parameters.item_count = len(found)
+        start = pagination_parameters.first_item
+        return [{**p, "full_name": users[p["user"]].full_name}
+                for p in found[start:start + pagination_parameters.page_size]]
+
+
 @devices_blp.route("/<device_id>/report")
 class DeviceReportResource(MethodView):
     @devices_blp.arguments(DeviceReportIn)
@@ -156,6 +181,8 @@ class DeviceReportResource(MethodView):
         if DEVICE_ID.fullmatch(device_id) is None:
             abort(422, message="A device id is 1-64 letters, digits, '.', '_', ':' or '-' (not first)")
         campaign_store(campaign)
+        sent_with = bearer_token()
         return device_reports().put(campaign, g.user.name, device_id, body["pending"], body["refused"],
-                                    body["last_sync_at"])
+                                    body["last_sync_at"],
+                                    token=token_id(sent_with).removeprefix("token:") if sent_with else None)
 

@@ -14,6 +14,8 @@ export const PAGES = [
   ["turfs.html", "Turfs", "Zonas", READERS],
   ["households.html", "Households", "Hogares", READERS],
   ["assignments.html", "Assignments", "Asignaciones", READERS],
+  ["people.html", "People", "Personas", READERS],
+  ["forms.html", "Forms", "Formularios", READERS],
   ["map.html", "Asset map", "Mapa de recursos", READERS],
   ["conflicts.html", "Conflicts", "Conflictos", READERS],
   ["meetings.html", "Meetings", "Reuniones", READERS],

@@ -251,12 +251,44 @@ async function signedIn(campaign, token) {
   location.hash = "#/turfs";
 }
 
-function signinScreen() {
+// A sign-in code from a coordinator's QR code as a phone's camera opens it:
+// /app/?campaign=<c>#/signin?code=XXXX-XXXX-XXXX (the code in the fragment, which no server sees).
+function codeFromLink(text) {
+  const query = String(text).startsWith("blockwalk:signin?") ? text.split("?")[1]
+    : String(text).includes("#/signin?") ? text.split("#/signin?")[1] : null;
+  return query === null ? null : new URLSearchParams(query).get("code");
+}
+
+// A code link opened on a phone that is signed in already: a new sign-in for the same volunteer
+// (after a coordinator revoked the old one) takes the old one's place, keeping everything on the
+// phone, and what was waiting goes to the server; a code for someone else changes nothing.
+async function signInAgain(code) {
+  location.hash = "#/sync";
+  try {
+    const answer = await api("/api/v1/auth/code", { code });
+    const me = await api("/api/v1/me", null, answer.token);
+    if (me.name !== session.name) {
+      revoke(answer.token);
+      flashed = { hash: "#/sync", text: t("signin_other", { name: me.name, current: session.name }) };
+    } else {
+      const saved = JSON.parse(localStorage.getItem("bw.session"));
+      localStorage.setItem("bw.session", JSON.stringify({ ...saved, token: answer.token }));
+      session.token = answer.token;
+      startSync();
+      flashed = { hash: "#/sync", text: t("signed_in_again") };
+    }
+  } catch (err) {
+    flashed = { hash: "#/sync", text: err.status === 401 ? t("signin_wrong_code") : t("signin_failed", { reason: err.message }) };
+  }
+  route();
+}
+
+function signinScreen(linked) {
   const params = new URLSearchParams(location.search);
   const campaign = el("input", { name: "campaign", value: params.get("campaign") || localStorage.getItem("bw.campaign") || "demo", autocomplete: "off" });
   const name = el("input", { name: "name", autocomplete: "username", autocapitalize: "none" });
   const password = el("input", { name: "password", type: "password", autocomplete: "current-password" });
-  const code = el("input", { name: "code", autocomplete: "one-time-code", autocapitalize: "characters", placeholder: "XXXX-XXXX-XXXX" });
+  const code = el("input", { name: "code", autocomplete: "one-time-code", autocapitalize: "characters", placeholder: "XXXX-XXXX-XXXX", value: linked || "" });
   // Each way in says what went wrong right under its own button.
   const problem = el("p", { className: "error", role: "alert", id: "signin-error" });
   const codeProblem = el("p", { className: "error", role: "alert", id: "signin-code-error" });
@@ -301,10 +333,10 @@ function signinScreen() {
       const look = async () => {
         if (stopped) return;
         const found = await detector.detect(video).catch(() => []);
-        const text = found.map((f) => f.rawValue).find((v) => v.startsWith("blockwalk:signin?"));
+        const text = found.map((f) => f.rawValue).find((v) => codeFromLink(v));
         if (text) {
           stop();
-          code.value = new URLSearchParams(text.split("?")[1]).get("code") || "";
+          code.value = codeFromLink(text) || "";
           go("code");
         } else {
           setTimeout(look, 250);
@@ -329,6 +361,7 @@ function signinScreen() {
       codeProblem,
       scan, video),
     languageSwitch());
+  if (linked) go("code"); // opened from the QR code: the code is used at once
 }
 
 // The app language, with its label in words (the sign-in and sync screens; the bar has a button too).
@@ -716,7 +749,7 @@ async function syncScreen() {
     : status.phase === "error" ? t("sync_error", { reason: status.error }) : status.phase === "active" ? t("syncing") : t("online");
   // "Everything is on the server" only when it is: refused records are not on it.
   const summary = pending.length ? t("pending", { n: pending.length }) : refused.length ? t("pending_none_refused") : t("pending_none");
-  screen(t("sync_title"),
+  screen(t("sync_title"), flash(),
     el("p", { className: `sync-state ${status.online ? status.phase : "offline"}`, id: "sync-state", textContent: line }),
     el("p", { id: "last-sync", textContent: t("last_sync", { when: when(state.last_sync_at) }) }),
     el("h3", { id: "pending-count", textContent: summary }),
@@ -784,6 +817,10 @@ async function route() {
   const parts = (path || "/").split("/").slice(1).map(decodeURIComponent);
   if (flashed && flashed.hash !== location.hash) flashed = null;
   drawBar();
+  if (parts[0] === "signin" && params.get("code")) {
+    if (!session.token) return signinScreen(params.get("code"));
+    return signInAgain(params.get("code"));
+  }
   if (!session.token) return signinScreen();
   try {
     switch (parts[0]) {
