@@ -1,17 +1,5 @@
-// The form expression language: relevance (skip logic), constraints, defaults.
-//
-// The JavaScript twin of forms/expressions.py, for the canvasser app.  Both
-// evaluators pass forms/expression_vectors.json; docs/expressions.md is the
-// language reference.  A dependency-free ES module for Node 20 and browsers:
-// no eval, no Function, no Node APIs.
-//
-//   import { evaluate } from './expressions.mjs';
-//   evaluate("${outcome} = 'contacted' and selected(${interests}, 'childcare')",
-//            { outcome: 'contacted', interests: ['childcare'] });   // true
-//
-// Every rule below mirrors the Python module; see its docstring for the
-// semantics in one place.  Positions are 0-based offsets in Unicode code
-// points (not UTF-16 units), as in Python.
+// The compiler: a syntax tree to nested closures, and the entry points (Expr,
+// parse, evaluate, references).  The twin of forms/expressions/compiler.py.
 
 export const MAX_LENGTH = 2000;
 export const MAX_DEPTH = 50;
@@ -1031,7 +1019,7 @@ function compile(node) {
     case 'arith':
       return compileArith(node);
     default:
-      return compileCall(node);
+      return compileCall(node, compile);
   }
 }
 
@@ -1090,7 +1078,7 @@ function compileArith(node) {
   };
 }
 
-function compileCall(node) {
+function compileCall(node, compile) {
   const [, name, args] = node;
   const fs = args.map(compile);
   const [f0, f1, f2] = fs;

@@ -1,40 +1,6 @@
-"""The form expression language: relevance (skip logic), constraints, defaults.
+"""The compiler: a syntax tree to nested closures, and the entry points (``Expr``, ``parse``, ``evaluate``, ``references``).
 
-One small language, close to XLSForm / ODK XPath, with two evaluators that
-agree: this module (server-side validation) and ``forms/expressions.mjs``
-(the canvasser app).  ``forms/expression_vectors.json`` holds the cases both
-must pass; ``docs/expressions.md`` is the reference for coordinators.
-
-    >>> evaluate("${outcome} = 'contacted' and selected(${interests}, 'childcare')",
-    ...          {"outcome": "contacted", "interests": ["childcare", "housing"]})
-    True
-
-Nothing here uses ``eval``/``exec``: the text is tokenised, parsed into a
-small syntax tree and compiled once into nested Python closures.  Every
-operation is total (bad operands give NaN, '' or false, never an exception),
-so evaluation of a parsed expression raises only ``ExpressionError`` and only
-for answer values of an unsupported Python type.
-
-Semantics in one place (the JavaScript evaluator mirrors each rule):
-
-* values are strings, numbers (always IEEE doubles), booleans, multi-select
-  lists and geopoints; a missing or None answer is the empty string '';
-* a multi-select list behaves as its space-joined string except in
-  ``selected``, ``count-selected`` and ``selected-at``; a geopoint dict
-  ``{lat, lon, altitude_m?, accuracy_m?}`` behaves as ODK's string
-  ``"lat lon altitude accuracy"`` ('' when lat or lon is not a number);
-* ``=``/``!=``: booleans on both sides compare as booleans; a number on
-  either side compares numerically (a non-numeric side is NaN, so ``=`` is
-  false and ``!=`` true); otherwise as strings (``true()`` is 'true');
-* ``<`` ``<=`` ``>`` ``>=``: a number or boolean on either side compares
-  numerically; two strings compare numerically when both are numeric, are
-  false when either is empty, else compare by Unicode code point (so ISO
-  dates compare as dates);
-* text to number: optional ASCII blanks, optional '-', digits with an
-  optional '.', nothing else (no exponent, no '+'); an ISO date
-  'YYYY-MM-DD' is its day count since 1970-01-01; anything else is NaN;
-* number to text: no exponent, shortest round-trip digits, integers without
-  '.0', 'NaN', 'Infinity', '-Infinity'.
+``compiler.mjs`` is the JavaScript twin.
 """
 
 from __future__ import annotations
@@ -46,21 +12,6 @@ import math
 import re
 from collections.abc import Mapping
 from math import isnan
-
-__all__ = [
-    "FUNCTIONS",
-    "MAX_DEPTH",
-    "MAX_LENGTH",
-    "MAX_PATTERN_LENGTH",
-    "Expr",
-    "ExpressionError",
-    "evaluate",
-    "parse",
-    "references",
-    "to_number",
-    "to_string",
-    "truthy",
-]
 
 MAX_LENGTH = 2000  # characters (Unicode code points) in one expression
 MAX_DEPTH = 50  # nesting levels: parentheses, function calls, unary minus, operator operands
@@ -1052,7 +1003,7 @@ def _compile(node):
         return _compile_cmp(node)
     if kind == "arith":
         return _compile_arith(node)
-    return _compile_call(node)
+    return _compile_call(node, _compile)
 
 
 def _compile_logic(kind, fs):
@@ -1193,9 +1144,9 @@ def _compile_arith(node):
     return arith
 
 
-def _compile_call(node):
+def _compile_call(node, compile_node):
     _, name, args, _pos = node
-    fs = [_compile(x) for x in args]
+    fs = [compile_node(x) for x in args]
     f0 = fs[0] if fs else None
     f1 = fs[1] if len(fs) > 1 else None
     if name == "true":
