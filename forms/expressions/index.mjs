@@ -14,5 +14,6 @@
 // (forms/expressions/__init__.py) for the semantics in one place.  Positions
 // are 0-based offsets in Unicode code points (not UTF-16 units), as in Python.
 
-export { evaluate, Expr, FUNCTIONS, parse, references } from './compiler.mjs';
+export { evaluate, Expr, parse, references } from './compiler.mjs';
+export { FUNCTIONS } from './syntax.mjs';
 export { ExpressionError, MAX_DEPTH, MAX_LENGTH, MAX_PATTERN_LENGTH, toNumber, toString, truthy } from './values.mjs';
