@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { ExpressionError, evaluate, parse, references } from './expressions.mjs';
+import { ExpressionError, evaluate, parse, references } from './expressions/index.mjs';
 
 const DEFAULT = fileURLToPath(new URL('./expression_vectors.json', import.meta.url));
 const file = process.argv[2] || DEFAULT;

@@ -2,7 +2,7 @@
 
 Serves the app's own files (``mobile-shell/app``), the vendor files it needs
 from ``mobile-shell/node_modules`` (PouchDB 9's browser build, Leaflet), the
-shared form-expression evaluator (``forms/expressions.mjs``), field checks
+shared form-expression evaluator (the modules of ``forms/expressions/``), field checks
 (``forms/fieldchecks.mjs`` with ``forms/phone_regions.json``) and field
 stamper (``sync/stamps.mjs``), never forked,
 and the validator's messages (``forms.messages``, so the phone and the server
@@ -38,7 +38,7 @@ ROOT = webfiles.CHECKOUT  # the packages' folder: the checkout, or site-packages
 SHELL = webfiles.SHELL
 APP = SHELL / "app"
 MODULES = SHELL / "node_modules"
-EXPRESSIONS = ROOT / "forms" / "expressions.mjs"
+EXPRESSIONS = ROOT / "forms" / "expressions"  # its modules, served as /app/lib/expressions/<module>.mjs
 STAMPS = ROOT / "sync" / "stamps.mjs"
 FIELDCHECKS = ROOT / "forms" / "fieldchecks.mjs"
 PHONE_REGIONS = ROOT / "forms" / "phone_regions.json"
@@ -48,7 +48,7 @@ VENDOR = {
     "vendor/pouchdb.min.js": MODULES / "pouchdb" / "dist" / "pouchdb.min.js",
     "vendor/leaflet.js": MODULES / "leaflet" / "dist" / "leaflet.js",
     "vendor/leaflet.css": MODULES / "leaflet" / "dist" / "leaflet.css",
-    "lib/expressions.mjs": EXPRESSIONS,
+    **{f"lib/expressions/{p.name}": p for p in sorted(EXPRESSIONS.glob("*.mjs"))},
     "lib/stamps.mjs": STAMPS,
     "lib/fieldchecks.mjs": FIELDCHECKS,
     "lib/phone_regions.json": PHONE_REGIONS,

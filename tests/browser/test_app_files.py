@@ -1,6 +1,6 @@
 """What /app/ serves: the app's files and its vendor files with their content types, a service
 worker allowed to control /app/, the shared expression evaluator (the same bytes as
-forms/expressions.mjs, never a copy), and the app's own code size."""
+the modules of forms/expressions/, never a copy), and the app's own code size."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def client(tmp_path):
     ("/app/", "text/html"),
     ("/app/index.html", "text/html"),
     ("/app/js/main.js", "text/javascript"),
-    ("/app/lib/expressions.mjs", "text/javascript"),
+    ("/app/lib/expressions/index.mjs", "text/javascript"),
+    ("/app/lib/expressions/compiler.mjs", "text/javascript"),
     ("/app/lib/stamps.mjs", "text/javascript"),
     ("/app/lib/fieldchecks.mjs", "text/javascript"),
     ("/app/lib/phone_regions.json", "application/json"),
@@ -58,13 +59,16 @@ def test_the_service_worker_controls_app_and_caches_every_file(client):
     version = re.search(r'const VERSION = "([0-9a-f]{16})"', text).group(1)
     for asset in assets:
         assert client.get("/app/" + asset.removeprefix("./")).status_code == 200, asset
-    assert {"js/main.js", "vendor/pouchdb.min.js", "vendor/leaflet.js", "lib/expressions.mjs", "messages.json"} <= set(assets)
+    assert {"js/main.js", "vendor/pouchdb.min.js", "vendor/leaflet.js", "lib/expressions/index.mjs", "messages.json"} <= set(assets)
+    modules = sorted(EXPRESSIONS.glob("*.mjs"))
+    assert len(modules) > 1 and {f"lib/expressions/{p.name}" for p in modules} <= set(assets), "every module works offline"
     assert "sw.js" not in assets
     assert version == re.search(r'const VERSION = "([0-9a-f]{16})"', client.get("/app/sw.js").get_data(as_text=True)).group(1)
 
 
 def test_the_evaluator_is_the_shared_one_and_messages_are_the_servers(client):
-    assert client.get("/app/lib/expressions.mjs").data == EXPRESSIONS.read_bytes()
+    for module in EXPRESSIONS.glob("*.mjs"):
+        assert client.get(f"/app/lib/expressions/{module.name}").data == module.read_bytes()
     assert client.get("/app/lib/stamps.mjs").data == STAMPS.read_bytes()
     assert client.get("/app/lib/fieldchecks.mjs").data == FIELDCHECKS.read_bytes()  # the server's field checks, never a copy
     assert client.get("/app/lib/phone_regions.json").data == PHONE_REGIONS.read_bytes()

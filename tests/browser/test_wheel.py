@@ -70,7 +70,7 @@ def test_the_wheel_carries_every_web_file(wheel):
     for app in webfiles.APPS:
         for name in webfiles.files(app):
             assert f"{app.packaged}/{name}" in names, f"{app.name}: {name} is not in the wheel"
-    assert {"forms/expressions.mjs", "sync/stamps.mjs"} <= names
+    assert {"forms/expressions/index.mjs", "forms/expressions/compiler.mjs", "sync/stamps.mjs"} <= names
     assert not [n for n in names if n.endswith(".map") or "/src/" in n], "source maps and sources stay out"
 
 

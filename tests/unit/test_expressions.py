@@ -36,6 +36,7 @@ from forms.expressions import (
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = ROOT / "forms"
+PACKAGE = FORMS / "expressions"  # Python modules and their JavaScript twins, side by side
 VECTORS_FILE = FORMS / "expression_vectors.json"
 CHECKER = FORMS / "check_vectors.mjs"
 DATA = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))
@@ -196,24 +197,38 @@ def test_refuses_attribute_access_and_unknown_functions(text):
         parse(text)
 
 
+def _javascript(module: Path) -> str:
+    return "\n".join(line for line in module.read_text().splitlines() if not line.lstrip().startswith("//"))
+
+
+def test_the_two_evaluators_are_the_same_modules():
+    python = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
+    javascript = {p.stem for p in PACKAGE.glob("*.mjs")} - {"index"}
+    assert python == javascript == {"values", "regex", "syntax", "functions", "compiler"}
+
+
 def test_no_dynamic_code_in_either_evaluator():
-    tree = ast.parse((FORMS / "expressions.py").read_text())
     forbidden = {"eval", "exec", "compile", "__import__", "getattr", "setattr", "globals", "locals", "vars"}
-    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    assert not called & forbidden
-    source = (FORMS / "expressions.mjs").read_text()
-    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("//"))
-    for pattern in [r"\beval\s*\(", r"\bFunction\s*\(", r"new\s+Function", r"\bimport\s*\(", r"\brequire\s*\(", r"setTimeout|setInterval"]:
-        assert not re.search(pattern, code), pattern
+    for module in sorted(PACKAGE.glob("*.py")):
+        tree = ast.parse(module.read_text())
+        called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        assert not called & forbidden, module.name
+    for module in sorted(PACKAGE.glob("*.mjs")):
+        code = _javascript(module)
+        for pattern in [r"\beval\s*\(", r"\bFunction\s*\(", r"new\s+Function", r"\bimport\s*\(", r"\brequire\s*\(", r"setTimeout|setInterval"]:
+            assert not re.search(pattern, code), (module.name, pattern)
 
 
 def test_javascript_evaluator_runs_in_browsers():
-    """No imports, no Node globals: the module loads as-is in a browser."""
-    source = (FORMS / "expressions.mjs").read_text()
-    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("//"))
-    assert not re.search(r"^\s*import\b", code, re.MULTILINE)
-    for name in ["process", "Buffer", "node:", "__dirname", "globalThis", "window", "document"]:
-        assert name not in code, name
+    """No Node globals, and imports only of each other: the modules load as they are in a browser."""
+    siblings = {f"./{p.name}" for p in PACKAGE.glob("*.mjs")}
+    for module in sorted(PACKAGE.glob("*.mjs")):
+        code = _javascript(module)
+        imported = re.findall(r"\bfrom\s+'([^']*)'", code)
+        assert set(imported) <= siblings, (module.name, imported)
+        assert not re.search(r"^\s*import\s*['\"]", code, re.MULTILINE), module.name
+        for name in ["process", "Buffer", "node:", "__dirname", "globalThis", "window", "document"]:
+            assert name not in code, (module.name, name)
 
 
 def test_results_are_plain_values():
@@ -471,7 +486,7 @@ def test_any_answer_text_compares_consistently(text):
 def run_node_checker(path: Path | None = None) -> tuple[int, dict, str]:
     node = shutil.which("node")
     if node is None:
-        pytest.fail("node is not installed: the JavaScript evaluator (forms/expressions.mjs) cannot be checked")
+        pytest.fail("node is not installed: the JavaScript evaluator (forms/expressions/*.mjs) cannot be checked")
     command = [node, str(CHECKER)] + ([str(path)] if path else [])
     done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=120, cwd=ROOT)
     try:

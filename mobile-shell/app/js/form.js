@@ -1,9 +1,9 @@
 // A form rendered from its definition (docs/forms.md): every field type, skip
-// logic and constraints through the shared evaluator (forms/expressions.mjs),
+// logic and constraints through the shared evaluator (forms/expressions/*.mjs),
 // messages in the language chosen at the door.  Field checks are the
 // server's own (forms/fieldchecks.mjs, the rules forms/fieldchecks.py runs):
 // what the phone accepts, the server and the roster keep.
-import { evaluate, truthy } from "../lib/expressions.mjs";
+import { evaluate, truthy } from "../lib/expressions/index.mjs";
 import { dateOk, emailOk, length, phoneOk, timeOk, typedNumber } from "../lib/fieldchecks.mjs";
 import { message, num, pick, t } from "./i18n.js";
 import { resizePhoto } from "./photo.js";
