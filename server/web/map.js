@@ -2,6 +2,7 @@
 // answers, photo and geotag flags.  Data: /api/v1/campaigns/<c>/assets (GeoJSON, filtered by the
 // server), .../assets/turfs, .../assets/records/<id>; downloads: .../assets/export.
 import { api, ApiError, campaign, campaignInfo, el, frame, localTime, pickCampaign, showError, t } from "./common.js";
+import { addBaseMap } from "./basemap.js";
 import { downloadCounted, savedText } from "./reports.js";
 import { choiceLabel, currentForms, fieldAt, fieldLabel, formOf, text, valueText, words } from "./labels.js";
 
@@ -238,8 +239,7 @@ async function start() {
   } catch (error) { /* the filters show the values as words */ }
 
   map = L.map("map", { zoomControl: true, maxZoom: 19 }).setView([0, 0], 2);
-  const site = await fetch("site.json").then((r) => r.json()).catch(() => ({}));
-  if (site.tile_url) L.tileLayer(site.tile_url, { attribution: site.tile_attribution || "", maxZoom: 19 }).addTo(map);
+  await addBaseMap(map);
   // No cluster animations: with 100,000 assets they are what makes zooming stutter.
   cluster = L.markerClusterGroup({ chunkedLoading: true, animate: false, disableClusteringAtZoom: 19, spiderfyOnMaxZoom: true });
   map.addLayer(cluster);
