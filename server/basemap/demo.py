@@ -16,7 +16,7 @@ from typing import Iterable
 
 from server.basemap import pmtiles
 
-ATTRIBUTION = "Blockwalk demo map (drawn from the demo's own streets and households)"
+ATTRIBUTION = "Demo map drawn by Blockwalk"
 ZOOMS = (13, 18)
 LAT_STEP, LON_STEP = 0.0009, 0.00125  # metres apart: ~100 x ~104 at the demo's latitude
 EAST_WEST = ["Fulton St", "Walnut St", "Maple St", "Carroll Ave", "Kinzie St", "Lake St"]
@@ -42,7 +42,7 @@ def tiles_over(bounds: tuple[float, float, float, float], z: int) -> Iterable[tu
             yield x, y
 
 
-def area_of(docs: list[dict], margin: float = 0.002) -> tuple[float, float, float, float]:
+def area_of(docs: list[dict], margin: float = 0.004) -> tuple[float, float, float, float]:
     lats, lons = [], []
     for doc in docs:
         if doc.get("type") == "household" and isinstance(doc.get("location"), dict):
@@ -58,19 +58,22 @@ def area_of(docs: list[dict], margin: float = 0.002) -> tuple[float, float, floa
     return min(lons) - margin, min(lats) - margin, max(lons) + margin, max(lats) + margin
 
 
+def _lat_lon(wx: float, wy: float, z: int) -> tuple[float, float]:
+    n = 256 * (1 << z)
+    return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * wy / n)))), wx / n * 360 - 180
+
+
 class Drawing:
-    """The demo area's streets, park and houses, drawn into any tile of it."""
+    """The demo area's streets, park and houses, drawn into any tile of it (the grid runs on to its edges)."""
 
     def __init__(self, docs: list[dict], bounds: tuple[float, float, float, float]):
         self.bounds = bounds
-        west, south, east, north = bounds
-        self.lats = [k * LAT_STEP for k in range(math.floor(south / LAT_STEP), math.ceil(north / LAT_STEP) + 1)]
-        self.lons = [k * LON_STEP for k in range(math.floor(west / LON_STEP), math.ceil(east / LON_STEP) + 1)]
         self.houses = [(d["location"]["lat"], d["location"]["lon"]) for d in docs
                        if d.get("type") == "household" and isinstance(d.get("location"), dict)]
         # One block of the grid is a park (the demo's community garden), near the middle.
-        i, j = len(self.lats) // 2, len(self.lons) // 2 - 1
-        self.park = (self.lats[i], self.lons[j], self.lats[i + 1], self.lons[j + 1]) if len(self.lats) > i + 1 and j >= 0 else None
+        lat = math.floor((bounds[1] + bounds[3]) / 2 / LAT_STEP) * LAT_STEP
+        lon = math.floor((bounds[0] + bounds[2]) / 2 / LON_STEP) * LON_STEP - LON_STEP
+        self.park = (lat, lon, lat + LAT_STEP, lon + LON_STEP)
 
     def tile(self, z: int, x: int, y: int) -> bytes:
         from PIL import Image, ImageDraw, ImageFont
@@ -84,13 +87,16 @@ class Drawing:
             wx, wy = _world(lat, lon, z)
             return (wx - ox) * SCALE, (wy - oy) * SCALE
 
+        north, west = _lat_lon(ox, oy, z)
+        south, east = _lat_lon(ox + 256, oy + 256, z)
+        reach = 3  # grid lines past the tile's edges: their labels may reach into it
+        lats = [k * LAT_STEP for k in range(math.floor(south / LAT_STEP) - reach, math.ceil(north / LAT_STEP) + reach + 1)]
+        lons = [k * LON_STEP for k in range(math.floor(west / LON_STEP) - reach, math.ceil(east / LON_STEP) + reach + 1)]
         metres_per_px = 156543.03 * math.cos(math.radians((self.bounds[1] + self.bounds[3]) / 2)) / (1 << z) / SCALE
         width = max(2, round(11 / metres_per_px))
-        west, south, east, north = self.bounds
-        if self.park:
-            a, b = px(self.park[2], self.park[1]), px(self.park[0], self.park[3])
-            draw.rectangle([a, b], fill=PARK)
-        lines = [(px(lat, west), px(lat, east)) for lat in self.lats] + [(px(south, lon), px(north, lon)) for lon in self.lons]
+        a, b = px(self.park[2], self.park[1]), px(self.park[0], self.park[3])
+        draw.rectangle([a, b], fill=PARK)
+        lines = [(px(lat, lons[0]), px(lat, lons[-1])) for lat in lats] + [(px(lats[0], lon), px(lats[-1], lon)) for lon in lons]
         for a, b in lines:  # the casing under every street, then the streets: crossings stay clean
             draw.line([a, b], fill=CASING, width=width + 2 * SCALE)
         for a, b in lines:
@@ -104,18 +110,19 @@ class Drawing:
                                    outline=HOUSE_EDGE if z >= 17 else None, width=SCALE)
         if z >= 16:
             font = ImageFont.load_default(11 * SCALE)
-            for k, lat in enumerate(self.lats):
+            every = 1 if z >= 17 else 3
+            for lat in lats:
                 name = EAST_WEST[round(lat / LAT_STEP) % len(EAST_WEST)]
-                for lon in self.lons[:-1]:  # a label mid-block, on every block at this zoom
-                    if (round(lon / LON_STEP) % (1 if z >= 17 else 3)):
+                for lon in lons[:-1]:  # a label mid-block, every block (every third further out)
+                    if round(lon / LON_STEP) % every:
                         continue
                     cx, cy = px(lat, lon + LON_STEP / 2)
                     if -300 < cx < size + 300 and -40 < cy < size + 40:
                         draw.text((cx, cy), name, fill=TEXT, font=font, anchor="mm")
-            for lon in self.lons:
+            for lon in lons:
                 name = NORTH_SOUTH[round(lon / LON_STEP) % len(NORTH_SOUTH)]
-                for lat in self.lats[:-1]:
-                    if (round(lat / LAT_STEP) % (1 if z >= 17 else 3)):
+                for lat in lats[:-1]:
+                    if round(lat / LAT_STEP) % every:
                         continue
                     cx, cy = px(lat + LAT_STEP / 2, lon)
                     if -40 < cx < size + 40 and -300 < cy < size + 300:

@@ -14,7 +14,8 @@ campaign is in it.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_smorest import abort
 
 from server.basemap.archive import Info
 
@@ -36,7 +37,7 @@ def info() -> Info | None:
 def meta() -> Response:
     found = info()
     if found is None:
-        abort(404, "This server has no base map (BLOCKWALK_BASEMAP is not set)")
+        abort(404, message="This server has no base map (BLOCKWALK_BASEMAP is not set)")
     response = jsonify(found.as_json())
     response.headers["Cache-Control"] = "no-cache"
     return response
@@ -46,12 +47,12 @@ def meta() -> Response:
 def tile(z: int, x: int, y: int, ext: str) -> Response:
     found = archive()
     if found is None:
-        abort(404, "This server has no base map (BLOCKWALK_BASEMAP is not set)")
+        abort(404, message="This server has no base map (BLOCKWALK_BASEMAP is not set)")
     if ext != found.info.format or z > 30:
-        abort(404, f"The base map's tiles are .{found.info.format}")
+        abort(404, message=f"The base map's tiles are .{found.info.format}")
     data = found.tile(z, x, y)
     if data is None:
-        abort(404, f"The base map has no tile {z}/{x}/{y} (outside its area or its zoom levels "
+        abort(404, message=f"The base map has no tile {z}/{x}/{y} (outside its area or its zoom levels "
                    f"{found.info.min_zoom}-{found.info.max_zoom})")
     response = Response(data, content_type=found.info.content_type)
     response.headers["Cache-Control"] = "public, max-age=86400"
