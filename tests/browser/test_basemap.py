@@ -94,6 +94,15 @@ def test_a_volunteer_keeps_the_turf_map_for_offline_and_sees_streets_after_a_rel
         expect(line).to_have_text(re.compile(r"^Map for offline: \d+\.\d MB of 25 MB$"))
         assert "Offline" in page.locator("#net").inner_text()
         shot(page, "phone-en-offline-turf-map")
+        page.get_by_role("button", name=re.compile("Español")).click()  # the volunteer's own words, in Spanish
+        expect(line).to_have_text(re.compile(r"^Mapa sin conexión: \d+,\d MB de 25 MB$"))
+        page.wait_for_function(TILES_LOADED, arg="#turf-map")
+        shot(page, "phone-es-offline-turf-map")
+        page.set_viewport_size({"width": 768, "height": 860})  # a tablet
+        page.wait_for_function(TILES_LOADED, arg="#turf-map")
+        shot(page, "tablet-es-offline-turf-map")
+        page.set_viewport_size({"width": 360, "height": 740})
+        page.get_by_role("button", name=re.compile("English")).click()
 
         # The pin-drop map at a door, still with no signal: the streets around the door.
         door = sorted((d for d in demo_documents(CAMPAIGN) if d.get("turf") == "turf:1" and d["type"] == "household"),
@@ -101,6 +110,7 @@ def test_a_volunteer_keeps_the_turf_map_for_offline_and_sees_streets_after_a_rel
         page.evaluate("h => { location.hash = h; }", f"#/form/meeting_awareness?household={door['_id']}")
         page.get_by_role("button", name="Mark on the map").click()
         page.wait_for_function(TILES_LOADED, arg=".pin-panel", timeout=20_000)
+        page.locator(".pin-panel .leaflet-container").scroll_into_view_if_needed()
         shot(page, "phone-en-offline-pin-map")
 
         # An assignment ends: its turf, and the tiles only it needed, leave the phone.
