@@ -143,9 +143,9 @@ def _vertical_text(img, centre: tuple[float, float], text: str, font) -> None:
     img.paste(Image.new("RGB", label.size, TEXT), (x, y), label)
 
 
-def write_demo_basemap(path: str, docs: list[dict], zooms: tuple[int, int] = ZOOMS) -> int:
-    """Draw the demo area (its turfs and households, with a margin) at ``zooms`` into a PMTiles file; its size."""
-    bounds = area_of(docs)
+def write_demo_basemap(path: str, docs: list[dict], zooms: tuple[int, int] = ZOOMS, margin: float = 0.004) -> int:
+    """Draw the demo area (its turfs and households, ``margin`` degrees around) at ``zooms`` into a PMTiles file; its size."""
+    bounds = area_of(docs, margin)
     drawing = Drawing(docs, bounds)
     tiles = [(z, x, y, drawing.tile(z, x, y)) for z in range(zooms[0], zooms[1] + 1) for x, y in tiles_over(bounds, z)]
     return pmtiles.write(path, tiles, tile_type="png", bounds=bounds, metadata={

@@ -14,7 +14,7 @@ const KEY = "bw.tiles";
 const ZOOMS = [14, 18];
 const DEFAULT_MB = 25;
 const MARGIN = 0.0005; // degrees around a turf (~50 m): the streets along its edge
-const PARALLEL = 6;
+const PARALLEL = 4; // requests at once: the browser's six connections less the live sync's and a push's
 
 export const offlineMap = { phase: "idle", done: 0, total: 0, reason: "" };
 let running = null;
@@ -140,32 +140,37 @@ async function download(cfg, turfs, limitMb) {
   if (!navigator.onLine) return update({ phase: Object.keys(sizes).length ? "done" : "waiting" });
   let done = urls.length - missing.length;
   let full = false;
+  let failed = null;
+  let next = 0;
   update({ phase: "loading", done, total: urls.length });
-  try {
-    for (let i = 0; i < missing.length && !full; i += PARALLEL) {
-      const batch = missing.slice(i, i + PARALLEL);
-      const got = await Promise.all(batch.map(async (url) => {
+  // A few requests at a time, each worker taking the next tile as soon as its last one is in: on a
+  // slow network every request waits a round trip, and a browser opens six connections to a server,
+  // one of them held by the live sync.
+  const worker = async () => {
+    while (!full && !failed && next < missing.length) {
+      const url = missing[next++];
+      try {
         const response = await fetch(url);
-        if (response.status === 404) return [url, null]; // the archive has no tile there
+        done += 1;
+        if (response.status === 404) { sizes[url] = 0; continue; } // the archive has no tile there
         if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
         const body = await response.blob();
-        return [url, body, response.headers.get("Content-Type")];
-      }));
-      for (const [url, body, type] of got) {
-        done += 1;
-        if (!body) { sizes[url] = 0; continue; }
         if (bytes + body.size > budget) { full = true; break; } // closest zooms come last: they are what is left out
-        await cache.put(url, new Response(body, { headers: { "Content-Type": type || "image/png" } }));
+        await cache.put(url, new Response(body, { headers: { "Content-Type": response.headers.get("Content-Type") || "image/png" } }));
         sizes[url] = body.size;
         bytes += body.size;
+        if (done % 20 === 0) save({ ...saved(), sizes });
+        update({ phase: "loading", done, total: urls.length });
+      } catch (err) {
+        failed = failed || err;
       }
-      save({ ...saved(), sizes, full });
-      update({ phase: "loading", done, total: urls.length });
     }
-  } catch (err) {
-    save({ ...saved(), sizes, full });
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, worker));
+  save({ ...saved(), sizes, full });
+  if (failed) {
     wanted = ""; // try again on the next redraw with signal
-    return update({ phase: "error", reason: err.message || String(err) });
+    return update({ phase: "error", reason: failed.message || String(failed) });
   }
   update({ phase: full ? "full" : "done" });
 }
