@@ -144,6 +144,15 @@ def test_a_volunteer_keeps_the_turf_map_for_offline_and_sees_streets_after_a_rel
         page.wait_for_function(only_turf_1, timeout=20_000)
         after = set(cached_tiles(page))
         assert after < before and any(p.startswith("/tiles/18/") for p in after)  # turf 1's stay
+
+        # The coordinator sets the campaign's limit to 0: the phones keep no map, and say why.
+        api = f"/api/v1/campaigns/{CAMPAIGN}"
+        none = map_server.http.patch(api, json={"offline_map_mb": 0}, headers={"If-Match": map_server.http.get(api).headers["ETag"]})
+        assert none.status_code == 200, none.text
+        expect(line).to_have_text(re.compile(r"not kept on this phone \(the campaign's size limit is 0 MB\)"), timeout=20_000)
+        assert cached_tiles(page) == []
+        back = map_server.http.patch(api, json={"offline_map_mb": 25}, headers={"If-Match": none.headers["ETag"]})
+        assert back.status_code == 200, back.text
     finally:
         context.close()
 

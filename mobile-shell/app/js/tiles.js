@@ -128,9 +128,19 @@ async function download(cfg, turfs, limitMb) {
   }
   const sizes = Object.fromEntries(Object.entries(state.sizes).filter(([url]) => keep.has(url)));
   let bytes = Object.values(sizes).reduce((a, b) => a + b, 0);
+  // A lowered limit: the closest zooms go first.
+  let over = false;
+  for (const url of [...urls].reverse()) {
+    if (bytes <= budget) break;
+    if (!sizes[url]) continue;
+    await cache.delete(url);
+    bytes -= sizes[url];
+    delete sizes[url];
+    over = true;
+  }
   const missing = [];
-  for (const url of urls) if (!(url in sizes)) missing.push(url);
-  save({ ...state, meta, sizes, budget, full: false });
+  if (!over) for (const url of urls) if (!(url in sizes)) missing.push(url);
+  save({ ...state, meta, sizes, budget, full: over });
   if (!budget) {
     for (const url of Object.keys(sizes)) await cache.delete(url);
     save({ ...saved(), sizes: {} });
