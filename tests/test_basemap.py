@@ -88,3 +88,27 @@ def test_tiles_are_served_cacheable_with_an_etag_and_404_outside(tmp_path):
     app.extensions["blockwalk.store"].close()
     bare = create_app({"STORE": f"sqlite://{tmp_path}/t.db"}, environ={}).test_client()
     assert bare.get("/tiles/meta.json").status_code == 404 and bare.get("/tiles/1/1/1.png").status_code == 404
+
+
+def test_tiles_behind_a_leaf_directory_are_found(tmp_path):
+    """Large archives (a city from a planet build) keep most entries in leaf directories: root -> leaf -> tile."""
+    tiles = {(15, 8400, 12176 + i): PNG + bytes([i]) for i in range(5)}
+    ids = sorted((pmtiles.tile_id(*k), v) for k, v in tiles.items())
+    data, entries = b"", []
+    for tid, blob in ids:
+        entries.append(pmtiles.Entry(tid, len(data), len(blob), 1))
+        data += blob
+    leaf = gzip.compress(pmtiles.encode_directory(entries))
+    root = gzip.compress(pmtiles.encode_directory([pmtiles.Entry(ids[0][0], 0, len(leaf), 0)]))
+    meta = gzip.compress(b'{"attribution": "x"}')
+    root_at = pmtiles.HEADER.size
+    meta_at, leaf_at = root_at + len(root), root_at + len(root) + len(meta)
+    data_at = leaf_at + len(leaf)
+    header = pmtiles.HEADER.pack(b"PMTiles", 3, root_at, len(root), meta_at, len(meta), leaf_at, len(leaf), data_at, len(data),
+                                 5, 5, 5, 1, 2, 1, 2, 15, 15, -877000000, 418000000, -876000000, 419000000, 15, -876500000, 418500000)
+    path = tmp_path / "leaf.pmtiles"
+    path.write_bytes(header + root + meta + leaf + data)
+    archive = open_archive(str(path))
+    for (z, x, y), blob in tiles.items():
+        assert archive.tile(z, x, y) == blob
+    assert archive.tile(15, 8400, 12175) is None and archive.tile(15, 8401, 12176) is None
