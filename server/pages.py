@@ -1,7 +1,7 @@
 """The coordinator pages: static HTML and JavaScript under ``/coordinator/``.
 
 The pages are plain ES modules in ``server/web/`` (no build step); their
-vendor files (Leaflet, its marker clustering) come from npm into
+vendor files (Leaflet, its marker clustering, Geoman's drawing tools) come from npm into
 ``server/web/node_modules`` and are served under ``/coordinator/vendor/``,
 so the pages need no CDN and work on a server with no internet.
 
@@ -34,6 +34,7 @@ WEB = webfiles.WEB
 VENDOR = {
     "leaflet": WEB / "node_modules" / "leaflet" / "dist",
     "leaflet.markercluster": WEB / "node_modules" / "leaflet.markercluster" / "dist",
+    "leaflet-geoman": WEB / "node_modules" / "@geoman-io" / "leaflet-geoman-free" / "dist",
 }
 PAGE_SUFFIXES = {".html", ".js", ".css", ".svg"}
 

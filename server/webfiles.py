@@ -83,8 +83,11 @@ PAGES_APP = WebApp(
         "node_modules/leaflet/dist/images/*.png",
         "node_modules/leaflet.markercluster/dist/leaflet.markercluster.js",
         "node_modules/leaflet.markercluster/dist/MarkerCluster*.css",
+        "node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js",
+        "node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css",
         "node_modules/leaflet/LICENSE",
         "node_modules/leaflet.markercluster/MIT-LICENCE.txt",
+        "node_modules/@geoman-io/leaflet-geoman-free/LICENSE",
     ),
     entry=("index.html",),
 )

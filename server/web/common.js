@@ -6,15 +6,25 @@
 const TOKEN = "blockwalk.token";
 const USER = "blockwalk.user";
 
-// Every coordinator page, in the navigation's order: [file, English title, Spanish title].
+// Every coordinator page, in the navigation's order: [file, English title, Spanish title, roles].
+// A page is listed for the roles given (the API refuses the others anyway); none given: for everyone.
+const READERS = ["admin", "coordinator", "organizer"];  // as server/access/roles.py
 export const PAGES = [
   ["index.html", "Home", "Inicio"],
-  ["map.html", "Asset map", "Mapa de recursos"],
-  ["conflicts.html", "Conflicts", "Conflictos"],
-  ["meetings.html", "Meetings", "Reuniones"],
-  ["progress.html", "Progress", "Avance"],
-  ["roster.html", "Roster", "Voluntarios"],
+  ["turfs.html", "Turfs", "Zonas", READERS],
+  ["households.html", "Households", "Hogares", READERS],
+  ["assignments.html", "Assignments", "Asignaciones", READERS],
+  ["map.html", "Asset map", "Mapa de recursos", READERS],
+  ["conflicts.html", "Conflicts", "Conflictos", READERS],
+  ["meetings.html", "Meetings", "Reuniones", READERS],
+  ["progress.html", "Progress", "Avance", READERS],
+  ["roster.html", "Roster", "Voluntarios", ["admin", "organizer"]],
 ];
+
+// The pages a role may use ("" or unknown: every page, until the role is known).
+export function pagesFor(role) {
+  return PAGES.filter(([, , , roles]) => !role || !roles || roles.includes(role));
+}
 
 export const lang = (navigator.language || "en").toLowerCase().startsWith("es") ? "es" : "en";
 
@@ -104,7 +114,8 @@ function statusText(status) {
 export function errorText(error) {
   const lines = [error.message || String(error)];
   const walk = (value, key) => {
-    if (typeof value === "string") lines.push(key ? `${key}: ${value}` : value);
+    // A reason the message already gives ("Bad geometry: X" and geometry: X) is not said twice.
+    if (typeof value === "string") { if (!lines[0].includes(value)) lines.push(key ? `${key}: ${value}` : value); }
     else if (Array.isArray(value)) value.forEach((item) => walk(item, key));
     else if (value && typeof value === "object") {
       for (const [k, v] of Object.entries(value)) walk(v, ["json", "query", "form", "files", "_schema", "problems"].includes(k) ? key : k);
@@ -190,11 +201,17 @@ export function frame(current) {
   const nav = el("nav", { "aria-label": t("Pages", "Páginas") },
     PAGES.map(([file, en, es]) => el("a", {
       href: `${file}${campaign() ? `?campaign=${encodeURIComponent(campaign())}` : ""}`,
-      "aria-current": file === current ? "page" : undefined,
+      "aria-current": file === current ? "page" : undefined, "data-page": file,
     }, t(en, es))),
     token() ? el("span", { class: "who" }, userName() || "",
       el("button", { type: "button", onclick: signOutAndRevoke }, t("Sign out", "Cerrar sesión"))) : null);
   document.body.prepend(el("header", {}, nav));
+  if (campaign() && token()) {  // once the person's role in the campaign is known, only the pages it may use
+    campaignInfo().then(({ role }) => {
+      const usable = new Set(pagesFor(role).map(([file]) => file));
+      nav.querySelectorAll("a[data-page]").forEach((a) => { a.hidden = !usable.has(a.dataset.page); });
+    });
+  }
   return true;
 }
 

@@ -137,6 +137,17 @@ async function resolve(conflict, body, card, done) {
 
 let cards = 0;
 
+// Who set a value, in words. A phone's id means nothing to a reader; it matters only when one
+// person set both values from two phones, and then the phones are told apart by number.
+function byWhom(heads, head) {
+  const who = head.by || t("unknown", "desconocido");
+  const sameName = heads.filter((other) => other.by === head.by);
+  const devices = [...new Set(sameName.map((other) => other.device))];
+  if (devices.length < 2) return who;
+  const n = devices.indexOf(head.device) + 1;
+  return `${who} · ${t(`phone ${n} of ${devices.length}`, `teléfono ${n} de ${devices.length}`)}`;
+}
+
 function card(conflict, definition) {
   const field = fieldAt(definition, conflict.field);
   const ctx = { conflict, definition, field };
@@ -149,7 +160,7 @@ function card(conflict, definition) {
     "aria-label": t(`Value ${index + 1} of ${conflict.heads.length}`, `Valor ${index + 1} de ${conflict.heads.length}`) },
     conflict.hidden ? el("p", { class: "value" }, t("(personal data)", "(datos personales)"))
       : valueNode(ctx, head.value, values.filter((_, i) => i !== index)),
-    el("p", { class: "muted" }, `${head.by || t("unknown", "desconocido")} · ${t("phone", "teléfono")} ${head.device || "?"}`),
+    el("p", { class: "muted" }, byWhom(conflict.heads, head)),
     el("p", { class: "muted" }, when(head.at)),
     el("p", { class: "muted" }, where(head.geotag)),
     conflict.hidden ? null : el("button", {
@@ -252,6 +263,23 @@ async function start() {
   } catch (error) { /* the queue still works without the turf names */ }
   turfSelect.addEventListener("change", load);
   await load();
+  showWanted(new URLSearchParams(location.search).get("record"));
+}
+
+// Opened from the asset map for one record ("conflicts.html?record=…"): that record's cards are
+// marked, scrolled to and focused; a record with nothing to review says so.
+function showWanted(record) {
+  if (!record) return;
+  const wanted = [...queue.querySelectorAll("article.conflict")].filter((node) => node.dataset.record === record);
+  if (!wanted.length) {
+    status.replaceChildren(el("p", { role: "status" },
+      t("The asset you came from has no conflict waiting.", "El recurso del que viene no tiene conflictos pendientes.")));
+    return;
+  }
+  wanted.forEach((node) => node.classList.add("wanted"));
+  wanted[0].tabIndex = -1;
+  wanted[0].scrollIntoView({ block: "start" });
+  wanted[0].focus();
 }
 
 start();

@@ -1,4 +1,5 @@
-import { api, campaign, el, frame, PAGES, showError, signIn, t, token } from "./common.js";
+import { api, campaign, el, frame, pagesFor, showError, signIn, t, token } from "./common.js";
+import { showSettings } from "./settings.js";
 
 const form = document.getElementById("signin");
 const home = document.getElementById("home");
@@ -15,16 +16,19 @@ async function showHome() {
   form.hidden = true;
   home.hidden = false;
   const select = document.getElementById("campaign");
+  const items = [];
+  // The pages the person's role in the chosen campaign lets them use.
+  const roleIn = (id) => (items.find((c) => c.id === id) || {}).role;
   const links = () => document.getElementById("pages").replaceChildren(
-    ...(select.value ? PAGES.filter(([file]) => file !== "index.html").map(([file, en, es]) => el("li", {},
+    ...(select.value ? pagesFor(roleIn(select.value)).filter(([file]) => file !== "index.html").map(([file, en, es]) => el("li", {},
       el("a", { href: `${file}?campaign=${encodeURIComponent(select.value)}` }, t(en, es)))) : []));
   select.addEventListener("change", () => {
     sessionStorage.setItem("blockwalk.campaign", select.value);
     links();
+    showSettings(select.value, roleIn(select.value));
   });
   home.setAttribute("aria-busy", "true");
   try {
-    const items = [];
     for (let page = 1; ; page += 1) {
       const { body, response } = await api(`/campaigns?page=${page}&page_size=100`);
       items.push(...body);
@@ -47,6 +51,7 @@ async function showHome() {
     home.setAttribute("aria-busy", "false");
   }
   links();
+  showSettings(select.value, roleIn(select.value));
 }
 
 form.addEventListener("submit", async (event) => {

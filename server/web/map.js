@@ -4,7 +4,7 @@
 import { api, ApiError, campaign, campaignInfo, el, frame, localTime, pickCampaign, showError, t } from "./common.js";
 import { addBaseMap } from "./basemap.js";
 import { downloadCounted, savedText } from "./reports.js";
-import { choiceLabel, currentForms, fieldAt, fieldLabel, formOf, text, valueText, words } from "./labels.js";
+import { addresses, addressOf, choiceLabel, currentForms, fieldAt, fieldLabel, formOf, text, valueText, words } from "./labels.js";
 
 const L = window.L;
 const FLAGS = {
@@ -151,6 +151,7 @@ async function open(record, item, marker) {
   try {
     const { body } = await api(`${base()}/records/${encodeURIComponent(record)}`);
     const definition = await formOf(body.form, body.form_version);
+    await addresses([body.household]);
     if (selected !== marker) return; // another asset was opened, or the filters changed, meanwhile
     const point = body.points.find((p) => p.item === item) || body.points[0];
     const flags = point.flags.length
@@ -180,7 +181,7 @@ async function open(record, item, marker) {
       el("p", {}, conflicts),
       el("p", { class: "muted where" }, point.lat == null ? t("No geotag", "Sin ubicación")
         : `${point.lat.toFixed(6)}, ${point.lon.toFixed(6)}` + (point.accuracy_m != null ? ` ± ${point.accuracy_m} m` : "")),
-      el("p", { class: "muted record-id" }, `${t("Record", "Registro")} ${record}`),
+      el("p", { class: "muted household" }, `${t("Household", "Hogar")}: ${addressOf(body.household)}`),
     );
     if (point.photo) {
       photo(record, point.photo).then((img) => document.getElementById("photo").replaceChildren(img))
@@ -251,6 +252,9 @@ async function start() {
     const layer = L.geoJSON(turfs, { style: { color: "#0b5cad", weight: 2, fillOpacity: 0.05 } })
       .eachLayer((l) => l.bindTooltip(l.feature.properties.name || l.feature.id, { sticky: true }))
       .addTo(map);
+    // The tooltip makes each turf a Tab stop: a screen reader says its name.
+    layer.eachLayer((l) => l.getElement()?.setAttribute("aria-label",
+      `${t("Turf", "Zona")} ${l.feature.properties.name || ""}`.trim()));
     if (turfs.features.some((f) => f.geometry)) bounds = turfBounds = layer.getBounds();
   } catch (error) {
     if (error instanceof ApiError && (error.status === 403 || error.status === 404)) {

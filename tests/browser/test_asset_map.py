@@ -102,6 +102,7 @@ def test_filters_change_what_the_map_shows_and_a_click_opens_the_asset(site, lap
     page.wait_for_function("() => document.querySelector('#detail img') && document.querySelector('#detail img').naturalWidth === 40")
     link = panel.get_by_role("link", name="Conflict queue")
     assert link.get_attribute("href") == f"conflicts.html?campaign={site.campaign}&record=record%3A0001"
+    assert "record:" not in opened and "Household: " in opened  # the household's address, never the record's id
     shot(page, "opened")
 
     page.select_option("#category", "culture")
@@ -118,6 +119,14 @@ def test_filters_change_what_the_map_shows_and_a_click_opens_the_asset(site, lap
     for i in range(labels.count()):
         assert labels.nth(i).bounding_box()["height"] < 4 * 24, labels.nth(i).inner_text()
     assert panel.evaluate("node => node.scrollWidth <= node.clientWidth")
+    # The panel's link opens the review queue at this asset: its cards marked and focused, or word that none waits.
+    panel.get_by_role("link", name=re.compile("^Conflict queue")).click()
+    page.wait_for_url(re.compile(r"conflicts\.html"))
+    expect(page.locator("article.conflict.wanted").first.or_(page.get_by_role("status"))).to_be_visible()
+    if page.locator("article.conflict.wanted").count():
+        assert page.evaluate("document.activeElement.classList.contains('wanted')")
+    else:
+        expect(page.get_by_role("status")).to_contain_text("no conflict waiting")
     assert errors == []
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.peers import LiveServer
 
@@ -112,3 +113,33 @@ def test_pages_are_served_with_a_strict_content_security_policy(site):
     assert site.http.get("/coordinator/vendor/leaflet/../package.json").status_code == 404
     assert site.http.get("/coordinator/package.json").status_code == 404
     assert site.http.get("/coordinator/site.json").json() == {"tile_url": "", "tile_attribution": ""}
+
+
+def test_a_coordinator_sets_the_campaigns_name_and_time_zone_on_the_home_page(site, laptop):
+    page, errors = laptop
+    campaign = site.new_db("settings")
+    page.goto(f"{site.url}/coordinator/index.html?campaign={campaign}")
+    page.get_by_label("Name").fill(LiveServer.ADMIN[0])
+    page.get_by_label("Password").fill(LiveServer.ADMIN[1])
+    page.get_by_role("button", name="Sign in").click()
+    settings = page.get_by_role("form", name="Settings")
+    settings.get_by_label("Time zone").select_option("America/Chicago")
+    assert "Now there:" in settings.inner_text()  # what the zone means, in a clock the coordinator can check
+    settings.get_by_label("Title").fill("Riverside spring canvass")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(settings.get_by_role("status")).to_have_text("Settings saved.")
+    saved = site.http.get(f"/api/v1/campaigns/{campaign}").json()
+    assert (saved["name"], saved["time_zone"]) == ("Riverside spring canvass", "America/Chicago")
+    assert page.get_by_label("Campaign").locator("option:checked").inner_text() == f"Riverside spring canvass ({campaign})"
+    shot(page, "settings")
+
+    # Someone else changes the campaign meanwhile: the form says so in words and shows their settings.
+    etag = site.http.get(f"/api/v1/campaigns/{campaign}").headers["etag"]
+    assert site.http.patch(f"/api/v1/campaigns/{campaign}", json={"time_zone": "Europe/Madrid"},
+                           headers={"If-Match": etag}).status_code == 200
+    settings.get_by_label("Time zone").select_option("America/New_York")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(settings.get_by_role("alert")).to_contain_text("Someone changed these settings meanwhile")
+    assert settings.get_by_label("Time zone").input_value() == "Europe/Madrid"
+    assert site.http.get(f"/api/v1/campaigns/{campaign}").json()["time_zone"] == "Europe/Madrid"
+    assert errors == []

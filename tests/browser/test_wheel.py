@@ -152,6 +152,9 @@ def test_an_installed_coordinator_page_loads_and_signs_in(served, chromium):
         page.locator("#home").wait_for()
         page.goto(f"{url}/coordinator/map.html")
         page.wait_for_function("() => typeof L === 'object' && typeof L.markerClusterGroup === 'function'")
+        page.goto(f"{url}/coordinator/turfs.html")  # the drawing tools (Geoman), from the wheel too
+        page.wait_for_function("() => typeof L === 'object' && typeof L.PM === 'object'")
+        page.locator("body[data-ready='true']").wait_for()
         assert errors == []
     finally:
         context.close()
