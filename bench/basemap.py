@@ -15,8 +15,8 @@ In one run, on this machine:
   (CDP ``Network.emulateNetworkConditions``: 2 s round trip, 50 KB/s each
   way) and a coordinator raises the limit to 25 MB; the campaign document
   reaches the phone over the live sync and the app downloads the turf's tiles
-  (four at a time, into the Cache Storage).  Timed inside the page (resource
-  timing), from the first tile asked for to the last one in;
+  (in packs of 64, ``POST /tiles/pack``, into the Cache Storage).  Timed inside
+  the page (resource timing), from the first pack asked for to the last one in;
 * **the peer**: a page of the static server, on the same throttled profile,
   fetches the same tiles one by one from the plain folder, timed inside the
   page.
@@ -123,7 +123,7 @@ def app_round(playwright, live: LiveServer, docs: list[dict], user: str) -> tupl
         lines = page.evaluate("benchLines")
         kept = page.evaluate("async () => (await (await caches.open('blockwalk-tiles')).keys()).map((r) => new URL(r.url).pathname)")
         size = page.evaluate("() => Object.values(JSON.parse(localStorage.getItem('bw.tiles')).sizes).reduce((a, b) => a + b, 0)")
-        timing = page.evaluate("""() => performance.getEntriesByType('resource').filter((e) => /\\/tiles\\/\\d/.test(e.name))
+        timing = page.evaluate("""() => performance.getEntriesByType('resource').filter((e) => /\\/tiles\\/(\\d|pack)/.test(e.name))
             .map((e) => [e.startTime, e.responseEnd])""")
     finally:
         browser.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import sqlite3
 
 import pytest
@@ -85,6 +86,15 @@ def test_tiles_are_served_cacheable_with_an_etag_and_404_outside(tmp_path):
                     "attribution": "Demo", "name": "", "url": "/tiles/{z}/{x}/{y}.png"}
     assert client.get("/coordinator/site.json").json == {"tile_url": "/tiles/{z}/{x}/{y}.png", "tile_attribution": "Demo"}
     assert client.get("/app/config.json").json["tile_url"] == "/tiles/{z}/{x}/{y}.png"
+    pack = client.post("/tiles/pack", json={"tiles": [[14, 4200, 6089], [14, 4200, 6088]]})  # one it has, one it has not
+    assert pack.status_code == 200 and pack.headers["Cache-Control"] == "no-store"
+    head = int.from_bytes(pack.data[:4], "big")
+    assert json.loads(pack.data[4:4 + head]) == [[14, 4200, 6088, len(PNG) + 1]] and pack.data[4 + head:] == PNG + b"x"
+    for bad in ({"tiles": []}, {"tiles": [[14, 1]]}, {"tiles": [[14, -1, 2]]}, {"tiles": [[31, 0, 0]]}, {"tiles": [["14", 1, 2]]},
+                {"tiles": [[14, 1, 2]] * 257}, [[14, 1, 2]], {"tiles": [[14, 1.5, 2]]}):
+        refused = client.post("/tiles/pack", json=bad)
+        assert refused.status_code == 422 and "1 to 256 tiles" in refused.json["message"], bad
+    assert client.post("/tiles/pack", data=b"\xff\xfe", content_type="application/json").status_code == 422
     app.extensions["blockwalk.store"].close()
     bare = create_app({"STORE": f"sqlite://{tmp_path}/t.db"}, environ={}).test_client()
     assert bare.get("/tiles/meta.json").status_code == 404 and bare.get("/tiles/1/1/1.png").status_code == 404

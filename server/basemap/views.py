@@ -10,6 +10,8 @@ campaign is in it.
 * ``GET /tiles/{z}/{x}/{y}.{format}``: one tile, ``Cache-Control: public`` for a
   day and an ETag that changes with the archive file (304 on a match); 404 for
   a tile the archive does not hold (outside its area or its zooms).
+* ``POST /tiles/pack``: up to 256 tiles in one answer (``pack``), what a phone
+  downloads its turfs' map with: on a slow network each request costs a round trip.
 """
 
 from __future__ import annotations
@@ -59,6 +61,43 @@ def tile(z: int, x: int, y: int, ext: str) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.set_etag(f"{found.info.etag}-{z}-{x}-{y}")
     return response.make_conditional(request)
+
+
+PACK_MOST = 256  # tiles a pack may ask for: a few hundred KB, a minute at worst on slow 3G
+
+
+@bp.post("/pack")
+def pack() -> Response:
+    """Many tiles in one answer, for a phone keeping its turfs' map: one round trip instead of one a tile.
+
+    The body is ``{"tiles": [[z, x, y], ...]}`` (at most 256); the answer is
+    ``application/octet-stream``: a 4-byte big-endian length, that many bytes
+    of JSON ``[[z, x, y, length], ...]`` (the tiles the archive holds, in the
+    order asked), then their bytes one after the other.
+    """
+    import json
+    import struct
+
+    found = archive()
+    if found is None:
+        abort(404, message="This server has no base map (BLOCKWALK_BASEMAP is not set)")
+    body = request.get_json(silent=True)
+    wanted = body.get("tiles") if isinstance(body, dict) else None
+    if not isinstance(wanted, list) or not 0 < len(wanted) <= PACK_MOST or not all(
+            isinstance(t, list) and len(t) == 3 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in t)
+            and t[0] <= 30 for t in wanted):
+        abort(422, message=f'Send {{"tiles": [[z, x, y], ...]}}: 1 to {PACK_MOST} tiles, each three whole numbers 0 or more, z at most 30')
+    index, blobs = [], []
+    for z, x, y in wanted:
+        data = found.tile(z, x, y)
+        if data is not None:
+            index.append([z, x, y, len(data)])
+            blobs.append(data)
+    head = json.dumps(index, separators=(",", ":")).encode()
+    response = Response(struct.pack(">I", len(head)) + head + b"".join(blobs), content_type="application/octet-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def tile_source() -> tuple[str, str]:

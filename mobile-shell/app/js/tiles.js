@@ -1,6 +1,6 @@
 // The base map kept on the phone (docs/basemap.md): the tiles of the server's own base map
-// (/tiles/, BLOCKWALK_BASEMAP) covering the volunteer's turfs, zooms 14 to 18, downloaded into
-// the Cache Storage when there is signal, within the campaign's size limit (offline_map_mb,
+// (/tiles/, BLOCKWALK_BASEMAP) covering the volunteer's turfs, zooms 14 to 18, downloaded in packs
+// (POST /tiles/pack) into the Cache Storage when there is signal, within the campaign's size limit (offline_map_mb,
 // 25 MB unless the coordinator sets another), and served from there by the service worker
 // (sw.js) whether or not there is signal.  A turf that leaves the phone (its assignment
 // ended) takes its tiles with it; signing out drops them all.
@@ -14,7 +14,8 @@ const KEY = "bw.tiles";
 const ZOOMS = [14, 18];
 const DEFAULT_MB = 25;
 const MARGIN = 0.0005; // degrees around a turf (~50 m): the streets along its edge
-const PARALLEL = 4; // requests at once: the browser's six connections less the live sync's and a push's
+const PACK = 64; // tiles a request (the server takes up to 256)
+const TYPES = { png: "image/png", jpg: "image/jpeg", webp: "image/webp" };
 
 export const offlineMap = { phase: "idle", done: 0, total: 0, reason: "" };
 let running = null;
@@ -150,37 +151,46 @@ async function download(cfg, turfs, limitMb) {
   if (!navigator.onLine) return update({ phase: Object.keys(sizes).length ? "done" : "waiting" });
   let done = urls.length - missing.length;
   let full = false;
-  let failed = null;
-  let next = 0;
   update({ phase: "loading", done, total: urls.length });
-  // A few requests at a time, each worker taking the next tile as soon as its last one is in: on a
-  // slow network every request waits a round trip, and a browser opens six connections to a server,
-  // one of them held by the live sync.
-  const worker = async () => {
-    while (!full && !failed && next < missing.length) {
-      const url = missing[next++];
-      try {
-        const response = await fetch(url);
-        done += 1;
-        if (response.status === 404) { sizes[url] = 0; continue; } // the archive has no tile there
-        if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-        const body = await response.blob();
-        if (bytes + body.size > budget) { full = true; break; } // closest zooms come last: they are what is left out
-        await cache.put(url, new Response(body, { headers: { "Content-Type": response.headers.get("Content-Type") || "image/png" } }));
-        sizes[url] = body.size;
-        bytes += body.size;
-        if (done % 20 === 0) save({ ...saved(), sizes });
-        update({ phase: "loading", done, total: urls.length });
-      } catch (err) {
-        failed = failed || err;
+  try {
+    // In packs (POST /tiles/pack): on a slow network every request waits a round trip, so a pack of
+    // 64 tiles costs one instead of 64; the progress moves a pack at a time.
+    for (let i = 0; i < missing.length && !full; i += PACK) {
+      const batch = missing.slice(i, i + PACK);
+      const response = await fetch("/tiles/pack", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ tiles: batch.map((url) => url.split(/[/.]/).slice(2, 5).map(Number)) }),
+      });
+      if (!response.ok) {
+        const json = await response.json().catch(() => ({}));
+        throw new Error(json.message || `${response.status} ${response.statusText}`);
       }
+      const buffer = await response.arrayBuffer();
+      const headLength = new DataView(buffer).getUint32(0);
+      const index = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, headLength)));
+      let at = 4 + headLength;
+      for (const url of batch) sizes[url] = sizes[url] ?? 0; // none in the archive there, unless the pack has it
+      for (const [z, x, y, length] of index) {
+        const url = `/tiles/${z}/${x}/${y}.${meta.format}`;
+        const body = new Blob([new Uint8Array(buffer, at, length)], { type: TYPES[meta.format] });
+        at += length;
+        if (bytes + length > budget) { // closest zooms come last: they are what is left out
+          full = true;
+          for (const left of batch.slice(batch.indexOf(url))) delete sizes[left];
+          break;
+        }
+        await cache.put(url, new Response(body, { headers: { "Content-Type": TYPES[meta.format] } }));
+        sizes[url] = length;
+        bytes += length;
+      }
+      done += batch.length;
+      save({ ...saved(), sizes, full });
+      update({ phase: "loading", done, total: urls.length });
     }
-  };
-  await Promise.all(Array.from({ length: PARALLEL }, worker));
-  save({ ...saved(), sizes, full });
-  if (failed) {
+  } catch (err) {
+    save({ ...saved(), sizes, full });
     wanted = ""; // try again on the next redraw with signal
-    return update({ phase: "error", reason: failed.message || String(failed) });
+    return update({ phase: "error", reason: err.message || String(err) });
   }
   update({ phase: full ? "full" : "done" });
 }
