@@ -46,6 +46,8 @@ class Campaign(Schema):
     role = fields.String(required=True, metadata={"enum": list(ROLES), "description": "Your role in it"})
     drives = fields.List(fields.Nested(Drive), required=True)
     time_zone = fields.String(required=True, metadata={"description": "The campaign's IANA time zone (pages show times in it); UTC if not set"})
+    offline_map_mb = fields.Integer(required=True, metadata={
+        "description": "Most megabytes of base map each phone keeps for its turfs (docs/basemap.md); 25 if not set"})
     rev = fields.String(**REV)
 
 
@@ -57,15 +59,21 @@ class CampaignIn(Schema):
     time_zone = Text(load_default="UTC", validate=_time_zone)
 
 
+OFFLINE_MAP_MB = (0, 500)  # 0: phones keep no base map; 500: more than a city at street zooms
+
+
 class CampaignPatch(Schema):
     name = Text(validate=validate.Length(min=1, max=200))
     description = Text(validate=validate.Length(max=5000))
     time_zone = Text(validate=_time_zone)
+    offline_map_mb = fields.Integer(strict=True, validate=validate.Range(*OFFLINE_MAP_MB, error=(
+        "The base map a phone keeps is 0 (none) to 500 MB")), metadata={
+        "description": "Most megabytes of base map each phone keeps for its turfs; 0: none"})
 
     @validates_schema
     def _something(self, data, **kwargs):
         if not data:
-            raise ValidationError("Send name, description, time_zone or some of them")
+            raise ValidationError("Send name, description, time_zone, offline_map_mb or some of them")
 
 
 class Member(Schema):

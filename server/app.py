@@ -25,6 +25,14 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     app.config.update(settings.load(environ, config))
     app.config["VERSION"] = _version()
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
+    if app.config["BASEMAP"]:
+        from server.basemap.archive import ArchiveError, open_archive
+        from server.basemap.views import EXTENSION
+
+        try:
+            app.extensions[EXTENSION] = open_archive(str(app.config["BASEMAP"]))
+        except ArchiveError as exc:
+            raise settings.ConfigError(f"{settings.PREFIX}BASEMAP: {exc}") from None
     store = open_store(settings.store_url(app.config), app.config)
     app.extensions["blockwalk.store"] = store
     app.extensions["blockwalk.accounts"] = Accounts(store)
@@ -33,6 +41,7 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
 
     from server import api, cors
     from server.app_shell import bp as app_shell_bp
+    from server.basemap.views import bp as basemap_bp
     from server.health import bp as health_bp
     from server.pages import bp as pages_bp
     from server.replication import bp as replication_bp
@@ -41,6 +50,7 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     app.register_blueprint(replication_bp)
     app.register_blueprint(app_shell_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(basemap_bp)
     api.init_app(app)
     cors.init_app(app)
 

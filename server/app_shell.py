@@ -33,6 +33,7 @@ from flask import Blueprint, Response, abort, current_app, redirect
 
 from forms.messages import CATALOGUES
 from server import webfiles
+from server.basemap.views import tile_source
 
 ROOT = webfiles.CHECKOUT  # the packages' folder: the checkout, or site-packages
 SHELL = webfiles.SHELL
@@ -81,8 +82,9 @@ def _messages() -> bytes:
 
 def _config() -> bytes:
     config = current_app.config
+    tile_url, attribution = tile_source()  # /tiles/...: the server's own base map, kept on the phone for offline use
     return json.dumps({
-        "tile_url": config["TILE_URL"] or None, "tile_attribution": config["TILE_ATTRIBUTION"],
+        "tile_url": tile_url or None, "tile_attribution": attribution,
         # What the server checks, so the phone warns at the door (a campaign's phone_region overrides the region).
         "phone_region": str(config["PHONE_REGION"]),
         "household_max_m": float(config["GEOTAG_HOUSEHOLD_MAX_M"]),

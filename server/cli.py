@@ -424,15 +424,20 @@ def restore(backup_file: str, yes: bool, store: str | None) -> None:
 
 @main.command()
 @click.option("--name", default="demo", show_default=True, help="Database of the demo campaign.")
+@click.option("--basemap", "basemap_path", type=click.Path(dir_okay=False),
+              help="Also draw the demo area's base map into this PMTiles file (unless it is there already); "
+                   "serve it with BLOCKWALK_BASEMAP.")
 @store_option
 @_guarded
-def demo(name: str, store: str | None) -> None:
-    """Load a realistic demo campaign (asset mapping, recruitment, a meeting)."""
+def demo(name: str, basemap_path: str | None, store: str | None) -> None:
+    """Load a realistic demo campaign (asset mapping, recruitment, a meeting); --basemap: its base map too."""
     import secrets
+    from pathlib import Path
 
-    from server.demo import load_demo, people
+    from server.demo import demo_documents, load_demo, people
 
-    server = _open(_config(STORE=store))
+    config = _config(STORE=store)
+    server = _open(config)
     try:
         count = load_demo(server, name)
         accounts = Accounts(server)
@@ -451,6 +456,20 @@ def demo(name: str, store: str | None) -> None:
         click.echo(f"Loaded the demo campaign into {name!r}: {count} documents.", err=True)
     else:
         click.echo(f"The demo campaign is already in {name!r}.", err=True)
+    # The demo's streets with no internet: a base map drawn from its own streets and households.
+    if basemap_path:
+        path = Path(basemap_path)
+        if not path.exists():
+            from server.basemap.demo import write_demo_basemap
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            size = write_demo_basemap(str(path), demo_documents(name))
+            click.echo(f"Drew the demo area's base map: {path} ({size / 1e6:.1f} MB).", err=True)
+        if str(config["BASEMAP"]) != str(path):
+            click.echo(f"Serve it with BLOCKWALK_BASEMAP={path}", err=True)
+    elif not config["BASEMAP"]:
+        click.echo("No base map: `blockwalk demo --basemap demo.pmtiles` draws the demo area's, "
+                   "served with BLOCKWALK_BASEMAP=demo.pmtiles (scripts/demo does both).", err=True)
     click.echo(name)
 
 

@@ -130,6 +130,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("CONNECTION_LIMIT", _positive_int, lambda: 10_000, "Most connections the server holds open at once (each live phone holds one), capped below the open-file limit; more wait in the listen backlog."),
         Setting("TRUSTED_PROXIES", _count, lambda: 0, "Reverse proxies (load balancers) in front of the server whose X-Forwarded-For and X-Forwarded-Proto headers are believed; 0 (default): none, the peer's address is the client's."),
         Setting("LONGPOLL_SECONDS", _positive_int, lambda: 60, "Longest a longpoll _changes request is held open."),
+        Setting("BASEMAP", str, lambda: "", "Base-map archive the server serves at /tiles/ to every map, offline too: a raster PMTiles (v3) or MBTiles file of the campaign's area (docs/basemap.md); empty (default): none. Wins over TILE_URL."),
         Setting("TILE_URL", _tile_url, lambda: "", "Base-map tile URL template (https://host/{z}/{x}/{y}.png) for the maps of the app and the coordinator pages; empty (default): vector turfs and points only, no base map."),
         Setting("TILE_ATTRIBUTION", str, lambda: "", "Attribution shown under the base map, as the tile provider requires."),
         Setting("INDEX_DIR", str, lambda: "", "Folder of the server's rebuildable indexes (asset map, roster); default: beside the SQLite store (<store>.index), or DATA_DIR/index/<store> for CouchDB."),

@@ -9,7 +9,8 @@ Pages sign in with a name and password through the REST API
 (``POST /api/v1/auth/login``) and keep the device token in the tab's
 ``sessionStorage`` (gone when the tab closes), sending it as
 ``Authorization: Bearer`` on every API call; a strict Content-Security-Policy
-(no inline script, no other origin but the configured tile server) keeps
+(no inline script, no other origin but the configured tile server; the
+base-map archive's tiles are same-origin, ``/tiles/``) keeps
 other scripts from reading it.  Every permission is checked by the API, not
 by the page.
 
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
 
 from server import webfiles
+from server.basemap.views import tile_source
 
 WEB = webfiles.WEB
 # The dist folder of each vendor package the pages may load, and nothing else of node_modules.
@@ -43,8 +45,9 @@ webfiles.guard(bp, webfiles.PAGES_APP)
 @bp.after_request
 def _headers(response: Response) -> Response:
     tile_origin = ""
-    if current_app.config.get("TILE_URL"):
-        parts = urlsplit(current_app.config["TILE_URL"])
+    tile_url = tile_source()[0]
+    if tile_url.startswith(("https://", "http://")):
+        parts = urlsplit(tile_url)
         tile_origin = f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"  # {s}: the provider's subdomains
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -64,9 +67,9 @@ def index() -> Response:
 
 @bp.route("/site.json")
 def site() -> Response:
-    """What the pages need to know of this server: the base map, if any."""
-    return jsonify(tile_url=current_app.config.get("TILE_URL") or "",
-                   tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "")
+    """What the pages need to know of this server: the base map, if any (``/tiles/...``: the archive's)."""
+    tile_url, attribution = tile_source()
+    return jsonify(tile_url=tile_url, tile_attribution=attribution)
 
 
 @bp.route("/vendor/<package>/<path:name>")

@@ -31,7 +31,7 @@ def test_an_admin_creates_a_campaign_and_a_coordinator_renames_it_under_if_match
     made = ada.post("/api/v1/campaigns", json={"id": "north", "name": "North side", "description": "Spring drive"})
     assert made.status_code == 201 and made.get_json() | {"rev": None} == {
         "id": "north", "name": "North side", "description": "Spring drive", "role": "admin", "drives": [],
-        "time_zone": "UTC", "rev": None}
+        "time_zone": "UTC", "offline_map_mb": 25, "rev": None}
     assert ada.post("/api/v1/campaigns", json={"id": "north", "name": "Again"}).status_code == 409
     assert ada.post("/api/v1/campaigns", json={"id": "North!", "name": "Bad"}).status_code == 422
     # The campaign document is synced: a phone of the campaign reads it.
@@ -58,7 +58,7 @@ def test_a_campaign_made_without_a_document_gets_one_on_its_first_edit(app):
     ada = world.client(app, "ada")
     bare = ada.get("/api/v1/campaigns/south")
     assert bare.get_json() == {"id": "south", "name": "south", "description": "", "role": "admin", "drives": [],
-                               "time_zone": "UTC", "rev": None} and "ETag" not in bare.headers
+                               "time_zone": "UTC", "offline_map_mb": 25, "rev": None} and "ETag" not in bare.headers
     assert ada.patch("/api/v1/campaigns/south", json={"description": "x"}, headers={"If-Match": '"1-abc"'}).status_code == 412
     first = ada.patch("/api/v1/campaigns/south", json={"description": "Made later"})
     assert first.status_code == 200 and first.get_json()["rev"].startswith("1-")

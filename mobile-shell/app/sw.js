@@ -19,8 +19,21 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
+// The base map's tiles (/tiles/): the ones kept for the volunteer's turfs (js/tiles.js fills
+// the cache, never versioned, so an app update keeps them) are served from the phone, signal
+// or not; others come from the network when there is some.
+const TILES = "blockwalk-tiles";
+
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
+  if (event.request.method === "GET" && url.origin === location.origin && url.pathname.startsWith("/tiles/")
+      && url.pathname !== "/tiles/meta.json") {
+    event.respondWith((async () => {
+      const hit = await (await caches.open(TILES)).match(url.pathname);
+      return hit || fetch(event.request);
+    })());
+    return;
+  }
   if (event.request.method !== "GET" || url.origin !== location.origin || !url.pathname.startsWith("/app/")) return;
   // Cache first (the app must start at once, signal or not); the page itself
   // with ignoreSearch so /app/?campaign=x works offline too.

@@ -37,6 +37,9 @@ blp = Blueprint("campaigns", __name__, url_prefix="/campaigns",
 blp.before_request(api_authenticate)
 blp.before_request(require_member)  # on /campaigns/<campaign>/...: 403 before anything else
 
+DEFAULT_OFFLINE_MAP_MB = 25
+
+
 def campaign_doc_id(campaign: str) -> str:
     return f"campaign:{campaign}"
 
@@ -62,7 +65,14 @@ def _view(campaign: str, doc: dict | None) -> dict:
     doc = doc or {}
     return {"id": campaign, "name": doc.get("name") or campaign, "description": doc.get("description") or "",
             "role": role_in(g.user, campaign), "drives": drives_of(doc),
-            "time_zone": doc.get("time_zone") if isinstance(doc.get("time_zone"), str) else "UTC", "rev": doc.get("_rev")}
+            "time_zone": doc.get("time_zone") if isinstance(doc.get("time_zone"), str) else "UTC",
+            "offline_map_mb": _offline_map_mb(doc), "rev": doc.get("_rev")}
+
+
+def _offline_map_mb(doc: dict) -> int:
+    """The phones' base-map limit; the app reads the same field of the synced document (mobile-shell tiles.js)."""
+    value = doc.get("offline_map_mb")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else DEFAULT_OFFLINE_MAP_MB
 
 
 def _etag(doc: dict | None) -> dict:
@@ -118,7 +128,7 @@ class CampaignResource(MethodView):
     @blp.alt_response(412, description="If-Match names another revision")
     @blp.alt_response(428, description="If-Match is required once the campaign document exists")
     def patch(self, changes: dict, campaign: str):
-        """Change the name, description or time zone (an admin or a coordinator), with If-Match."""
+        """Change the name, description, time zone or phones' base-map limit (an admin or a coordinator), with If-Match."""
         require_campaign_role(("admin", "coordinator"), "Only an admin or a coordinator may change a campaign", campaign)
         store = campaign_store(campaign)
         current = campaign_doc(store, campaign)

@@ -10,6 +10,7 @@ import {
 import { FormView, el } from "./form.js";
 import { GeoWatch, metresBetween, metresOutside } from "./geo.js";
 import { turfMap, pickPoint, mapConfig, showYou, STATUS_COLOURS } from "./map.js";
+import { keepTiles, offlineMapLine, dropTiles } from "./tiles.js";
 
 const main = document.getElementById("main");
 const bar = document.getElementById("bar");
@@ -405,6 +406,7 @@ async function turfsScreen(params) {
     el("a", { href: "#/turfs", className: mapView ? "" : "on", textContent: t("list") }),
     el("a", { href: "#/turfs?view=map", className: mapView ? "on" : "", textContent: t("map") }));
   const notices = assignmentNotices(d);
+  keepTiles(config, d.turfs, d.campaign); // the base map of these turfs, for use with no signal
   if (!d.turfs.length) {
     screen(t("my_turfs"), toggle, ...notices, el("p", { className: "empty", textContent: t("no_turfs") }));
     return;
@@ -419,7 +421,7 @@ async function turfsScreen(params) {
     const legend = el("ul", { className: "legend", id: "map-legend" },
       key(STATUS_COLOURS.contacted, t("legend_contacted")), key(STATUS_COLOURS.other, t("legend_tried")),
       key(STATUS_COLOURS.none, t("legend_todo")), key(STATUS_COLOURS.you, t("legend_you"), true));
-    screen(t("my_turfs"), toggle, ...notices, box, legend);
+    screen(t("my_turfs"), toggle, ...notices, box, offlineMapLine(), legend);
     const map = await turfMap(box, perTurf, (id) => { location.hash = `#/turf/${encodeURIComponent(id)}`; },
       (id) => { location.hash = `#/household/${encodeURIComponent(id)}`; });
     cleanup.push(() => map.remove());
@@ -433,7 +435,7 @@ async function turfsScreen(params) {
     }
     return;
   }
-  screen(t("my_turfs"), toggle, ...notices, el("ul", { className: "list", id: "turf-list" }, perTurf.map(({ turf, households: list }) =>
+  screen(t("my_turfs"), toggle, ...notices, offlineMapLine(), el("ul", { className: "list", id: "turf-list" }, perTurf.map(({ turf, households: list }) =>
     el("li", {}, el("a", { href: `#/turf/${encodeURIComponent(turf._id)}`, className: "row" },
       el("strong", { textContent: turf.name || turf._id }),
       el("span", { className: "meta", textContent: `${t("doors", { n: list.length })} · ${t("visited", { n: list.filter((x) => x.status).length })}` }))))));
@@ -792,6 +794,7 @@ async function signOut() {
   stopSync();
   const token = session.token;
   await wipe();
+  await dropTiles();
   revoke(token);
   location.hash = "#/signin";
   route();

@@ -1,5 +1,7 @@
-// Maps with Leaflet: vector turfs and households; a base map only when the
-// server is configured with a tile URL (BLOCKWALK_TILE_URL).
+// Maps with Leaflet: vector turfs and households over the base map: the server's
+// own (BLOCKWALK_BASEMAP, kept on the phone by tiles.js) or a tile server's
+// (BLOCKWALK_TILE_URL); none when neither is configured.
+import { tileMeta } from "./tiles.js";
 export const STATUS_COLOURS = { none: "#6b6b6b", contacted: "#0a7d32", other: "#b35c00", you: "#1d4ed8" };
 
 let config = null;
@@ -13,8 +15,16 @@ export async function mapConfig() {
   return config;
 }
 
-function baseMap(map, cfg) {
-  if (cfg.tile_url) window.L.tileLayer(cfg.tile_url, { maxZoom: 19, attribution: cfg.tile_attribution || "" }).addTo(map);
+// The server's own base map (/tiles/) comes from the phone's cache when there is no signal (tiles.js, sw.js).
+async function baseMap(map, cfg) {
+  if (!cfg.tile_url) return;
+  const options = { maxZoom: 19, attribution: cfg.tile_attribution || "" };
+  const meta = await tileMeta(cfg);
+  if (meta) {
+    const [west, south, east, north] = meta.bounds;
+    Object.assign(options, { maxNativeZoom: meta.max_zoom, bounds: window.L.latLngBounds([south, west], [north, east]) });
+  }
+  window.L.tileLayer(cfg.tile_url, options).addTo(map);
 }
 
 // turfs: [{turf, households: [{h, status, label}]}]; onTurf(turfId) when a turf is tapped,
@@ -23,7 +33,7 @@ export async function turfMap(container, turfs, onTurf, onDoor) {
   const L = window.L;
   const cfg = await mapConfig();
   const map = L.map(container, { zoomControl: true, attributionControl: Boolean(cfg.tile_url) });
-  baseMap(map, cfg);
+  await baseMap(map, cfg);
   map.setView([0, 0], 2); // SVG layers need a view before they are added
   const bounds = L.latLngBounds([]);
   for (const { turf, households } of turfs) {
@@ -59,7 +69,7 @@ export async function pickPoint(container, centre, labels) {
   const L = window.L;
   const cfg = await mapConfig();
   const map = L.map(container, { attributionControl: Boolean(cfg.tile_url) });
-  baseMap(map, cfg);
+  await baseMap(map, cfg);
   map.setView(centre ? [centre.lat, centre.lon] : [0, 0], centre ? 18 : 2);
   if (centre) L.circleMarker([centre.lat, centre.lon], { radius: 6, color: "#1d4ed8", interactive: false }).addTo(map); // the door
   let marker = null;
