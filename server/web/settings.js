@@ -1,5 +1,5 @@
 // The campaign's own settings on the home page: its name, its time zone (every page shows times
-// in it) and its description. An admin or a coordinator changes them (PATCH with If-Match); other
+// in it), how much base map each phone keeps offline, and its description. An admin or a coordinator changes them (PATCH with If-Match); other
 // roles do not see the form, as the API would refuse them anyway.
 import { api, el, errorText, t } from "./common.js";
 
@@ -12,6 +12,10 @@ document.getElementById("settings-title").textContent = t("Settings", "Ajustes")
 document.getElementById("settings-name-label").textContent = t("Title", "Título");
 document.getElementById("settings-zone-label").textContent = t("Time zone", "Zona horaria");
 document.getElementById("settings-description-label").textContent = t("Description", "Descripción");
+document.getElementById("settings-map-label").textContent = t("Offline map on each phone (MB)", "Mapa sin conexión en cada teléfono (MB)");
+document.getElementById("settings-map-help").textContent = t(
+  "The streets under a volunteer's turfs, kept on the phone for when there is no signal; 0 keeps none.",
+  "Las calles de las zonas de cada voluntario, guardadas en el teléfono para cuando no hay señal; 0 no guarda nada.");
 document.getElementById("settings-save").textContent = t("Save settings", "Guardar ajustes");
 
 const ZONES = ["UTC", ...(Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [])
@@ -45,6 +49,7 @@ export async function showSettings(id, role) {
     zone.value = body.time_zone;
     form.elements.name.value = body.name;
     form.elements.description.value = body.description || "";
+    form.elements.offline_map_mb.value = body.offline_map_mb ?? 25;
     clock();
   } catch (error) {
     status.replaceChildren(el("p", { class: "error", role: "alert" }, errorText(error)));
@@ -60,7 +65,8 @@ form.addEventListener("submit", async (event) => {
   try {
     const { response } = await api(`/campaigns/${encodeURIComponent(id)}`, {
       method: "PATCH", headers: etag ? { "If-Match": etag } : {},
-      body: { name: form.elements.name.value.trim(), time_zone: zone.value, description: form.elements.description.value },
+      body: { name: form.elements.name.value.trim(), time_zone: zone.value, description: form.elements.description.value,
+        offline_map_mb: Number(form.elements.offline_map_mb.value) },
     });
     etag = response.headers.get("ETag");
     status.replaceChildren(el("p", { role: "status" }, t("Settings saved.", "Ajustes guardados.")));

@@ -126,10 +126,12 @@ def test_a_coordinator_sets_the_campaigns_name_and_time_zone_on_the_home_page(si
     settings.get_by_label("Time zone").select_option("America/Chicago")
     assert "Now there:" in settings.inner_text()  # what the zone means, in a clock the coordinator can check
     settings.get_by_label("Title").fill("Riverside spring canvass")
+    assert settings.get_by_label("Offline map on each phone (MB)").input_value() == "25"
+    settings.get_by_label("Offline map on each phone (MB)").fill("40")
     settings.get_by_role("button", name="Save settings").click()
     expect(settings.get_by_role("status")).to_have_text("Settings saved.")
     saved = site.http.get(f"/api/v1/campaigns/{campaign}").json()
-    assert (saved["name"], saved["time_zone"]) == ("Riverside spring canvass", "America/Chicago")
+    assert (saved["name"], saved["time_zone"], saved["offline_map_mb"]) == ("Riverside spring canvass", "America/Chicago", 40)
     assert page.get_by_label("Campaign").locator("option:checked").inner_text() == f"Riverside spring canvass ({campaign})"
     shot(page, "settings")
 
