@@ -1,0 +1,103 @@
+"""Between meetings over REST: concerns gathered, grouped into an issue, taken up as a task, charted and exported."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+from tests import world
+
+API = f"/api/v1/campaigns/{world.CAMPAIGN}"
+AWARE = {"type": "record", "form": "form:meeting_awareness", "form_version": 1}
+
+
+def _visit(doc_id: str, author: str, turf: str, household: str, concern: str, language: str = "es") -> dict:
+    return {"_id": doc_id, **AWARE, "author": author, "turf": turf, "household": household,
+            "created_at": "2026-11-25T17:00:00+00:00", "meeting": "meeting:m1",
+            "answers": {"outcome": "contacted", "informed": "yes", "flyer_left": "yes", "door_language": language,
+                        "concerns": concern}}
+
+
+def _app(tmp_path, monkeypatch):
+    app = world.build(tmp_path, monkeypatch)
+    results = world.store_of(app).bulk_docs([
+        _visit("record:c1", "vic", "turf:1", "household:1a", "Street lights out on Maple"),
+        _visit("record:c2", "val", "turf:1", "household:1a", "Dark street at night", "en"),
+        _visit("record:c3", "val", "turf:2", "household:2a", "=HYPERLINK(\"http://x\")"),
+        # A sign-up's words are roster data: never a concern a coordinator reads.
+        {"_id": "record:c4", "type": "record", "form": "form:recruitment", "form_version": 1, "author": "val",
+         "turf": "turf:1", "answers": {"outcome": "contacted", "full_name": "Rosa", "concerns": "private"}},
+    ])
+    assert all("ok" in r for r in results), results
+    return app
+
+
+def test_concerns_become_an_issue_a_task_on_the_chart_and_an_export(tmp_path, monkeypatch):
+    app = _app(tmp_path, monkeypatch)
+    cora, olly = world.client(app, "cora"), world.client(app, "olly")
+    concerns = cora.get(f"{API}/concerns?meeting=m1").get_json()
+    assert {c["text"] for c in concerns} == {"Street lights out on Maple", "Dark street at night",
+                                            "=HYPERLINK(\"http://x\")"}
+    lights = [c for c in concerns if c["turf"] == "turf:1"]
+    assert {c["address"] for c in lights} == {"1 Maple St"} and {c["language"] for c in lights} == {"es", "en"}
+    assert all(c["turf_name"] == "North" and c["issue"] is None for c in lights)
+
+    made = cora.post(f"{API}/issues", json={"title": {"en": "Street lighting", "es": "Alumbrado"}, "meeting": "m1",
+                                            "concerns": [c["id"] for c in lights]})
+    assert made.status_code == 201, made.get_json()
+    issue = made.get_json()
+    assert [s["language"] for s in issue["sources"]] == ["es", "en"] and issue["status"] == "raised"
+    assert cora.post(f"{API}/issues", json={"title": {"en": "x"}, "concerns": ["record:nope#concerns"]}).status_code == 422
+    assert cora.post(f"{API}/issues", json={"title": {"en": " "}}).status_code == 422
+    other = cora.post(f"{API}/issues", json={"title": {"en": "=cmd|' /C calc'!A0"}, "meeting": "meeting:m1",
+                                             "concerns": [next(c["id"] for c in concerns if c["turf"] == "turf:2")]})
+    assert other.status_code == 201
+
+    url = f"{API}/issues/{issue['id']}"
+    assert cora.patch(url, json={"status": "open"}).status_code == 428
+    assert olly.patch(url, json={"status": "open"}, headers={"If-Match": issue["rev"]}).status_code == 403
+    yesterday = (date.today() - timedelta(days=2)).isoformat()
+    taken = cora.patch(url, headers={"If-Match": issue["rev"]}, json={
+        "task": {"responsible": "Officer Ruiz (police liaison)", "responsible_kind": "organization", "due": yesterday,
+                 "milestones": [{"title": "Ask the city", "due": yesterday, "done": True}]},
+        "problems": "The city's form is down", "outcome": {"en": "Lights ordered", "es": "Se pidieron las luces"},
+        "note": "Taken up at the meeting"})
+    assert taken.status_code == 200, taken.get_json()
+    body = taken.get_json()
+    assert body["status"] == "open" and body["overdue"] is True
+    assert body["history"][-1]["by"] == "cora" and "task" in body["history"][-1]["changed"]
+    stale = cora.patch(url, headers={"If-Match": issue["rev"]}, json={"status": "done"})
+    assert stale.status_code == 412
+    later = cora.patch(f"{API}/issues/{other.get_json()['id']}", headers={"If-Match": other.get_json()["rev"]},
+                       json={"task": {"responsible": "Ana", "due": (date.today() + timedelta(days=9)).isoformat()}})
+    assert later.status_code == 200
+
+    chart = olly.get(f"{API}/follow-up").get_json()  # organizers read the chart
+    assert [i["id"] for i in chart] == [issue["id"], other.get_json()["id"]]  # overdue first
+    export = olly.get(f"{API}/follow-up/export?format=csv&language=es")
+    assert export.status_code == 200
+    rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][0] == "issue" and rows[1][0] == "Alumbrado" and rows[1][5] == "yes"
+    assert rows[1][9] == "Se pidieron las luces"
+    assert rows[2][0].startswith("'=")  # formula-safe
+    assert olly.get(f"{API}/follow-up/export?format=xlsx").status_code == 200
+    agenda = olly.get(f"{API}/agenda/export?meeting=m1&language=es").get_data(as_text=True)
+    assert "Alumbrado" in agenda and "'=HYPERLINK" in agenda
+
+    # Volunteers: the status of their own turfs' concerns, never a door, the words, or who raised them.
+    vic = world.client(app, "vic").get(f"{API}/concerns/status")
+    assert vic.status_code == 200
+    (seen,) = vic.get_json()
+    assert seen["title"]["es"] == "Alumbrado" and seen["outcome"]["es"] == "Se pidieron las luces"
+    assert "household" not in vic.get_data(as_text=True) and "Maple" not in vic.get_data(as_text=True)
+    assert [s["issue"] for s in world.client(app, "val").get(f"{API}/concerns/status").get_json()] == [
+        other.get_json()["id"]]
+    assert world.client(app, "vic").get(f"{API}/issues").status_code == 403
+    assert world.client(app, "vic").get(f"{API}/concerns").status_code == 403
+    # An issue is coordinators' and organizers' only: not on a volunteer's phone.
+    assert world.client(app, "vic").get(f"/sync/{world.CAMPAIGN}/{issue['id']}").status_code == 404
+    # Merging: a concern grouped into a new issue leaves the old one.
+    merged = cora.post(f"{API}/issues", json={"title": {"en": "Lights again"}, "concerns": [lights[0]["id"]]})
+    assert merged.status_code == 201
+    assert [s["concern"] for s in cora.get(url).get_json()["sources"]] == [lights[1]["id"]]
