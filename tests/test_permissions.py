@@ -161,6 +161,10 @@ REQUESTS.update({
     "records: edit": lambda c, me: c.patch(f"{API}/records/record:val-1", json={"answers": {"outcome": "refused"}},
                                            headers=_if_match(c, f"{API}/records/record:val-1")),
     "conflicts: resolve": _resolve,
+    "issues: group concerns into one": lambda c, me: c.post(f"{API}/issues", json={"title": {"en": "Lights"}}),
+    "issues: change one (its task)": lambda c, me: c.patch(f"{API}/issues/i1", headers=_if_match(c, f"{API}/issues/i1"),
+                                                          json={"task": {"responsible": "Ana", "due": "2027-01-10"}}),
+    "issues: delete": lambda c, me: c.delete(f"{API}/issues/i1", headers=_if_match(c, f"{API}/issues/i1")),
 })
 
 # Plain reads: each row's GET.
@@ -181,6 +185,13 @@ GETS = {
     "reports: meeting coverage export": f"{API}/reports/meetings/export",
     "reports: a meeting's RSVPs": f"{API}/reports/meetings/m1/rsvps",
     "reports: a meeting's RSVPs export": f"{API}/reports/meetings/m1/rsvps/export",
+    "concerns: list": f"{API}/concerns",
+    "concerns: what became of them in one's turfs": f"{API}/concerns/status",
+    "issues: list": f"{API}/issues",
+    "issues: read one": f"{API}/issues/i1",
+    "follow-up: the chart": f"{API}/follow-up",
+    "follow-up: export": f"{API}/follow-up/export?format=xlsx",
+    "agenda: export": f"{API}/agenda/export?meeting=m1",
     "pages: the coordinator pages": "/coordinator/",
     "pages: the canvasser app": "/app/",
 }
@@ -191,6 +202,7 @@ READS = {
     "sync: read the campaign document": "campaign:east",
     "sync: read a form": "form:asset_mapping@1",
     "sync: read a meeting": "meeting:m1",
+    "sync: read an issue": "issue:i1",
     "sync: read the assigned turf": "turf:1",
     "sync: read another turf": "turf:2",
     "sync: read a household of the assigned turf": "household:1a",

@@ -12,6 +12,7 @@ export const PAGES = [
   ["map.html", "Asset map", "Mapa de recursos"],
   ["conflicts.html", "Conflicts", "Conflictos"],
   ["meetings.html", "Meetings", "Reuniones"],
+  ["follow-up.html", "Between meetings", "Entre reuniones"],
   ["progress.html", "Progress", "Avance"],
   ["roster.html", "Roster", "Voluntarios"],
 ];

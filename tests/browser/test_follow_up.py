@@ -1,0 +1,127 @@
+"""Between meetings in headless Chromium: concerns grouped into an issue, taken up as a task, charted, exported."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.browser.test_coordinator_pages import shot
+from tests.browser.test_report_pages import sign_in
+from tests.factories import awareness_record
+from tests.peers import LiveServer
+
+MEETING = {"_id": "meeting:jan", "type": "meeting", "title": {"en": "Beat meeting", "es": "Reunión del sector"},
+           "starts_at": "2027-01-14T18:30:00-06:00", "place": "Library, 2650 W Fulton St", "languages": ["en", "es"]}
+
+
+def concern(household: str, turf: str, text: str, door: str, at: str, **extra) -> dict:
+    doc = awareness_record(household=household, turf=turf, at=at, meeting="meeting:jan", **extra)
+    doc["answers"].update(concerns=text, door_language=door)
+    return doc
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    live = LiveServer(tmp_path_factory.mktemp("follow-up"))
+    db = live.new_db("westside", forms=True)
+    docs = [MEETING, {"_id": "turf:1", "type": "turf", "name": "North"}, {"_id": "turf:2", "type": "turf", "name": "South"},
+            {"_id": "household:a", "type": "household", "address": "2601 W Fulton St", "turf": "turf:1"},
+            {"_id": "household:b", "type": "household", "address": "2603 W Fulton St", "unit": "2F", "turf": "turf:1"},
+            {"_id": "household:c", "type": "household", "address": "2700 W Walnut St", "turf": "turf:2"},
+            concern("household:a", "turf:1", "The street lights on Fulton are out", "es", "2026-12-01T18:00:00Z"),
+            concern("household:b", "turf:1", "Too dark at the bus stop at night", "en", "2026-12-01T18:10:00Z"),
+            concern("household:c", "turf:2", "Cars speed past the school", "es", "2026-12-02T18:00:00Z", author="val")]
+    response = live.http.post(f"/sync/{db}/_bulk_docs", json={"docs": docs})
+    assert all(r.get("ok") for r in response.json()), response.text
+    live.db = db
+    yield live
+    live.close()
+
+
+def test_a_coordinator_groups_concerns_takes_an_issue_up_and_the_chart_shows_it_overdue_first(site, chromium):
+    context = chromium.new_context(viewport={"width": 1366, "height": 860}, locale="en-GB", accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, site, *LiveServer.ADMIN)
+    page.goto(f"{site.url}/coordinator/follow-up.html?campaign={site.db}")
+    page.get_by_role("heading", name="Concerns from the doors").wait_for()
+    page.get_by_text("“The street lights on Fulton are out”").wait_for()
+    assert page.get_by_label("Meeting", exact=True).input_value() == "meeting:jan"  # the next meeting is chosen
+    north = page.locator(".turf-group", has_text="North (2)")
+    assert "2603 W Fulton St, 2F" in north.inner_text() and "spoken: Spanish" in north.inner_text()
+
+    # Two doors' concerns about the dark street become one issue, with a title in each language.
+    page.get_by_label("“The street lights on Fulton are out”").check()
+    page.get_by_label("“Too dark at the bus stop at night”").check()
+    page.get_by_label("Issue title in English").fill("Street lighting on Fulton")
+    page.get_by_label("Issue title in Spanish").fill("Alumbrado en Fulton")
+    page.get_by_role("button", name="Group into an issue").click()
+    page.get_by_text("The issue “Street lighting on Fulton” now groups 2 concerns.").wait_for()
+    lights = page.locator("#agenda .issue", has_text="Street lighting on Fulton")
+    assert "Raised at 2 doors" in lights.inner_text()
+    page.get_by_label("“Cars speed past the school”").check()
+    page.get_by_label("Issue title in English").fill("Speeding by the school")
+    page.get_by_role("button", name="Group into an issue").press("Enter")  # by keyboard
+    page.get_by_text("The issue “Speeding by the school” now groups 1 concern.").wait_for()
+
+    # Each is taken up as a task: the lights with the police liaison, already past its due date.
+    for title, responsible, due, kind in (
+            ("Speeding by the school", "Ana Ruiz", date.today() + timedelta(days=20), "A person"),
+            ("Street lighting on Fulton", "Police liaison officer", date.today() - timedelta(days=3),
+             "A partner organization")):
+        issue = page.locator("#agenda .issue", has_text=title)
+        issue.get_by_text("Take it up as a task").first.click()
+        issue.get_by_label("Who is responsible").fill(responsible)
+        issue.get_by_label("Responsible is").select_option(label=kind)
+        issue.get_by_label("Due date").fill(due.isoformat())
+        if title.startswith("Street"):
+            issue.get_by_label("Problems encountered").fill("The city's request form was down for a week")
+            issue.get_by_label("What came of it, to tell residents (Spanish)").fill("La ciudad pidió las luces")
+        issue.get_by_role("button", name="Take it up").click()
+        page.get_by_text(f"Saved the task of “{title}”.").wait_for()
+
+    rows = page.locator("#chart tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(0).inner_text().startswith("Street lighting on Fulton") and "Overdue" in rows.nth(0).inner_text()
+    assert "Police liaison officer (organization)" in rows.nth(0).inner_text()
+    assert rows.nth(1).inner_text().startswith("Speeding by the school")
+    shot(page, "follow-up-1366-en")
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download the chart (CSV)").click()
+    name = info.value.suggested_filename
+    page.get_by_text(f"Saved {name}: 2 rows.").wait_for()
+    table = list(csv.reader(io.StringIO(Path(info.value.path()).read_bytes().decode("utf-8-sig"))))
+    assert [row[0] for row in table[1:]] == ["Street lighting on Fulton", "Speeding by the school"]
+    assert table[1][5] == "yes" and table[1][2] == "Police liaison officer"
+    with page.expect_download() as info:
+        page.get_by_label("Agenda language").select_option("es")
+        page.get_by_role("button", name="Download the agenda (CSV)").click()
+    agenda = Path(info.value.path()).read_bytes().decode("utf-8-sig")
+    assert "Alumbrado en Fulton" in agenda and "Too dark at the bus stop at night" in agenda
+    page.set_viewport_size({"width": 768, "height": 860})
+    shot(page, "follow-up-768-en")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    assert errors == []
+    context.close()
+
+    # The same page in Spanish, at 768 px: the chart's cells say what they are.
+    context = chromium.new_context(viewport={"width": 768, "height": 860}, locale="es-ES")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, site, *LiveServer.ADMIN)
+    page.goto(f"{site.url}/coordinator/follow-up.html?campaign={site.db}")
+    page.get_by_role("heading", name="Cuadro de seguimiento").wait_for()
+    first = page.locator("#chart tbody tr").first
+    first.wait_for()
+    assert "Vencida" in first.inner_text() and "Alumbrado en Fulton" in first.inner_text()
+    shot(page, "follow-up-768-es")
+    page.set_viewport_size({"width": 1366, "height": 860})
+    shot(page, "follow-up-1366-es")
+    context.close()
