@@ -18,6 +18,10 @@ MEETING = {"_id": "meeting:jan", "type": "meeting", "title": {"en": "Beat meetin
            "starts_at": "2027-01-14T18:30:00-06:00", "place": "Library, 2650 W Fulton St", "languages": ["en", "es"]}
 
 
+PAST = {"_id": "meeting:nov", "type": "meeting", "title": {"en": "November meeting", "es": "Reunión de noviembre"},
+        "starts_at": "2026-11-05T18:30:00-06:00", "place": "Church hall", "languages": ["en"]}
+
+
 def concern(household: str, turf: str, text: str, door: str, at: str, **extra) -> dict:
     doc = awareness_record(household=household, turf=turf, at=at, meeting="meeting:jan", **extra)
     doc["answers"].update(concerns=text, door_language=door)
@@ -35,8 +39,9 @@ def site(tmp_path_factory):
             concern("household:a", "turf:1", "The street lights on Fulton are out", "es", "2026-12-01T18:00:00Z"),
             concern("household:b", "turf:1", "Too dark at the bus stop at night", "en", "2026-12-01T18:10:00Z"),
             concern("household:c", "turf:2", "Cars speed past the school", "es", "2026-12-02T18:00:00Z", author="val")]
-    response = live.http.post(f"/sync/{db}/_bulk_docs", json={"docs": docs})
+    response = live.http.post(f"/sync/{db}/_bulk_docs", json={"docs": docs + [PAST]})
     assert all(r.get("ok") for r in response.json()), response.text
+    assert live.http.patch(f"/api/v1/campaigns/{db}", json={"time_zone": "America/Chicago"}).status_code == 200
     live.db = db
     yield live
     live.close()
@@ -125,3 +130,58 @@ def test_a_coordinator_groups_concerns_takes_an_issue_up_and_the_chart_shows_it_
     page.set_viewport_size({"width": 1366, "height": 860})
     shot(page, "follow-up-1366-es")
     context.close()
+
+
+def test_a_coordinator_creates_and_edits_a_meeting_in_the_campaigns_time_zone(site, chromium):
+    api = f"/api/v1/campaigns/{site.db}/meetings"
+    for locale, width in (("en-GB", 1366), ("es-ES", 768)):
+        context = chromium.new_context(viewport={"width": width, "height": 860}, locale=locale)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        sign_in(page, site, *LiveServer.ADMIN)
+        page.goto(f"{site.url}/coordinator/meetings.html?campaign={site.db}")
+        es = locale == "es-ES"
+        page.get_by_role("button", name="Nueva reunión" if es else "New meeting").click()
+        if es:
+            page.get_by_label("Título en inglés").fill("Spring walk")
+            page.get_by_label("Lugar").fill("Park fieldhouse")
+            page.get_by_label("Fecha").fill("2027-04-08")
+            page.get_by_label("Empieza a las (America/Chicago)").fill("10:00")
+            shot(page, "meeting-editor-768-es")
+            page.get_by_role("button", name="Guardar la reunión").click()
+            page.get_by_text("Se guardó la reunión «Spring walk».").wait_for()
+            (spring,) = [m for m in site.http.get(api).json() if m["title"].get("en") == "Spring walk"]
+            assert spring["starts_at"] == "2027-04-08T10:00:00-05:00"  # daylight saving time in Chicago by then
+            assert "Esta reunión fue el" in page.locator("[data-meeting='meeting:nov']").inner_text()
+            context.close()
+            continue
+        page.get_by_label("Title in English").fill("Winter safety meeting")
+        page.get_by_label("Title in Spanish").fill("Reunión de seguridad de invierno")
+        page.get_by_label("Notice in Spanish").fill("Traiga a sus vecinos; habrá interpretación.")
+        page.get_by_label("Place").fill("Library, 2650 W Fulton St")
+        page.get_by_label("Date").fill("2027-02-11")
+        page.get_by_label("Starts at (America/Chicago)").fill("18:30")
+        page.get_by_label("Polish").check()
+        shot(page, "meeting-editor-1366-en")
+        page.get_by_role("button", name="Save the meeting").click()
+        page.get_by_text("Saved the meeting “Winter safety meeting”.").wait_for()
+        (winter,) = [m for m in site.http.get(api).json() if m["title"].get("en") == "Winter safety meeting"]
+        assert winter["starts_at"] == "2027-02-11T18:30:00-06:00" and winter["languages"] == ["en", "es", "pl"]
+        assert winter["notice"] == {"es": "Traiga a sus vecinos; habrá interpretación."}
+        page.get_by_role("button", name="Edit Winter safety meeting").click()
+        assert page.get_by_label("Starts at (America/Chicago)").input_value() == "18:30"
+        page.get_by_label("Place").fill("Library, room B")
+        page.get_by_role("button", name="Save the meeting").click()
+        page.locator(".meeting-editor").wait_for(state="detached")
+        page.get_by_text("Library, room B").wait_for()
+        assert site.http.get(f"{api}/{winter['id']}").json()["place"] == "Library, room B"
+        # A meeting that has passed says so, and its RSVP list offers no reminders.
+        past = page.locator("[data-meeting='meeting:nov']")
+        assert "This meeting took place on" in past.inner_text()
+        past.get_by_role("button", name="Show the RSVP list").click()
+        past.get_by_text("The meeting has passed: no reminders are offered for it.").wait_for()
+        shot(page, "meetings-1366-en")
+        assert errors == []
+        context.close()
