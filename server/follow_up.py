@@ -20,6 +20,15 @@ status, the problems encountered, and what came of it to tell residents
 (``outcome``, per language).  Every change is appended to ``history``.
 Issues are routed to coordinators only (``access.channels``): they name doors.
 
+**What became of it, at the door.**  For each turf an issue's concerns come
+from, the server keeps a ``concern_status:<issue>:<turf>`` document
+(``status_docs``): the issue's title, status, due date and outcome in each
+language, and the ids of the concerns of that turf it answers
+(``<record id>#<field>``).  It goes to the turf's channel, so the phones of
+the turf's volunteers hold it offline; it carries no resident's words, name
+or contact (the phone already holds the turf's records, whose concerns the
+ids point to), and no door of another turf.
+
 **The chart** lists the issues with a task, overdue first (the due date has
 passed in the campaign's time zone and the task is not done nor dropped),
 then by due date.
@@ -185,3 +194,23 @@ def agenda_rows(issues: list[dict], language: str, texts: dict[str, str], turf_n
                " ".join(sorted({s.get("language") for s in sources if s.get("language")})),
                ", ".join(sorted({turf_names.get(s.get("turf"), s.get("turf")) for s in sources if s.get("turf")})),
                " | ".join(texts.get(s.get("concern"), "") for s in sources)]
+
+
+def status_id(issue_id: str, turf: str) -> str:
+    return f"concern_status:{issue_id.removeprefix('issue:')}:{turf}"
+
+
+def status_docs(issue: dict | None, issue_id: str) -> dict[str, dict]:
+    """The ``concern_status`` bodies an issue gives (none for a deleted one), by document id."""
+    if issue is None or issue.get("_deleted"):
+        return {}
+    task = issue.get("task") if isinstance(issue.get("task"), dict) else {}
+    by_turf: dict[str, list[str]] = {}
+    for source in issue.get("sources") or []:
+        if isinstance(source.get("turf"), str) and isinstance(source.get("concern"), str):
+            by_turf.setdefault(source["turf"], []).append(source["concern"])
+    return {status_id(issue_id, turf): {
+        "_id": status_id(issue_id, turf), "type": "concern_status", "issue": issue_id, "turf": turf,
+        "concerns": sorted(ids), "title": issue.get("title") or {}, "status": issue.get("status") or "raised",
+        "due": task.get("due"), "outcome": issue.get("outcome") or {}, "updated_at": issue.get("updated_at"),
+    } for turf, ids in by_turf.items()}

@@ -88,7 +88,8 @@ def test_concerns_become_an_issue_a_task_on_the_chart_and_an_export(tmp_path, mo
     # Volunteers: the status of their own turfs' concerns, never a door, the words, or who raised them.
     vic = world.client(app, "vic").get(f"{API}/concerns/status")
     assert vic.status_code == 200
-    (seen,) = vic.get_json()
+    assert {s["issue"] for s in vic.get_json()} == {issue["id"], "issue:i1"}  # both of turf:1
+    (seen,) = [s for s in vic.get_json() if s["issue"] == issue["id"]]
     assert seen["title"]["es"] == "Alumbrado" and seen["outcome"]["es"] == "Se pidieron las luces"
     assert "household" not in vic.get_data(as_text=True) and "Maple" not in vic.get_data(as_text=True)
     assert [s["issue"] for s in world.client(app, "val").get(f"{API}/concerns/status").get_json()] == [
@@ -97,7 +98,26 @@ def test_concerns_become_an_issue_a_task_on_the_chart_and_an_export(tmp_path, mo
     assert world.client(app, "vic").get(f"{API}/concerns").status_code == 403
     # An issue is coordinators' and organizers' only: not on a volunteer's phone.
     assert world.client(app, "vic").get(f"/sync/{world.CAMPAIGN}/{issue['id']}").status_code == 404
+    # The phones of the turf hold what became of it: the status, never a door's words or a name.
+    status_id = f"concern_status:{issue['id'].removeprefix('issue:')}:turf:1"
+    on_phone = world.client(app, "vic").get(f"/sync/{world.CAMPAIGN}/{status_id}")
+    assert on_phone.status_code == 200
+    held = on_phone.get_json()
+    assert held["concerns"] == sorted(c["id"] for c in lights) and held["outcome"]["es"] == "Se pidieron las luces"
+    assert held["status"] == "open" and "Maple" not in on_phone.get_data(as_text=True)
+    assert "Street lights" not in on_phone.get_data(as_text=True)
+    assert world.client(app, "val").get(f"/sync/{world.CAMPAIGN}/{status_id}").status_code == 404  # not val's turf
+    forged = world.client(app, "vic").post(f"/sync/{world.CAMPAIGN}/_bulk_docs", json={"docs": [
+        {**held, "status": "done"}]}).get_json()
+    assert forged[0]["error"] == "forbidden"
     # Merging: a concern grouped into a new issue leaves the old one.
     merged = cora.post(f"{API}/issues", json={"title": {"en": "Lights again"}, "concerns": [lights[0]["id"]]})
     assert merged.status_code == 201
     assert [s["concern"] for s in cora.get(url).get_json()["sources"]] == [lights[1]["id"]]
+    moved = world.store_of(app).get(status_id)
+    assert moved["concerns"] == [lights[1]["id"]]
+    gone = cora.delete(f"{API}/issues/{merged.get_json()['id']}", headers={"If-Match": merged.get_json()["rev"]})
+    assert gone.status_code == 204
+    left = [row for row in world.store_of(app).all_docs(startkey="concern_status:", endkey="concern_status:\uffff")["rows"]
+            if row["id"].startswith(f"concern_status:{merged.get_json()['id'].removeprefix('issue:')}")]
+    assert left == []

@@ -216,6 +216,8 @@ READS = {
     "sync: read one's own assignment": "assignment:vic:turf:1",
     "sync: read another's assignment": "assignment:val:turf:2",
     "sync: read a document in no channel": "roster:note",
+    "sync: read what became of a concern of the assigned turf": "concern_status:i1:turf:1",
+    "sync: read what became of a concern of another turf": "concern_status:i2:turf:2",
 }
 for _what, _doc_id in READS.items():
     REQUESTS[_what] = lambda c, me, doc_id=_doc_id: c.get(f"{SYNC}/{doc_id}")
@@ -235,6 +237,7 @@ WRITES = {
     "sync: write an assignment": lambda c: {"_id": "assignment:vic:turf:2", "type": "assignment", "user": "vic",
                                             "turf": "turf:2", "active": True},
     "sync: write a meeting": lambda c: {"_id": "meeting:m9", "type": "meeting", "place": "My house"},
+    "sync: write what became of a concern": lambda c: {**_current(c, "concern_status:i1:turf:1"), "status": "done"},
     "sync: write the campaign document": lambda c: {**_current(c, "campaign:east"), "name": "Renamed"},
     "sync: write a form draft": lambda c: template("asset_mapping"),
 }

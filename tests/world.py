@@ -64,6 +64,9 @@ def documents() -> list[dict]:
         {"_id": "issue:i1", "type": "issue", "title": {"en": "Street lights"}, "meeting": "meeting:m1", "status": "raised",
          "sources": [{"concern": "record:vic-1#concerns", "household": "household:1a", "turf": "turf:1", "language": "es"}],
          "task": None, "problems": "", "outcome": {}, "history": []},
+        *[{"_id": f"concern_status:i{n}:turf:{n}", "type": "concern_status", "issue": f"issue:i{n}", "turf": f"turf:{n}",
+           "concerns": [f"record:vic-{n}#concerns"], "title": {"en": "Street lights"}, "status": "open", "due": None,
+           "outcome": {"es": "Se pidieron las luces"}} for n in (1, 2)],
     ]
 
 

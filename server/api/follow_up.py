@@ -154,6 +154,24 @@ def _release(store: DocumentStore, concern_ids: set[str], but: str) -> None:
             history = (doc.get("history") or []) + [{"at": now(), "by": g.user.name, "changed": ["sources"],
                                                      "note": f"merged into {but}"}]
             save(store, {**doc, "sources": left, "history": history, "updated_at": now()}, "issue")
+            _publish(store, doc["_id"])
+
+
+def _publish(store: DocumentStore, issue_id: str) -> None:
+    """Bring the issue's ``concern_status`` documents (one per turf, on its volunteers' phones) in line with it."""
+    issue = get_or_none(store, issue_id)
+    wanted = follow_up.status_docs(issue, issue_id)
+    prefix = follow_up.status_id(issue_id, "")
+    held = {doc["_id"]: doc for doc in docs_of_type(store, prefix, "concern_status")}
+    for doc_id, body in wanted.items():
+        current = held.get(doc_id)
+        if current is None:
+            store.put(body)
+        elif {k: v for k, v in current.items() if k != "_rev"} != body:
+            store.put({**body, "_rev": current["_rev"]})
+    for doc_id, current in held.items():
+        if doc_id not in wanted:
+            store.put({"_id": doc_id, "_rev": current["_rev"], "_deleted": True})
 
 
 def _existing(store: DocumentStore, issue_id: str) -> dict:
@@ -245,6 +263,7 @@ class Issues(MethodView):
                "history": [{"at": stamp, "by": g.user.name, "changed": ["created"], "note": None}]}
         save(store, doc, "issue")
         _release(store, {s["concern"] for s in sources}, doc_id)
+        _publish(store, doc_id)
         saved = store.get(doc_id)
         return _views(campaign, store, [saved])[0], 201, {"ETag": f'"{saved["_rev"]}"'}
 
@@ -311,6 +330,7 @@ class IssueResource(MethodView):
             save(store, new, "issue")
             if "sources" in changed:
                 _release(store, {s["concern"] for s in new["sources"]}, current["_id"])
+            _publish(store, current["_id"])
         saved = store.get(current["_id"])
         return _views(campaign, store, [saved])[0], 200, {"ETag": f'"{saved["_rev"]}"'}
 
@@ -326,6 +346,7 @@ class IssueResource(MethodView):
         current = _existing(store, issue_id)
         check_if_match(current, "issue")
         save(store, {"_id": current["_id"], "_rev": current["_rev"], "_deleted": True}, "issue")
+        _publish(store, current["_id"])
 
 
 @blp.route("/follow-up")
