@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.test_app import AppPhone
 from tests.browser.test_coordinator_pages import shot
 from tests.browser.test_report_pages import sign_in
 from tests.factories import awareness_record
@@ -38,7 +39,9 @@ def site(tmp_path_factory):
             {"_id": "household:c", "type": "household", "address": "2700 W Walnut St", "turf": "turf:2"},
             concern("household:a", "turf:1", "The street lights on Fulton are out", "es", "2026-12-01T18:00:00Z"),
             concern("household:b", "turf:1", "Too dark at the bus stop at night", "en", "2026-12-01T18:10:00Z"),
-            concern("household:c", "turf:2", "Cars speed past the school", "es", "2026-12-02T18:00:00Z", author="val")]
+            concern("household:c", "turf:2", "Cars speed past the school", "es", "2026-12-02T18:00:00Z", author="val"),
+            *[{"_id": f"assignment:vic:{turf}", "type": "assignment", "user": "vic", "turf": turf, "active": True}
+              for turf in ("turf:1", "turf:2")]]
     response = live.http.post(f"/sync/{db}/_bulk_docs", json={"docs": docs + [PAST]})
     assert all(r.get("ok") for r in response.json()), response.text
     assert live.http.patch(f"/api/v1/campaigns/{db}", json={"time_zone": "America/Chicago"}).status_code == 200
@@ -185,3 +188,44 @@ def test_a_coordinator_creates_and_edits_a_meeting_in_the_campaigns_time_zone(si
         shot(page, "meetings-1366-en")
         assert errors == []
         context.close()
+
+
+def test_a_volunteers_phone_offline_tells_the_door_what_became_of_its_concern_in_spanish(site, chromium):
+    """The coordinator's answer reaches the phone of the turf, which shows it at the door with no network."""
+    api = f"/api/v1/campaigns/{site.db}"
+    (speeding,) = [c for c in site.http.get(f"{api}/concerns").json() if c["household"] == "household:c"]
+    made = site.http.post(f"{api}/issues", json={"title": {"en": "Speeding by the school", "es": "Exceso de velocidad"},
+                                                 "meeting": "meeting:jan", "concerns": [speeding["id"]]})
+    assert made.status_code == 201, made.text
+    due = (date.today() + timedelta(days=30)).isoformat()
+    taken = site.http.patch(f"{api}/issues/{made.json()['id']}", headers={"If-Match": made.json()["rev"]}, json={
+        "task": {"responsible": "Traffic unit", "responsible_kind": "organization", "due": due}, "status": "in_progress",
+        "outcome": {"en": "Speed bumps are planned", "es": "Se planean topes de velocidad"}})
+    assert taken.status_code == 200, taken.text
+
+    phone = AppPhone(chromium, site, "follow-up")
+    try:
+        phone.open(f"/app/?campaign={site.db}")
+        phone.sign_in(*LiveServer.VOLUNTEER)
+        phone.wait_synced()
+        phone.context.set_offline(True)
+        phone.go("#/household/household:c")
+        box = phone.page.locator("#concerns")
+        box.wait_for()
+        assert box.get_attribute("lang") == "es"  # the door's language, not the volunteer's (English here)
+        text = box.inner_text()
+        assert "Inquietudes planteadas en esta puerta" in text and "“Cars speed past the school”" in text
+        assert "Exceso de velocidad · En curso" in text and "Se planean topes de velocidad" in text
+        assert phone.page.evaluate("document.documentElement.scrollWidth") <= 360
+        phone.shot("door-concern-en")
+        phone.page.get_by_role("button", name="Español").first.click()
+        phone.page.get_by_role("heading", name="Visitas en esta campaña").wait_for()
+        assert "Exceso de velocidad" in phone.page.locator("#concerns").inner_text()
+        phone.shot("door-concern-es")
+        # At a door where English was spoken, the concern is shown in English though the app is in Spanish.
+        phone.go("#/household/household:b")
+        assert phone.page.locator("#concerns").get_attribute("lang") == "en"
+        assert phone.page.locator("#concerns h3").inner_text() == "Concerns raised at this door"
+        assert not [line for line in phone.console if line.startswith("pageerror")]
+    finally:
+        phone.close()
