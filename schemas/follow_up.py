@@ -128,3 +128,26 @@ class DoorStatus(Schema):
     due = fields.String(allow_none=True)
     outcome = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     turfs = fields.List(fields.String(), required=True, metadata={"description": "Turfs where it was raised"})
+
+
+class SurveyScore(Schema):
+    mean = fields.Float(allow_none=True, metadata={"description": "1 (worst) to 5 (best); null when suppressed"})
+    answers = fields.Integer(allow_none=True)
+    change = fields.Float(allow_none=True, metadata={"description": "From the turf's previous round with data"})
+    suppressed = fields.Boolean(required=True, metadata={"description": "Fewer answers than the threshold"})
+
+
+class SurveyRow(Schema):
+    turf = fields.String(allow_none=True, metadata={"description": "null: every turf together"})
+    turf_name = fields.String(allow_none=True)
+    round = fields.String(required=True, metadata={"description": "A calendar quarter in the campaign's time zone"})
+    respondents = fields.Integer(allow_none=True)
+    suppressed = fields.Boolean(required=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Nested(SurveyScore), required=True)
+
+
+class SurveyReport(Schema):
+    threshold = fields.Integer(required=True)
+    rounds = fields.List(fields.String(), required=True)
+    questions = fields.List(fields.String(), required=True)
+    rows = fields.List(fields.Nested(SurveyRow), required=True)

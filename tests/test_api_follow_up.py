@@ -121,3 +121,35 @@ def test_concerns_become_an_issue_a_task_on_the_chart_and_an_export(tmp_path, mo
     left = [row for row in world.store_of(app).all_docs(startkey="concern_status:", endkey="concern_status:\uffff")["rows"]
             if row["id"].startswith(f"concern_status:{merged.get_json()['id'].removeprefix('issue:')}")]
     assert left == []
+
+
+def _survey(n: int, turf: str, at: str, score: str, household: str | None = None) -> dict:
+    answers = {"outcome": "contacted", "agrees_to_survey": "yes", "safe_day": score, "safe_night": score,
+               "police_trust": "3"}
+    return {"_id": f"record:s-{turf}-{at[:7]}-{n}", "type": "record", "form": "form:satisfaction", "form_version": 1,
+            "author": "vic" if turf == "turf:1" else "val", "turf": turf, "household": household or f"household:{turf}-{n}",
+            "created_at": at, "answers": answers}
+
+
+def test_the_survey_report_shows_change_per_turf_and_round_and_hides_small_cells(tmp_path, monkeypatch):
+    app = world.build(tmp_path, monkeypatch)
+    docs = [_survey(n, "turf:1", "2026-08-10T17:00:00+00:00", "2") for n in range(12)]
+    docs += [_survey(n, "turf:1", "2026-11-10T17:00:00+00:00", "4") for n in range(10)]
+    # One door answered twice in the round: its newest answers count, once.
+    docs += [_survey(99, "turf:1", "2026-11-11T17:00:00+00:00", "1", household="household:turf:1-0")]
+    docs += [_survey(n, "turf:2", "2026-11-10T17:00:00+00:00", "5") for n in range(4)]  # 4 doors: too few to show
+    assert all("ok" in r for r in world.store_of(app).bulk_docs(docs))
+    olly = world.client(app, "olly")
+    report = olly.get(f"{API}/reports/survey").get_json()
+    assert report["threshold"] == 10 and report["rounds"] == ["2026-Q3", "2026-Q4"]
+    rows = {(r["turf_name"], r["round"]): r for r in report["rows"]}
+    q3, q4 = rows[("North", "2026-Q3")], rows[("North", "2026-Q4")]
+    assert q3["respondents"] == 12 and q3["scores"]["safe_day"]["mean"] == 2.0
+    assert q4["respondents"] == 10  # 10 doors, the one asked twice counted once
+    assert q4["scores"]["safe_day"] == {"mean": 3.7, "answers": 10, "change": 1.7, "suppressed": False}
+    south = rows[("South", "2026-Q4")]
+    assert south["suppressed"] and south["respondents"] is None
+    assert south["scores"]["safe_day"] == {"mean": None, "answers": None, "change": None, "suppressed": True}
+    assert rows[(None, "2026-Q4")]["respondents"] == 14  # every turf together
+    assert rows[(None, "2026-Q4")]["scores"]["police_trust"]["mean"] == 3.0
+    assert world.client(app, "vic").get(f"{API}/reports/survey").status_code == 403

@@ -192,6 +192,7 @@ GETS = {
     "follow-up: the chart": f"{API}/follow-up",
     "follow-up: export": f"{API}/follow-up/export?format=xlsx",
     "agenda: export": f"{API}/agenda/export?meeting=m1",
+    "reports: community satisfaction survey": f"{API}/reports/survey",
     "pages: the coordinator pages": "/coordinator/",
     "pages: the canvasser app": "/app/",
 }

@@ -27,8 +27,9 @@ from schemas.follow_up import (
     IssueArgs,
     IssueIn,
     IssuePatch,
+    SurveyReport,
 )
-from server import follow_up, meetings_report, projection, visits
+from server import follow_up, meetings_report, projection, survey, visits
 from server.access.channels import assigned_turfs
 from server.access.roles import READERS, WRITERS
 from server.api.blueprint import Blueprint
@@ -66,13 +67,16 @@ def _write() -> None:
     require_campaign_role(WRITERS, WRITE_MESSAGE)
 
 
-def _today(store: DocumentStore, campaign: str) -> date:
+def _zone(store: DocumentStore, campaign: str) -> ZoneInfo:
     doc = get_or_none(store, f"campaign:{campaign}") or {}
     try:
-        zone = ZoneInfo(str(doc.get("time_zone") or "UTC"))
+        return ZoneInfo(str(doc.get("time_zone") or "UTC"))
     except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.now(zone).date()
+        return ZoneInfo("UTC")
+
+
+def _today(store: DocumentStore, campaign: str) -> date:
+    return datetime.now(_zone(store, campaign)).date()
 
 
 def _meetings(store: DocumentStore) -> list[meetings_report.Meeting]:
@@ -402,3 +406,18 @@ class AgendaExport(MethodView):
         label = (meeting or "all").removeprefix("meeting:")
         return logged_file(campaign, "agenda", args["format"], label, follow_up.AGENDA_COLUMNS, rows,
                            {"meeting": meeting, "language": args["language"]})
+
+
+@blp.route("/reports/survey")
+class SurveyResource(MethodView):
+    @blp.response(200, SurveyReport)
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    def get(self, campaign: str):
+        """The community satisfaction survey per turf and round (a quarter): each question's mean and its change
+        from the previous round; a cell with fewer than 10 answers is suppressed."""
+        _read()
+        store = campaign_store(campaign)
+        found = projection.index(campaign, follow_up.KIND, store)
+        with visits.snapshot(found) as conn:
+            return survey.report(conn, _zone(store, campaign), visits.turf_names(store))

@@ -32,6 +32,9 @@ const words = {
   "chart-csv": t("Download the chart (CSV)", "Descargar el cuadro (CSV)"),
   "chart-xlsx": t("Download the chart (XLSX)", "Descargar el cuadro (XLSX)"),
   "chart-print": t("Print as minutes", "Imprimir como acta"),
+  "survey-title": t("Community satisfaction survey", "Encuesta de satisfacción comunitaria"),
+  "survey-intro": t("Average answer per turf and round (a quarter), from 1 (worst) to 5 (best), with the change from the turf's previous round. A figure from fewer than 10 answers is not shown, so no household can be singled out.",
+    "Respuesta media por zona y ronda (un trimestre), de 1 (peor) a 5 (mejor), con el cambio desde la ronda anterior de la zona. No se muestra una cifra de menos de 10 respuestas, para que no se pueda identificar a ningún hogar."),
 };
 for (const [id, text] of Object.entries(words)) document.getElementById(id).textContent = text;
 document.title = `${words.title} · Blockwalk`;
@@ -169,6 +172,19 @@ function taskForm(issue) {
     Object.entries(STATUS).map(([value, label]) => el("option", { value, selected: issue.status === value }, label)));
   const kindSelect = el("select", { id: id("kind") },
     Object.entries(KIND).map(([value, label]) => el("option", { value, selected: (task.responsible_kind || "person") === value }, label)));
+  // The timetable's milestones: a row each (what, by when, done), in order.
+  let rows = 0;
+  const milestoneRow = (m) => {
+    rows += 1;
+    const n = rows;
+    return el("div", { class: "milestone" },
+      el("label", { for: id(`m${n}-title`) }, t(`Milestone ${n}`, `Etapa ${n}`)),
+      el("input", { id: id(`m${n}-title`), class: "m-title", value: m.title || "", maxlength: 200 }),
+      el("label", { for: id(`m${n}-due`), class: "inline" }, t("by", "para el")),
+      el("input", { id: id(`m${n}-due`), class: "m-due", type: "date", value: m.due || "" }),
+      el("label", { class: "inline" }, el("input", { type: "checkbox", class: "m-done", checked: Boolean(m.done) }), t("done", "hecha")));
+  };
+  const milestones = el("div", { class: "milestones" }, (task.milestones || []).map(milestoneRow));
   const form = el("form", {},
     el("fieldset", {},
       el("legend", {}, issue.task ? t("The task", "La tarea") : t("Take it up as a task", "Asumirlo como tarea")),
@@ -184,6 +200,9 @@ function taskForm(issue) {
           t(`What came of it, to tell residents (${languageName(code)})`, `Qué resultó, para decir a los vecinos (${languageName(code)})`),
           el("textarea", { id: id(`outcome-${code}`), rows: 2, maxlength: 2000 }, (issue.outcome || {})[code] || ""))),
         field(id("note"), t("A note for the history", "Una nota para el historial"), el("input", { id: id("note"), maxlength: 2000 }))),
+      milestones,
+      el("p", { class: "actions" }, el("button", { type: "button", class: "secondary", onclick: () => milestones.append(milestoneRow({})) },
+        t("Add a milestone", "Añadir una etapa"))),
       el("button", { type: "submit" }, issue.task ? t("Save the task", "Guardar la tarea") : t("Take it up", "Asumir la tarea"))));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -191,7 +210,10 @@ function taskForm(issue) {
     for (const code of languages) outcome[code] = document.getElementById(id(`outcome-${code}`)).value;
     const body = {
       task: { responsible: document.getElementById(id("responsible")).value.trim(), responsible_kind: kindSelect.value,
-        due: document.getElementById(id("due")).value, milestones: task.milestones || [] },
+        due: document.getElementById(id("due")).value,
+        milestones: [...milestones.querySelectorAll(".milestone")].map((row) => ({
+          title: row.querySelector(".m-title").value.trim(), due: row.querySelector(".m-due").value || null,
+          done: row.querySelector(".m-done").checked })).filter((m) => m.title) },
       problems: document.getElementById(id("problems")).value, outcome,
     };
     if (issue.task || statusSelect.value !== "raised") body.status = statusSelect.value;
@@ -259,14 +281,48 @@ function showChart(rows) {
       CHART.map(([header, value]) => el("td", { "data-label": header }, value(issue))))))));
 }
 
+// ------------------------------------------------------------------------------------------- the survey
+
+const QUESTIONS = {
+  safe_day: t("Safe by day", "Seguro de día"), safe_night: t("Safe after dark", "Seguro de noche"),
+  police_trust: t("Trust in the police", "Confianza en la policía"), police_respect: t("Respect from the police", "Respeto de la policía"),
+  neighbours_help: t("Neighbours help", "Los vecinos ayudan"), meetings_listen: t("Meetings take up problems", "Las reuniones atienden problemas"),
+};
+const decimal = (value, signed = false) => value.toLocaleString(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: signed ? "exceptZero" : "auto" });
+
+function showSurvey(report) {
+  const box = document.getElementById("survey");
+  if (!report.rows.length) {
+    box.replaceChildren(el("p", { class: "muted" }, t("No survey answers yet.", "Aún no hay respuestas a la encuesta.")));
+    return;
+  }
+  const fewer = t(`fewer than ${report.threshold}`, `menos de ${report.threshold}`);
+  const columns = [
+    [t("Turf", "Zona"), (r) => (r.turf ? r.turf_name || t("a turf not on the list", "una zona fuera de la lista") : t("All turfs", "Todas las zonas"))],
+    [t("Round", "Ronda"), (r) => r.round.replace("-Q", t(" quarter ", " trimestre "))],
+    [t("Households", "Hogares"), (r) => (r.respondents === null ? fewer : String(r.respondents))],
+    ...report.questions.map((q) => [QUESTIONS[q] || q, (r) => {
+      const cell = r.scores[q];
+      if (!cell || cell.suppressed) return el("span", { class: "muted" }, fewer);
+      return `${decimal(cell.mean)}${cell.change === null ? "" : ` (${decimal(cell.change, true)})`}`;
+    }]),
+  ];
+  box.replaceChildren(el("table", { class: "chart-table survey" },
+    el("thead", {}, el("tr", {}, columns.map(([header]) => el("th", { scope: "col" }, header)))),
+    el("tbody", {}, report.rows.map((row) => el("tr", { class: row.turf ? undefined : "total" },
+      columns.map(([header, value]) => el("td", { "data-label": header }, value(row))))))));
+}
+
 // ------------------------------------------------------------------------------------------- loading
 
 async function load() {
-  const [concerns, issues, chart] = await Promise.all([
-    api(`${base()}/concerns${query()}`), api(`${base()}/issues${query()}`), api(`${base()}/follow-up${query()}`)]);
+  const [concerns, issues, chart, surveyed] = await Promise.all([
+    api(`${base()}/concerns${query()}`), api(`${base()}/issues${query()}`), api(`${base()}/follow-up${query()}`),
+    api(`${base()}/reports/survey`)]);
   showConcerns(concerns.body, issues.body);
   showAgenda(issues.body);
   showChart(chart.body);
+  showSurvey(surveyed.body);
 }
 
 async function start() {

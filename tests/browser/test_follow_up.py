@@ -29,6 +29,14 @@ def concern(household: str, turf: str, text: str, door: str, at: str, **extra) -
     return doc
 
 
+def survey(n: int, turf: str, at: str, score: str) -> dict:
+    return {"_id": f"record:survey-{turf}-{at[:7]}-{n}", "type": "record", "form": "form:satisfaction",
+            "form_version": 1, "author": "vic", "device": "device:1", "turf": turf, "household": f"household:s{turf[-1]}-{n}",
+            "language": "en", "geotag": {"lat": 41.89, "lon": -87.67, "accuracy_m": 9.0, "captured_at": at, "source": "gps"},
+            "answers": {"outcome": "contacted", "agrees_to_survey": "yes", "safe_day": score, "safe_night": "3",
+                        "police_trust": score, "police_respect": "3", "neighbours_help": "4", "meetings_listen": score}}
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("follow-up"))
@@ -41,7 +49,10 @@ def site(tmp_path_factory):
             concern("household:b", "turf:1", "Too dark at the bus stop at night", "en", "2026-12-01T18:10:00Z"),
             concern("household:c", "turf:2", "Cars speed past the school", "es", "2026-12-02T18:00:00Z", author="val"),
             *[{"_id": f"assignment:vic:{turf}", "type": "assignment", "user": "vic", "turf": turf, "active": True}
-              for turf in ("turf:1", "turf:2")]]
+              for turf in ("turf:1", "turf:2")],
+            *[survey(n, "turf:1", "2026-08-12T18:00:00Z", "2") for n in range(10)],
+            *[survey(n, "turf:1", "2026-11-12T18:00:00Z", "4") for n in range(11)],
+            *[survey(n, "turf:2", "2026-11-12T18:00:00Z", "5") for n in range(3)]]
     response = live.http.post(f"/sync/{db}/_bulk_docs", json={"docs": docs + [PAST]})
     assert all(r.get("ok") for r in response.json()), response.text
     assert live.http.patch(f"/api/v1/campaigns/{db}", json={"time_zone": "America/Chicago"}).status_code == 200
@@ -89,6 +100,10 @@ def test_a_coordinator_groups_concerns_takes_an_issue_up_and_the_chart_shows_it_
         issue.get_by_label("Responsible is").select_option(label=kind)
         issue.get_by_label("Due date").fill(due.isoformat())
         if title.startswith("Street"):
+            issue.get_by_role("button", name="Add a milestone").click()
+            issue.get_by_label("Milestone 1").fill("Ask the city for new lights")
+            issue.get_by_label("by", exact=True).fill((date.today() - timedelta(days=10)).isoformat())
+            issue.get_by_label("done", exact=True).check()
             issue.get_by_label("Problems encountered").fill("The city's request form was down for a week")
             issue.get_by_label("What came of it, to tell residents (Spanish)").fill("La ciudad pidió las luces")
         issue.get_by_role("button", name="Take it up").click()
@@ -98,7 +113,12 @@ def test_a_coordinator_groups_concerns_takes_an_issue_up_and_the_chart_shows_it_
     assert rows.count() == 2
     assert rows.nth(0).inner_text().startswith("Street lighting on Fulton") and "Overdue" in rows.nth(0).inner_text()
     assert "Police liaison officer (organization)" in rows.nth(0).inner_text()
+    assert "✓ Ask the city for new lights" in rows.nth(0).inner_text()
     assert rows.nth(1).inner_text().startswith("Speeding by the school")
+    survey_rows = page.locator("#survey tbody tr")
+    assert survey_rows.nth(0).inner_text().split("\t")[:4] == ["North", "2026 quarter 3", "10", "2.0"]
+    assert survey_rows.nth(1).inner_text().split("\t")[:4] == ["North", "2026 quarter 4", "11", "4.0 (+2.0)"]
+    assert "fewer than 10" in survey_rows.nth(2).inner_text() and "5.0" not in survey_rows.nth(2).inner_text()
     shot(page, "follow-up-1366-en")
 
     with page.expect_download() as info:
