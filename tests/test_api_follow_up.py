@@ -25,6 +25,14 @@ def _app(tmp_path, monkeypatch):
         _visit("record:c1", "vic", "turf:1", "household:1a", "Street lights out on Maple"),
         _visit("record:c2", "val", "turf:1", "household:1a", "Dark street at night", "en"),
         _visit("record:c3", "val", "turf:2", "household:2a", "=HYPERLINK(\"http://x\")"),
+        # Any text field marked as a concern is one too.
+        {"_id": "form:doorstep@1", "type": "form", "form_id": "doorstep", "status": "published", "version": 1,
+         "languages": ["en"], "default_language": "en", "title": {"en": "Doorstep"}, "choices": {},
+         "fields": [{"name": "worries", "type": "text", "concern": True, "label": {"en": "Worries"}},
+                    {"name": "note", "type": "text", "label": {"en": "Note"}}]},
+        {"_id": "record:c5", "type": "record", "form": "form:doorstep", "form_version": 1, "author": "vic",
+         "turf": "turf:1", "created_at": "2026-11-26T17:00:00+00:00", "meeting": "meeting:m1",
+         "answers": {"worries": "Broken swings in the park", "note": "not a concern"}},
         # A sign-up's words are roster data: never a concern a coordinator reads.
         {"_id": "record:c4", "type": "record", "form": "form:recruitment", "form_version": 1, "author": "val",
          "turf": "turf:1", "answers": {"outcome": "contacted", "full_name": "Rosa", "concerns": "private"}},
@@ -36,9 +44,10 @@ def _app(tmp_path, monkeypatch):
 def test_concerns_become_an_issue_a_task_on_the_chart_and_an_export(tmp_path, monkeypatch):
     app = _app(tmp_path, monkeypatch)
     cora, olly = world.client(app, "cora"), world.client(app, "olly")
-    concerns = cora.get(f"{API}/concerns?meeting=m1").get_json()
-    assert {c["text"] for c in concerns} == {"Street lights out on Maple", "Dark street at night",
-                                            "=HYPERLINK(\"http://x\")"}
+    everything = cora.get(f"{API}/concerns?meeting=m1").get_json()
+    assert {c["text"] for c in everything} == {"Street lights out on Maple", "Dark street at night",
+                                              "=HYPERLINK(\"http://x\")", "Broken swings in the park"}
+    concerns = [c for c in everything if c["id"] != "record:c5#worries"]
     lights = [c for c in concerns if c["turf"] == "turf:1"]
     assert {c["address"] for c in lights} == {"1 Maple St"} and {c["language"] for c in lights} == {"es", "en"}
     assert all(c["turf_name"] == "North" and c["issue"] is None for c in lights)
