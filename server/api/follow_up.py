@@ -11,7 +11,7 @@ door, text or name of who raised them.  See ``server.follow_up`` and
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import g

@@ -540,7 +540,9 @@ function meetingBox(meeting, lang, form) {
   return el("div", { className: "meeting", id: "meeting", lang },
     el("strong", { textContent: pick(meeting.title, lang, form.default_language) }),
     el("p", { textContent: meetingTime(meeting.starts_at, lang) }),
-    place ? el("p", { textContent: t("meeting_where", { place }, lang) }) : null);
+    place ? el("p", { textContent: t("meeting_where", { place }, lang) }) : null,
+    meeting.notice && pick(meeting.notice, lang, form.default_language)
+      ? el("p", { className: "notice-text", textContent: pick(meeting.notice, lang, form.default_language) }) : null);
 }
 
 // The form on screen, while it is: a form is never redrawn under someone typing, but it says
