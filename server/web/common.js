@@ -6,13 +6,14 @@
 const TOKEN = "blockwalk.token";
 const USER = "blockwalk.user";
 
-// Every coordinator page, in the navigation's order: [file, English title, Spanish title].
+// Every coordinator page, in the navigation's order: [file, English title, Spanish title, roles?].
+// With roles, the link shows only to those roles in the campaign in view (the API refuses the others anyway).
 export const PAGES = [
   ["index.html", "Home", "Inicio"],
   ["map.html", "Asset map", "Mapa de recursos"],
   ["conflicts.html", "Conflicts", "Conflictos"],
   ["meetings.html", "Meetings", "Reuniones"],
-  ["follow-up.html", "Between meetings", "Entre reuniones"],
+  ["follow-up.html", "Between meetings", "Entre reuniones", ["admin", "coordinator", "organizer"]],
   ["progress.html", "Progress", "Avance"],
   ["roster.html", "Roster", "Voluntarios"],
 ];
@@ -189,13 +190,19 @@ export function frame(current) {
     });
   }
   const nav = el("nav", { "aria-label": t("Pages", "Páginas") },
-    PAGES.map(([file, en, es]) => el("a", {
+    PAGES.map(([file, en, es, roles]) => el("a", {
       href: `${file}${campaign() ? `?campaign=${encodeURIComponent(campaign())}` : ""}`,
       "aria-current": file === current ? "page" : undefined,
+      "data-roles": roles ? roles.join(" ") : undefined,
     }, t(en, es))),
     token() ? el("span", { class: "who" }, userName() || "",
       el("button", { type: "button", onclick: signOutAndRevoke }, t("Sign out", "Cerrar sesión"))) : null);
   document.body.prepend(el("header", {}, nav));
+  if (campaign() && token() && PAGES.some((page) => page[3])) {
+    campaignInfo().then(({ role }) => {
+      nav.querySelectorAll("a[data-roles]").forEach((a) => { a.hidden = !a.dataset.roles.split(" ").includes(role); });
+    });
+  }
   return true;
 }
 

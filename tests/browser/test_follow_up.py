@@ -72,6 +72,7 @@ def test_a_coordinator_groups_concerns_takes_an_issue_up_and_the_chart_shows_it_
     page.get_by_role("heading", name="Concerns from the doors").wait_for()
     page.get_by_text("“The street lights on Fulton are out”").wait_for()
     assert page.get_by_label("Meeting", exact=True).input_value() == "meeting:jan"  # the next meeting is chosen
+    assert page.get_by_role("link", name="Between meetings").get_attribute("aria-current") == "page"
     north = page.locator(".turf-group", has_text="North (2)")
     assert "2603 W Fulton St, 2F" in north.inner_text() and "spoken: Spanish" in north.inner_text()
 
@@ -208,6 +209,16 @@ def test_a_coordinator_creates_and_edits_a_meeting_in_the_campaigns_time_zone(si
         shot(page, "meetings-1366-en")
         assert errors == []
         context.close()
+    # A volunteer who signs in at a laptop is not offered the page (the API would refuse it).
+    context = chromium.new_context(viewport={"width": 1366, "height": 860}, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, site, *LiveServer.VOLUNTEER)
+    page.goto(f"{site.url}/coordinator/meetings.html?campaign={site.db}")
+    page.get_by_role("link", name="Meetings").wait_for()
+    page.locator("header a[href^='follow-up.html']").wait_for(state="hidden")
+    assert page.get_by_role("button", name="New meeting").is_hidden()
+    context.close()
 
 
 def test_a_volunteers_phone_offline_tells_the_door_what_became_of_its_concern_in_spanish(site, chromium):
