@@ -275,7 +275,12 @@ function showChart(rows) {
     chartBox.replaceChildren(el("p", { class: "muted" }, t("No issue has been taken up as a task yet.", "Aún no se ha asumido ningún tema como tarea.")));
     return;
   }
-  chartBox.replaceChildren(el("table", { class: "chart-table" },
+  const heading = chosenMeeting() ? meetings.find((m) => m.id === chosenMeeting()) : null;
+  chartBox.replaceChildren(
+    el("p", { class: "print-only" }, [heading ? t(`Minutes of ${pick(heading.title)}, ${meetingTime(heading.starts_at)}, ${heading.place}`,
+      `Acta de ${pick(heading.title)}, ${meetingTime(heading.starts_at)}, ${heading.place}`) : t("Every meeting", "Todas las reuniones"),
+    t(`Printed ${moment(new Date().toISOString())}`, `Impreso el ${moment(new Date().toISOString())}`)].join(" · ")),
+    el("table", { class: "chart-table" },
     el("thead", {}, el("tr", {}, CHART.map(([header]) => el("th", { scope: "col" }, header)))),
     el("tbody", {}, rows.map((issue) => el("tr", { class: issue.overdue ? "overdue" : undefined },
       CHART.map(([header, value]) => el("td", { "data-label": header }, value(issue))))))));

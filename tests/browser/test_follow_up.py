@@ -134,6 +134,14 @@ def test_a_coordinator_groups_concerns_takes_an_issue_up_and_the_chart_shows_it_
         page.get_by_role("button", name="Download the agenda (CSV)").click()
     agenda = Path(info.value.path()).read_bytes().decode("utf-8-sig")
     assert "Alumbrado en Fulton" in agenda and "Too dark at the bus stop at night" in agenda
+    # Printed as the minutes: the chart alone, without the navigation, forms or buttons.
+    page.evaluate("document.body.classList.add('print-minutes')")
+    page.emulate_media(media="print")
+    assert page.locator("#chart-section").is_visible() and page.locator("#concerns-section").is_hidden()
+    assert page.locator("header").is_hidden() and page.get_by_role("button", name="Print as minutes").is_hidden()
+    shot(page, "follow-up-minutes-print")
+    page.emulate_media(media="screen")
+    page.evaluate("document.body.classList.remove('print-minutes')")
     page.set_viewport_size({"width": 768, "height": 860})
     shot(page, "follow-up-768-en")
     assert page.evaluate("document.documentElement.scrollWidth") <= 768
