@@ -162,3 +162,14 @@ def test_the_survey_report_shows_change_per_turf_and_round_and_hides_small_cells
     assert rows[(None, "2026-Q4")]["respondents"] == 14  # every turf together
     assert rows[(None, "2026-Q4")]["scores"]["police_trust"]["mean"] == 3.0
     assert world.client(app, "vic").get(f"{API}/reports/survey").status_code == 403
+
+
+def test_a_filter_that_cannot_name_a_meeting_matches_nothing(tmp_path, monkeypatch):
+    app = _app(tmp_path, monkeypatch)
+    cora = world.client(app, "cora")
+    assert cora.get(f"{API}/concerns?meeting=m1").get_json()  # there are some
+    for path in ("concerns?meeting=%20bad", "concerns?turf=..", "issues?meeting=%24", "follow-up?meeting=%24"):
+        answer = cora.get(f"{API}/{path}")
+        assert answer.status_code == 200 and answer.get_json() == [], path
+    export = cora.get(f"{API}/follow-up/export?meeting=%24")
+    assert export.status_code == 200 and "follow-up-east--" in export.headers["Content-Disposition"]

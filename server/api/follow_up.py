@@ -121,6 +121,13 @@ def _views(campaign: str, store: DocumentStore, docs: list[dict]) -> list[dict]:
     return [_view(doc, texts, homes, today) for doc in docs]
 
 
+def _filter(kind: str, given: str | None) -> str | None:
+    """A query's ``meeting`` or ``turf`` as a document id; one that cannot be an id matches nothing (422 is for bodies)."""
+    if not given:
+        return None
+    return prefixed_id(kind, given) or f"{kind}:-"  # "-" never begins an id
+
+
 def _meeting_id(store: DocumentStore, given: str | None) -> str | None:
     if given is None:
         return None
@@ -198,9 +205,9 @@ class Concerns(MethodView):
         store = campaign_store(campaign)
         found = _concerns(campaign, store)
         if args["meeting"]:
-            found = [c for c in found if c.meeting == prefixed_id("meeting", args["meeting"])]
+            found = [c for c in found if c.meeting == _filter("meeting", args["meeting"])]
         if args["turf"]:
-            found = [c for c in found if c.turf == prefixed_id("turf", args["turf"])]
+            found = [c for c in found if c.turf == _filter("turf", args["turf"])]
         grouped = {s.get("concern"): doc["_id"] for doc in _issues(store) for s in doc.get("sources") or []}
         homes = visits.households(store, (c.household for c in found if c.household))
         names = visits.turf_names(store)
@@ -244,7 +251,7 @@ class Issues(MethodView):
         store = campaign_store(campaign)
         docs = _issues(store)
         if args["meeting"]:
-            docs = [d for d in docs if d.get("meeting") == prefixed_id("meeting", args["meeting"])]
+            docs = [d for d in docs if d.get("meeting") == _filter("meeting", args["meeting"])]
         docs.sort(key=lambda d: (-len(d.get("sources") or []), follow_up.title_in(d, "en")))
         return _views(campaign, store, docs)
 
@@ -363,7 +370,7 @@ class FollowUp(MethodView):
         """The follow-up chart: the issues taken up as tasks (of a meeting, or all), overdue first, then by due date."""
         _read()
         store = campaign_store(campaign)
-        meeting = prefixed_id("meeting", args["meeting"]) if args["meeting"] else None
+        meeting = _filter("meeting", args["meeting"])
         return _views(campaign, store, follow_up.chart(_issues(store), _today(store, campaign), meeting))
 
 
@@ -379,7 +386,7 @@ class FollowUpExport(MethodView):
         _read()
         store = campaign_store(campaign)
         today = _today(store, campaign)
-        meeting = prefixed_id("meeting", args["meeting"]) if args["meeting"] else None
+        meeting = _filter("meeting", args["meeting"])
         titles = {m.id: m.title_in(args["language"]) for m in _meetings(store)}
         rows = follow_up.chart_rows(follow_up.chart(_issues(store), today, meeting), today, args["language"], titles)
         label = (meeting or "all").removeprefix("meeting:")
@@ -398,7 +405,7 @@ class AgendaExport(MethodView):
         """A meeting's agenda (its issues, most-raised first) as CSV or XLSX, titles in ``language``; formula-safe."""
         _read()
         store = campaign_store(campaign)
-        meeting = prefixed_id("meeting", args["meeting"]) if args["meeting"] else None
+        meeting = _filter("meeting", args["meeting"])
         docs = [d for d in _issues(store) if meeting is None or d.get("meeting") == meeting]
         docs.sort(key=lambda d: (-len(d.get("sources") or []), follow_up.title_in(d, "en")))
         texts = {c.id: c.text for c in _concerns(campaign, store)}
