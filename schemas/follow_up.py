@@ -121,6 +121,10 @@ class FollowUpExportArgs(IssueArgs):
     language = Text(load_default="en", **LANGUAGE)
 
 
+class ContactsExportArgs(Schema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(FORMATS))
+
+
 class DoorStatus(Schema):
     issue = fields.String(required=True)
     title = fields.Dict(keys=fields.String(), values=fields.String(), required=True)

@@ -55,6 +55,9 @@ CLOSED = frozenset({"done", "dropped"})
 CHART_COLUMNS = ["issue", "meeting", "responsible", "responsible_kind", "due", "overdue", "status", "milestones",
                  "problems", "outcome", "doors", "languages", "updated_at"]
 AGENDA_COLUMNS = ["item", "issue", "doors", "languages", "turfs", "concerns"]
+CONTACT_COLUMNS = ["full_name", "phone", "email", "channels", "language", "household", "issue", "status", "due",
+                   "outcome"]
+TELL_ME = "tell_me"  # the meeting-awareness drive's "would they like to be told what comes of it?"
 
 
 class ConcernsHandler(projection.Handler):
@@ -214,3 +217,26 @@ def status_docs(issue: dict | None, issue_id: str) -> dict[str, dict]:
         "concerns": sorted(ids), "title": issue.get("title") or {}, "status": issue.get("status") or "raised",
         "due": task.get("due"), "outcome": issue.get("outcome") or {}, "updated_at": issue.get("updated_at"),
     } for turf, ids in by_turf.items()}
+
+
+def asking_doors(conn: sqlite3.Connection) -> set[str]:
+    """The households where a resident asked to be told what comes of their concerns (``tell_me`` = yes)."""
+    return {row[0] for row in conn.execute(
+        "SELECT DISTINCT household FROM texts WHERE field = ? AND text = 'yes' AND household IS NOT NULL", (TELL_ME,))}
+
+
+def contact_rows(people: list[dict], issues: list[dict], today: date):
+    """One row per person and issue of their door: ``people`` are ``{household, full_name, phone, email,
+    channels, language, address}`` (consent-gated already); titles and outcomes in each person's language."""
+    by_door: dict[str, list[dict]] = {}
+    for issue in issues:
+        for door in {s.get("household") for s in issue.get("sources") or [] if s.get("household")}:
+            by_door.setdefault(door, []).append(issue)
+    for person in people:
+        for issue in sorted(by_door.get(person["household"], []), key=lambda i: title_in(i, "en")):
+            language = person["language"] or "en"
+            task = issue.get("task") if isinstance(issue.get("task"), dict) else {}
+            yield [person["full_name"], person["phone"], person["email"], " ".join(person["channels"]), language,
+                   person["address"], title_in(issue, language),
+                   "overdue" if overdue(issue, today) else issue.get("status", ""), task.get("due") or "",
+                   text_in(issue.get("outcome"), language)]

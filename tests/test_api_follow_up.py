@@ -173,3 +173,36 @@ def test_a_filter_that_cannot_name_a_meeting_matches_nothing(tmp_path, monkeypat
         assert answer.status_code == 200 and answer.get_json() == [], path
     export = cora.get(f"{API}/follow-up/export?meeting=%24")
     assert export.status_code == 200 and "follow-up-east--" in export.headers["Content-Disposition"]
+
+
+def test_residents_who_asked_to_be_told_are_listed_for_the_organizer_by_their_consent(tmp_path, monkeypatch):
+    from tests.factories import signup_record
+
+    app = world.build(tmp_path, monkeypatch)
+    asked = {**_visit("record:t1", "vic", "turf:1", "household:1a", "Street lights out on Maple")}
+    asked["answers"]["tell_me"] = "yes"
+    not_asked = _visit("record:t2", "val", "turf:2", "household:2a", "=cmd")
+    store = world.store_of(app)
+    results = store.bulk_docs([
+        asked, not_asked,
+        {**signup_record(name="Rosa Díaz", phone="(312) 555-0142", email="rosa@example.org", household="household:1a",
+                         consent={"sms": True, "email": False, "call": False}, language="es"), "turf": "turf:1"},
+        {**signup_record(name="=Nobody", household="household:1a", consent={"sms": False, "email": False,
+                                                                             "call": False}), "turf": "turf:1"},
+        {**signup_record(name="Otto", household="household:2a"), "turf": "turf:2"}])
+    assert all("ok" in r for r in results), results
+    cora = world.client(app, "cora")
+    made = cora.post(f"{API}/issues", json={"title": {"en": "Street lighting", "es": "Alumbrado"},
+                                            "concerns": ["record:t1#concerns", "record:t2#concerns"]}).get_json()
+    cora.patch(f"{API}/issues/{made['id']}", headers={"If-Match": made["rev"]},
+               json={"outcome": {"es": "Se pidieron las luces"}, "status": "in_progress"})
+    assert cora.get(f"{API}/follow-up/contacts/export").status_code == 403  # residents' details: not a coordinator's
+    export = world.client(app, "olly").get(f"{API}/follow-up/contacts/export?format=csv")
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    # Rosa asked (her door said so) and consented to SMS: her phone, no e-mail; the one with no consent is left out;
+    # Otto's door did not ask.
+    assert {r["full_name"] for r in rows} == {"Rosa Díaz"}  # a row for each issue of her door
+    assert [r for r in rows if r["issue"] == "Alumbrado"] == [{"full_name": "Rosa Díaz", "phone": "+13125550142", "email": "", "channels": "sms",
+                     "language": "es", "household": "1 Maple St", "issue": "Alumbrado", "status": "in_progress",
+                     "due": "", "outcome": "Se pidieron las luces"}]

@@ -191,6 +191,7 @@ GETS = {
     "issues: read one": f"{API}/issues/i1",
     "follow-up: the chart": f"{API}/follow-up",
     "follow-up: export": f"{API}/follow-up/export?format=xlsx",
+    "follow-up: residents who asked to be told": f"{API}/follow-up/contacts/export",
     "agenda: export": f"{API}/agenda/export?meeting=m1",
     "reports: community satisfaction survey": f"{API}/reports/survey",
     "pages: the coordinator pages": "/coordinator/",

@@ -14,13 +14,14 @@ import secrets
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.follow_up import (
     Concern,
     ConcernArgs,
+    ContactsExportArgs,
     DoorStatus,
     FollowUpExportArgs,
     Issue,
@@ -29,9 +30,9 @@ from schemas.follow_up import (
     IssuePatch,
     SurveyReport,
 )
-from server import follow_up, meetings_report, projection, survey, visits
+from server import follow_up, meetings_report, projection, roster_export, survey, visits
 from server.access.channels import assigned_turfs
-from server.access.roles import READERS, WRITERS
+from server.access.roles import READERS, ROSTER_READERS, WRITERS
 from server.api.blueprint import Blueprint
 from server.api.reports import logged_file
 from server.api.roster import EXPORT_RESPONSES
@@ -47,6 +48,7 @@ from server.api.turfs import (
     save,
 )
 from server.auth import api_authenticate, role_in
+from server.roster import normalize_phone
 from sync.store import DocumentStore
 
 blp = Blueprint("follow_up", __name__, url_prefix="/campaigns/<campaign>",
@@ -428,3 +430,43 @@ class SurveyResource(MethodView):
         found = projection.index(campaign, follow_up.KIND, store)
         with visits.snapshot(found) as conn:
             return survey.report(conn, _zone(store, campaign), visits.turf_names(store))
+
+
+@blp.route("/follow-up/contacts/export")
+class ContactsExport(MethodView):
+    @blp.arguments(ContactsExportArgs, location="query")
+    @blp.doc(responses=EXPORT_RESPONSES)
+    @blp.alt_response(403, description="Not an organizer or admin of this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    @blp.alt_response(422, description="A bad format")
+    def get(self, args: dict, campaign: str):
+        """Residents who asked to be told what comes of their concerns and can be reached: one row per person and
+        issue of their door, with the channels they consented to, in their language (organizers and admins).
+
+        A door asked (the meeting-awareness answer ``tell_me``); its people are the sign-ups made there, and
+        only the channels each gave consent for are filled in (a phone for SMS or a call, an e-mail for
+        e-mail); a person with no such channel is left out.  Formula-safe; logged as ``follow-up-contacts``.
+        """
+        require_campaign_role(ROSTER_READERS, "Only organizers and admins see residents' contact details")
+        store = campaign_store(campaign)
+        region = roster_export.campaign_region(store, str(current_app.config["PHONE_REGION"]))
+        with visits.snapshot(projection.index(campaign, follow_up.KIND, store)) as conn:
+            doors = follow_up.asking_doors(conn)
+        with visits.snapshot(visits.index(campaign, store)) as conn:
+            signups = visits.signups_at(conn, doors)
+        homes = visits.households(store, doors)
+        people = []
+        for signup in sorted(signups.values(), key=lambda s: (s.household or "", s.at, s.record)):
+            given = {c.channel for c in signup.consents if c.given}
+            phone = normalize_phone(signup.phone, region) if given & {"sms", "call"} else None
+            email = signup.email.strip() if "email" in given and signup.email.strip() else None
+            channels = sorted(c for c in given if (c == "email" and email) or (c in ("sms", "call") and phone))
+            if not channels:
+                continue
+            language = signup.door_language or next((c.language for c in signup.consents if c.language), "")
+            people.append({"household": signup.household, "full_name": signup.full_name, "phone": phone or "",
+                           "email": email or "", "channels": channels, "language": language,
+                           "address": _address(homes.get(signup.household or "")) or ""})
+        rows = follow_up.contact_rows(people, _issues(store), _today(store, campaign))
+        return logged_file(campaign, "follow-up-contacts", args["format"], "told", follow_up.CONTACT_COLUMNS, rows,
+                           {"mode": "asked to be told"})
