@@ -214,7 +214,7 @@ def _meeting_awareness() -> dict:
             {"name": "concerns", "type": "text", "max_length": 2000, "merge": "keep_both",
              "relevant": "${informed} = 'yes'",
              "label": _t("Concerns to raise at the meeting", "Inquietudes para la reunión")},
-            {"name": "tell_me", "type": "select_one", "choices": "yes_no", "relevant": "${concerns} != ''",
+            {"name": "tell_me", "type": "select_one", "choices": "yes_no", "relevant": "${informed} = 'yes'",
              "label": _t("Would they like to be told what comes of their concerns?",
                          "¿Quieren que se les cuente qué resulta de sus inquietudes?")},
         ],
