@@ -39,7 +39,7 @@ MERGE_FOR_TYPES = {
 FIELD_KEYS = {
     "name", "type", "label", "hint", "required", "relevant", "constraint", "constraint_message",
     "required_message", "min", "max", "min_length", "max_length", "pattern", "pattern_message", "default",
-    "choices", "merge", "accuracy_m", "consent_text", "fields", "min_count", "max_count", "appearance",
+    "choices", "merge", "accuracy_m", "consent_text", "fields", "min_count", "max_count", "appearance", "concern",
 }
 FORM_KEYS = {
     "_id", "_rev", "_revisions", "_attachments", "_deleted", "_conflicts", "type", "form_id", "status", "version",
@@ -258,6 +258,8 @@ def _check_field(field: object, path: str, depth: int, choices: dict, languages:
             add(f"{path}.merge", f"The merge policy {merge} is for {allowed} fields, not {kind}")
     if "required" in field and not isinstance(field["required"], bool):
         add(f"{path}.required", "required must be true or false")
+    if "concern" in field and (field["concern"] not in (True, False) or (field["concern"] and kind != "text")):
+        add(f"{path}.concern", "concern is true on a text field whose answer is a concern to raise at a meeting")
     for key in EXPRESSIONS:
         text = field.get(key)
         if text is None:

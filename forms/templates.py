@@ -1,4 +1,4 @@
-"""The built-in forms of the three drives, in English and Spanish.
+"""The built-in forms of the four drives, in English and Spanish.
 
 * **asset mapping**: the asset-based community development categories
   (individuals' skills, associations, institutions, businesses, physical
@@ -8,7 +8,10 @@
   availability and consent per channel (SMS, e-mail, phone call) with the
   exact text shown;
 * **meeting awareness**: informed, flyer left, RSVP, language needed,
-  concerns to raise.
+  concerns to raise;
+* **community satisfaction survey**: six five-point questions about safety,
+  the police and the neighbourhood, asked in rounds (``server.survey``
+  reports them per turf and round, small cells suppressed).
 
 Every drive starts with the same **visit outcome**, ordered so that a merge
 only moves it forward (``forward_only``): not home, come back later, refused,
@@ -211,6 +214,9 @@ def _meeting_awareness() -> dict:
             {"name": "concerns", "type": "text", "max_length": 2000, "merge": "keep_both",
              "relevant": "${informed} = 'yes'",
              "label": _t("Concerns to raise at the meeting", "Inquietudes para la reunión")},
+            {"name": "tell_me", "type": "select_one", "choices": "yes_no", "relevant": "${informed} = 'yes'",
+             "label": _t("Would they like to be told what comes of their concerns?",
+                         "¿Quieren que se les cuente qué resulta de sus inquietudes?")},
         ],
         "choices": {
             "outcomes": OUTCOMES,
@@ -221,7 +227,54 @@ def _meeting_awareness() -> dict:
     }
 
 
-DRIVES = {"asset_mapping": _asset_mapping, "recruitment": _recruitment, "meeting_awareness": _meeting_awareness}
+# The community satisfaction survey: five-point answers (1 = worst, 5 = best) that the survey report averages.
+SATISFACTION_QUESTIONS = [
+    ("safe_day", "How safe do you feel walking in this neighbourhood during the day?",
+     "¿Qué tan seguro se siente al caminar por este vecindario durante el día?", "safety"),
+    ("safe_night", "How safe do you feel walking in this neighbourhood after dark?",
+     "¿Qué tan seguro se siente al caminar por este vecindario de noche?", "safety"),
+    ("police_trust", "How much do you trust the police to respond to this neighbourhood's problems?",
+     "¿Cuánto confía en que la policía responda a los problemas de este vecindario?", "trust"),
+    ("police_respect", "The police treat people in this neighbourhood with respect.",
+     "La policía trata con respeto a la gente de este vecindario.", "agree"),
+    ("neighbours_help", "People around here are willing to help their neighbours.",
+     "La gente de aquí está dispuesta a ayudar a sus vecinos.", "agree"),
+    ("meetings_listen", "Neighbourhood meetings take up the problems residents raise.",
+     "Las reuniones del vecindario atienden los problemas que plantean los vecinos.", "agree"),
+]
+
+
+def _satisfaction() -> dict:
+    return {
+        "form_id": "satisfaction",
+        "drive": "satisfaction",
+        "title": _t("Community satisfaction survey", "Encuesta de satisfacción comunitaria"),
+        "fields": OUTCOME_FIELDS + [
+            {"name": "agrees_to_survey", "type": "select_one", "choices": "yes_no", "relevant": CONTACTED,
+             "required": True,
+             "label": _t("May I ask you six short questions about the neighbourhood? Your answers are anonymous.",
+                         "¿Puedo hacerle seis preguntas cortas sobre el vecindario? Sus respuestas son anónimas.")},
+            *[{"name": name, "type": "select_one", "choices": scale, "relevant": "${agrees_to_survey} = 'yes'",
+               "label": _t(en, es)} for name, en, es, scale in SATISFACTION_QUESTIONS],
+        ],
+        "choices": {
+            "outcomes": OUTCOMES,
+            "languages": LANGUAGE_CHOICES,
+            "yes_no": _choices(("yes", "Yes", "Sí"), ("no", "No", "No")),
+            "safety": _choices(("1", "Very unsafe", "Muy inseguro"), ("2", "Unsafe", "Inseguro"),
+                               ("3", "Neither", "Ni seguro ni inseguro"), ("4", "Safe", "Seguro"),
+                               ("5", "Very safe", "Muy seguro")),
+            "trust": _choices(("1", "Not at all", "Nada"), ("2", "A little", "Poco"), ("3", "Somewhat", "Algo"),
+                              ("4", "Mostly", "Bastante"), ("5", "Completely", "Totalmente")),
+            "agree": _choices(("1", "Strongly disagree", "Muy en desacuerdo"), ("2", "Disagree", "En desacuerdo"),
+                              ("3", "Neither", "Ni de acuerdo ni en desacuerdo"), ("4", "Agree", "De acuerdo"),
+                              ("5", "Strongly agree", "Muy de acuerdo")),
+        },
+    }
+
+
+DRIVES = {"asset_mapping": _asset_mapping, "recruitment": _recruitment, "meeting_awareness": _meeting_awareness,
+          "satisfaction": _satisfaction}
 
 
 def template(drive: str) -> dict:

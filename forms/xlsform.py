@@ -105,6 +105,7 @@ SURVEY_COLUMNS = {
     "type", "name", "label", "hint", "required", "required_message", "relevant", "constraint",
     "constraint_message", "default", "choice_filter", "appearance", "parameters", "repeat_count",
     "merge", "min", "max", "min_length", "max_length", "pattern", "pattern_message", "min_count", "max_count",
+    "concern",
 }
 CHOICES_COLUMNS = {"list_name", "name", "label"}
 SETTINGS_COLUMNS = {"form_id", "form_title", "default_language", "version", "geotag_accuracy_m"}
@@ -154,7 +155,8 @@ UNSUPPORTED_TYPES = {
 ANSWER_COLUMNS = {"required", "required_message", "constraint", "constraint_message", "merge"}
 BASE_COLUMNS = {"type", "name", "label", "hint", "relevant", "appearance"}
 COLUMNS_FOR_TYPE: dict[str, set[str]] = {
-    "text": BASE_COLUMNS | ANSWER_COLUMNS | {"default", "min_length", "max_length", "pattern", "pattern_message"},
+    "text": BASE_COLUMNS | ANSWER_COLUMNS | {"default", "min_length", "max_length", "pattern", "pattern_message",
+                                             "concern"},
     "phone": BASE_COLUMNS | ANSWER_COLUMNS | {"default", "min_length", "max_length"},
     "email": BASE_COLUMNS | ANSWER_COLUMNS | {"default", "min_length", "max_length"},
     "integer": BASE_COLUMNS | ANSWER_COLUMNS | {"default", "min", "max"},
@@ -868,6 +870,16 @@ class _Builder:
                 elif required:
                     field["required"] = True
                 keys["required"] = column.header
+        if "concern" in allowed:
+            column, value = self.cell(cells, "concern")
+            if value is not None:
+                concern = _as_bool(value)
+                if concern is None:
+                    self.add(sheet, number, column.header, f"concern must be yes or no (true/false), not "
+                             f"{_as_text(value)!r}")
+                elif concern:
+                    field["concern"] = True
+                keys["concern"] = column.header
         for base in ("relevant", "constraint"):
             column, value = self.cell(cells, base)
             if value is not None and base in allowed:

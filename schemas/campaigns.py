@@ -96,6 +96,9 @@ class MemberIn(Schema):
 class MeetingIn(Schema):
     title = fields.Dict(keys=_language(), values=Text(validate=validate.Length(min=1, max=200)), load_default=dict,
                         metadata={"description": "The meeting's title in each language"})
+    notice = fields.Dict(keys=_language(), values=Text(validate=validate.Length(max=2000)), load_default=dict,
+                         validate=validate.Length(max=20),
+                         metadata={"description": "What volunteers tell residents about it, in each language"})
     starts_at = fields.AwareDateTime(required=True, format="iso", metadata={"description": "With its UTC offset"})
     ends_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso")
     place = Text(required=True, validate=validate.Length(min=1, max=500))
@@ -111,6 +114,7 @@ class MeetingIn(Schema):
 class Meeting(Schema):
     id = fields.String(required=True, metadata={"description": "meeting:<meeting_id>"})
     title = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    notice = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     starts_at = fields.String(required=True, metadata={"format": "date-time"})
     ends_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
     place = fields.String(required=True)

@@ -96,7 +96,7 @@ class AuditEntry(Schema):
     campaign = fields.String(required=True)
     who = fields.String(required=True)
     at = fields.String(required=True)
-    kind = fields.String(required=True, metadata={"enum": ["roster", "meetings", "rsvps"]})
+    kind = fields.String(required=True, metadata={"enum": ["roster", "meetings", "rsvps", "follow-up", "agenda", "follow-up-contacts"]})
     format = fields.String(required=True)
     preset = fields.String(allow_none=True)
     filter = fields.Dict(required=True)

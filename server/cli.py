@@ -356,7 +356,7 @@ def form_publish(form_id: str, db_name: str, store: str | None) -> None:
 @store_option
 @_guarded
 def form_templates(db_name: str, store: str | None) -> None:
-    """Install and publish the built-in forms of the three drives; print their ids."""
+    """Install and publish the built-in forms of the four drives; print their ids."""
     from forms.templates import DRIVES
     from server import form_admin
 

@@ -289,7 +289,9 @@ def _every_read(app) -> list[tuple[str, str, dict | None]]:
     out += [("GET", f"{API}/records", None), ("GET", f"{API}/conflicts", None),
             ("GET", f"{API}/reports/meetings", None), ("GET", f"{API}/reports/meetings/m1/rsvps", None),
             ("GET", f"{API}/reports/meetings/m1/rsvps/export", None), ("GET", f"{API}/reports/progress", None),
-            ("GET", f"{API}/roster", None), ("GET", f"{API}/roster/export", None)]
+            ("GET", f"{API}/roster", None), ("GET", f"{API}/roster/export", None),
+            ("GET", f"{API}/concerns", None), ("GET", f"{API}/issues", None), ("GET", f"{API}/concerns/status", None),
+            ("GET", f"{API}/follow-up/contacts/export", None), ("GET", f"{API}/reports/survey", None)]
     return out
 
 

@@ -203,7 +203,8 @@ def test_the_demo_users_have_their_roles_in_the_demo_campaign(tmp_path):
         assert accounts.get_user(ORGANIZER).roles == {"demo": "organizer"}
         assert all(accounts.get_user(v).roles == {"demo": "volunteer"} for v in VOLUNTEERS)
         drives = server.open_db("demo").get("campaign:demo")["drives"]
-        assert [d["forms"] for d in drives] == [["form:asset_mapping"], ["form:recruitment"], ["form:meeting_awareness"]]
+        assert [d["forms"] for d in drives] == [["form:asset_mapping"], ["form:recruitment"], ["form:meeting_awareness"],
+                                                ["form:satisfaction"]]
     finally:
         server.close()
     again = _cli("demo", "--name", "second", store=store)

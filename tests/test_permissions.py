@@ -169,6 +169,10 @@ REQUESTS.update({
     "records: edit": lambda c, me: c.patch(f"{API}/records/record:val-1", json={"answers": {"outcome": "refused"}},
                                            headers=_if_match(c, f"{API}/records/record:val-1")),
     "conflicts: resolve": _resolve,
+    "issues: group concerns into one": lambda c, me: c.post(f"{API}/issues", json={"title": {"en": "Lights"}}),
+    "issues: change one (its task)": lambda c, me: c.patch(f"{API}/issues/i1", headers=_if_match(c, f"{API}/issues/i1"),
+                                                          json={"task": {"responsible": "Ana", "due": "2027-01-10"}}),
+    "issues: delete": lambda c, me: c.delete(f"{API}/issues/i1", headers=_if_match(c, f"{API}/issues/i1")),
 })
 
 # Plain reads: each row's GET.
@@ -189,6 +193,15 @@ GETS = {
     "reports: meeting coverage export": f"{API}/reports/meetings/export",
     "reports: a meeting's RSVPs": f"{API}/reports/meetings/m1/rsvps",
     "reports: a meeting's RSVPs export": f"{API}/reports/meetings/m1/rsvps/export",
+    "concerns: list": f"{API}/concerns",
+    "concerns: what became of them in one's turfs": f"{API}/concerns/status",
+    "issues: list": f"{API}/issues",
+    "issues: read one": f"{API}/issues/i1",
+    "follow-up: the chart": f"{API}/follow-up",
+    "follow-up: export": f"{API}/follow-up/export?format=xlsx",
+    "follow-up: residents who asked to be told": f"{API}/follow-up/contacts/export",
+    "agenda: export": f"{API}/agenda/export?meeting=m1",
+    "reports: community satisfaction survey": f"{API}/reports/survey",
     "pages: the coordinator pages": "/coordinator/",
     "pages: the canvasser app": "/app/",
 }
@@ -199,6 +212,7 @@ READS = {
     "sync: read the campaign document": "campaign:east",
     "sync: read a form": "form:asset_mapping@1",
     "sync: read a meeting": "meeting:m1",
+    "sync: read an issue": "issue:i1",
     "sync: read the assigned turf": "turf:1",
     "sync: read another turf": "turf:2",
     "sync: read a household of the assigned turf": "household:1a",
@@ -212,6 +226,8 @@ READS = {
     "sync: read one's own assignment": "assignment:vic:turf:1",
     "sync: read another's assignment": "assignment:val:turf:2",
     "sync: read a document in no channel": "roster:note",
+    "sync: read what became of a concern of the assigned turf": "concern_status:i1:turf:1",
+    "sync: read what became of a concern of another turf": "concern_status:i2:turf:2",
 }
 for _what, _doc_id in READS.items():
     REQUESTS[_what] = lambda c, me, doc_id=_doc_id: c.get(f"{SYNC}/{doc_id}")
@@ -231,6 +247,7 @@ WRITES = {
     "sync: write an assignment": lambda c: {"_id": "assignment:vic:turf:2", "type": "assignment", "user": "vic",
                                             "turf": "turf:2", "active": True},
     "sync: write a meeting": lambda c: {"_id": "meeting:m9", "type": "meeting", "place": "My house"},
+    "sync: write what became of a concern": lambda c: {**_current(c, "concern_status:i1:turf:1"), "status": "done"},
     "sync: write the campaign document": lambda c: {**_current(c, "campaign:east"), "name": "Renamed"},
     "sync: write a form draft": lambda c: template("asset_mapping"),
 }

@@ -264,7 +264,8 @@ def _operations(app) -> list[tuple[str, str]]:
 def _concrete(path: str) -> str:
     values = {"campaign": world.CAMPAIGN, "turf_id": "turf:2", "user": "val", "name": "val", "token_id": "0" * 64,
               "form_id": "asset_mapping", "doc_id": "form:asset_mapping@1", "drive_id": "assets", "meeting_id": "m1",
-              "record_id": "record:1", "field": "notes", "device_id": "phone-1", "entry_id": "audit:x"}
+              "record_id": "record:1", "field": "notes", "device_id": "phone-1", "entry_id": "audit:x",
+              "issue_id": "i1"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 

@@ -115,7 +115,7 @@ def test_demo_campaign_is_realistic(tmp_path):
     assert sum(d["type"] == "household" for d in docs) >= 200
     records = [d for d in docs if d["type"] == "record"]
     forms = {d["_id"]: compile_form(d) for d in docs if d["type"] == "form"}
-    assert set(forms) == {"form:asset_mapping@1", "form:recruitment@1", "form:meeting_awareness@1"}
+    assert set(forms) == {"form:asset_mapping@1", "form:recruitment@1", "form:meeting_awareness@1", "form:satisfaction@1"}
     for record in records:
         validator = forms[f"{record['form']}@{record['form_version']}"]
         assert validator.validate(record, record["language"]) == {}, record["_id"]
@@ -177,7 +177,8 @@ def test_cli_forms_templates_import_and_publish(tmp_path):
     assert run("db", "create", "east", "--store", store).returncode == 0
     installed = run("form", "templates", "--db", "east", "--store", store)
     assert installed.returncode == 0, installed.stderr
-    assert installed.stdout.split() == ["form:asset_mapping@1", "form:recruitment@1", "form:meeting_awareness@1"]
+    assert installed.stdout.split() == ["form:asset_mapping@1", "form:recruitment@1", "form:meeting_awareness@1",
+                                       "form:satisfaction@1"]
 
     book = Workbook()
     survey = book.active

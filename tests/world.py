@@ -3,7 +3,7 @@
 Campaign ``east``: turfs ``turf:1`` (volunteer ``vic``) and ``turf:2``
 (volunteer ``val``), a household in each, records of both, a recruitment
 record of each (``record:signup`` by val, with a resident's name, phone and a
-consent attachment; ``record:vic-signup``), a meeting, the built-in forms, a document in no channel.  ``nora``
+consent attachment; ``record:vic-signup``), a meeting, an issue (coordinators only), the built-in forms, a document in no channel.  ``nora``
 is a volunteer of campaign ``west`` only: no role in ``east``.
 """
 
@@ -61,6 +61,12 @@ def documents() -> list[dict]:
         {"_id": assignment_id("vic", "turf:1"), "type": "assignment", "user": "vic", "turf": "turf:1", "active": True},
         {"_id": assignment_id("val", "turf:2"), "type": "assignment", "user": "val", "turf": "turf:2", "active": True},
         {"_id": "roster:note", "type": "roster_note", "text": "coordinators only"},
+        {"_id": "issue:i1", "type": "issue", "title": {"en": "Street lights"}, "meeting": "meeting:m1", "status": "raised",
+         "sources": [{"concern": "record:vic-1#concerns", "household": "household:1a", "turf": "turf:1", "language": "es"}],
+         "task": None, "problems": "", "outcome": {}, "history": []},
+        *[{"_id": f"concern_status:i{n}:turf:{n}", "type": "concern_status", "issue": f"issue:i{n}", "turf": f"turf:{n}",
+           "concerns": [f"record:vic-{n}#concerns"], "title": {"en": "Street lights"}, "status": "open", "due": None,
+           "outcome": {"es": "Se pidieron las luces"}} for n in (1, 2)],
     ]
 
 

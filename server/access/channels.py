@@ -11,6 +11,8 @@ document it writes (a deleted winner keeps the channels the document had):
 | record | ``user:<author>`` and ``turf:<its turf>`` |
 | roster record (``privacy.is_roster_record``) | ``user:<author>`` and ``roster`` only |
 | assignment | ``user:<the volunteer>`` |
+| concern_status ``concern_status:<issue>:<turf>`` | ``turf:<its turf>`` |
+| issue (names the doors that raised it) | none (coordinators only) |
 | anything else | none |
 
 and every document but a roster record also goes to ``coordinators``.
@@ -76,6 +78,8 @@ def route(doc: dict) -> set[str]:
             out.add(turf_channel(doc["turf"]))
     elif kind == "assignment" and isinstance(doc.get("user"), str):
         out.add(user_channel(doc["user"]))
+    elif kind == "concern_status" and isinstance(doc.get("turf"), str):
+        out.add(turf_channel(doc["turf"]))
     return out
 
 

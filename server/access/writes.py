@@ -4,7 +4,8 @@ The rules, each written once:
 
 * **Ids name their type.**  An id that begins with a document type the
   server sets up (``assignment:``, ``turf:``, ``household:``, ``form:``,
-  ``meeting:``, ``campaign:``) holds a document of that type: no record can
+  ``meeting:``, ``campaign:``, ``issue:``,
+  ``concern_status:``) holds a document of that type: no record can
   take an assignment's or a turf's id (grants never come from ids anyway).
 * **Organizers** read a campaign and change nothing in it.
 * **Volunteers** write only their own records (``author`` is them), in their
@@ -37,7 +38,7 @@ from server.access.channels import ROSTER, turf_channel
 from sync.errors import Forbidden, NotFound, SyncError
 from sync.store import DocumentStore
 
-TYPED_IDS = ("assignment", "turf", "household", "form", "meeting", "campaign")
+TYPED_IDS = ("assignment", "turf", "household", "form", "meeting", "campaign", "issue", "concern_status")
 
 
 @dataclass(frozen=True)

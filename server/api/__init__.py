@@ -57,11 +57,11 @@ def init_app(app: Flask) -> Api:
         """A store failure outside /sync (a full disk, CouchDB down): the REST shape, never a bare 500."""
         return {"code": exc.status, "status": HTTPStatus(exc.status).phrase, "message": exc.reason}, exc.status
 
-    from server.api import (accounts, assets, assignments, campaigns, conflicts, drives, forms, households, meetings,
-                            records, reports, roster, turfs)
+    from server.api import (accounts, assets, assignments, campaigns, conflicts, drives, follow_up, forms, households,
+                            meetings, records, reports, roster, turfs)
 
     for blueprint in (forms.blp, accounts.blp, accounts.sign_in_blp, turfs.blp, households.blp, assignments.blp,
                       campaigns.blp, drives.blp, meetings.blp, records.blp, conflicts.blp, assets.blp,
-                      roster.blp, roster.audit_blp, *reports.BLUEPRINTS):
+                      roster.blp, roster.audit_blp, *reports.BLUEPRINTS, follow_up.blp):
         api.register_blueprint(blueprint, url_prefix=PREFIX + blueprint.url_prefix)
     return api

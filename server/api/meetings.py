@@ -1,4 +1,4 @@
-"""Meetings of a campaign: ``meeting:<id>`` documents (date, place, languages).
+"""Meetings of a campaign: ``meeting:<id>`` documents (title and notice per language, date, place, languages).
 
 They reach every phone of the campaign through the ``campaign`` channel, so
 canvassers can tell residents when and where, in their language.
@@ -34,7 +34,9 @@ blp.before_request(require_member)
 def _view(doc: dict) -> dict:
     title = doc.get("title")
     languages = doc.get("languages")
+    notice = doc.get("notice")
     return {"id": doc["_id"], "title": title if isinstance(title, dict) else {},
+            "notice": {k: v for k, v in notice.items() if isinstance(v, str)} if isinstance(notice, dict) else {},
             "starts_at": str(doc.get("starts_at") or ""), "ends_at": doc.get("ends_at"),
             "place": str(doc.get("place") or ""), "languages": languages if isinstance(languages, list) else [],
             "rev": doc["_rev"]}
@@ -82,7 +84,8 @@ class MeetingResource(MethodView):
         store = campaign_store(campaign)
         current = get_or_none(store, doc_id)
         check_if_match(current, "meeting")
-        doc = {"_id": doc_id, "type": "meeting", "title": body["title"], "starts_at": body["starts_at"].isoformat(),
+        doc = {"_id": doc_id, "type": "meeting", "title": body["title"],
+               "notice": {k: v for k, v in body["notice"].items() if v.strip()}, "starts_at": body["starts_at"].isoformat(),
                "ends_at": body["ends_at"].isoformat() if body["ends_at"] else None, "place": body["place"],
                "languages": body["languages"]}
         if current is not None:

@@ -19,6 +19,7 @@ export const PAGES = [
   ["map.html", "Asset map", "Mapa de recursos", READERS],
   ["conflicts.html", "Conflicts", "Conflictos", READERS],
   ["meetings.html", "Meetings", "Reuniones", READERS],
+  ["follow-up.html", "Between meetings", "Entre reuniones", READERS],
   ["progress.html", "Progress", "Avance", READERS],
   ["roster.html", "Roster", "Voluntarios", ["admin", "organizer"]],
 ];
@@ -201,7 +202,7 @@ export function frame(current) {
     });
   }
   const nav = el("nav", { "aria-label": t("Pages", "Páginas") },
-    PAGES.map(([file, en, es]) => el("a", {
+    PAGES.map(([file, en, es, roles]) => el("a", {
       href: `${file}${campaign() ? `?campaign=${encodeURIComponent(campaign())}` : ""}`,
       "aria-current": file === current ? "page" : undefined, "data-page": file,
     }, t(en, es))),

@@ -1,5 +1,6 @@
 // Meeting coverage: for each meeting, doors informed, RSVPs and languages needed per turf; the RSVP list.
-import { api, campaign, el, frame, lang, pickCampaign, showError, t } from "./common.js";
+import { api, campaign, campaignInfo, el, frame, lang, pickCampaign, showError, t } from "./common.js";
+import { openEditor } from "./meeting-editor.js";
 import { downloadCounted, noCampaign, savedText, table } from "./reports.js";
 
 // A download, then a line saying what it holds.
@@ -14,6 +15,18 @@ document.getElementById("intro").textContent = t(
   "Doors told about each meeting, their RSVPs and the languages they need, per turf. A door visited twice counts once.",
   "Puertas informadas de cada reunión, sus respuestas y los idiomas que necesitan, por zona. Una puerta visitada dos veces cuenta una vez.");
 const coverageButton = document.getElementById("download-coverage");
+const newButton = document.getElementById("new-meeting");
+const editor = document.getElementById("editor");
+newButton.textContent = t("New meeting", "Nueva reunión");
+let stored = new Map();  // meeting id -> the meeting as the meetings API gives it (notice, revision)
+let zone = "UTC";
+let canEdit = false;
+const edit = (meeting) => openEditor(editor, meeting, zone, (saved) => {
+  status.replaceChildren(el("p", { role: "status" }, t(`Saved the meeting “${saved.title[lang] || saved.title.en || saved.place}”.`,
+    `Se guardó la reunión «${saved.title[lang] || saved.title.en || saved.place}».`)));
+  load(false);
+});
+newButton.addEventListener("click", () => edit(null));
 coverageButton.textContent = t("Download coverage (CSV)", "Descargar cobertura (CSV)");
 
 const base = () => `/campaigns/${encodeURIComponent(campaign())}/reports/meetings`;
@@ -92,17 +105,27 @@ function showMeeting(meeting) {
       : el("p", { class: "muted" }, over ? t("No door was told about this meeting before it took place.", "No se informó a ninguna puerta antes de la reunión.")
         : t("No door has been told about this meeting yet.", "Aún no se ha informado a ninguna puerta.")),
     el("p", { class: "actions" }, el("button", { type: "button", onclick: () => showRsvps(meeting, rsvps) },
-      t("Show the RSVP list", "Ver la lista de respuestas"))),
+      t("Show the RSVP list", "Ver la lista de respuestas")),
+    canEdit && stored.has(meeting.meeting) ? el("button", { type: "button", class: "secondary",
+      "aria-label": t(`Edit ${(meeting.titles && (meeting.titles[lang] || meeting.titles.en)) || meeting.title}`,
+        `Editar ${(meeting.titles && (meeting.titles[lang] || meeting.titles.en)) || meeting.title}`),
+      onclick: () => edit(stored.get(meeting.meeting)) }, t("Edit", "Editar")) : null),
     rsvps);
 }
 
-async function load() {
+async function load(clear = true) {
   if (!(await pickCampaign())) return noCampaign(status);
   try {
-    const { body } = await api(base());
+    const info = await campaignInfo();
+    zone = info.time_zone || "UTC";
+    canEdit = ["admin", "coordinator"].includes(info.role);
+    newButton.hidden = !canEdit;
+    const [{ body }, listed] = await Promise.all([api(base()),
+      api(`/campaigns/${encodeURIComponent(campaign())}/meetings?page_size=100`)]);
+    stored = new Map(listed.body.map((m) => [m.id, m]));
     list.replaceChildren(...(body.length ? body.map(showMeeting)
       : [el("p", { class: "muted" }, t("This campaign has no meetings yet.", "Esta campaña aún no tiene reuniones."))]));
-    status.replaceChildren();
+    if (clear) status.replaceChildren();
   } catch (error) {
     showError(status, error);
   }

@@ -740,3 +740,10 @@ def test_realistic_asset_mapping_form(tmp_path):
     assert assets["fields"][4]["type"] == "photo"
     assert by_name(defn["fields"])["spoken"]["default"] == ["en"]
     assert list(defn["choices"]) == ["outcomes", "asset_kinds", "languages"]
+
+
+def test_a_text_field_marked_as_a_concern():
+    """A `concern` column makes a text answer a concern to raise at a meeting (docs/follow-up.md)."""
+    defn = one([["type", "name", "label", "concern"], ["text", "worries", "Worries?", "yes"], ["text", "note", "Note", "no"]])
+    assert [f.get("concern") for f in defn["fields"]] == [True, None]
+    assert check_definition(defn) == []

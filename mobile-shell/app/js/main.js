@@ -5,7 +5,7 @@ import {
 } from "./store.js";
 import { startSync, stopSync, status, pushNow } from "./sync.js";
 import {
-  t, pick, appLanguage, setAppLanguage, APP_LANGUAGES, loadMessages, dateTime, languageName, num,
+  t, pick, appLanguage, setAppLanguage, APP_LANGUAGES, loadMessages, dateTime, languageName, num, WORDS,
 } from "./i18n.js";
 import { FormView, el } from "./form.js";
 import { GeoWatch, metresBetween, metresOutside } from "./geo.js";
@@ -25,7 +25,7 @@ let cleanup = [];
 // of a known one, a deletion, a save on this phone) is read again with its
 // conflicts.  Anything else (a dropped turf, a new sign-in: another database)
 // reads everything.
-const KINDS = ["turf:", "household:", "record:", "form:", "meeting:", "campaign:"];
+const KINDS = ["turf:", "household:", "record:", "form:", "meeting:", "campaign:", "concern_status:"];
 let cache = null;
 const changed = new Map(); // id -> the document as pulled, or null: read it again
 let stale = true;
@@ -41,7 +41,8 @@ async function refresh() {
   if (!cache || stale || cache.db !== db) {
     stale = false;
     changed.clear();
-    const lists = await Promise.all([turfs(), households(), records(), byPrefix("form:"), byPrefix("meeting:"), byPrefix("campaign:")]);
+    const lists = await Promise.all([turfs(), households(), records(), byPrefix("form:"), byPrefix("meeting:"), byPrefix("campaign:"),
+      byPrefix("concern_status:")]);
     cache = { db, docs: new Map(lists.flat().map((doc) => [doc._id, doc])) };
     return derive();
   }
@@ -78,6 +79,8 @@ function derive() {
     turfs: of("turf:"), households: of("household:"), records: recordList, forms: newestForms(of("form:")), byHousehold,
     meetings: of("meeting:").filter((m) => m.starts_at).sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at)),
     campaign: of("campaign:")[0] || null,
+    // What became of each concern raised at a door of my turfs: concern id (<record>#<field>) -> its issue's status.
+    concernStatus: new Map(of("concern_status:").flatMap((doc) => (doc.concerns || []).map((id) => [id, doc]))),
   });
   rememberTurfNames(cache.turfs);
   return cache;
@@ -482,8 +485,40 @@ async function householdScreen(id) {
   const forTurf = d.forms.filter((f) => !turf || !turf.drive || turf.drive === f.drive);
   screen(address(h), back(`#/turf/${encodeURIComponent(h.turf)}`), flash(),
     el("div", { className: "actions" }, visitButtons(forTurf, h)),
+    concernsBox(visits, d),
     el("h3", { textContent: t("past_visits") }),
     visits.length ? el("ul", { className: "list visits", id: "visits" }, visits.map((r) => visitItem(r, d, h))) : el("p", { className: "empty", textContent: t("no_visits") }));
+}
+
+// The concerns raised at this door before, and what became of each, in the door's language (the language
+// last spoken there), so the volunteer can tell the resident.  Offline: from the turf's records and its
+// concern_status documents (docs/follow-up.md).
+function concernsBox(visits, d) {
+  const found = [];
+  for (const r of visits) {
+    const form = d.forms.find((f) => r.form === `form:${f.form_id}`);
+    const marked = new Set((form && form.fields || []).filter((f) => f.concern === true).map((f) => f.name));
+    for (const [name, value] of Object.entries(r.answers || {})) {
+      if (typeof value === "string" && value.trim() && (name === "concerns" || marked.has(name))) found.push({ id: `${r._id}#${name}`, text: value.trim(), r });
+    }
+  }
+  if (!found.length) return null;
+  const spoken = visits.map((r) => r.answers && r.answers.door_language).find(Boolean);
+  const lang = spoken && WORDS[spoken] ? spoken : appLanguage();
+  return el("section", { className: "concerns", id: "concerns", lang },
+    el("h3", { textContent: t("concerns_here", {}, lang) }),
+    el("ul", { className: "list" }, found.map(({ id, text, r }) => {
+      const status = d.concernStatus.get(id);
+      const due = status && status.due && !["done", "dropped"].includes(status.status)
+        ? t("concern_due", { date: new Date(`${status.due}T12:00:00Z`).toLocaleDateString(lang, { dateStyle: "medium", timeZone: "UTC" }) }, lang) : null;
+      return el("li", { className: "concern", dataset: { id } },
+        el("p", { className: "said", textContent: [`“${text}”`, (r.geotag && r.geotag.captured_at) || r.created_at].filter(Boolean)
+          .map((part, n) => (n ? dateTime(part) : part)).join(" · ") }),
+        status ? el("p", {}, el("strong", { textContent: pick(status.title, lang, "en") }), " · ",
+          t(`concern_status_${status.status}`, {}, lang)) : el("p", { className: "meta", textContent: t("concern_waiting", {}, lang) }),
+        status && pick(status.outcome, lang, "en") ? el("p", { className: "outcome", textContent: pick(status.outcome, lang, "en") }) : null,
+        due ? el("p", { className: "meta", textContent: due }) : null);
+    })));
 }
 
 function visitButtons(formList, h) {
@@ -540,7 +575,9 @@ function meetingBox(meeting, lang, form) {
   return el("div", { className: "meeting", id: "meeting", lang },
     el("strong", { textContent: pick(meeting.title, lang, form.default_language) }),
     el("p", { textContent: meetingTime(meeting.starts_at, lang) }),
-    place ? el("p", { textContent: t("meeting_where", { place }, lang) }) : null);
+    place ? el("p", { textContent: t("meeting_where", { place }, lang) }) : null,
+    meeting.notice && pick(meeting.notice, lang, form.default_language)
+      ? el("p", { className: "notice-text", textContent: pick(meeting.notice, lang, form.default_language) }) : null);
 }
 
 // The form on screen, while it is: a form is never redrawn under someone typing, but it says

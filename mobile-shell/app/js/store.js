@@ -241,7 +241,7 @@ export async function dropTurfs(turfIds) {
   const dbName = `bw-${session.campaign}-${session.name}-${Date.now()}`;
   const fresh = new PouchDB(dbName, { auto_compaction: true });
   const belongs = (doc) => (doc.type === "turf" && dropped.has(doc._id))
-    || ((doc.type === "household" || doc.type === "record") && dropped.has(doc.turf));
+    || (["household", "record", "concern_status"].includes(doc.type) && dropped.has(doc.turf));
   await old.replicate.to(fresh, { filter: (doc) => keep.has(doc._id) || !belongs(doc) });
   session.db = fresh;
   state.ended = state.ended.filter((t) => !dropped.has(t));

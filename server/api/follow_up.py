@@ -1,0 +1,472 @@
+"""Between meetings: concerns from the doors, issues and their tasks (the follow-up chart), the agenda.
+
+Admins, coordinators and organizers read concerns, issues and the chart;
+admins and coordinators write issues (with the issue's revision as ETag).
+Anyone with a role in the campaign reads ``/concerns/status``: what became of
+the concerns raised in turfs (a volunteer: their assigned turfs), with no
+door, text or name of who raised them.  See ``server.follow_up`` and
+``docs/follow-up.md``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import abort
+
+from schemas.follow_up import (
+    Concern,
+    ConcernArgs,
+    ContactsExportArgs,
+    DoorStatus,
+    FollowUpExportArgs,
+    Issue,
+    IssueArgs,
+    IssueIn,
+    IssuePatch,
+    SurveyReport,
+)
+from server import follow_up, meetings_report, projection, roster_export, survey, visits
+from server.access.channels import assigned_turfs
+from server.access.roles import READERS, ROSTER_READERS, WRITERS
+from server.api.blueprint import Blueprint
+from server.api.reports import logged_file
+from server.api.roster import EXPORT_RESPONSES
+from server.api.turfs import (
+    campaign_store,
+    check_if_match,
+    docs_of_type,
+    get_or_none,
+    now,
+    prefixed_id,
+    require_campaign_role,
+    require_member,
+    save,
+)
+from server.auth import api_authenticate, role_in
+from server.roster import normalize_phone
+from sync.store import DocumentStore
+
+blp = Blueprint("follow_up", __name__, url_prefix="/campaigns/<campaign>",
+                description="Between meetings: concerns from the doors, issues, the follow-up chart and the agenda")
+blp.before_request(api_authenticate)
+blp.before_request(require_member)
+
+READ_MESSAGE = "Only admins, coordinators and organizers see concerns and the follow-up chart"
+WRITE_MESSAGE = "Only an admin or a coordinator may change issues and tasks"
+HISTORY_KEYS = ("title", "meeting", "sources", "task", "status", "problems", "outcome")
+
+
+def _read() -> None:
+    require_campaign_role(READERS, READ_MESSAGE)
+
+
+def _write() -> None:
+    require_campaign_role(WRITERS, WRITE_MESSAGE)
+
+
+def _zone(store: DocumentStore, campaign: str) -> ZoneInfo:
+    doc = get_or_none(store, f"campaign:{campaign}") or {}
+    try:
+        return ZoneInfo(str(doc.get("time_zone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _today(store: DocumentStore, campaign: str) -> date:
+    return datetime.now(_zone(store, campaign)).date()
+
+
+def _meetings(store: DocumentStore) -> list[meetings_report.Meeting]:
+    return meetings_report.sorted_meetings(visits.meeting_docs(store))
+
+
+def _concerns(campaign: str, store: DocumentStore) -> list[follow_up.Concern]:
+    found = projection.index(campaign, follow_up.KIND, store)
+    marked = follow_up.concern_fields(docs_of_type(store, "form:", "form"))
+    with visits.snapshot(found) as conn:
+        return follow_up.concerns(conn, marked, _meetings(store))
+
+
+def _issues(store: DocumentStore) -> list[dict]:
+    return docs_of_type(store, "issue:", "issue")
+
+
+def _address(home: dict | None) -> str | None:
+    if not isinstance(home, dict):
+        return None
+    return ", ".join(str(v) for v in (home.get("address"), home.get("unit")) if v) or None
+
+
+def _view(doc: dict, texts: dict[str, str], homes: dict[str, dict], today: date) -> dict:
+    task = doc.get("task") if isinstance(doc.get("task"), dict) else None
+    return {
+        "id": doc["_id"], "title": doc.get("title") or {}, "meeting": doc.get("meeting"),
+        "sources": [{**source, "text": texts.get(source.get("concern")),
+                     "address": _address(homes.get(source.get("household") or ""))}
+                    for source in doc.get("sources") or []],
+        "task": task, "status": doc.get("status") or "raised", "overdue": follow_up.overdue(doc, today),
+        "problems": doc.get("problems") or "", "outcome": doc.get("outcome") or {},
+        "history": doc.get("history") or [], "updated_at": doc.get("updated_at"), "rev": doc["_rev"],
+    }
+
+
+def _views(campaign: str, store: DocumentStore, docs: list[dict]) -> list[dict]:
+    texts = {c.id: c.text for c in _concerns(campaign, store)}
+    homes = visits.households(store, (s.get("household") for d in docs for s in d.get("sources") or []
+                                      if s.get("household")))
+    today = _today(store, campaign)
+    return [_view(doc, texts, homes, today) for doc in docs]
+
+
+def _filter(kind: str, given: str | None) -> str | None:
+    """A query's ``meeting`` or ``turf`` as a document id; one that cannot be an id matches nothing (422 is for bodies)."""
+    if not given:
+        return None
+    return prefixed_id(kind, given) or f"{kind}:-"  # "-" never begins an id
+
+
+def _meeting_id(store: DocumentStore, given: str | None) -> str | None:
+    if given is None:
+        return None
+    doc_id = prefixed_id("meeting", given)
+    doc = get_or_none(store, doc_id) if doc_id else None
+    if doc is None or doc.get("type") != "meeting":
+        abort(422, message=f"No meeting {given!r} in this campaign", errors={"json": {"meeting": ["No such meeting"]}})
+    return doc_id
+
+
+def _sources(campaign: str, store: DocumentStore, ids: list[str], keep: list[dict] | None = None) -> list[dict]:
+    """The doors of these concerns (unknown ones: 422); a concern already grouped in another issue moves here."""
+    known = {c.id: c for c in _concerns(campaign, store)}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        abort(422, message=f"No such concern: {', '.join(missing[:5])}",
+              errors={"json": {"concerns": [f"No such concern: {m}" for m in missing[:20]]}})
+    kept = {s.get("concern"): s for s in keep or []}
+    out = []
+    for concern_id in dict.fromkeys(ids):
+        c = known[concern_id]
+        out.append(kept.get(concern_id) or {"concern": c.id, "household": c.household, "turf": c.turf,
+                                            "language": c.language})
+    return out
+
+
+def _release(store: DocumentStore, concern_ids: set[str], but: str) -> None:
+    """A concern is in one issue: take these out of any other issue (merging duplicates moves doors, never copies)."""
+    for doc in _issues(store):
+        if doc["_id"] == but:
+            continue
+        sources = doc.get("sources") or []
+        left = [s for s in sources if s.get("concern") not in concern_ids]
+        if len(left) != len(sources):
+            history = (doc.get("history") or []) + [{"at": now(), "by": g.user.name, "changed": ["sources"],
+                                                     "note": f"merged into {but}"}]
+            save(store, {**doc, "sources": left, "history": history, "updated_at": now()}, "issue")
+            _publish(store, doc["_id"])
+
+
+def _publish(store: DocumentStore, issue_id: str) -> None:
+    """Bring the issue's ``concern_status`` documents (one per turf, on its volunteers' phones) in line with it."""
+    issue = get_or_none(store, issue_id)
+    wanted = follow_up.status_docs(issue, issue_id)
+    prefix = follow_up.status_id(issue_id, "")
+    held = {doc["_id"]: doc for doc in docs_of_type(store, prefix, "concern_status")}
+    for doc_id, body in wanted.items():
+        current = held.get(doc_id)
+        if current is None:
+            store.put(body)
+        elif {k: v for k, v in current.items() if k != "_rev"} != body:
+            store.put({**body, "_rev": current["_rev"]})
+    for doc_id, current in held.items():
+        if doc_id not in wanted:
+            store.put({"_id": doc_id, "_rev": current["_rev"], "_deleted": True})
+
+
+def _existing(store: DocumentStore, issue_id: str) -> dict:
+    doc_id = prefixed_id("issue", issue_id)
+    doc = get_or_none(store, doc_id) if doc_id else None
+    if doc is None or doc.get("type") != "issue":
+        abort(404, message=f"No issue {issue_id!r}")
+    return doc
+
+
+@blp.route("/concerns")
+class Concerns(MethodView):
+    @blp.arguments(ConcernArgs, location="query")
+    @blp.response(200, Concern(many=True))
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    def get(self, args: dict, campaign: str):
+        """The concerns residents raised at doors, by time, each with its door, turf, meeting and issue."""
+        _read()
+        store = campaign_store(campaign)
+        found = _concerns(campaign, store)
+        if args["meeting"]:
+            found = [c for c in found if c.meeting == _filter("meeting", args["meeting"])]
+        if args["turf"]:
+            found = [c for c in found if c.turf == _filter("turf", args["turf"])]
+        grouped = {s.get("concern"): doc["_id"] for doc in _issues(store) for s in doc.get("sources") or []}
+        homes = visits.households(store, (c.household for c in found if c.household))
+        names = visits.turf_names(store)
+        return [{"id": c.id, "text": c.text, "household": c.household, "address": _address(homes.get(c.household or "")),
+                 "turf": c.turf, "turf_name": names.get(c.turf or ""), "meeting": c.meeting, "language": c.language,
+                 "at": c.at, "issue": grouped.get(c.id)} for c in found]
+
+
+@blp.route("/concerns/status")
+class ConcernStatus(MethodView):
+    @blp.response(200, DoorStatus(many=True))
+    @blp.alt_response(403, description="No role in this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    def get(self, campaign: str):
+        """What became of the concerns raised in turfs (a volunteer: their assigned turfs): the issue's title,
+        status, due date and outcome, never a door, a concern's words or who raised it."""
+        store = campaign_store(campaign)
+        mine = assigned_turfs(store, g.user.name) if role_in(g.user, campaign) == "volunteer" else None
+        out = []
+        for doc in _issues(store):
+            turfs = sorted({s.get("turf") for s in doc.get("sources") or [] if s.get("turf")})
+            if mine is not None:
+                turfs = [t for t in turfs if t in mine]
+                if not turfs:
+                    continue
+            task = doc.get("task") if isinstance(doc.get("task"), dict) else {}
+            out.append({"issue": doc["_id"], "title": doc.get("title") or {}, "status": doc.get("status") or "raised",
+                        "due": task.get("due"), "outcome": doc.get("outcome") or {}, "turfs": turfs})
+        return out
+
+
+@blp.route("/issues")
+class Issues(MethodView):
+    @blp.arguments(IssueArgs, location="query")
+    @blp.response(200, Issue(many=True))
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    def get(self, args: dict, campaign: str):
+        """The issues (of a meeting: its agenda, in order of the doors that raised them, most first)."""
+        _read()
+        store = campaign_store(campaign)
+        docs = _issues(store)
+        if args["meeting"]:
+            docs = [d for d in docs if d.get("meeting") == _filter("meeting", args["meeting"])]
+        docs.sort(key=lambda d: (-len(d.get("sources") or []), follow_up.title_in(d, "en")))
+        return _views(campaign, store, docs)
+
+    @blp.arguments(IssueIn)
+    @blp.response(201, Issue)
+    @blp.alt_response(403, description="Not an admin or coordinator of this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    @blp.alt_response(422, description="No title, or an unknown meeting or concern")
+    def post(self, body: dict, campaign: str):
+        """Group concerns into a new issue (a concern already in another issue moves to this one)."""
+        _write()
+        store = campaign_store(campaign)
+        meeting = _meeting_id(store, body["meeting"])
+        sources = _sources(campaign, store, body["concerns"])
+        doc_id = f"issue:{secrets.token_hex(6)}"
+        stamp = now()
+        doc = {"_id": doc_id, "type": "issue", "title": {k: v for k, v in body["title"].items() if v.strip()},
+               "meeting": meeting, "sources": sources, "task": None, "status": "raised", "problems": "",
+               "outcome": {}, "created_at": stamp, "updated_at": stamp,
+               "history": [{"at": stamp, "by": g.user.name, "changed": ["created"], "note": None}]}
+        save(store, doc, "issue")
+        _release(store, {s["concern"] for s in sources}, doc_id)
+        _publish(store, doc_id)
+        saved = store.get(doc_id)
+        return _views(campaign, store, [saved])[0], 201, {"ETag": f'"{saved["_rev"]}"'}
+
+
+@blp.route("/issues/<issue_id>")
+class IssueResource(MethodView):
+    @blp.response(200, Issue)
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such issue")
+    def get(self, campaign: str, issue_id: str):
+        """One issue with its doors and history; its revision is the ETag."""
+        _read()
+        store = campaign_store(campaign)
+        doc = _existing(store, issue_id)
+        return _views(campaign, store, [doc])[0], 200, {"ETag": f'"{doc["_rev"]}"'}
+
+    @blp.arguments(IssuePatch)
+    @blp.response(200, Issue)
+    @blp.alt_response(403, description="Not an admin or coordinator of this campaign")
+    @blp.alt_response(404, description="No such issue")
+    @blp.alt_response(412, description="If-Match names another revision")
+    @blp.alt_response(422, description="A bad title, meeting, concern, task or status")
+    @blp.alt_response(428, description="If-Match is required")
+    def patch(self, body: dict, campaign: str, issue_id: str):
+        """Change an issue: its title, meeting, concerns, task (take it up), status, problems, outcome.
+
+        Every change is added to its history, with who made it and an optional note.
+        Giving a task to an issue that was only raised makes it open.
+        """
+        _write()
+        store = campaign_store(campaign)
+        current = _existing(store, issue_id)
+        check_if_match(current, "issue")
+        new = dict(current)
+        if "title" in body:
+            title = {k: v for k, v in body["title"].items() if v.strip()}
+            if not title:
+                abort(422, message="An issue has a title in at least one language",
+                      errors={"json": {"title": ["Give a title"]}})
+            new["title"] = title
+        if "meeting" in body:
+            new["meeting"] = _meeting_id(store, body["meeting"])
+        if "concerns" in body:
+            new["sources"] = _sources(campaign, store, body["concerns"], current.get("sources"))
+        if "task" in body:
+            task = body["task"]
+            new["task"] = None if task is None else {
+                "responsible": task["responsible"], "responsible_kind": task["responsible_kind"],
+                "due": task["due"].isoformat(),
+                "milestones": [{"title": m["title"], "due": m["due"].isoformat() if m["due"] else None,
+                                "done": m["done"]} for m in task["milestones"]]}
+            if task is not None and new.get("status", "raised") == "raised" and "status" not in body:
+                new["status"] = "open"
+        for key in ("status", "problems"):
+            if key in body:
+                new[key] = body[key]
+        if "outcome" in body:
+            new["outcome"] = {k: v for k, v in body["outcome"].items() if v.strip()}
+        changed = follow_up.changes(current, new, HISTORY_KEYS)
+        if changed or body.get("note"):
+            new["updated_at"] = now()
+            new["history"] = (current.get("history") or []) + [
+                {"at": new["updated_at"], "by": g.user.name, "changed": changed, "note": body.get("note") or None}]
+            save(store, new, "issue")
+            if "sources" in changed:
+                _release(store, {s["concern"] for s in new["sources"]}, current["_id"])
+            _publish(store, current["_id"])
+        saved = store.get(current["_id"])
+        return _views(campaign, store, [saved])[0], 200, {"ETag": f'"{saved["_rev"]}"'}
+
+    @blp.response(204)
+    @blp.alt_response(403, description="Not an admin or coordinator of this campaign")
+    @blp.alt_response(404, description="No such issue")
+    @blp.alt_response(412, description="If-Match names another revision")
+    @blp.alt_response(428, description="If-Match is required")
+    def delete(self, campaign: str, issue_id: str):
+        """Delete an issue, with If-Match; its concerns are ungrouped again (the records keep them)."""
+        _write()
+        store = campaign_store(campaign)
+        current = _existing(store, issue_id)
+        check_if_match(current, "issue")
+        save(store, {"_id": current["_id"], "_rev": current["_rev"], "_deleted": True}, "issue")
+        _publish(store, current["_id"])
+
+
+@blp.route("/follow-up")
+class FollowUp(MethodView):
+    @blp.arguments(IssueArgs, location="query")
+    @blp.response(200, Issue(many=True))
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    def get(self, args: dict, campaign: str):
+        """The follow-up chart: the issues taken up as tasks (of a meeting, or all), overdue first, then by due date."""
+        _read()
+        store = campaign_store(campaign)
+        meeting = _filter("meeting", args["meeting"])
+        return _views(campaign, store, follow_up.chart(_issues(store), _today(store, campaign), meeting))
+
+
+@blp.route("/follow-up/export")
+class FollowUpExport(MethodView):
+    @blp.arguments(FollowUpExportArgs, location="query")
+    @blp.doc(responses=EXPORT_RESPONSES)
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    @blp.alt_response(422, description="A bad format or language")
+    def get(self, args: dict, campaign: str):
+        """The follow-up chart as CSV or XLSX (titles and outcomes in ``language``), overdue first; formula-safe."""
+        _read()
+        store = campaign_store(campaign)
+        today = _today(store, campaign)
+        meeting = _filter("meeting", args["meeting"])
+        titles = {m.id: m.title_in(args["language"]) for m in _meetings(store)}
+        rows = follow_up.chart_rows(follow_up.chart(_issues(store), today, meeting), today, args["language"], titles)
+        label = (meeting or "all").removeprefix("meeting:")
+        return logged_file(campaign, "follow-up", args["format"], label, follow_up.CHART_COLUMNS, rows,
+                           {"meeting": meeting, "language": args["language"]})
+
+
+@blp.route("/agenda/export")
+class AgendaExport(MethodView):
+    @blp.arguments(FollowUpExportArgs, location="query")
+    @blp.doc(responses=EXPORT_RESPONSES)
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    @blp.alt_response(422, description="A bad format or language")
+    def get(self, args: dict, campaign: str):
+        """A meeting's agenda (its issues, most-raised first) as CSV or XLSX, titles in ``language``; formula-safe."""
+        _read()
+        store = campaign_store(campaign)
+        meeting = _filter("meeting", args["meeting"])
+        docs = [d for d in _issues(store) if meeting is None or d.get("meeting") == meeting]
+        docs.sort(key=lambda d: (-len(d.get("sources") or []), follow_up.title_in(d, "en")))
+        texts = {c.id: c.text for c in _concerns(campaign, store)}
+        rows = follow_up.agenda_rows(docs, args["language"], texts, visits.turf_names(store))
+        label = (meeting or "all").removeprefix("meeting:")
+        return logged_file(campaign, "agenda", args["format"], label, follow_up.AGENDA_COLUMNS, rows,
+                           {"meeting": meeting, "language": args["language"]})
+
+
+@blp.route("/reports/survey")
+class SurveyResource(MethodView):
+    @blp.response(200, SurveyReport)
+    @blp.alt_response(403, description="A volunteer, or no role in this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    def get(self, campaign: str):
+        """The community satisfaction survey per turf and round (a quarter): each question's mean and its change
+        from the previous round; a cell with fewer than 10 answers is suppressed."""
+        _read()
+        store = campaign_store(campaign)
+        found = projection.index(campaign, follow_up.KIND, store)
+        with visits.snapshot(found) as conn:
+            return survey.report(conn, _zone(store, campaign), visits.turf_names(store))
+
+
+@blp.route("/follow-up/contacts/export")
+class ContactsExport(MethodView):
+    @blp.arguments(ContactsExportArgs, location="query")
+    @blp.doc(responses=EXPORT_RESPONSES)
+    @blp.alt_response(403, description="Not an organizer or admin of this campaign")
+    @blp.alt_response(404, description="No such campaign")
+    @blp.alt_response(422, description="A bad format")
+    def get(self, args: dict, campaign: str):
+        """Residents who asked to be told what comes of their concerns and can be reached: one row per person and
+        issue of their door, with the channels they consented to, in their language (organizers and admins).
+
+        A door asked (the meeting-awareness answer ``tell_me``); its people are the sign-ups made there, and
+        only the channels each gave consent for are filled in (a phone for SMS or a call, an e-mail for
+        e-mail); a person with no such channel is left out.  Formula-safe; logged as ``follow-up-contacts``.
+        """
+        require_campaign_role(ROSTER_READERS, "Only organizers and admins see residents' contact details")
+        store = campaign_store(campaign)
+        region = roster_export.campaign_region(store, str(current_app.config["PHONE_REGION"]))
+        with visits.snapshot(projection.index(campaign, follow_up.KIND, store)) as conn:
+            doors = follow_up.asking_doors(conn)
+        with visits.snapshot(visits.index(campaign, store)) as conn:
+            signups = visits.signups_at(conn, doors)
+        homes = visits.households(store, doors)
+        people = []
+        for signup in sorted(signups.values(), key=lambda s: (s.household or "", s.at, s.record)):
+            given = {c.channel for c in signup.consents if c.given}
+            phone = normalize_phone(signup.phone, region) if given & {"sms", "call"} else None
+            email = signup.email.strip() if "email" in given and signup.email.strip() else None
+            channels = sorted(c for c in given if (c == "email" and email) or (c in ("sms", "call") and phone))
+            if not channels:
+                continue
+            language = signup.door_language or next((c.language for c in signup.consents if c.language), "")
+            people.append({"household": signup.household, "full_name": signup.full_name, "phone": phone or "",
+                           "email": email or "", "channels": channels, "language": language,
+                           "address": _address(homes.get(signup.household or "")) or ""})
+        rows = follow_up.contact_rows(people, _issues(store), _today(store, campaign))
+        return logged_file(campaign, "follow-up-contacts", args["format"], "told", follow_up.CONTACT_COLUMNS, rows,
+                           {"mode": "asked to be told"})
