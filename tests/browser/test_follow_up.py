@@ -223,8 +223,9 @@ def test_a_coordinator_creates_and_edits_a_meeting_in_the_campaigns_time_zone(si
     page.set_default_timeout(15_000)
     sign_in(page, site, *LiveServer.VOLUNTEER)
     page.goto(f"{site.url}/coordinator/meetings.html?campaign={site.db}")
-    page.get_by_role("link", name="Meetings").wait_for()
+    page.get_by_role("link", name="Home").wait_for()
     page.locator("header a[href^='follow-up.html']").wait_for(state="hidden")
+    page.locator("header a[href^='meetings.html']").wait_for(state="hidden")
     assert page.get_by_role("button", name="New meeting").is_hidden()
     context.close()
 

@@ -15,7 +15,7 @@ import pytest
 from tests.peers import LiveServer, blockwalk
 
 PAGES = ["index.html", "map.html", "conflicts.html", "meetings.html", "progress.html", "roster.html",
-         "turfs.html", "households.html", "assignments.html", "people.html", "forms.html"]
+         "turfs.html", "households.html", "assignments.html", "people.html", "forms.html", "follow-up.html"]
 
 # In the page: every visible control, and what a screen reader would call it (empty when nothing).
 CONTROLS = """() => {
