@@ -173,9 +173,12 @@ document.getElementById("import").addEventListener("submit", async (event) => {
 
 let FormView = null;
 
+const labelIn = (labels, language) => (typeof labels === "string" ? labels
+  : labels && typeof labels === "object" ? labels[language] || labels.en || Object.values(labels)[0] || "" : "");
+
 // Every field shown, as a form author wants to read it: one entry of each repeat, and the fields that
 // skip logic hides until an answer calls for them (and those inside them), each marked with its own condition.
-function showEverything(view, form) {
+function showEverything(view, form, language) {
   const repeats = (fields) => fields.forEach((field) => {
     if (field.type === "group") repeats(field.fields || []);
     if (field.type === "repeat" && !(view.answers[field.name] || []).length) view.answers[field.name] = [view.newInstance(field)];
@@ -189,7 +192,12 @@ function showEverything(view, form) {
     const field = byName.get(box.dataset.field.split(".").pop());
     if (!box.hidden) continue;
     box.hidden = false;
-    if (field && field.relevant) box.prepend(el("p", { class: "when" }, t(`Asked only when ${field.relevant}`, `Solo se pregunta si ${field.relevant}`)));
+    if (field && field.relevant) {
+      // The condition as its author wrote it, each ${field} named by its label.
+      const when = field.relevant.replace(/\$\{([^}]+)\}/g, (whole, name) =>
+        byName.has(name) ? `“${labelIn(byName.get(name).label, language) || name}”` : whole);
+      box.prepend(el("p", { class: "when" }, t(`Asked only when ${when}`, `Solo se pregunta si ${when}`)));
+    }
   }
 }
 
@@ -208,7 +216,7 @@ async function preview(docId) {
     const languages = form.languages && form.languages.length ? form.languages : [form.default_language || "en"];
     const show = (language) => {
       const view = new FormView(form, { language });
-      showEverything(view, form);
+      showEverything(view, form, language);
       const title = el("h3", { lang: language }, (form.title || {})[language] || titleOf(form));
       // Read-only: a disabled fieldset keeps every input from taking an answer.
       box.replaceChildren(title, el("fieldset", { disabled: true, class: "plain", lang: language }, view.root));

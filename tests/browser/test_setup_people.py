@@ -316,7 +316,7 @@ def test_an_xlsform_with_a_mistake_shows_where_then_a_good_one_is_previewed_in_s
     assert preview.get_by_role("button", name="Spanish").get_attribute("aria-pressed") == "true"
     spanish = preview.locator("#preview").inner_text()
     for text in ("¿Qué pasó en la puerta?", "No está en casa", "Contactado", "¿Qué es lo que más le preocupa aquí?",
-                 "Con las palabras del vecino", "Asked only when ${outcome} = 'contacted'"):
+                 "Con las palabras del vecino", "Asked only when “¿Qué pasó en la puerta?” = 'contacted'"):
         assert text in spanish, text
     assert "Not home" not in spanish
     assert preview.get_by_role("radio", name="No está en casa").is_disabled()  # a preview takes no answers

@@ -14,6 +14,7 @@ import time
 import httpx
 import pytest
 
+from forms.templates import DRIVES, published
 from server.access.channels import assignment_id
 from tests.peers import RECORD, LiveServer
 
@@ -54,8 +55,8 @@ def vic(live):
     return httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {live.volunteer_token}"}, timeout=30)
 
 
-VISIBLE = {"form:asset_mapping@1", "form:recruitment@1", "form:meeting_awareness@1",
-           "turf:1", "household:1a", "record:other-1", assignment_id("vic", "turf:1")}
+FORMS = {published(drive)["_id"] for drive in DRIVES}  # every built-in form reaches every phone
+VISIBLE = FORMS | {"turf:1", "household:1a", "record:other-1", assignment_id("vic", "turf:1")}
 
 
 def test_a_volunteers_pull_holds_its_channels_only(live, pouch, campaign):

@@ -12,6 +12,7 @@ import random
 import httpx
 import pytest
 
+from forms.templates import DRIVES, published
 from server.access.channels import assignment_id
 from tests.peers import RECORD, LiveServer, PouchError
 
@@ -90,7 +91,7 @@ def _server_revs(live, campaign: str) -> dict[str, str]:
     return {row["id"]: row["value"]["rev"] for row in rows}
 
 
-SHARED = {"form:asset_mapping@1", "form:recruitment@1", "form:meeting_awareness@1", "meeting:m1"}
+SHARED = {published(drive)["_id"] for drive in DRIVES} | {"meeting:m1"}  # the built-in forms and a meeting
 
 
 def test_a_household_moved_to_another_turf_is_dropped_without_pushing_a_deletion(live, campaign, phone):
