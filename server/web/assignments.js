@@ -2,9 +2,9 @@
 // as phones have synced), who walks it; assign a member of the campaign to a turf, or end an assignment.
 // Data: GET .../turfs, .../assignments?active=true, .../members, .../reports/progress (doors knocked per
 // turf); writes: PUT and DELETE .../assignments/<user>/<turf>.
-import { api, campaignInfo, el, frame, lang, pickCampaign, showError, t } from "./common.js";
+import { api, campaignInfo, el, everyPage, frame, lang, pickCampaign, showError, t } from "./common.js";
 import { noCampaign } from "./reports.js";
-import { WRITERS, base, fetchAll, number } from "./setup.js";
+import { WRITERS, base, number } from "./setup.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
@@ -84,8 +84,8 @@ async function load() {
   $("turfs").setAttribute("aria-busy", "true");
   try {
     const [turfs, active, members, progress] = await Promise.all([
-      fetchAll(`${base()}/turfs`), fetchAll(`${base()}/assignments?active=true`),
-      canWrite ? fetchAll(`${base()}/members`) : Promise.resolve([]),
+      everyPage(`${base()}/turfs`), everyPage(`${base()}/assignments?active=true`),
+      canWrite ? everyPage(`${base()}/members`) : Promise.resolve([]),
       api(`${base()}/reports/progress`).then(({ body }) => body),
     ]);
     turfs.sort((a, b) => (a.name || "").localeCompare(b.name || "", lang));

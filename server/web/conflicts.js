@@ -1,6 +1,6 @@
 // The review queue: values two canvassers set differently at the same time, listed by turf, the competing
 // values side by side with who, when, from which device and where; resolve by choosing one or typing a new one.
-import { api, campaign, campaignInfo, el, errorText, frame, localTime, pickCampaign, showError, t } from "./common.js";
+import { api, campaign, campaignInfo, el, errorText, everyPage, frame, localTime, pickCampaign, showError, t } from "./common.js";
 import { addresses, addressOf, choiceLabel, choicesOf, fieldAt, fieldLabel, formOf, text, valueText } from "./labels.js";
 
 const queue = document.getElementById("queue");
@@ -201,16 +201,6 @@ function card(conflict, definition) {
   return node;
 }
 
-async function all(path) {
-  const items = [];
-  for (let page = 1; ; page += 1) {
-    const { body, response } = await api(`${path}${path.includes("?") ? "&" : "?"}page=${page}&page_size=100`);
-    items.push(...body);
-    const meta = JSON.parse(response.headers.get("X-Pagination") || "{}");
-    if (!meta.next_page) return items;
-  }
-}
-
 // Only the newest load draws the queue: an older one still under way (after a resolve, say) must not
 // replace the cards of the turf just chosen, nor a value being typed into them. The queue is
 // aria-busy while a load is under way.
@@ -221,7 +211,7 @@ async function load() {
   const mine = ++loads;
   queue.setAttribute("aria-busy", "true");
   try {
-    const conflicts = await all(`${base()}/conflicts${turf ? `?turf=${encodeURIComponent(turf)}` : ""}`);
+    const conflicts = await everyPage(`${base()}/conflicts${turf ? `?turf=${encodeURIComponent(turf)}` : ""}`);
     if (mine !== loads) return;
     turfOptions(conflicts.map((conflict) => conflict.turf));
     const [definitions] = await Promise.all([
@@ -257,7 +247,7 @@ async function start() {
   }
   timeZone = (await campaignInfo()).time_zone || "UTC";
   try {
-    const turfs = await all(`${base()}/turfs`);
+    const turfs = await everyPage(`${base()}/turfs`);
     for (const turf of turfs) turfNames.set(turf.id, turf.name || turf.id);
     turfOptions(turfs.map((turf) => turf.id));
   } catch (error) { /* the queue still works without the turf names */ }

@@ -2,10 +2,9 @@
 // and column, publishing a draft, and a preview of a form as the phone shows it, in each of its languages
 // (the app's own form rendering, /app/js/form.js, read-only).
 import {
-  ApiError, api, campaign, campaignInfo, el, frame, lang, pickCampaign, showError, signOut, t, token,
+  api, ApiError, campaign, campaignInfo, el, everyPage, frame, lang, pickCampaign, showError, signOut, t, token,
 } from "./common.js";
 import { noCampaign } from "./reports.js";
-import { everyPage } from "./setup-people.js";
 
 const status = document.getElementById("status");
 const formsBox = document.getElementById("forms");

@@ -2,9 +2,9 @@
 // refused line or feature by its number), and the households of each turf by address, the
 // households in no turf among them.
 // Data: POST .../households/import (multipart), GET .../households?turf= | ?unassigned=true, GET .../turfs.
-import { ApiError, api, campaignInfo, el, frame, lang, pickCampaign, showError, signOut, t, token } from "./common.js";
+import { api, ApiError, campaignInfo, el, everyPage, frame, lang, pickCampaign, showError, signOut, t, token } from "./common.js";
 import { noCampaign } from "./reports.js";
-import { WRITERS, address, base, fetchAll, households, number } from "./setup.js";
+import { WRITERS, address, base, households, number } from "./setup.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
@@ -205,7 +205,7 @@ async function total(path) {
 
 async function loadTurfs() {
   const [list, all, loose] = await Promise.all([
-    fetchAll(`${base()}/turfs`), total(`${base()}/households`), total(`${base()}/households?unassigned=true`)]);
+    everyPage(`${base()}/turfs`), total(`${base()}/households`), total(`${base()}/households?unassigned=true`)]);
   turfs = list.sort((a, b) => (a.name || "").localeCompare(b.name || "", lang));
   $("summary").textContent = t(
     `${households(all)} in the campaign: ${number(all - loose)} in ${turfs.length} ${turfs.length === 1 ? "turf" : "turfs"}, ${number(loose)} in no turf.`,
@@ -228,7 +228,7 @@ async function showList() {
   try {
     const path = value === NO_TURF ? `${base()}/households?unassigned=true`
       : `${base()}/households?turf=${encodeURIComponent(value)}`;
-    const items = await fetchAll(path, (done, all) => {
+    const items = await everyPage(path, (done, all) => {
       $("list-count").textContent = t(`Loading… ${number(done)} of ${number(all)}`, `Cargando… ${number(done)} de ${number(all)}`);
     });
     items.sort((a, b) => address(a).localeCompare(address(b), lang, { numeric: true }));

@@ -1,4 +1,4 @@
-import { api, campaign, el, frame, pagesFor, showError, signIn, t, token } from "./common.js";
+import { campaign, el, everyPage, frame, pagesFor, showError, signIn, t, token } from "./common.js";
 import { showSettings } from "./settings.js";
 
 const form = document.getElementById("signin");
@@ -29,11 +29,7 @@ async function showHome() {
   });
   home.setAttribute("aria-busy", "true");
   try {
-    for (let page = 1; ; page += 1) {
-      const { body, response } = await api(`/campaigns?page=${page}&page_size=100`);
-      items.push(...body);
-      if (!JSON.parse(response.headers.get("X-Pagination") || "{}").next_page) break;
-    }
+    items.push(...await everyPage("/campaigns"));
     const chosen = campaign() || (items.length === 1 ? items[0].id : "");
     select.replaceChildren(
       ...(items.length === 1 ? [] : [el("option", { value: "" }, t("Choose a campaign", "Elija una campaña"))]),

@@ -1,10 +1,10 @@
 // People: the campaign's members and their roles, adding volunteers, one-time sign-in codes (one as a QR
 // code, or a printable sheet of cards for a whole training), and each volunteer's phones with revoke.
 import {
-  api, campaign, campaignInfo, el, errorText, frame, localTime, pickCampaign, showError, t,
+  api, campaign, campaignInfo, el, errorText, everyPage, frame, localTime, pickCampaign, showError, t,
 } from "./common.js";
 import { noCampaign } from "./reports.js";
-import { confirmDialog, everyPage } from "./setup-people.js";
+import { confirmDialog } from "./setup-people.js";
 
 const status = document.getElementById("status");
 const membersBox = document.getElementById("members");

@@ -1,16 +1,5 @@
-// Shared by the people and forms pages: every page of a list, and a confirmation in words.
-import { api, el } from "./common.js";
-
-// Every item of a paginated list (100 a request), in the API's order.
-export async function everyPage(path) {
-  const items = [];
-  const join = path.includes("?") ? "&" : "?";
-  for (let page = 1; ; page += 1) {
-    const { body, response } = await api(`${path}${join}page=${page}&page_size=100`);
-    items.push(...body);
-    if (!JSON.parse(response.headers.get("X-Pagination") || "{}").next_page) return items;
-  }
-}
+// Shared by the people and forms pages: a confirmation in words.
+import { el } from "./common.js";
 
 // Asks in the page's <dialog id="confirm"> (a modal: focus stays in it, Escape cancels).
 // Resolves true when the person chose `yes`.

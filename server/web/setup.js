@@ -1,24 +1,9 @@
-// Shared by the pages that set a campaign up (turfs, households, assignments): paged reads,
-// turf names, who may change what, and the geometry the turfs page counts households with.
-import { api, campaign, t } from "./common.js";
+// Shared by the pages that set a campaign up (turfs, households, assignments): turf names, who may change what, and the geometry the turfs page counts households with.
+import { campaign, t } from "./common.js";
 
 export const WRITERS = ["admin", "coordinator"];  // as server/access/roles.py: who may change turfs and assignments
 
 export const base = () => `/campaigns/${encodeURIComponent(campaign())}`;
-
-// Every item of a paged list (100 a page, the API's largest); onProgress(done, total) after each page.
-export async function fetchAll(path, onProgress) {
-  const items = [];
-  const joiner = path.includes("?") ? "&" : "?";
-  for (let page = 1; ; page += 1) {
-    const { body, response } = await api(`${path}${joiner}page=${page}&page_size=100`);
-    items.push(...body);
-    const meta = JSON.parse(response.headers.get("X-Pagination") || "{}");
-    if (onProgress) onProgress(items.length, meta.total ?? items.length);
-    if (!meta.next_page) break;
-  }
-  return items;
-}
 
 // A number in the page's language ("1,234" / "1.234").
 export const number = (n) => Number(n).toLocaleString(t("en", "es"));

@@ -6,10 +6,10 @@
 // API re-assigns households when the turf is saved, and the count it answers is the one shown after.
 // Data: GET .../turfs (names, counts, revisions), .../assets/turfs (geometries), .../households,
 // .../assignments?active=true; writes: PUT and DELETE .../turfs/<id> with If-Match.
-import { api, ApiError, campaignInfo, el, errorText, frame, lang, pickCampaign, showError, t } from "./common.js";
+import { api, ApiError, campaignInfo, el, errorText, everyPage, frame, lang, pickCampaign, showError, t } from "./common.js";
 import { addBaseMap } from "./basemap.js";
 import { noCampaign } from "./reports.js";
-import { WRITERS, base, countInside, fetchAll, households, number, turfId } from "./setup.js";
+import { WRITERS, base, countInside, households, number, turfId } from "./setup.js";
 
 const L = window.L;
 const $ = (id) => document.getElementById(id);
@@ -51,16 +51,16 @@ async function load() {
   map.getContainer().setAttribute("aria-busy", "true");
   try {
     const [list, shapes, active] = await Promise.all([
-      fetchAll(`${base()}/turfs`),
+      everyPage(`${base()}/turfs`),
       api(`${base()}/assets/turfs`, { raw: true }).then(({ response }) => response.json()),
-      fetchAll(`${base()}/assignments?active=true`),
+      everyPage(`${base()}/assignments?active=true`),
     ]);
     const geometries = new Map(shapes.features.map((f) => [f.id, f.geometry]));
     turfs = list.map((turf) => ({ ...turf, geometry: geometries.get(turf.id) }))
       .sort((a, b) => (a.name || "").localeCompare(b.name || "", lang));
     assigned = new Map();
     for (const a of active) assigned.set(a.turf, [...(assigned.get(a.turf) || []), a.user]);
-    const all = await fetchAll(`${base()}/households`, (done, total) => status.replaceChildren(
+    const all = await everyPage(`${base()}/households`, (done, total) => status.replaceChildren(
       el("p", { class: "muted" }, t(`Loading households… ${number(done)} of ${number(total)}`,
         `Cargando hogares… ${number(done)} de ${number(total)}`))));
     points = all.filter((h) => h.location).map((h) => [h.location.lon, h.location.lat]);
