@@ -177,6 +177,11 @@ def test_the_coordinator_asset_map_shows_the_same_base_map_with_its_attribution(
         page.wait_for_selector("body[data-ready='true']", state="attached")
         page.wait_for_function(TILES_LOADED, arg="#map")
         expect(page.locator(".leaflet-control-attribution")).to_contain_text(ATTRIBUTION)
+        # The map fills the window under the navigation, however many lines it takes: the attribution is
+        # on screen without scrolling, and the page does not scroll at all.
+        box = page.locator(".leaflet-control-attribution").bounding_box()
+        assert box["y"] + box["height"] <= 860, box
+        assert page.evaluate("document.documentElement.scrollHeight") <= 860
         assert page.evaluate("() => [...document.querySelectorAll('#map img.leaflet-tile')].every(i => i.src.includes('/tiles/'))")
         shot(page, f"coordinator-map-{locale[:2]}-{width}")
     finally:
