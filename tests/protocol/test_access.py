@@ -16,7 +16,8 @@ import pytest
 
 from forms.templates import DRIVES, published
 from server.access.channels import assignment_id
-from tests.peers import RECORD, LiveServer
+from tests.peers import RECORD
+from tests.protocol.conftest import seeded
 
 
 def _local(name: str) -> str:
@@ -24,35 +25,16 @@ def _local(name: str) -> str:
 
 
 @pytest.fixture
-def live(server) -> LiveServer:
-    """The live server of each store kind (``tests/protocol/conftest.py``)."""
-    return server
-
-
-@pytest.fixture
 def campaign(live):
-    name = live.new_db("access", forms=True)
-    docs = [
-        {"_id": "turf:1", "type": "turf", "name": "North"},
-        {"_id": "turf:2", "type": "turf", "name": "South"},
-        {"_id": "household:1a", "type": "household", "turf": "turf:1", "address": "1 Maple St"},
-        {"_id": "household:2a", "type": "household", "turf": "turf:2", "address": "2 Oak St"},
+    return seeded(
+        live, "access",
         {"_id": "record:other-1", **RECORD, "turf": "turf:1", "author": "olga", "answers": {"outcome": "not_home"}},
         {"_id": "record:other-2", **RECORD, "turf": "turf:2", "author": "olga", "answers": {"outcome": "not_home"},
          "_attachments": {"door.txt": {"content_type": "text/plain", "data": "c2VjcmV0"}}},
         {"_id": "record:signup", "type": "record", "form": "form:recruitment", "form_version": 1, "turf": "turf:1",
          "author": "olga", "answers": {"outcome": "contacted", "interested": "no"}},
         {"_id": "roster:note", "type": "roster_note", "text": "coordinators only"},
-        {"_id": assignment_id("vic", "turf:1"), "type": "assignment", "user": "vic", "turf": "turf:1", "active": True},
-    ]
-    response = live.http.post(f"/sync/{name}/_bulk_docs", json={"docs": docs})
-    assert all(r.get("ok") for r in response.json()), response.text
-    return name
-
-
-@pytest.fixture
-def vic(live):
-    return httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {live.volunteer_token}"}, timeout=30)
+    )
 
 
 FORMS = {published(drive)["_id"] for drive in DRIVES}  # every built-in form reaches every phone

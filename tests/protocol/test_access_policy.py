@@ -8,39 +8,17 @@ from __future__ import annotations
 
 import random
 
-import httpx
 import pytest
 
 from server.access.channels import assignment_id
-from tests.peers import RECORD, LiveServer
-
-
-@pytest.fixture
-def live(server) -> LiveServer:
-    """The live server of each store kind (``tests/protocol/conftest.py``), named as in ``test_access.py``."""
-    return server
+from tests.peers import RECORD
+from tests.protocol.conftest import seeded
 
 
 @pytest.fixture
 def campaign(live):
-    name = live.new_db("policy", forms=True)
-    docs = [
-        {"_id": "turf:1", "type": "turf", "name": "North"},
-        {"_id": "turf:2", "type": "turf", "name": "South"},
-        {"_id": "household:1a", "type": "household", "turf": "turf:1", "address": "1 Maple St"},
-        {"_id": "household:2a", "type": "household", "turf": "turf:2", "address": "2 Oak St"},
-        {"_id": "record:other-2", **RECORD, "turf": "turf:2", "author": "olga", "answers": {"outcome": "not_home"}},
-        {"_id": assignment_id("vic", "turf:1"), "type": "assignment", "user": "vic", "turf": "turf:1", "active": True},
-    ]
-    response = live.http.post(f"/sync/{name}/_bulk_docs", json={"docs": docs})
-    assert all(r.get("ok") for r in response.json()), response.text
-    return name
-
-
-@pytest.fixture
-def vic(live):
-    with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {live.volunteer_token}"}, timeout=30) as c:
-        yield c
+    return seeded(live, "policy",
+                  {"_id": "record:other-2", **RECORD, "turf": "turf:2", "author": "olga", "answers": {"outcome": "not_home"}})
 
 
 def _mine(doc_id: str, **extra) -> dict:

@@ -20,12 +20,6 @@ ME = LiveServer.VOLUNTEER[0]
 
 
 @pytest.fixture
-def live(server) -> LiveServer:
-    """The live server of each store kind (``tests/protocol/conftest.py``)."""
-    return server
-
-
-@pytest.fixture
 def campaign(live):
     name = live.new_db("drop", forms=True)
     docs = [
