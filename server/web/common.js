@@ -113,7 +113,6 @@ function statusText(status) {
   return t(`The server refused this (${status}).`, `El servidor lo rechazó (${status}).`);
 }
 
-// The server's reasons under its message: {errors: {query: {to: ["..."]}}} as "to: ...".
 // Every item of a paged list (100 a request, the API's largest), in the API's order;
 // onProgress(done, total) after each page, for a long list's progress.
 export async function everyPage(path, onProgress) {
@@ -128,6 +127,7 @@ export async function everyPage(path, onProgress) {
   }
 }
 
+// The server's reasons under its message: {errors: {query: {to: ["..."]}}} as "to: ...".
 export function errorText(error) {
   const lines = [error.message || String(error)];
   const walk = (value, key) => {
