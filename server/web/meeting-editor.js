@@ -75,11 +75,13 @@ export function openEditor(target, meeting, zone, done) {
       return;
     }
     const when = (time) => `${value("date")}T${time}:00${offsetAt(value("date"), time, zone)}`;
-    const title = {};
-    const notice = {};
+    // The languages this form edits replace theirs; a title or notice in any other language is kept
+    // (the API replaces the whole meeting).
+    const title = { ...((meeting && meeting.title) || {}) };
+    const notice = { ...((meeting && meeting.notice) || {}) };
     for (const code of ["en", "es"]) {
-      if (value(`title-${code}`)) title[code] = value(`title-${code}`);
-      if (value(`notice-${code}`)) notice[code] = value(`notice-${code}`);
+      if (value(`title-${code}`)) title[code] = value(`title-${code}`); else delete title[code];
+      if (value(`notice-${code}`)) notice[code] = value(`notice-${code}`); else delete notice[code];
     }
     const body = { title, notice, place: value("place"), starts_at: when(value("start")), languages,
       ends_at: value("end") ? when(value("end")) : null };
