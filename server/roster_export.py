@@ -111,6 +111,9 @@ class RosterQuery:
 
 
 def _wanted(store: DocumentStore, filter: dict) -> Callable[[Key], bool]:
+    if filter["mode"] == "households":  # the people who signed up at one of these doors
+        doors = set(filter["in"])
+        return lambda key: key.household in doors
     if filter["mode"] == "new":
         if filter.get("since") is None:
             return lambda key: True

@@ -153,17 +153,6 @@ def signups_of(conn: sqlite3.Connection, records: list[str]) -> dict[str, SignUp
     return out
 
 
-def signups_at(conn: sqlite3.Connection, households: Iterable[str]) -> dict[str, SignUp]:
-    """The sign-ups made at these households, by record."""
-    wanted = sorted(set(households))
-    records: list[str] = []
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        records += [row[0] for row in conn.execute(f"SELECT doc_id FROM signups WHERE household IN ({marks})", chunk)]
-    return signups_of(conn, records)
-
-
 def visits(conn: sqlite3.Connection, *, form: str | None = None) -> Iterator[Visit]:
     sql = "SELECT * FROM visits" + (" WHERE form = ?" if form else "") + " ORDER BY at, doc_id"
     for row in conn.execute(sql, (form,) if form else ()):

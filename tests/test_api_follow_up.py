@@ -187,9 +187,10 @@ def test_residents_who_asked_to_be_told_are_listed_for_the_organizer_by_their_co
         asked, not_asked,
         {**signup_record(name="Rosa Díaz", phone="(312) 555-0142", email="rosa@example.org", household="household:1a",
                          consent={"sms": True, "email": False, "call": False}, language="es"), "turf": "turf:1"},
-        {**signup_record(name="=Nobody", household="household:1a", consent={"sms": False, "email": False,
+        {**signup_record(name="=Nobody", phone=None, email=None, household="household:1a", consent={"sms": False, "email": False,
                                                                              "call": False}), "turf": "turf:1"},
-        {**signup_record(name="Otto", household="household:2a"), "turf": "turf:2"}])
+        {**signup_record(name="Otto", phone="(312) 555-0199", email="otto@example.org", household="household:2a"),
+         "turf": "turf:2"}])
     assert all("ok" in r for r in results), results
     cora = world.client(app, "cora")
     made = cora.post(f"{API}/issues", json={"title": {"en": "Street lighting", "es": "Alumbrado"},
@@ -206,3 +207,10 @@ def test_residents_who_asked_to_be_told_are_listed_for_the_organizer_by_their_co
     assert [r for r in rows if r["issue"] == "Alumbrado"] == [{"full_name": "Rosa Díaz", "phone": "+13125550142", "email": "", "channels": "sms",
                      "language": "es", "household": "1 Maple St", "issue": "Alumbrado", "status": "in_progress",
                      "due": "", "outcome": "Se pidieron las luces"}]
+    # Later, at another door, Rosa says no to SMS: the newest statement counts, so she is no longer listed.
+    later = {**signup_record(name="Rosa Díaz", phone="(312) 555-0142", email="rosa@example.org", household="household:2a",
+                             at="2026-11-25T18:00:00+00:00", consent={"sms": False, "email": False, "call": False},
+                             language="es"), "turf": "turf:2"}
+    assert "ok" in store.bulk_docs([later])[0]
+    again = world.client(app, "olly").get(f"{API}/follow-up/contacts/export?format=csv")
+    assert list(csv.DictReader(io.StringIO(again.get_data(as_text=True).lstrip("\ufeff")))) == []

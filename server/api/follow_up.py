@@ -14,7 +14,7 @@ import secrets
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -30,12 +30,12 @@ from schemas.follow_up import (
     IssuePatch,
     SurveyReport,
 )
-from server import follow_up, meetings_report, projection, roster_export, survey, visits
+from server import follow_up, meetings_report, projection, survey, visits
 from server.access.channels import assigned_turfs
 from server.access.roles import READERS, ROSTER_READERS, WRITERS
 from server.api.blueprint import Blueprint
 from server.api.reports import logged_file
-from server.api.roster import EXPORT_RESPONSES
+from server.api.roster import EXPORT_RESPONSES, roster_query
 from server.api.turfs import (
     campaign_store,
     check_if_match,
@@ -48,7 +48,7 @@ from server.api.turfs import (
     save,
 )
 from server.auth import api_authenticate, role_in
-from server.roster import normalize_phone
+from server.roster import crm_language
 from sync.store import DocumentStore
 
 blp = Blueprint("follow_up", __name__, url_prefix="/campaigns/<campaign>",
@@ -449,24 +449,24 @@ class ContactsExport(MethodView):
         """
         require_campaign_role(ROSTER_READERS, "Only organizers and admins see residents' contact details")
         store = campaign_store(campaign)
-        region = roster_export.campaign_region(store, str(current_app.config["PHONE_REGION"]))
         with visits.snapshot(projection.index(campaign, follow_up.KIND, store)) as conn:
             doors = follow_up.asking_doors(conn)
-        with visits.snapshot(visits.index(campaign, store)) as conn:
-            signups = visits.signups_at(conn, doors)
+        # The roster's people (sign-ups of one person merged) and its consent rule: the newest statement
+        # per channel counts, so a consent withdrawn later, at this door or another, is honoured.
+        query = roster_query(campaign, {"mode": "households", "in": doors})
         homes = visits.households(store, doors)
         people = []
-        for signup in sorted(signups.values(), key=lambda s: (s.household or "", s.at, s.record)):
-            given = {c.channel for c in signup.consents if c.given}
-            phone = normalize_phone(signup.phone, region) if given & {"sms", "call"} else None
-            email = signup.email.strip() if "email" in given and signup.email.strip() else None
-            channels = sorted(c for c in given if (c == "email" and email) or (c in ("sms", "call") and phone))
+        for person in query.people():
+            channels = [c for c in ("sms", "call", "email") if person.consents_to(c)
+                        and (person.email if c == "email" else person.phone)]
             if not channels:
                 continue
-            language = signup.door_language or next((c.language for c in signup.consents if c.language), "")
-            people.append({"household": signup.household, "full_name": signup.full_name, "phone": phone or "",
-                           "email": email or "", "channels": channels, "language": language,
-                           "address": _address(homes.get(signup.household or "")) or ""})
+            phone = person.phone if {"sms", "call"} & set(channels) else None
+            email = person.email if "email" in channels else None
+            door = next(s.household for s in reversed(person.signups) if s.household in doors)
+            people.append({"household": door, "full_name": person.full_name, "phone": phone or "",
+                           "email": email or "", "channels": sorted(channels), "language": crm_language(person),
+                           "address": _address(homes.get(door)) or ""})
         rows = follow_up.contact_rows(people, _issues(store), _today(store, campaign))
         return logged_file(campaign, "follow-up-contacts", args["format"], "told", follow_up.CONTACT_COLUMNS, rows,
                            {"mode": "asked to be told"})
