@@ -80,7 +80,9 @@ def phones(volunteers: list[str], tokens: dict[str, list[dict]], reports: list[d
         for token in tokens.get(user, []):
             report = by_token.get(token["id"])
             expired = token["expires_at"] is not None and datetime.fromisoformat(token["expires_at"]) <= now
-            if expired or (token["revoked"] and not (report and (report["pending"] or report["refused"]))):
+            # An ended sign-in (expired or revoked) is listed while its phone last said it still held work:
+            # that phone needs a new sign-in most of all.
+            if (expired or token["revoked"]) and not (report and (report["pending"] or report["refused"])):
                 continue
             if token["label"] == "coordinator pages":
                 continue  # a laptop's browser tab, not a phone

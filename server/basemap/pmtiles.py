@@ -152,7 +152,7 @@ def encode_directory(entries: list[Entry]) -> bytes:
 
 def find(entries: list[Entry], wanted: int) -> Entry | None:
     """The entry holding ``wanted`` (a tile, or the leaf directory to look in next), if any."""
-    i = bisect_right([e.tile_id for e in entries], wanted) - 1
+    i = bisect_right(entries, wanted, key=lambda e: e.tile_id) - 1
     if i < 0:
         return None
     entry = entries[i]

@@ -88,7 +88,7 @@ def pack() -> Response:
             and t[0] <= 30 for t in wanted):
         abort(422, message=f'Send {{"tiles": [[z, x, y], ...]}}: 1 to {PACK_MOST} tiles, each three whole numbers 0 or more, z at most 30')
     index, blobs = [], []
-    for z, x, y in wanted:
+    for z, x, y in dict.fromkeys(map(tuple, wanted)):  # a tile asked twice is sent once
         data = found.tile(z, x, y)
         if data is not None:
             index.append([z, x, y, len(data)])
