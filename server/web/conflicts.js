@@ -1,6 +1,7 @@
 // The review queue: values two canvassers set differently at the same time, listed by turf, the competing
 // values side by side with who, when, from which device and where; resolve by choosing one or typing a new one.
 import { api, campaign, campaignInfo, el, errorText, everyPage, frame, localTime, pickCampaign, showError, t } from "./common.js";
+import { WRITERS } from "./setup.js";
 import { addresses, addressOf, choiceLabel, choicesOf, fieldAt, fieldLabel, formOf, text, valueText } from "./labels.js";
 
 const queue = document.getElementById("queue");
@@ -18,6 +19,7 @@ document.getElementById("all-turfs").textContent = t("Every turf", "Todas las zo
 const base = () => `/campaigns/${encodeURIComponent(campaign())}`;
 const turfNames = new Map();  // turf id -> name, from the turfs API
 let timeZone = "UTC";  // the campaign's
+let canResolve = false;  // the person's role may resolve (the API decides; an organizer only reads)
 
 // The turf filter lists every turf of the campaign and any other turf a conflict names.
 function turfOptions(ids) {
@@ -163,12 +165,12 @@ function card(conflict, definition) {
     el("p", { class: "muted" }, byWhom(conflict.heads, head)),
     el("p", { class: "muted" }, when(head.at)),
     el("p", { class: "muted" }, where(head.geotag)),
-    conflict.hidden ? null : el("button", {
+    conflict.hidden || !canResolve ? null : el("button", {
       type: "button", class: "choose",
       onclick: () => resolve(conflict, { choose: index }, node,
         t(`Kept ${head.by || "this"}’s value of “${name}” at ${place}.`, `Se conservó el valor de ${head.by || "esta persona"} en «${name}» en ${place}.`)),
     }, t("Keep this value", "Conservar este valor"))));
-  const typed = conflict.hidden ? null : typedInput(ctx, `typed-${cards}`);
+  const typed = conflict.hidden || !canResolve ? null : typedInput(ctx, `typed-${cards}`);
   const provisional = conflict.hidden ? t("(personal data)", "(datos personales)")
     : field && field.type === "repeat" ? t("one of the values below", "uno de los valores de abajo")
       : valueText(definition, field, conflict.provisional);
@@ -179,8 +181,10 @@ function card(conflict, definition) {
       definition ? ` · ${t("Form", "Formulario")}: ${text(definition.title)}` : "",
       ` · ${t("Provisional value", "Valor provisional")}: `, el("strong", {}, provisional)),
     el("div", { class: "heads" }, heads),
-    conflict.hidden ? el("p", { class: "muted" }, t("Only an admin or an organizer may see and resolve this.",
-      "Solo un administrador o un organizador puede verlo y resolverlo."))
+    conflict.hidden ? el("p", { class: "muted" }, t("Personal data: only an admin may see and resolve this.",
+      "Datos personales: solo un administrador puede verlo y resolverlo."))
+      : !canResolve ? el("p", { class: "muted" }, t("Admins and coordinators resolve conflicts; you may read them.",
+        "Los administradores y coordinadores resuelven los conflictos; usted puede leerlos."))
       : typed ? el("form", {
         class: "type-new",
         onsubmit: (event) => {
@@ -245,7 +249,9 @@ async function start() {
     showError(queue, new Error(t("Choose a campaign on the home page first.", "Elija primero una campaña en la página de inicio.")));
     return;
   }
-  timeZone = (await campaignInfo()).time_zone || "UTC";
+  const info = await campaignInfo();
+  timeZone = info.time_zone || "UTC";
+  canResolve = WRITERS.includes(info.role);
   try {
     const turfs = await everyPage(`${base()}/turfs`);
     for (const turf of turfs) turfNames.set(turf.id, turf.name || turf.id);

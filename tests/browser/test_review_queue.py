@@ -175,3 +175,21 @@ def test_the_queue_in_spanish_and_at_768_px(site, chromium, locale):
         shot(page, f"queue-768-{locale}")
     finally:
         context.close()
+
+
+def test_an_organizer_reads_the_queue_but_is_offered_nothing_the_api_would_refuse(site, laptop):
+    from tests.peers import blockwalk
+
+    campaign = queue_campaign(site)
+    blockwalk("user", "add", "orla", store=site.store, input="orla-password-1\n")
+    assert site.http.put(f"/api/v1/campaigns/{campaign}/members/orla", json={"role": "organizer"}).status_code == 200
+    page, errors = laptop
+    page.goto(f"{site.url}/coordinator/conflicts.html?campaign={campaign}")
+    page.fill("#name", "orla")
+    page.fill("#password", "orla-password-1")
+    page.click("#signin-button")
+    page.locator('#queue[aria-busy="false"] article.conflict').first.wait_for()
+    queue = page.locator("#queue")
+    assert queue.get_by_role("button").count() == 0 and queue.locator("input, select").count() == 0
+    assert "Admins and coordinators resolve conflicts; you may read them." in queue.inner_text()
+    assert errors == []
