@@ -39,8 +39,8 @@ async function assign(turf, select) {
     await api(`${base()}/assignments/${encodeURIComponent(user)}/${encodeURIComponent(bare(turf.id))}`, { method: "PUT" });
     await load();
     status.replaceChildren(el("p", { class: "ok" }, t(
-      `${user} now walks ${turf.name}: their phone receives it at its next sync.`,
-      `${user} recorre ahora ${turf.name}: su teléfono la recibe en la siguiente sincronización.`)));
+      `${nameOf(user)} now walks ${turf.name}: their phone receives it at its next sync.`,
+      `${nameOf(user)} recorre ahora ${turf.name}: su teléfono la recibe en la siguiente sincronización.`)));
   } catch (error) {
     showError(errorBox, error);
   }
@@ -52,26 +52,30 @@ async function end(turf, user) {
     await api(`${base()}/assignments/${encodeURIComponent(user)}/${encodeURIComponent(bare(turf.id))}`, { method: "DELETE" });
     await load();
     status.replaceChildren(el("p", { class: "ok" }, t(
-      `Ended ${user}'s assignment to ${turf.name}: their phone stops receiving it once what they recorded there has reached the server.`,
-      `Terminó la asignación de ${user} a ${turf.name}: su teléfono deja de recibirla una vez que lo registrado allí llegue al servidor.`)));
+      `Ended ${nameOf(user)}'s assignment to ${turf.name}: their phone stops receiving it once what they recorded there has reached the server.`,
+      `Terminó la asignación de ${nameOf(user)} a ${turf.name}: su teléfono deja de recibirla una vez que lo registrado allí llegue al servidor.`)));
   } catch (error) {
     showError(errorBox, error);
   }
 }
+
+// A person as the page names them: their full name where one is known, else their user name.
+let names = new Map();
+const nameOf = (user) => names.get(user) || user;
 
 function row(turf, walkers, members, visited) {
   const free = members.filter((m) => !walkers.includes(m.user));
   const selectId = `assign-${bare(turf.id)}`;
   const select = el("select", { id: selectId },
     el("option", { value: "" }, t("Choose a person", "Elija una persona")),
-    ...free.map((m) => el("option", { value: m.user }, `${m.user} (${roleName(m.role)})`)));
+    ...free.map((m) => el("option", { value: m.user }, `${nameOf(m.user)} (${roleName(m.role)})`)));
   return el("tr", { "data-turf": turf.id },
     el("th", { scope: "row" }, turf.name || t("(no name)", "(sin nombre)")),
     el("td", { class: "num" }, number(turf.households)),
     el("td", {}, coverage(visited, turf.households)),
-    el("td", { class: "names" }, walkers.length ? el("ul", { class: "walkers" }, walkers.map((user) => el("li", {}, user, canWrite
+    el("td", { class: "names" }, walkers.length ? el("ul", { class: "walkers" }, walkers.map((user) => el("li", {}, nameOf(user), canWrite
       ? el("button", { type: "button", class: "secondary small", onclick: () => end(turf, user),
-        "aria-label": t(`End ${user}'s assignment to ${turf.name}`, `Terminar la asignación de ${user} a ${turf.name}`) }, t("End", "Terminar"))
+        "aria-label": t(`End ${nameOf(user)}'s assignment to ${turf.name}`, `Terminar la asignación de ${nameOf(user)} a ${turf.name}`) }, t("End", "Terminar"))
       : null))) : el("span", { class: "muted" }, t("no one", "nadie"))),
     canWrite ? el("td", {}, el("span", { class: "actions" },
       el("label", { for: selectId, class: "visually-hidden" }, t(`Who walks ${turf.name}`, `Quién recorre ${turf.name}`)),
@@ -85,11 +89,13 @@ async function load() {
   try {
     const [turfs, active, members, progress] = await Promise.all([
       everyPage(`${base()}/turfs`), everyPage(`${base()}/assignments?active=true`),
-      canWrite ? everyPage(`${base()}/members`) : Promise.resolve([]),
+      everyPage(`${base()}/members`),  // their names for every reader; the choice to assign for writers
       api(`${base()}/reports/progress`).then(({ body }) => body),
     ]);
     turfs.sort((a, b) => (a.name || "").localeCompare(b.name || "", lang));
-    members.sort((a, b) => (a.role !== b.role ? (a.role === "volunteer" ? -1 : b.role === "volunteer" ? 1 : 0) : a.user.localeCompare(b.user)));
+    names = new Map(members.filter((m) => m.full_name).map((m) => [m.user, m.full_name]));
+    members.sort((a, b) => (a.role !== b.role ? (a.role === "volunteer" ? -1 : b.role === "volunteer" ? 1 : 0)
+      : nameOf(a.user).localeCompare(nameOf(b.user), lang)));
     const walkers = new Map();
     for (const a of active) walkers.set(a.turf, [...(walkers.get(a.turf) || []), a.user]);
     const visited = new Map(progress.turfs.map((r) => [r.key, r.doors_knocked]));

@@ -217,9 +217,15 @@ def test_an_organizer_sees_the_turfs_and_assignments_without_the_controls_that_c
     assert page.get_by_role("button", name="Draw a turf").is_hidden()
     assert page.get_by_role("button", name="Delete East").count() == 0
     assert page.get_by_role("link", name="Roster").is_visible()  # an organizer's page, not a coordinator's
+    # A walker is named by their full name, never their user name.
+    made = site.http.post(f"/api/v1/campaigns/{site.db}/volunteers", json={"name": "rosa.diaz", "full_name": "Rosa Díaz"})
+    assert made.status_code == 201, made.text
+    assert site.http.put(f"/api/v1/campaigns/{site.db}/assignments/rosa.diaz/east", json={}).status_code in (200, 201)
     page.goto(f"{site.url}/coordinator/assignments.html?campaign={site.db}")
     page.locator("body[data-ready='true']").wait_for()
     assert page.locator("tr[data-turf='turf:east']").is_visible()
+    walkers = page.locator("tr[data-turf='turf:east'] td.names").inner_text()
+    assert "Rosa Díaz" in walkers and "rosa.diaz" not in walkers
     assert page.get_by_role("button", name="Assign to East").count() == 0
     page.goto(f"{site.url}/coordinator/households.html?campaign={site.db}")
     page.locator("body[data-ready='true']").wait_for()
