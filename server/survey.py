@@ -68,10 +68,18 @@ def report(conn: sqlite3.Connection, zone: ZoneInfo, turf_names: dict[str, str])
     cells: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     respondents: dict[tuple[str, str], int] = defaultdict(int)
     for door in doors.values():
-        for turf in (door["turf"] or "", ALL):
-            respondents[(turf, door["round"])] += 1
-            for question, score in door["scores"].items():
-                cells[(turf, door["round"])][question].append(score)
+        turf = door["turf"] or ""
+        respondents[(turf, door["round"])] += 1
+        for question, score in door["scores"].items():
+            cells[(turf, door["round"])][question].append(score)
+    # The campaign-wide row pools only the cells shown: with a hidden turf's answers in it, the hidden
+    # cell would be the campaign's total less the turfs shown, and its few households singled out.
+    for (turf, when), count in list(respondents.items()):
+        if count >= THRESHOLD:
+            respondents[(ALL, when)] += count
+        for question, values in list(cells[(turf, when)].items()):
+            if len(values) >= THRESHOLD:
+                cells[(ALL, when)][question].extend(values)
     rounds = sorted({r for _, r in respondents})
     turfs = sorted({t for t, _ in respondents if t != ALL}, key=lambda t: (turf_names.get(t, t) or "", t)) + [ALL]
     rows = []

@@ -303,7 +303,7 @@ function showSurvey(report) {
   }
   const fewer = t(`fewer than ${report.threshold}`, `menos de ${report.threshold}`);
   const columns = [
-    [t("Turf", "Zona"), (r) => (r.turf ? r.turf_name || t("a turf not on the list", "una zona fuera de la lista") : t("All turfs", "Todas las zonas"))],
+    [t("Turf", "Zona"), (r) => (r.turf ? r.turf_name || t("a turf not on the list", "una zona fuera de la lista") : t("All turfs shown", "Todas las zonas mostradas"))],
     [t("Round", "Ronda"), (r) => r.round.replace("-Q", t(" quarter ", " trimestre "))],
     [t("Households", "Hogares"), (r) => (r.respondents === null ? fewer : String(r.respondents))],
     ...report.questions.map((q) => [QUESTIONS[q] || q, (r) => {
