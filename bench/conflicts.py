@@ -55,7 +55,7 @@ import httpx  # noqa: E402
 
 from forms.templates import DRIVES, published  # noqa: E402
 from server import conflicts  # noqa: E402
-from server.accounts import Accounts  # noqa: E402
+from server.access.accounts import Accounts  # noqa: E402
 from server.app import create_app  # noqa: E402
 from sync.stamps import Clock, stamp_edit  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer, PouchPeer  # noqa: E402

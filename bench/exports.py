@@ -160,7 +160,7 @@ def build_index(folder: str) -> tuple[float, int]:
 
 def _app_client(folder: str):
     from server import create_app
-    from server.accounts import Accounts
+    from server.access.accounts import Accounts
 
     app = create_app(config(folder), environ={})
     accounts = Accounts(app.extensions["blockwalk.store"])

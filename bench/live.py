@@ -400,9 +400,9 @@ def _square(lat: float, lon: float, half: float) -> dict:
 
 def prepare(folder: Path, volunteers: int) -> tuple[str, list[str], dict[str, str], str]:
     """The demo campaign with ``volunteers`` more volunteers, two a turf; returns store, turfs, tokens."""
-    from server import accounts as accounts_module
+    from server.access import accounts as accounts_module
     from server import config as settings
-    from server.accounts import Accounts
+    from server.access.accounts import Accounts
     from server.access.channels import assignment_id
     from server.stores import open_store
 

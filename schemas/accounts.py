@@ -18,7 +18,7 @@ class Text(fields.String):
         return text
 
 
-# server.accounts.ROLES (schemas import no other layer; a test keeps the two equal)
+# server.access.accounts.ROLES (schemas import no other layer; a test keeps the two equal)
 ROLES = ["admin", "organizer", "coordinator", "volunteer"]
 LABEL = {"load_default": "", "validate": Length(max=200),
          "metadata": {"description": "What the token is for, e.g. the phone's name"}}

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import config as settings
 from server.access import privacy
-from server.accounts import Accounts
+from server.access.accounts import Accounts
 from server.stores import open_store
 from server.validation import Checker
 

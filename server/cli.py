@@ -18,7 +18,7 @@ import click
 from server import config as settings
 from forms.definition import DefinitionError
 from forms.xlsform import XLSFormError
-from server.accounts import CAMPAIGN_ROLES, ROLES, AccountError, Accounts
+from server.access.accounts import CAMPAIGN_ROLES, ROLES, AccountError, Accounts
 from server.stores import StoreURLError, open_store, safe_url
 from sync.errors import SyncError
 

@@ -16,8 +16,8 @@ import click
 
 from server import config as settings
 from server import meetings_report, projection, roster_export, visits
-from server.accounts import Accounts
-from server.auth import role_in
+from server.access.accounts import Accounts
+from server.access.auth import role_in
 from server.export_log import ExportLog
 from server.roster import PRESETS, ExportReport
 from server.stores import open_store

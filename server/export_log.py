@@ -1,6 +1,6 @@
 """Who exported what, and where each organizer's "new since my last export" starts.
 
-Kept in the store's system database ``_exports`` (as ``server.accounts``
+Kept in the store's system database ``_exports`` (as ``server.access.accounts``
 keeps users in ``_accounts``): server-side, never synced, shared by every
 server process on the same store, on SQLite and on CouchDB alike.
 

@@ -24,7 +24,7 @@ import json
 import pytest
 
 from server.access import channels, reads, writes
-from server.auth import role_in
+from server.access.auth import role_in
 from tests import world
 from sync.errors import Forbidden
 from tests.peers import RECORD

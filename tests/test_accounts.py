@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from server import accounts as accounts_module
-from server.accounts import AccountError, Accounts, token_id
+from server.access import accounts as accounts_module
+from server.access.accounts import AccountError, Accounts, token_id
 from sync import jsonutil
 
 

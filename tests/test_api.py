@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 
 from server import create_app
-from server.accounts import Accounts
+from server.access.accounts import Accounts
 from server.form_admin import install_template
 
 

@@ -14,10 +14,10 @@ import schemathesis
 import segno
 from hypothesis import HealthCheck, given, settings
 
-from server import accounts as accounts_module
+from server.access import accounts as accounts_module
 from server import create_app
 from server.app import trust_proxies
-from server.accounts import ROLES
+from server.access.accounts import ROLES
 from sync import jsonutil
 from tests.test_api_fuzz import CHECKS
 
@@ -399,7 +399,7 @@ def test_fuzzing_as_an_admin_with_real_names(app):
 def test_basic_auth_guessing_is_limited_too(tmp_path):
     """Guessing moved to HTTP Basic (on /sync and the API) meets the same limits as sign-in."""
     from server import create_app
-    from server.accounts import Accounts
+    from server.access.accounts import Accounts
 
     app = create_app({"STORE": f"sqlite://{tmp_path}/basic.db"}, environ={})
     accounts: Accounts = app.extensions["blockwalk.accounts"]

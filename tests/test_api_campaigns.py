@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from server import accounts as accounts_module
+from server.access import accounts as accounts_module
 from server import create_app
-from server.accounts import AccountError, Accounts
+from server.access.accounts import AccountError, Accounts
 from server.demo import COORDINATOR, ORGANIZER, VOLUNTEERS
 from tests import world
 from tests.peers import ROOT

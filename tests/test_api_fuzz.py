@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server import create_app
-from server.accounts import Accounts
+from server.access.accounts import Accounts
 from server.form_admin import install_template
 from tests import world
 

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from forms.templates import DRIVES, published
-from server.accounts import Accounts
+from server.access.accounts import Accounts
 from tests.factories import signup_record
 from tests.helpers.api import app_with_users, client_as
 

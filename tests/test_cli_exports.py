@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from forms.templates import DRIVES, published
-from server.accounts import Accounts
+from server.access.accounts import Accounts
 from server.export_log import ExportLog
 from server.stores import open_store
 from tests.conftest import store_config

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from forms.templates import DRIVES, published
-from server import accounts as accounts_module
+from server.access import accounts as accounts_module
 from server import create_app
 from server.access.channels import assignment_id
 from tests.peers import RECORD

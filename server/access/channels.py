@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from server.access import privacy
 from server.access.roles import UNFILTERED
-from server.auth import role_in
+from server.access.auth import role_in
 from sync.errors import Forbidden
 from sync.store import DocumentStore, Grants
 

@@ -1,12 +1,12 @@
 """The role sets: who, by their role in a campaign, may do what (written once, here).
 
-Roles come from ``server.auth.role_in``: ``admin`` (server-wide), and per
+Roles come from ``server.access.auth.role_in``: ``admin`` (server-wide), and per
 campaign ``organizer``, ``coordinator``, ``volunteer``.
 """
 
 from __future__ import annotations
 
-from server.accounts import CAMPAIGN_ROLES, ROLES
+from server.access.accounts import CAMPAIGN_ROLES, ROLES
 
 __all__ = ["ROLES", "CAMPAIGN_ROLES", "MEMBERS", "READERS", "WRITERS", "ROSTER_READERS", "UNFILTERED"]
 

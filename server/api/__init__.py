@@ -5,7 +5,7 @@ from local files (the swagger-ui-bundle package): the server may run with
 no internet.  Every error has flask-smorest's one shape, ``{code, status,
 message, errors?}``.  Every request needs a credential (a device token or a
 name and password), as on ``/sync``: each blueprint runs
-``server.auth.api_authenticate`` before its requests.
+``server.access.auth.api_authenticate`` before its requests.
 """
 
 from __future__ import annotations

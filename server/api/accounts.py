@@ -2,7 +2,7 @@
 
 ``sign_in_blp`` (``/auth``) is the only part of the API that needs no
 credential; its failures are limited per account and per client address
-(``server.accounts``), in each process's memory.
+(``server.access.accounts``), in each process's memory.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.accounts import CodeLogin, Login, NewSigninCode, NewToken, NewUser, SigninCode, TokenInfo, User
-from server.accounts import NAME, AccountError, SignInRefused, TooManyFailures, UserExists, token_id
-from server.accounts import User as UserRecord
+from server.access.accounts import NAME, AccountError, SignInRefused, TooManyFailures, UserExists, token_id
+from server.access.accounts import User as UserRecord
 from server.api.blueprint import Blueprint
-from server.auth import accounts, api_authenticate, bearer_token, role_in
+from server.access.auth import accounts, api_authenticate, bearer_token, role_in
 
 blp = Blueprint("accounts", __name__, url_prefix="", description="Users, their device tokens, sign-in codes for phones")
 blp.before_request(api_authenticate)

@@ -19,7 +19,7 @@ from server.api.blueprint import Blueprint
 from server.access import privacy
 from server.access.roles import READERS, ROSTER_READERS
 from server.api.turfs import campaign_store, get_or_none, require_campaign_role
-from server.auth import api_authenticate
+from server.access.auth import api_authenticate
 from sync.errors import NotFound
 
 blp = Blueprint("assets", __name__, url_prefix="/campaigns/<campaign>/assets",

@@ -19,7 +19,7 @@ from server.api.turfs import (
     require_writer,
     turf_doc_id,
 )
-from server.auth import accounts, api_authenticate, role_in
+from server.access.auth import accounts, api_authenticate, role_in
 from sync.errors import Conflict
 from sync.store import DocumentStore
 

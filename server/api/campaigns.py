@@ -3,7 +3,7 @@
 A campaign is a database (``/sync/<id>``) and its ``campaign:<id>``
 document, which holds its name, description and drives and reaches every
 phone of the campaign through the ``campaign`` channel.  Roles in a
-campaign are kept with the users (``server.accounts``), never synced.
+campaign are kept with the users (``server.access.accounts``), never synced.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.campaigns import Campaign, CampaignIn, CampaignPatch, Member, MemberIn, NewVolunteer
-from server.accounts import NAME, AccountError, UserExists
+from server.access.accounts import NAME, AccountError, UserExists
 from server.api.blueprint import Blueprint
 from server.api.turfs import (
     READERS,
@@ -28,7 +28,7 @@ from server.api.turfs import (
     save,
 )
 from server.app import store_of
-from server.auth import accounts, api_authenticate, role_in
+from server.access.auth import accounts, api_authenticate, role_in
 from sync.errors import PreconditionFailed, SyncError
 from sync.store import DocumentStore
 

@@ -15,7 +15,7 @@ from schemas.records import Conflict, ConflictArgs, Record, Resolution
 from server.api.blueprint import Blueprint
 from server.api.records import get_record, hidden_fields, records, require_reader, require_writer, save
 from server.api.turfs import campaign_store, check_if_match, page
-from server.auth import api_authenticate
+from server.access.auth import api_authenticate
 from sync.merge import open_conflicts
 from sync.store import DocumentStore
 

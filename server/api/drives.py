@@ -24,7 +24,7 @@ from server.api.turfs import (
     require_writer,
     save,
 )
-from server.auth import api_authenticate
+from server.access.auth import api_authenticate
 from sync.store import DocumentStore
 
 blp = Blueprint("drives", __name__, url_prefix="/campaigns/<campaign>/drives",

@@ -47,7 +47,7 @@ from server.api.turfs import (
     require_member,
     save,
 )
-from server.auth import api_authenticate, role_in
+from server.access.auth import api_authenticate, role_in
 from server.roster import crm_language
 from sync.store import DocumentStore
 

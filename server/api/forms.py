@@ -11,7 +11,7 @@ from schemas.forms import FormDefinition, FormSummary, ImportArgs, XLSFormFile
 from server import form_admin
 from server.api.blueprint import Blueprint
 from server.api.turfs import campaign_store, check_if_match, require_member, require_writer
-from server.auth import api_authenticate
+from server.access.auth import api_authenticate
 from sync.errors import Conflict, NotFound, SyncError
 
 blp = Blueprint("forms", __name__, url_prefix="/campaigns/<campaign>/forms",

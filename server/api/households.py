@@ -23,7 +23,7 @@ from server.api.turfs import (
     turf_doc_id,
     turf_shapes,
 )
-from server.auth import api_authenticate
+from server.access.auth import api_authenticate
 from sync import jsonutil
 from sync.store import DocumentStore
 

@@ -23,7 +23,7 @@ from server.api.turfs import (
     require_writer,
     save,
 )
-from server.auth import api_authenticate
+from server.access.auth import api_authenticate
 
 blp = Blueprint("meetings", __name__, url_prefix="/campaigns/<campaign>/meetings",
                 description="Meetings: when and where, in which languages (synced to every phone of the campaign)")

@@ -18,7 +18,7 @@ from server.api.blueprint import Blueprint
 from server.api.turfs import campaign_store, check_if_match, docs_of_type, get_or_none, page
 from server.access import privacy, writes
 from server.access.roles import READERS, ROSTER_READERS, WRITERS
-from server.auth import api_authenticate, role_in
+from server.access.auth import api_authenticate, role_in
 from sync.errors import Conflict, SyncError
 from sync.merge import open_conflicts
 from sync.store import DocumentStore

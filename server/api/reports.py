@@ -21,8 +21,8 @@ from server.api.blueprint import Blueprint
 from server.api.roster import EXPORT_RESPONSES, allow, export_log, file_response
 from server.api.turfs import campaign_store, require_campaign_role
 from server.app import store_of
-from server.accounts import token_id
-from server.auth import accounts, api_authenticate, bearer_token
+from server.access.accounts import token_id
+from server.access.auth import accounts, api_authenticate, bearer_token
 from server.device_reports import DeviceReports, phones
 from sync.store import DocumentStore
 

@@ -1,6 +1,6 @@
 """The roster of a campaign, its exports, and the log of every export.
 
-Only organizers and admins see roster data (``server.auth.role_in``);
+Only organizers and admins see roster data (``server.access.auth.role_in``);
 everyone else, coordinators and volunteers included, gets 403 before
 anything is read.  The export log is for admins.
 """
@@ -21,7 +21,7 @@ from server.access.roles import ROSTER_READERS
 from server.api.blueprint import Blueprint
 from server.api.turfs import campaign_store
 from server.app import store_of
-from server.auth import api_authenticate, role_in
+from server.access.auth import api_authenticate, role_in
 from server.export_log import ExportLog
 from server.roster import PRESETS, ExportReport, Person
 

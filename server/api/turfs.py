@@ -1,7 +1,7 @@
 """Turfs of a campaign: list, read, create or re-cut (re-assigning households), delete.
 
 Also the helpers the other campaign endpoints share: roles (through
-``server.auth.role_in``), the campaign's store, turf ids, If-Match, and ``reassign``.
+``server.access.auth.role_in``), the campaign's store, turf ids, If-Match, and ``reassign``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from server import geo
 from server.access.roles import MEMBERS, READERS, WRITERS
 from server.api.blueprint import Blueprint
 from server.app import store_of
-from server.auth import api_authenticate, require_role
+from server.access.auth import api_authenticate, require_role
 from sync.errors import Conflict, Forbidden, NotFound, SyncError
 from sync.store import DocumentStore
 

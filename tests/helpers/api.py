@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.accounts import Accounts
+from server.access.accounts import Accounts
 from server.app import create_app
 
 ROLES = (("ada", "admin"), ("cora", "coordinator"), ("olga", "organizer"), ("vic", "volunteer"))

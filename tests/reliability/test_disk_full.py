@@ -15,7 +15,7 @@ import base64
 import pytest
 
 from server import create_app
-from server.accounts import Accounts
+from server.access.accounts import Accounts
 from sync.errors import InsufficientStorage
 from tests.helpers.rawhttp import store_state
 

@@ -1,7 +1,7 @@
 """Who is asking: every request to the sync endpoint carries a credential.
 
 ``Authorization: Bearer <device token>`` or HTTP Basic (name and password),
-checked against ``server.accounts``.  Anything else is a 401, before any
+checked against ``server.access.accounts``.  Anything else is a 401, before any
 data is read.
 """
 
@@ -12,7 +12,7 @@ import binascii
 
 from flask import current_app, g, request
 
-from server.accounts import Accounts, TooManyFailures, User
+from server.access.accounts import Accounts, TooManyFailures, User
 from sync.errors import Forbidden, TooManyRequests, Unauthorized
 
 
@@ -63,7 +63,7 @@ def role_in(user: User, campaign: str | None) -> str | None:
     as what"; every permission check goes through it.  Admin is server-wide:
     an admin is "admin" in every campaign, and for ``campaign`` None (the
     server itself: users, creating campaigns).  Organizer, coordinator and
-    volunteer are held per campaign (``server.accounts``).
+    volunteer are held per campaign (``server.access.accounts``).
     """
     if user.admin:
         return "admin"
