@@ -99,7 +99,7 @@ def push(client, docs: list[dict]) -> None:
 
 @contextmanager
 def resolution(on: bool, precomputed: dict[str, list[dict]] | None = None):
-    """Resolution on arrival switched on or off (``server.conflicts.resolver``), or by precomputed writes."""
+    """Resolution on arrival switched on or off (``server.records.conflicts.resolver``), or by precomputed writes."""
     original = conflicts.resolver
     if not on:
         conflicts.resolver = lambda store: None
@@ -322,7 +322,7 @@ def in_process(args) -> None:
           f"  (CPU {cpu[False]:6.2f} s, {cpu[False] / n * 1e6:4.0f} us a record)")
     if args.floor:
         print("resolved by writes computed before the timing (--floor): no merge in the figures below;")
-        print(f"the merges alone (server.conflicts.merge_writes), computed before: CPU {merge_cpu:6.2f} s,"
+        print(f"the merges alone (server.records.conflicts.merge_writes), computed before: CPU {merge_cpu:6.2f} s,"
               f" {merge_cpu / n * 1e6:4.0f} us a record")
     print(f"stored and resolved:        {wall[True]:7.2f} s  {n / wall[True]:9,.0f} records/s"
           f"  (CPU {cpu[True]:6.2f} s, {cpu[True] / n * 1e6:4.0f} us a record)  (target >= 2,000)")

@@ -14,7 +14,7 @@ from server import config as settings
 from server.access import privacy
 from server.access.accounts import Accounts
 from server.stores import open_store
-from server.validation import Checker
+from server.records.validation import Checker
 
 log = logging.getLogger(__name__)
 

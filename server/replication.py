@@ -19,7 +19,8 @@ from urllib.parse import unquote_to_bytes
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from server import conflicts, live
+from server import live
+from server.records import conflicts
 from server.access import auth
 from server.access import channels, reads, writes
 from server.access.roles import MEMBERS, UNFILTERED

@@ -1,4 +1,4 @@
-"""Conflicts resolved on arrival (server.conflicts), records and the review queue over REST; both stores."""
+"""Conflicts resolved on arrival (server.records.conflicts), records and the review queue over REST; both stores."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from forms.definition import iter_fields
 from forms.templates import DRIVES, published
-from server import conflicts
+from server.records import conflicts
 from server.app import create_app
 from sync.stamps import Clock, stamp_edit
 from tests.conftest import couch_store_url, unique_prefix

@@ -105,7 +105,7 @@ def store_of(app):
 
 def open_conflict(db, record_id: str = "record:fuzz", turf: str = "turf:a") -> None:
     """A record two phones edited at once, merged by the server: one open conflict on ``answers.door_language``."""
-    from server.conflicts import merge_writes, policies_for
+    from server.records.conflicts import merge_writes, policies_for
     from sync.stamps import Clock, stamp_edit
 
     base = {"_id": record_id, "type": "record", "form": "form:recruitment", "form_version": 1, "turf": turf,

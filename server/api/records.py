@@ -2,7 +2,7 @@
 
 Also what the conflicts endpoints share: who may read and write records,
 which answers are residents' personal data, and the stamped write
-(``server.conflicts.stamp``) that every REST edit goes through.  Volunteers
+(``server.records.conflicts.stamp``) that every REST edit goes through.  Volunteers
 use /sync.
 """
 
@@ -13,7 +13,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.records import Record, RecordArgs, RecordEdit
-from server import conflicts
+from server.records import conflicts
 from server.api.blueprint import Blueprint
 from server.api.turfs import campaign_store, check_if_match, docs_of_type, get_or_none, page
 from server.access import privacy, writes
