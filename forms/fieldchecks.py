@@ -6,7 +6,7 @@ vectors both must pass (``tests/unit/test_fieldchecks.py`` runs them here and
 through ``node forms/check_field_vectors.mjs``), as the expression language's
 vectors hold its two evaluators together.
 
-**Phones** are checked the way the roster reads them (``server.roster``, with
+**Phones** are checked the way the roster reads them (``server.people.roster``, with
 ``phonenumbers``): a number the phone accepts is one the roster keeps.  The
 rules are data, not code: ``forms/phone_regions.json`` holds, for each region
 listed, its country code, the prefixes dialled before a national number and

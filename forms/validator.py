@@ -197,7 +197,7 @@ class FormValidator:
     def validate(self, record: dict, language: str | None = None, region: str | None = None) -> dict[str, list[str]]:
         """Every problem of a record's answers and geotag, by path; {} when valid.
 
-        ``region``: the campaign's phone region (``server.roster_export.campaign_region``), in
+        ``region``: the campaign's phone region (``server.people.roster_export.campaign_region``), in
         which a phone typed without a country code is read; default ``US``.
         """
         language = language if language in self.languages else self.default_language

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import OneOf, Range
 
-# server.roster.PRESETS and server.roster_export.FORMATS (schemas import no other layer; a test keeps them equal)
+# server.people.roster.PRESETS and server.people.roster_export.FORMATS (schemas import no other layer; a test keeps them equal)
 PRESETS = ["full", "action_network", "mailchimp"]
 FORMATS = ["csv", "xlsx"]
 

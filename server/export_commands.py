@@ -15,11 +15,13 @@ from typing import Iterable, Iterator
 import click
 
 from server import config as settings
-from server import meetings_report, projection, roster_export, visits
+from server import meetings_report, projection
+from server.people import roster_export
+from server.people import visits
 from server.access.accounts import Accounts
 from server.access.auth import role_in
-from server.export_log import ExportLog
-from server.roster import PRESETS, ExportReport
+from server.people.export_log import ExportLog
+from server.people.roster import PRESETS, ExportReport
 from server.stores import open_store
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(roster_export.FORMATS)), default="csv",

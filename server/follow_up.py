@@ -45,8 +45,8 @@ from typing import Iterable
 from forms.definition import iter_fields
 from server import projection
 from server.access import privacy
-from server.roster import record_time
-from server.visits import utc
+from server.people.roster import record_time
+from server.people.visits import utc
 
 KIND = "concerns"
 CONCERN_FIELD = "concerns"  # the meeting-awareness drive's field; any other field says "concern": true

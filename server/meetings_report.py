@@ -1,6 +1,6 @@
 """Meeting coverage: for each meeting, doors informed, RSVPs and languages needed, per turf; the RSVP list.
 
-Pure functions over the visits index's rows (``server.visits.Visit``) and
+Pure functions over the visits index's rows (``server.people.visits.Visit``) and
 the campaign's ``meeting`` documents (``{title, starts_at, place,
 languages}``; ``title`` a text or ``{language: text}``); ``load`` and
 ``rsvps`` read those from the index and the store, for the API and the CLI.
@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
 
-from server import visits as visits_index
-from server.visits import Visit, utc
+from server.people import visits as visits_index
+from server.people.visits import Visit, utc
 
 AWARENESS_FORM = "form:meeting_awareness"
 REMINDERS = {

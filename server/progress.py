@@ -1,6 +1,6 @@
 """Progress per campaign, turf and canvasser; what is still on phones; progress per day.
 
-Built from the visits index (``server.visits``: counts by SQLite, times in
+Built from the visits index (``server.people.visits``: counts by SQLite, times in
 one ordered pass, so a campaign of a million records costs no more memory
 than one of a hundred) and the devices' sync reports
 (``server.device_reports``).
@@ -28,7 +28,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from server import visits
+from server.people import visits
 
 SHIFT_GAP = timedelta(minutes=30)
 SHIFT_TAIL = timedelta(minutes=5)

@@ -14,7 +14,7 @@ import pytest
 
 from forms.templates import DRIVES, published
 from server.access.accounts import Accounts
-from server.export_log import ExportLog
+from server.people.export_log import ExportLog
 from server.stores import open_store
 from tests.conftest import store_config
 from tests.factories import awareness_record, signup_record

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from server.device_reports import DeviceReports
-from server.export_log import ExportLog
+from server.people.export_log import ExportLog
 
 
 def test_cursors_and_the_log_are_shared_by_every_process_on_the_store(server_factory):

@@ -6,7 +6,7 @@ how to reach them.  The built-in ``form:recruitment`` is one.
 
 **A roster record** (roster data) is a record of a roster form, or a record
 whose answers hold what the roster reads as a sign-up (``full_name``, or any
-``consent_*`` answer: ``server.roster.signup_from_record``), whatever its form
+``consent_*`` answer: ``server.people.roster.signup_from_record``), whatever its form
 says.  The rule reads one revision's body, so the router, the REST API and the
 read checks of old revisions all give the same answer.
 

@@ -30,7 +30,8 @@ from schemas.follow_up import (
     IssuePatch,
     SurveyReport,
 )
-from server import follow_up, meetings_report, projection, survey, visits
+from server import follow_up, meetings_report, projection, survey
+from server.people import visits
 from server.access.channels import assigned_turfs
 from server.access.roles import READERS, ROSTER_READERS, WRITERS
 from server.api.blueprint import Blueprint
@@ -48,7 +49,7 @@ from server.api.turfs import (
     save,
 )
 from server.access.auth import api_authenticate, role_in
-from server.roster import crm_language
+from server.people.roster import crm_language
 from sync.store import DocumentStore
 
 blp = Blueprint("follow_up", __name__, url_prefix="/campaigns/<campaign>",

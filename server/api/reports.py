@@ -15,7 +15,9 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.reports import DeviceReport, DeviceReportIn, MeetingCoverage, MeetingExportArgs, Phone, Progress, Rsvp
-from server import meetings_report, progress, roster_export, visits
+from server import meetings_report, progress
+from server.people import roster_export
+from server.people import visits
 from server.access.roles import READERS
 from server.api.blueprint import Blueprint
 from server.api.roster import EXPORT_RESPONSES, allow, export_log, file_response

@@ -16,14 +16,15 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.reports import AuditEntry, AuditEntryOne, PersonOut, RosterArgs, RosterExportArgs
-from server import roster_export, visits
+from server.people import roster_export
+from server.people import visits
 from server.access.roles import ROSTER_READERS
 from server.api.blueprint import Blueprint
 from server.api.turfs import campaign_store
 from server.app import store_of
 from server.access.auth import api_authenticate, role_in
-from server.export_log import ExportLog
-from server.roster import PRESETS, ExportReport, Person
+from server.people.export_log import ExportLog
+from server.people.roster import PRESETS, ExportReport, Person
 
 
 blp = Blueprint("roster", __name__, url_prefix="/campaigns/<campaign>/roster",

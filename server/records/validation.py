@@ -154,7 +154,7 @@ class _Region:
 
     def get(self) -> str:
         if self.found is None:
-            from server.roster_export import campaign_region  # here: roster_export imports the app's modules
+            from server.people.roster_export import campaign_region  # here: roster_export imports the app's modules
 
             self.found = campaign_region(self.store, self.default)
         return self.found

@@ -21,7 +21,7 @@ import pytest
 from forms import fieldchecks
 from forms.validator import compile_form
 from forms.templates import published
-from server.roster import normalize_email, normalize_phone
+from server.people.roster import normalize_email, normalize_phone
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS_FILE = ROOT / "forms" / "field_vectors.json"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from server import roster
-from server.roster import PRESETS, normalize_email, normalize_phone, people, signup_from_record, similar_names
+from server.people import roster
+from server.people.roster import PRESETS, normalize_email, normalize_phone, people, signup_from_record, similar_names
 from tests.factories import CONSENT_TEXT, signup_record
 
 
@@ -242,7 +242,7 @@ def test_fit_bytes_never_splits_a_character_and_keeps_whole_graphemes():
 
 def test_the_rest_schemas_name_the_same_presets_and_formats_as_the_server():
     from schemas import reports
-    from server.roster_export import FORMATS
+    from server.people.roster_export import FORMATS
 
     assert sorted(reports.PRESETS) == sorted(PRESETS) and sorted(reports.FORMATS) == sorted(FORMATS)
 

@@ -12,7 +12,7 @@
   rows, the meeting exports too); ``done(rows, complete)`` runs once when the
   stream ends, with ``complete`` False when it was cut off (the client went
   away), so the caller logs the export (with what ``report``, a
-  ``server.roster.ExportReport``, gathered: the rows shortened to the
+  ``server.people.roster.ExportReport``, gathered: the rows shortened to the
   preset's limits, the people with an unusable phone or e-mail) and moves
   the cursor only when whole.
 
@@ -28,10 +28,11 @@ import sqlite3
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
-from server import exports, visits
+from server import exports
+from server.people import visits
 from server.projection import Projection
-from server.roster import PRESETS, ExportReport, Key, Person, Preset, groups, headers, person, rows, shared_phones
-from server.visits import utc
+from server.people.roster import PRESETS, ExportReport, Key, Person, Preset, groups, headers, person, rows, shared_phones
+from server.people.visits import utc
 from sync.errors import NotFound
 from sync.store import DocumentStore
 

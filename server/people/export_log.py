@@ -16,7 +16,7 @@ server process on the same store, on SQLite and on CouchDB alike.
   whether the whole file was sent (a download cut off half-way is logged
   with ``complete`` false and does not move the cursor).  A roster export
   also says which rows it had to change or leave out
-  (``server.roster.ExportReport``): ``cut_rows`` and ``cut`` (``{row,
+  (``server.people.roster.ExportReport``): ``cut_rows`` and ``cut`` (``{row,
   person, columns}``: values shortened to the CRM's limits), and
   ``problem_people`` and ``problems`` (``{row, person, kinds}``: people whose
   phone or e-mail could not be exported; ``row`` null when the person is not

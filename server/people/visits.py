@@ -8,7 +8,7 @@ tables:
   time (UTC), outcome, how many assets it mapped, whether it signed someone
   up, and the meeting-awareness answers (meeting, informed, RSVP, languages
   needed, the language spoken at the door);
-* ``signups``: one row per recruitment sign-up (``server.roster``), holding
+* ``signups``: one row per recruitment sign-up (``server.people.roster``), holding
   the parts of the record the roster reads, so the roster is rebuilt from the
   index without reading the store.
 
@@ -27,7 +27,7 @@ from typing import Iterable, Iterator
 
 from server import projection
 from server.api.turfs import docs_of_type
-from server.roster import Key, SignUp, key_of, normalize_phone, record_time, signup_from_record
+from server.people.roster import Key, SignUp, key_of, normalize_phone, record_time, signup_from_record
 from sync.store import DocumentStore
 
 KIND = "visits"
