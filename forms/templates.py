@@ -10,7 +10,7 @@
 * **meeting awareness**: informed, flyer left, RSVP, language needed,
   concerns to raise;
 * **community satisfaction survey**: six five-point questions about safety,
-  the police and the neighbourhood, asked in rounds (``server.survey``
+  the police and the neighbourhood, asked in rounds (``server.reports.survey``
   reports them per turf and round, small cells suppressed).
 
 Every drive starts with the same **visit outcome**, ordered so that a merge

@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from schemas.accounts import Text
 from schemas.reports import FORMATS
 
-# server.follow_up.STATUSES (schemas import no other layer)
+# server.reports.follow_up.STATUSES (schemas import no other layer)
 STATUSES = ["raised", "open", "in_progress", "done", "dropped"]
 KINDS = ["person", "organization"]
 LANGUAGE = {"validate": validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", error="Not a language tag (en, es)")}

@@ -15,7 +15,8 @@ from typing import Iterable, Iterator
 import click
 
 from server import config as settings
-from server import meetings_report, projection
+from server import projection
+from server.reports import meetings as meetings_report
 from server.people import roster_export
 from server.people import visits
 from server.access.accounts import Accounts

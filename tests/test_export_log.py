@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from server.device_reports import DeviceReports
+from server.reports.devices import DeviceReports
 from server.people.export_log import ExportLog
 
 

@@ -4,7 +4,7 @@ Admins, coordinators and organizers read concerns, issues and the chart;
 admins and coordinators write issues (with the issue's revision as ETag).
 Anyone with a role in the campaign reads ``/concerns/status``: what became of
 the concerns raised in turfs (a volunteer: their assigned turfs), with no
-door, text or name of who raised them.  See ``server.follow_up`` and
+door, text or name of who raised them.  See ``server.reports.follow_up`` and
 ``docs/follow-up.md``.
 """
 
@@ -30,7 +30,10 @@ from schemas.follow_up import (
     IssuePatch,
     SurveyReport,
 )
-from server import follow_up, meetings_report, projection, survey
+from server import projection
+from server.reports import survey
+from server.reports import follow_up
+from server.reports import meetings as meetings_report
 from server.people import visits
 from server.access.channels import assigned_turfs
 from server.access.roles import READERS, ROSTER_READERS, WRITERS

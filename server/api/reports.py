@@ -15,7 +15,8 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.reports import DeviceReport, DeviceReportIn, MeetingCoverage, MeetingExportArgs, Phone, Progress, Rsvp
-from server import meetings_report, progress
+from server.reports import progress
+from server.reports import meetings as meetings_report
 from server.people import roster_export
 from server.people import visits
 from server.access.roles import READERS
@@ -25,7 +26,7 @@ from server.api.turfs import campaign_store, require_campaign_role
 from server.app import store_of
 from server.access.accounts import token_id
 from server.access.auth import accounts, api_authenticate, bearer_token
-from server.device_reports import DeviceReports, phones
+from server.reports.devices import DeviceReports, phones
 from sync.store import DocumentStore
 
 DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")

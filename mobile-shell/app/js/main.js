@@ -752,7 +752,7 @@ async function formScreen(formId, params) {
           turf: turfId || null,
         };
         if (householdId) next.household = householdId;
-        if (meeting) next.meeting = meeting._id; // which meeting the knock was about (server/meetings_report.py)
+        if (meeting) next.meeting = meeting._id; // which meeting the knock was about (server/reports/meetings.py)
         delete next._conflicts;
         const withPhotos = Object.keys(added).filter((name) => JSON.stringify(answers).includes(JSON.stringify(name)));
         const saved = await saveRecord(next, previous, Object.fromEntries(withPhotos.map((n) => [n, added[n]])));

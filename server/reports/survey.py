@@ -16,7 +16,7 @@ suppressed, as public-health agencies do, so no household can be singled
 out: its mean, its count and any change computed from it are left out, and
 the turf's number of respondents is left out when it is below the
 threshold too.  The answers are read from the ``concerns`` index (it keeps
-every text answer of a record that is not roster data: ``server.follow_up``).
+every text answer of a record that is not roster data: ``server.reports.follow_up``).
 """
 
 from __future__ import annotations

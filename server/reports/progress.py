@@ -3,7 +3,7 @@
 Built from the visits index (``server.people.visits``: counts by SQLite, times in
 one ordered pass, so a campaign of a million records costs no more memory
 than one of a hundred) and the devices' sync reports
-(``server.device_reports``).
+(``server.reports.devices``).
 
 * **doors knocked**: distinct households visited (a record with no household
   is a door of its own); **visits**: records;
