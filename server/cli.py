@@ -321,7 +321,7 @@ def _campaign(store: str | None, db_name: str):
 def form_import(path: str, db_name: str, form_id: str | None, publish_it: bool, store: str | None) -> None:
     """Import an XLSForm (.xlsx) as the draft of a form; print its id."""
     from forms.xlsform import import_xlsform
-    from server import form_admin
+    from server.campaigns import forms as form_admin
 
     defn = import_xlsform(path, form_id=form_id)
     server, campaign = _campaign(store, db_name)
@@ -342,7 +342,7 @@ def form_import(path: str, db_name: str, form_id: str | None, publish_it: bool, 
 @_guarded
 def form_publish(form_id: str, db_name: str, store: str | None) -> None:
     """Publish the draft of FORM_ID as its next version; print the version's id."""
-    from server import form_admin
+    from server.campaigns import forms as form_admin
 
     server, campaign = _campaign(store, db_name)
     try:
@@ -358,7 +358,7 @@ def form_publish(form_id: str, db_name: str, store: str | None) -> None:
 def form_templates(db_name: str, store: str | None) -> None:
     """Install and publish the built-in forms of the four drives; print their ids."""
     from forms.templates import DRIVES
-    from server import form_admin
+    from server.campaigns import forms as form_admin
 
     server, campaign = _campaign(store, db_name)
     try:

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 
 from server import create_app
 from server.access.accounts import Accounts
-from server.form_admin import install_template
+from server.campaigns.forms import install_template
 
 
 @pytest.fixture

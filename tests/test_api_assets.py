@@ -10,7 +10,7 @@ import pytest
 
 from server import create_app
 from server.access.accounts import Accounts
-from server.form_admin import install_template
+from server.campaigns.forms import install_template
 from tests.conftest import couch_store_url, unique_prefix
 from tests.helpers import assets as data
 

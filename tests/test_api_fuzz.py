@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from server import create_app
 from server.access.accounts import Accounts
-from server.form_admin import install_template
+from server.campaigns.forms import install_template
 from tests import world
 
 

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from server.form_admin import install_template
+from server.campaigns.forms import install_template
 from server.stores import open_store
 from tests.conftest import store_config
 from tests.helpers import assets as data

@@ -8,7 +8,7 @@ from flask_smorest import abort
 from forms.definition import NAME, DefinitionError, form_doc_id
 from forms.xlsform import XLSFormError, import_xlsform
 from schemas.forms import FormDefinition, FormSummary, ImportArgs, XLSFormFile
-from server import form_admin
+from server.campaigns import forms as form_admin
 from server.api.blueprint import Blueprint
 from server.api.turfs import campaign_store, check_if_match, require_member, require_writer
 from server.access.auth import api_authenticate
