@@ -3,7 +3,7 @@
 Fills a SQLite store with N asset-mapping records (each a visit and one
 asset; 500 canvassers walking 400 turfs of 1 km over a week, 50,000
 households) through the store's replicated-write path, builds the asset
-index (``server.asset_index``: every geotag check), then, each in a
+index (``server.geo.asset_index``: every geotag check), then, each in a
 subprocess of its own so that its peak memory (RSS) is its own:
 
 * the streamed exports (GeoJSON and CSV), through the REST API's
@@ -194,7 +194,8 @@ def child_naive(folder: str, fmt: str) -> dict:
 
     import orjson
 
-    from server import asset_index, geotags
+    from server.geo import asset_index
+    from server.geo import geotags
 
     t0 = time.perf_counter()
     conn = sqlite3.connect(os.path.join(folder, "index", "bench.assets.sqlite"))
@@ -245,7 +246,7 @@ def run_child(folder: str, kind: str, fmt: str) -> dict:
 def bbox_queries(folder: str, n: int = 50) -> tuple[list[float], list[float], list[int]]:
     import sqlite3
 
-    from server import asset_index
+    from server.geo import asset_index
 
     app, client = _app_client(folder)
     client.get("/api/v1/campaigns/bench/assets?limit=1")  # the index is caught up once

@@ -1,4 +1,4 @@
-"""Turf assignment benchmark: ``server.geo.assign`` against the naive loop, and ``overlaps``.
+"""Turf assignment benchmark: ``server.geo.geometry.assign`` against the naive loop, and ``overlaps``.
 
 A city-sized area (about 20 km x 15 km around Chicago) is cut into a grid
 of 1,000 rectangular turfs sharing their borders; 200,000 households are
@@ -13,7 +13,7 @@ times ``overlaps`` on the 1,000 turfs against the naive all-pairs loop.
 
 ``--vertices N`` densifies every turf's outline to about N vertices (same
 shapes), as turfs traced along streets have; above
-``server.geo.SIMPLE_TURF_VERTICES`` on average, ``assign`` switches from a
+``server.geo.geometry.SIMPLE_TURF_VERTICES`` on average, ``assign`` switches from a
 tree of turfs queried with the points to a tree of points queried with
 the (prepared) turfs.
 """
@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import shapely  # noqa: E402
 
-from server.geo import assign, check_turf, overlaps  # noqa: E402
+from server.geo.geometry import assign, check_turf, overlaps  # noqa: E402
 
 WEST, SOUTH = -87.80, 41.78
 WIDTH_DEG, HEIGHT_DEG = 0.24, 0.135  # about 20 km x 15 km

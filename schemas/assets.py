@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-# The geotag flags, in the order of their bits (server.geotags gives each its bit).
+# The geotag flags, in the order of their bits (server.geo.geotags gives each its bit).
 FLAG_NAMES = ("low_accuracy", "outside_turf", "far_from_household", "impossible_speed", "manual")
 
 

@@ -523,7 +523,8 @@ def export_assets(db_name: str, fmt: str, output: str, store: str | None, **filt
     from marshmallow import ValidationError
 
     from schemas.assets import AssetExportArgs
-    from server import asset_index, exports, projection
+    from server import exports, projection
+    from server.geo import asset_index
 
     raw = {"format": fmt, "kind": filters["kind"], "bbox": filters["bbox"], "since": filters["since"],
            "until": filters["until"], "flagged": filters["flagged"], "limit": filters["limit"],

@@ -1,6 +1,6 @@
 """The asset map: assets (and visits) as streamed GeoJSON, exports as CSV or GeoJSON, one record's detail.
 
-Everything is read from the campaign's ``assets`` index (``server.asset_index``),
+Everything is read from the campaign's ``assets`` index (``server.geo.asset_index``),
 caught up with the store before each answer.  Admins, coordinators and
 organizers read; volunteers are refused (they sync).
 """
@@ -14,7 +14,9 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.assets import AssetExportArgs, AssetFilter, AssetRecord
-from server import asset_index, exports, geotags, projection
+from server import exports, projection
+from server.geo import asset_index
+from server.geo import geotags
 from server.api.blueprint import Blueprint
 from server.access import privacy
 from server.access.roles import READERS, ROSTER_READERS

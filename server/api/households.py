@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.turfs import Household, HouseholdArgs, ImportReport
-from server import geo
+from server.geo import geometry as geo
 from server.api.blueprint import Blueprint
 from server.api.turfs import (
     BATCH,

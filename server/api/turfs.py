@@ -19,7 +19,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.turfs import Turf, TurfArgs, TurfDeleted, TurfIn, TurfSaved, TurfSummary
-from server import geo
+from server.geo import geometry as geo
 from server.access.roles import MEMBERS, READERS, WRITERS
 from server.api.blueprint import Blueprint
 from server.app import store_of

@@ -12,8 +12,8 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server import geo
-from server.geo import (
+from server.geo import geometry as geo
+from server.geo.geometry import (
     GeoError,
     Household,
     address_key,

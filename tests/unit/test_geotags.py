@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 
-from server import geotags
+from server.geo import geotags
 
 A = 6_378_137.0  # WGS84 semi-major axis: one degree of longitude on the equator is A * pi / 180
 POLAR_DEGREE_M = 111_693.98  # one degree of latitude at the pole (meridional radius of curvature there)

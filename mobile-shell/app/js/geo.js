@@ -90,7 +90,7 @@ export class GeoWatch {
 }
 
 // Metres between two points (haversine on the mean earth radius: enough to warn at a door;
-// the server measures on the ellipsoid, server/geotags.py).
+// the server measures on the ellipsoid, server/geo/geotags.py).
 export function metresBetween(a, b) {
   const rad = Math.PI / 180;
   const dLat = (b.lat - a.lat) * rad;

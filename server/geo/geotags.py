@@ -10,7 +10,7 @@ dropped.  The flags, a bit each, so that an index filters by them:
   pin has none, and has its own flag).
 * ``outside_turf``: further than the tolerance (metres) outside its
   assigned turf.  "Inside" is the turf covering the point in longitude and
-  latitude, as households are assigned (``server.geo.assign``).
+  latitude, as households are assigned (``server.geo.geometry.assign``).
 * ``far_from_household``: further than a set distance from its household.
 * ``impossible_speed``: the canvasser would have moved faster than a set
   speed between their previous record and this one (by capture time).  The

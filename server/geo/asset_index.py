@@ -18,7 +18,7 @@ One ``server.projection`` kind, ``assets``, with these tables:
   to ``household``, and the answer columns.  Only ``drive`` and ``flags``
   (which ``settle`` keeps) are rendered at export time, from small tables.
 
-The flags (``server.geotags``) are computed in ``settle``, after each batch
+The flags (``server.geo.geotags``) are computed in ``settle``, after each batch
 of changes: a record's own flags when it changes, every point of a turf,
 household or form version when that changes, and the speed of a
 canvasser's records from the earliest one that changed.  ``sflags`` holds
@@ -43,7 +43,9 @@ import shapely
 
 from forms.definition import iter_fields
 from forms.templates import published
-from server import exports, geo, geotags
+from server import exports
+from server.geo import geotags
+from server.geo import geometry as geo
 from server.access import privacy
 from server.projection import Handler, register
 
