@@ -1,6 +1,6 @@
 """The build's one step beyond pyproject.toml: the web apps' files go into the sdist and the wheel.
 
-``server/webfiles.py`` says which files make the canvasser app and the
+``server/web/files.py`` says which files make the canvasser app and the
 coordinator pages (its own files and the vendor files it needs from npm);
 this file copies exactly those: into the sdist at their checkout paths
 (``mobile-shell/...``, ``server/web/...``), into the wheel at their package
@@ -30,8 +30,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def _webfiles():
-    """server/webfiles.py by its path: importing the package would import Flask, not installed at build time."""
-    spec = importlib.util.spec_from_file_location("blockwalk_webfiles", HERE / "server" / "webfiles.py")
+    """server/web/files.py by its path: importing the package would import Flask, not installed at build time."""
+    spec = importlib.util.spec_from_file_location("blockwalk_webfiles", HERE / "server" / "web" / "files.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)

@@ -56,7 +56,7 @@ import httpx  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from forms.templates import DRIVES, published  # noqa: E402
-from server.app_shell import VENDOR  # noqa: E402
+from server.web.app_shell import VENDOR  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer  # noqa: E402
 from tests.peers import blockwalk as cli  # noqa: E402
 

@@ -39,11 +39,12 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     app.extensions["blockwalk.checker"] = Checker(app.config["MAX_ATTACHMENT_BYTES"], str(app.config["PHONE_REGION"]))
     learn_roster_forms(store)
 
-    from server import api, cors
-    from server.app_shell import bp as app_shell_bp
+    from server import api
+    from server.web import cors
+    from server.web.app_shell import bp as app_shell_bp
     from server.basemap.views import bp as basemap_bp
-    from server.health import bp as health_bp
-    from server.pages import bp as pages_bp
+    from server.web.health import bp as health_bp
+    from server.web.pages import bp as pages_bp
     from server.replication import bp as replication_bp
 
     app.register_blueprint(health_bp)

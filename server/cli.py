@@ -83,7 +83,7 @@ def main() -> None:
 @_guarded
 def serve(host: str | None, port: int | None, threads: int | None, store: str | None) -> None:
     """Run the server: an event-driven HTTP front (epoll) with Flask in worker threads."""
-    from server import front
+    from server.web import front
     from server.app import create_app
 
     fd_limit = front.raise_fd_limit()
@@ -137,8 +137,8 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
 
 
 def _say_what_web_apps_lack() -> None:
-    """A web app missing files (npm ci not run) is named once at start, with what to run (server/webfiles.py)."""
-    from server import webfiles
+    """A web app missing files (npm ci not run) is named once at start, with what to run (server/web/files.py)."""
+    from server.web import files as webfiles
 
     message = webfiles.report()
     if message:

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import click
 
 from server import config as settings
-from server import webfiles
+from server.web import files as webfiles
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB

@@ -2,7 +2,7 @@
 
 Every phone online holds a longpoll ``_changes`` (``feed=longpoll``) until a
 change it may see arrives or the request's timeout passes.  Under
-``blockwalk serve`` (``server.front``) a waiting request costs its socket
+``blockwalk serve`` (``server.web.front``) a waiting request costs its socket
 and one ``Waiter`` in the event loop: the handler reads once in a worker
 thread, finds nothing, and hands back a ``Parked`` body instead of waiting;
 the front sends heartbeats from the loop and runs ``Feed.poll`` in a worker
@@ -77,7 +77,7 @@ class Feed:
         return b'{"results":[],\n"last_seq":' + jsonutil.dumps(self.position) + b',"pending":0}\n'
 
     def blocking(self) -> Iterator[bytes]:
-        """The whole wait in the calling thread, for WSGI servers without ``server.front``."""
+        """The whole wait in the calling thread, for WSGI servers without ``server.web.front``."""
         try:
             while (remaining := self.deadline - time.monotonic()) > 0:
                 if not self.store.wait_for_change(self.position, min(remaining, self.heartbeat or remaining)):

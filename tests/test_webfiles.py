@@ -7,7 +7,10 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from server import app_shell, create_app, pages, webfiles
+from server import create_app
+from server.web import files as webfiles
+from server.web import app_shell
+from server.web import pages
 from server.cli import main
 
 PARTIAL = ["node_modules/pouchdb/dist/pouchdb.min.js"]

@@ -13,7 +13,7 @@ import pytest
 
 from forms.messages import CATALOGUES
 from server.app import create_app
-from server.app_shell import APP, EXPRESSIONS, FIELDCHECKS, PHONE_REGIONS, STAMPS
+from server.web.app_shell import APP, EXPRESSIONS, FIELDCHECKS, PHONE_REGIONS, STAMPS
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_CODE_BUDGET = 150 * 1024  # gzipped; PouchDB and Leaflet counted apart

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server import webfiles
+from server.web import files as webfiles
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,7 +88,7 @@ def served(installed, tmp_path_factory):
     """``blockwalk demo`` then ``blockwalk serve`` from the installed venv; (url, {name: password})."""
     work = tmp_path_factory.mktemp("operator")
     env = _env(BLOCKWALK_DATA_DIR=str(work / "data"), HOME=str(work))
-    where = subprocess.run([str(installed / "python"), "-c", "import server.webfiles as w; print(w.IN_CHECKOUT, w.SHELL)"],
+    where = subprocess.run([str(installed / "python"), "-c", "import server.web.files as w; print(w.IN_CHECKOUT, w.SHELL)"],
                            check=True, capture_output=True, text=True, env=env, cwd=work).stdout
     assert where.startswith("False ") and str(installed.parent) in where, where
     demo = subprocess.run([str(installed / "blockwalk"), "demo"], check=True, capture_output=True, text=True,

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent  # server/
+PACKAGE = Path(__file__).resolve().parent.parent  # server/
 CHECKOUT = PACKAGE.parent
 # A checkout (or an unpacked sdist): the project file and the app beside the packages; never site-packages.
 IN_CHECKOUT = (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "mobile-shell" / "package.json").is_file()

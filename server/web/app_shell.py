@@ -16,7 +16,7 @@ Files are sent with ``Cache-Control: no-cache``: the service worker, not the
 HTTP cache, decides what a phone runs offline.
 
 Where ``mobile-shell`` is (a checkout, an installed wheel) is
-``server.webfiles``'s to say.  An app missing its vendor files (``npm ci`` not
+``server.web.files``'s to say.  An app missing its vendor files (``npm ci`` not
 run) answers every request with a 503 and the message that says what to run,
 found once when the app is built, never a 500 halfway through.
 """
@@ -32,7 +32,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, redirect
 
 from forms.messages import CATALOGUES
-from server import webfiles
+from server.web import files as webfiles
 from server.basemap.views import tile_source
 
 ROOT = webfiles.CHECKOUT  # the packages' folder: the checkout, or site-packages

@@ -14,7 +14,7 @@ base-map archive's tiles are same-origin, ``/tiles/``) keeps
 other scripts from reading it.  Every permission is checked by the API, not
 by the page.
 
-Where the pages are (a checkout, an installed wheel) is ``server.webfiles``'s
+Where the pages are (a checkout, an installed wheel) is ``server.web.files``'s
 to say; pages missing their vendor files (``npm ci`` not run) answer a 503
 with the message that says what to run.
 """
@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
 
-from server import webfiles
+from server.web import files as webfiles
 from server.basemap.views import tile_source
 
 WEB = webfiles.WEB
