@@ -96,7 +96,7 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
     limit = front.connection_limit(app.config["CONNECTION_LIMIT"], fd_limit)
 
     def started(server: front.Front) -> None:
-        # Commits (of any process) wake the longpolls waiting in this one (server.live).
+        # Commits (of any process) wake the longpolls waiting in this one (server.replication.live).
         assert server.waiters is not None
         store_server.add_listener(server.waiters.notify)
         server.waiters.watch = store_server.watch

@@ -7,7 +7,7 @@ Here an asyncio loop (epoll on Linux) owns the sockets and parses HTTP/1.1
 with h11; a request is read whole (its body spooled to a file past 1 MiB)
 before a worker thread sees it, so a slow client costs a socket, never a
 thread; Flask answers in a pool of ``BLOCKWALK_THREADS`` workers; and a
-longpoll with nothing to send is parked in the loop (``server.live``): an
+longpoll with nothing to send is parked in the loop (``server.replication.live``): an
 idle phone costs its socket and a ``Waiter``, never a worker thread or a
 database connection.
 
@@ -41,7 +41,7 @@ from urllib.parse import unquote_to_bytes
 import h11
 import orjson
 
-from server import live
+from server.replication import live
 
 log = logging.getLogger("blockwalk.front")
 

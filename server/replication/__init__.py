@@ -19,7 +19,7 @@ from urllib.parse import unquote_to_bytes
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from server import live
+from server.replication import live
 from server.records import conflicts
 from server.access import auth
 from server.access import channels, reads, writes
@@ -357,7 +357,7 @@ def changes(store: DocumentStore) -> Response:
         return page
 
     # Under blockwalk serve a longpoll with nothing to send yet is parked in the front's event
-    # loop, not in this thread (server.live); the mark, taken before the read, closes the race.
+    # loop, not in this thread (server.replication.live); the mark, taken before the read, closes the race.
     waiters = request.environ.get(live.ENVIRON_KEY) if feed == "longpoll" else None
     mark = waiters.mark(g.campaign) if waiters is not None else 0
     first = read(since, min(limit, CHANGES_PAGE) if limit is not None else CHANGES_PAGE)
