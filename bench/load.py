@@ -68,7 +68,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from forms.templates import DRIVES, published  # noqa: E402
-from server.demo import VOLUNTEERS, demo_documents  # noqa: E402
+from server.cli.demo import VOLUNTEERS, demo_documents  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer, blockwalk  # noqa: E402
 
 TOKENS_PER_VOLUNTEER = 10

@@ -12,7 +12,7 @@ import pytest
 from server.access import accounts as accounts_module
 from server import create_app
 from server.access.accounts import AccountError, Accounts
-from server.demo import COORDINATOR, ORGANIZER, VOLUNTEERS
+from server.cli.demo import COORDINATOR, ORGANIZER, VOLUNTEERS
 from tests import world
 from tests.peers import ROOT
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from server.demo import demo_documents, meeting_day
+from server.cli.demo import demo_documents, meeting_day
 
 
 def test_the_next_meeting_is_a_thursday_one_to_two_weeks_after_any_day():

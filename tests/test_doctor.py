@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
-from server import create_app, doctor
+from server import create_app
+from server.cli import doctor
 from server.cli import main
 from server.config import SETTINGS
 from tests.conftest import couch_store_url, unique_prefix

@@ -103,7 +103,7 @@ def test_cli_failures_exit_non_zero_with_a_message(tmp_path):
 
 def test_demo_campaign_is_realistic(tmp_path):
     from forms.validator import compile_form
-    from server.demo import load_demo
+    from server.cli.demo import load_demo
     from sync.sqlite_store import SQLiteServer
 
     server = SQLiteServer(tmp_path / "d.db")

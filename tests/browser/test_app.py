@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.demo import assignments, demo_documents
+from server.cli.demo import assignments, demo_documents
 from tests.conftest import eventually
 from tests.peers import LiveServer
 

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from server.demo import meeting_day
+from server.cli.demo import meeting_day
 from tests.browser.test_app import (  # noqa: F401 - app_server is a fixture used by name
     CAMPAIGN, AppPhone, app_server, at_door, big_png, households_of, server_records,
 )

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from server.basemap.demo import ATTRIBUTION, write_demo_basemap
-from server.demo import assignments, demo_documents
+from server.cli.demo import assignments, demo_documents
 from tests.browser.test_app import CAMPAIGN, HERE, load_demo
 from tests.peers import LiveServer
 

@@ -434,7 +434,7 @@ def demo(name: str, basemap_path: str | None, store: str | None) -> None:
     import secrets
     from pathlib import Path
 
-    from server.demo import demo_documents, load_demo, people
+    from server.cli.demo import demo_documents, load_demo, people
 
     config = _config(STORE=store)
     server = _open(config)
@@ -567,8 +567,8 @@ def export_assets(db_name: str, fmt: str, output: str, store: str | None, **filt
 
 
 def _export_commands() -> None:
-    """``export roster`` and ``export meetings`` (``server/export_commands.py``), with the same error handling."""
-    from server.export_commands import meetings_command, roster_command
+    """``export roster`` and ``export meetings`` (``server/cli/exports.py``), with the same error handling."""
+    from server.cli.exports import meetings_command, roster_command
 
     for command in (roster_command, meetings_command):
         command.callback = _guarded(command.callback)
@@ -579,15 +579,11 @@ _export_commands()
 
 
 def _doctor_command() -> None:
-    """``blockwalk doctor`` (``server/doctor.py``), with the same ``--store`` and error handling."""
-    from server.doctor import command
+    """``blockwalk doctor`` (``server/cli/doctor.py``), with the same ``--store`` and error handling."""
+    from server.cli.doctor import command
 
     command.callback = _guarded(command.callback)
     main.add_command(store_option(command))
 
 
 _doctor_command()
-
-
-if __name__ == "__main__":
-    main()
