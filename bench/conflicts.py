@@ -54,11 +54,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import httpx  # noqa: E402
 
 from forms.templates import DRIVES, published  # noqa: E402
-from server import conflicts  # noqa: E402
+from server.records import conflicts  # noqa: E402
 from server.access.accounts import Accounts  # noqa: E402
 from server.app import create_app  # noqa: E402
 from sync.stamps import Clock, stamp_edit  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer, PouchPeer  # noqa: E402
+from server.services import services  # noqa: E402
 
 BATCH = 100
 TARGET_PHONE_RATIO = 1.5  # Blockwalk resolving / pouchdb-server storing the branches, in time (issue 25)
@@ -114,7 +115,7 @@ def resolution(on: bool, precomputed: dict[str, list[dict]] | None = None):
 def server(folder: str, first: list[dict]):
     """A server whose store holds every record's first leaf (untimed set-up: they conflict with nothing)."""
     app = create_app({"STORE": f"sqlite://{folder}/store.db"}, environ={})
-    store = app.extensions["blockwalk.store"]
+    store = services(app).store
     accounts = Accounts(store)
     accounts.add_user("ada", "admin", "ada-password")
     client = app.test_client()

@@ -41,6 +41,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 
 from records import record  # noqa: E402
+from server.services import services
 
 CANVASSERS = 500
 GRID = 20  # 20 x 20 turfs
@@ -133,7 +134,8 @@ def config(folder: str) -> dict:
 
 
 def build_index(folder: str) -> tuple[float, int]:
-    from server import asset_index, projection  # noqa: F401 (registers the kind)
+    from server import projection  # noqa: F401
+    from server.geo import asset_index  # noqa: F401 (registers the kind)
     from server import config as settings
     from sync.sqlite_store import SQLiteServer
 
@@ -163,7 +165,7 @@ def _app_client(folder: str):
     from server.access.accounts import Accounts
 
     app = create_app(config(folder), environ={})
-    accounts = Accounts(app.extensions["blockwalk.store"])
+    accounts = Accounts(services(app).store)
     if accounts.get_user("bench-coordinator") is None:
         accounts.add_user("bench-coordinator", "coordinator", "bench-password", "bench")
     client = app.test_client()

@@ -55,6 +55,7 @@ import httpx  # noqa: E402
 
 from forms.templates import DRIVES, published  # noqa: E402
 from server.access.channels import assignment_id, route  # noqa: E402
+from server.services import services
 from sync.couchdb_store import CouchDBServer  # noqa: E402
 from sync.sqlite_store import SQLiteServer  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer  # noqa: E402
@@ -115,7 +116,7 @@ def index_server(store: str, data_dir: Path | None = None) -> float:
         return time.perf_counter() - started
     finally:
         projection.close_all(app)
-        app.extensions["blockwalk.store"].close()
+        services(app).store.close()
 
 
 def sqlite_store(keep: Path, total: int, turfs: int) -> Path:

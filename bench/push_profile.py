@@ -35,6 +35,7 @@ from records import records  # noqa: E402
 
 from forms.templates import DRIVES, published  # noqa: E402
 from server.app import create_app  # noqa: E402
+from server.services import services
 
 BATCH = 100
 CHECKPOINT = "_local/0mBqXeOeJ3hXG4bOPaD4wA%3D%3D"
@@ -64,9 +65,9 @@ def main() -> None:
     docs = records(args.docs)
     with tempfile.TemporaryDirectory(prefix="blockwalk-push-") as tmp:
         app = create_app({"STORE": f"sqlite://{tmp}/blockwalk.db"})
-        accounts = app.extensions["blockwalk.accounts"]
+        accounts = services(app).accounts
         accounts.add_user("ana", "admin", "ana-password-1")
-        store = app.extensions["blockwalk.store"]
+        store = services(app).store
         store.create_db("bench")
         name = "ana"
         if args.user == "volunteer":
@@ -114,7 +115,7 @@ def main() -> None:
             profiler.disable()
             profiler.dump_stats(args.profile)
         elapsed = time.perf_counter() - started
-        app.extensions["blockwalk.store"].close()
+        services(app).store.close()
     batches = -(-len(docs) // BATCH)
     total_cpu = sum(c for rows in timed.rows.values() for c, _ in rows)
     print(f"{len(docs)} records as {args.user}, {batches} batches of {BATCH}: {elapsed:.2f} s, "

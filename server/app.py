@@ -7,14 +7,12 @@ import logging
 from importlib import metadata
 from typing import Mapping
 
-from flask import Flask, current_app
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import config as settings
+from server import services
 from server.access import privacy
-from server.access.accounts import Accounts
-from server.stores import open_store
-from server.records.validation import Checker
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +23,7 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     app.config.update(settings.load(environ, config))
     app.config["VERSION"] = _version()
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
-    if app.config["BASEMAP"]:
-        from server.basemap.archive import ArchiveError, open_archive
-        from server.basemap.views import EXTENSION
-
-        try:
-            app.extensions[EXTENSION] = open_archive(str(app.config["BASEMAP"]))
-        except ArchiveError as exc:
-            raise settings.ConfigError(f"{settings.PREFIX}BASEMAP: {exc}") from None
-    store = open_store(settings.store_url(app.config), app.config)
-    app.extensions["blockwalk.store"] = store
-    app.extensions["blockwalk.accounts"] = Accounts(store)
-    app.extensions["blockwalk.checker"] = Checker(app.config["MAX_ATTACHMENT_BYTES"], str(app.config["PHONE_REGION"]))
-    learn_roster_forms(store)
+    learn_roster_forms(services.build(app).store)
 
     from server import api
     from server.web import cors
@@ -81,11 +67,6 @@ def trust_proxies(app: Flask) -> None:
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-
-
-def store_of():
-    """The store server of the app handling this request."""
-    return current_app.extensions["blockwalk.store"]
 
 
 def _version() -> str:

@@ -51,6 +51,7 @@ from flask import Flask, current_app
 
 from sync.errors import SyncError
 from sync.store import DocumentStore
+from server.services import services
 
 log = logging.getLogger(__name__)
 
@@ -259,9 +260,9 @@ def open_index(config: Mapping[str, object], store: DocumentStore, campaign: str
 
 def projection_of(app: Flask, store: DocumentStore, campaign: str, kind: str) -> Projection:
     """The app's index of ``kind`` for ``campaign`` (opened once per process), not caught up."""
-    cache: dict = app.extensions.setdefault("blockwalk.projections", {})
-    lock: threading.Lock = app.extensions.setdefault("blockwalk.projections.lock", threading.Lock())
-    with lock:
+    found_services = services(app)
+    cache = found_services.projections
+    with found_services.projections_lock:
         found = cache.get((campaign, kind))
         if found is None:
             found = cache[(campaign, kind)] = open_index(app.config, store, campaign, kind)
@@ -277,7 +278,7 @@ def index(campaign: str, kind: str, store: DocumentStore) -> Projection:
 
 def catch_up_all(app: Flask, progress: Callable[[str, int], None] | None = None) -> int:
     """Catch every campaign's indexes up (``blockwalk serve`` does it at start)."""
-    server = app.extensions["blockwalk.store"]
+    server = services(app).store
     total = 0
     for campaign in server.list_dbs():
         try:
@@ -291,7 +292,7 @@ def catch_up_all(app: Flask, progress: Callable[[str, int], None] | None = None)
 
 
 def close_all(app: Flask) -> None:
-    for found in app.extensions.get("blockwalk.projections", {}).values():
+    for found in services(app).projections.values():
         found.close()
 
 

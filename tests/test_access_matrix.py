@@ -25,6 +25,7 @@ import pytest
 
 from server.access import channels, reads, writes
 from server.access.auth import role_in
+from server.services import services
 from tests import world
 from sync.errors import Forbidden
 from tests.peers import RECORD
@@ -95,7 +96,7 @@ def _revisions(store, doc_id: str) -> list[str]:
 def _policy_reads(app, name: str, doc_id: str, rev: str) -> bool:
     """What the policy says: may ``name`` read this revision?"""
     store = world.store_of(app)
-    user = app.extensions["blockwalk.accounts"].get_user(name)
+    user = services(app).accounts.get_user(name)
     grants = channels.grants(user, world.CAMPAIGN)
     if grants is None:
         return True
@@ -219,7 +220,7 @@ def test_every_write_path_agrees_with_the_policy(tmp_path, monkeypatch, name, pa
     app = world.build(tmp_path / "mine", monkeypatch)
     paired = world.build(tmp_path / "admin", monkeypatch)
     store = world.store_of(app)
-    user = app.extensions["blockwalk.accounts"].get_user(name)
+    user = services(app).accounts.get_user(name)
     role = role_in(user, world.CAMPAIGN)
     grants = channels.grants(user, world.CAMPAIGN)
     granted = store.granted(grants) if grants is not None else None

@@ -11,12 +11,13 @@ from openpyxl import Workbook
 from server import create_app
 from server.access.accounts import Accounts
 from server.campaigns.forms import install_template
+from server.services import services
 
 
 @pytest.fixture
 def app(tmp_path):
     app = create_app({"STORE": f"sqlite://{tmp_path}/api.db"}, environ={})
-    store = app.extensions["blockwalk.store"]
+    store = services(app).store
     accounts = Accounts(store)
     accounts.add_user("cora", "coordinator", "cora-password", "east")
     accounts.add_user("vic", "volunteer", "vic-password", "east")

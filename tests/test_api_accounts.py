@@ -18,6 +18,7 @@ from server.access import accounts as accounts_module
 from server import create_app
 from server.app import trust_proxies
 from server.access.accounts import ROLES
+from server.services import services
 from sync import jsonutil
 from tests.test_api_fuzz import CHECKS
 
@@ -37,20 +38,20 @@ class Clock:
 def app(tmp_path, monkeypatch):
     monkeypatch.setattr(accounts_module, "SCRYPT", {"n": 2**4, "r": 8, "p": 1})  # fast hashes for the test users
     app = create_app({"STORE": f"sqlite://{tmp_path}/accounts.db"}, environ={})
-    accounts = app.extensions["blockwalk.accounts"]
+    accounts = services(app).accounts
     accounts.clock = Clock()
     for name, role in USERS.items():
         accounts.add_user(name, role, f"{name}-password", None if role == "admin" else "east")
-    app.extensions["blockwalk.store"].create_db("east")
+    services(app).store.create_db("east")
     app.config["TEST_TOKENS"] = {name: accounts.create_token(name, label=f"{name}'s phone") for name in USERS}
     app.config["SEEN"] = []  # every response body of the test, checked for secrets at the end
     yield app
     _assert_no_secrets(app)
-    app.extensions["blockwalk.store"].close()
+    services(app).store.close()
 
 
 def _accounts(app):
-    return app.extensions["blockwalk.accounts"]
+    return services(app).accounts
 
 
 class _Client:
@@ -170,8 +171,8 @@ def test_the_trusted_proxies_setting_wraps_the_app(tmp_path):
         assert not hasattr(plain.wsgi_app, "x_for")
         assert behind.wsgi_app.x_for == 2 and behind.wsgi_app.x_proto == 2
     finally:
-        plain.extensions["blockwalk.store"].close()
-        behind.extensions["blockwalk.store"].close()
+        services(plain).store.close()
+        services(behind).store.close()
 
 
 def test_failed_sign_ins_are_limited_per_address_and_a_success_does_not_reset_that(app):
@@ -402,9 +403,9 @@ def test_basic_auth_guessing_is_limited_too(tmp_path):
     from server.access.accounts import Accounts
 
     app = create_app({"STORE": f"sqlite://{tmp_path}/basic.db"}, environ={})
-    accounts: Accounts = app.extensions["blockwalk.accounts"]
+    accounts: Accounts = services(app).accounts
     accounts.add_user("ana", "admin", "right-password")
-    app.extensions["blockwalk.store"].create_db("east")
+    services(app).store.create_db("east")
     client = app.test_client()
     wrong = {"Authorization": "Basic " + base64.b64encode(b"ana:wrong-guess").decode()}
     right = {"Authorization": "Basic " + base64.b64encode(b"ana:right-password").decode()}

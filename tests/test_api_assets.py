@@ -11,6 +11,7 @@ import pytest
 from server import create_app
 from server.access.accounts import Accounts
 from server.campaigns.forms import install_template
+from server.services import services
 from tests.conftest import couch_store_url, unique_prefix
 from tests.helpers import assets as data
 
@@ -19,7 +20,7 @@ API = "/api/v1/campaigns/east/assets"
 
 def make_app(store_url: str, tmp_path, **settings):
     app = create_app({"STORE": store_url, "INDEX_DIR": str(tmp_path / "index"), **settings}, environ={})
-    store = app.extensions["blockwalk.store"]
+    store = services(app).store
     accounts = Accounts(store)
     tokens = {}
     for name, role, campaign in (("ada", "admin", None), ("cora", "coordinator", "east"), ("olga", "organizer", "east"),
@@ -49,12 +50,12 @@ def push(app, docs: list[dict]) -> list[dict]:
 @pytest.fixture
 def app(tmp_path):
     app = make_app(f"sqlite://{tmp_path}/assets.db", tmp_path)
-    install_template(app.extensions["blockwalk.store"].create_db("east"), "asset_mapping")
+    install_template(services(app).store.create_db("east"), "asset_mapping")
     docs, expected = data.campaign_docs()
     push(app, docs)
     app.config["EXPECTED"] = expected
     yield app
-    app.extensions["blockwalk.store"].close()
+    services(app).store.close()
 
 
 def features(c, query: str = "") -> list[dict]:
@@ -76,7 +77,7 @@ def test_every_asset_is_flagged_as_it_should_be_and_none_is_dropped(app):
 
 def test_the_checks_run_the_same_on_the_couchdb_store(couchdb_url, tmp_path):
     app = make_app(couch_store_url(couchdb_url, unique_prefix("assets")), tmp_path)
-    install_template(app.extensions["blockwalk.store"].create_db("east"), "asset_mapping")
+    install_template(services(app).store.create_db("east"), "asset_mapping")
     docs, expected = data.campaign_docs()
     push(app, docs)
     c = client(app)
@@ -84,7 +85,7 @@ def test_the_checks_run_the_same_on_the_couchdb_store(couchdb_url, tmp_path):
     # caught up again from the opaque seq it kept
     push(app, [data.record(7, 50, {"category": "skill", "asset_name": "Sewing"}, lat=data.LAT + 0.001, lon=data.LON + 0.001)])
     assert flags_by_record(features(c))["record:0007"] == []
-    app.extensions["blockwalk.store"].close()
+    services(app).store.close()
 
 
 def test_visits_have_their_own_flags(app):
@@ -118,7 +119,7 @@ def test_filters(app):
 
 def test_a_bbox_across_the_antimeridian(tmp_path):
     app = make_app(f"sqlite://{tmp_path}/am.db", tmp_path)
-    install_template(app.extensions["blockwalk.store"].create_db("east"), "asset_mapping")
+    install_template(services(app).store.create_db("east"), "asset_mapping")
     push(app, [data.record(n, n, {"category": "space", "asset_name": name}, lat=-17.0, lon=lon)
                for n, (name, lon) in enumerate([("west of the line", 179.99), ("east of the line", -179.99),
                                                 ("far away", 0.0)], start=1)])
@@ -128,7 +129,7 @@ def test_a_bbox_across_the_antimeridian(tmp_path):
 
 def test_flags_follow_edits_of_records_turfs_households_and_the_order_of_knocks(app):
     c = client(app)
-    store = app.extensions["blockwalk.store"].open_db("east")
+    store = services(app).store.open_db("east")
     # The household of record 6 moves to where the knock was: no longer far.
     household = store.get("household:6")
     record6 = store.get("record:0006")
@@ -167,11 +168,11 @@ def test_flags_follow_edits_of_records_turfs_households_and_the_order_of_knocks(
 def test_settings_change_the_flags_and_the_index_is_rebuilt(app, tmp_path):
     url = app.config["STORE"]
     assert flags_by_record(features(client(app)))["record:0005"] == ["outside_turf"]
-    app.extensions["blockwalk.store"].close()
+    services(app).store.close()
     tolerant = make_app(url, tmp_path, GEOTAG_TURF_TOLERANCE_M=500.0, GEOTAG_HOUSEHOLD_MAX_M=1000.0)
     flags = flags_by_record(features(client(tolerant)))
     assert flags["record:0005"] == [] and flags["record:0006"] == ["impossible_speed"]
-    tolerant.extensions["blockwalk.store"].close()
+    services(tolerant).store.close()
 
 
 def test_csv_export_re_read_cell_by_cell(app):
@@ -246,7 +247,7 @@ def test_a_volunteer_and_another_campaigns_coordinator_are_refused_and_an_organi
 def test_the_knock_after_a_geotag_far_from_its_door_is_measured_from_the_last_good_one(tmp_path):
     """Issue 21: a fix 7 km off is flagged; the correct knock a minute after it is not an "impossible speed"."""
     app = make_app(f"sqlite://{tmp_path}/chain.db", tmp_path)
-    install_template(app.extensions["blockwalk.store"].create_db("east"), "asset_mapping")
+    install_template(services(app).store.create_db("east"), "asset_mapping")
     doors = [(data.LAT + 0.001, data.LON + 0.001 + i * 0.0003) for i in range(3)]
     docs: list[dict] = [data.turf()] + [data.household(n, lat, lon) for n, (lat, lon) in enumerate(doors, start=1)]
     bad = (doors[1][0] + 7000 * data.M_LAT, doors[1][1])
@@ -258,4 +259,4 @@ def test_the_knock_after_a_geotag_far_from_its_door_is_measured_from_the_last_go
     assert visits["record:0002"] == ["outside_turf", "far_from_household", "impossible_speed"]
     assert visits["record:0003"] == []
     assert visits["record:0001"] == []
-    app.extensions["blockwalk.store"].close()
+    services(app).store.close()

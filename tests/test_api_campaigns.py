@@ -13,6 +13,7 @@ from server.access import accounts as accounts_module
 from server import create_app
 from server.access.accounts import AccountError, Accounts
 from server.cli.demo import COORDINATOR, ORGANIZER, VOLUNTEERS
+from server.services import services
 from tests import world
 from tests.peers import ROOT
 
@@ -23,7 +24,7 @@ API = f"/api/v1/campaigns/{world.CAMPAIGN}"
 def app(tmp_path, monkeypatch):
     app = world.build(tmp_path, monkeypatch)
     yield app
-    app.extensions["blockwalk.store"].close()
+    services(app).store.close()
 
 
 def test_an_admin_creates_a_campaign_and_a_coordinator_renames_it_under_if_match(app):
@@ -54,7 +55,7 @@ def test_an_admin_creates_a_campaign_and_a_coordinator_renames_it_under_if_match
 
 
 def test_a_campaign_made_without_a_document_gets_one_on_its_first_edit(app):
-    app.extensions["blockwalk.store"].create_db("south")
+    services(app).store.create_db("south")
     ada = world.client(app, "ada")
     bare = ada.get("/api/v1/campaigns/south")
     assert bare.get_json() == {"id": "south", "name": "south", "description": "", "role": "admin", "drives": [],
@@ -88,7 +89,7 @@ def test_members_are_listed_and_a_coordinator_manages_volunteers_only(app):
     assert ada.delete(f"{API}/members/nora").status_code == 404
     assert nora.get(f"/sync/{world.CAMPAIGN}/_changes").status_code == 403
     # Still a volunteer in west: roles are per campaign.
-    assert app.extensions["blockwalk.accounts"].get_user("nora").roles == {"west": "volunteer"}
+    assert services(app).accounts.get_user("nora").roles == {"west": "volunteer"}
 
 
 def test_drives_live_in_the_campaign_document_and_name_forms_of_the_campaign(app):
@@ -142,8 +143,8 @@ def test_meetings_are_written_by_coordinators_and_reach_every_phone(app):
 
 def test_a_role_change_holds_on_another_process_within_the_role_cache_time(app, monkeypatch):
     """Two Accounts on one store play two server processes."""
-    here = app.extensions["blockwalk.accounts"]
-    there = Accounts(app.extensions["blockwalk.store"])
+    here = services(app).accounts
+    there = Accounts(services(app).store)
     token = app.config["TEST_TOKENS"]["vic"]
     assert there.check_token(token).roles == {"east": "volunteer"}
     here.set_role("vic", "east", None)
@@ -225,4 +226,4 @@ def test_the_demo_organizer_signs_in_with_the_printed_password_and_reads_the_ros
     assert len(people) >= 3
     assert all(p["full_name"] for p in people)
     assert any(any(c and c.get("given") for c in (p.get("consent") or {}).values()) for p in people), people[:2]
-    app.extensions["blockwalk.store"].close()
+    services(app).store.close()

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from server import create_app
 from server.access.accounts import Accounts
 from server.campaigns.forms import install_template
+from server.services import services
 from tests import world
 
 
@@ -57,7 +58,7 @@ def _fuzz(operations, headers: dict, me: str, max_examples: int) -> dict[str, li
 def test_no_request_makes_a_500_and_responses_fit_the_spec(tmp_path):
     """As a coordinator over every operation; then as an admin over those a coordinator never got through."""
     app = create_app({"STORE": f"sqlite://{tmp_path}/fuzz.db"}, environ={})
-    store = app.extensions["blockwalk.store"]
+    store = services(app).store
     accounts = Accounts(store)
     accounts.add_user("fuzz", "coordinator", "fuzz-password", "east")
     accounts.set_role("fuzz", "west", "coordinator")

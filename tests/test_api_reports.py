@@ -8,6 +8,7 @@ import openpyxl
 
 from tests.factories import awareness_record, make_record, signup_record
 from tests.test_api_roster import ALL, API, app, client, csv_rows, push  # noqa: F401 - the app fixture
+from server.services import services
 
 MEETING = {"_id": "meeting:dec", "type": "meeting", "title": {"en": "Neighbourhood meeting", "es": "Reunión del vecindario"},
            "starts_at": "2026-12-03T18:30:00-06:00", "place": "School gym, 2650 W Fulton St", "languages": ["en", "es"]}
@@ -16,7 +17,7 @@ LATER = {"_id": "meeting:jan", "type": "meeting", "title": "January meeting", "s
 
 
 def setup_campaign(app) -> None:
-    store = app.extensions["blockwalk.store"].open_db("east")
+    store = services(app).store.open_db("east")
     store.bulk_docs([MEETING, LATER,
                      {"_id": "turf:1", "type": "turf", "name": "North"}, {"_id": "turf:2", "type": "turf", "name": "South"},
                      {"_id": "household:a", "type": "household", "address": "2601 W Fulton St", "unit": None, "turf": "turf:1"},

@@ -12,6 +12,7 @@ import pytest
 
 from forms.templates import DRIVES, published
 from server.access.accounts import Accounts
+from server.services import services
 from tests.factories import signup_record
 from tests.helpers.api import app_with_users, client_as
 
@@ -25,7 +26,7 @@ E164 = re.compile(r"\+[0-9]{8,15}")
 def app(tmp_path):
     """ada (admin), cora (coordinator), olga and otto (organizers), vic (volunteer); a campaign with the built-in forms."""
     app = app_with_users(f"sqlite://{tmp_path}/roster.db")
-    store = app.extensions["blockwalk.store"]
+    store = services(app).store
     Accounts(store).add_user("otto", "organizer", "otto-password", "east")
     app.config["TEST_TOKENS"]["otto"] = Accounts(store).create_token("otto")
     store.create_db("east").bulk_docs([published(drive) for drive in DRIVES])
@@ -165,7 +166,7 @@ def test_a_download_cut_off_is_logged_incomplete_and_does_not_move_the_cursor(ap
 
 
 def test_phones_are_read_in_the_campaigns_region(app):
-    store = app.extensions["blockwalk.store"].open_db("east")
+    store = services(app).store.open_db("east")
     store.put({"_id": "campaign:east", "type": "campaign", "name": "East", "phone_region": "PL"})
     push(app, signup_record(name="Ewa Nowak", email="ewa@example.org", phone="601 234 567", consent=ALL))
     [ewa] = client(app, "olga").get(f"{API}/roster").json
@@ -210,7 +211,7 @@ def test_the_crm_language_is_the_consents_not_the_first_listed(app):
 
 
 def test_phones_invalid_for_the_region_are_problems_counted_and_exported_as_such(app):
-    store = app.extensions["blockwalk.store"].open_db("east")
+    store = services(app).store.open_db("east")
     store.put({"_id": "campaign:east", "type": "campaign", "name": "East", "phone_region": "PL"})
     # A US number, not Polish: the door refuses it now (forms.fieldchecks); one an older app stored is in the store.
     store.bulk_docs([signup_record(name="Jan Kowalski", email=None, phone="312 555 0100", consent=ALL)])

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tests.helpers.api import app_with_users, client_as
+from server.services import services
 
 API = "/api/v1/campaigns/east"
 LON, LAT = -87.69, 41.88  # Chicago's West Side; squares of 0.002 degrees are about 170 m by 220 m
@@ -28,7 +29,7 @@ def point(x: float, y: float = 0.5, size: float = 0.002) -> tuple[float, float]:
 @pytest.fixture
 def app(tmp_path):
     app = app_with_users(f"sqlite://{tmp_path}/turfs.db")
-    store = app.extensions["blockwalk.store"]
+    store = services(app).store
     store.create_db("east")
     yield app
     store.close()
@@ -39,7 +40,7 @@ def _client(app, user: str = "cora"):
 
 
 def _db(app):
-    return app.extensions["blockwalk.store"].open_db("east")
+    return services(app).store.open_db("east")
 
 
 def _csv(rows: list[tuple]) -> str:

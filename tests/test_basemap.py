@@ -12,6 +12,7 @@ from server.app import create_app
 from server.basemap import pmtiles
 from server.basemap.archive import ArchiveError, open_archive
 from server.config import ConfigError
+from server.services import services
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -95,7 +96,7 @@ def test_tiles_are_served_cacheable_with_an_etag_and_404_outside(tmp_path):
         refused = client.post("/tiles/pack", json=bad)
         assert refused.status_code == 422 and "1 to 256 tiles" in refused.json["message"], bad
     assert client.post("/tiles/pack", data=b"\xff\xfe", content_type="application/json").status_code == 422
-    app.extensions["blockwalk.store"].close()
+    services(app).store.close()
     bare = create_app({"STORE": f"sqlite://{tmp_path}/t.db"}, environ={}).test_client()
     assert bare.get("/tiles/meta.json").status_code == 404 and bare.get("/tiles/1/1/1.png").status_code == 404
 

@@ -10,6 +10,7 @@ from forms.definition import iter_fields
 from forms.templates import DRIVES, published
 from server.records import conflicts
 from server.app import create_app
+from server.services import services
 from sync.stamps import Clock, stamp_edit
 from tests.conftest import couch_store_url, unique_prefix
 from tests.helpers.api import app_with_users, client_as
@@ -30,7 +31,7 @@ def app(store_kind, tmp_path, request):
     else:
         url = couch_store_url(request.getfixturevalue("couchdb_url"), unique_prefix("c"))
     app = app_with_users(url)
-    store = app.extensions["blockwalk.store"]
+    store = services(app).store
     store.create_db("east").bulk_docs([published(drive) for drive in DRIVES])
     yield app
     store.close()
@@ -130,7 +131,7 @@ def test_on_couchdb_3_the_store_asks_which_revisions_of_the_paths_it_holds(couch
     # revision held without its body missing, so there the store asks whether documents exist.
     # Here the CouchDB 3 way, on revisions every backend holds with their bodies.
     app = app_with_users(couch_store_url(couchdb_url, unique_prefix("c3")))
-    server = app.extensions["blockwalk.store"]
+    server = services(app).store
     server.create_db("east").bulk_docs([published(drive) for drive in DRIVES])
     server._pouchdb_server = False
     try:
@@ -187,13 +188,13 @@ def test_two_first_revisions_of_one_record_in_one_batch_are_merged(app):
 
 
 def test_two_server_processes_racing_write_the_same_merge(app, store_kind, tmp_path, request):
-    store = app.extensions["blockwalk.store"].open_db("east")
+    store = services(app).store.open_db("east")
     ana, ben = phone("phone-ana"), phone("phone-ben")
     first = revised(ana(None, lambda d: d.update(copy.deepcopy(VISIT)), T), None, "a" * 32)
     a = revised(ana(first, lambda d: d["answers"].update(door_language="es"), T + 1), first, "b" * 32)
     b = revised(ben(first, lambda d: d["answers"].update(door_language="pl"), T + 2), first, "c" * 32)
     store.bulk_docs([first, a, b], new_edits=False)  # stored without resolution, as by a process that died
-    other = create_app({"STORE": app.config["STORE"]}, environ={}).extensions["blockwalk.store"].open_db("east")
+    other = services(create_app({"STORE": app.config["STORE"]}, environ={})).store.open_db("east")
     writes_one = conflicts.merge_writes("record:door-1", [store.get("record:door-1", rev=r) for r in (a["_rev"], b["_rev"])],
                                         conflicts.policies_for(store, a))
     writes_two = conflicts.merge_writes("record:door-1", [other.get("record:door-1", rev=r) for r in (b["_rev"], a["_rev"])],

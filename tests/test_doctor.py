@@ -13,6 +13,7 @@ from server import create_app
 from server.cli import doctor
 from server.cli import main
 from server.config import SETTINGS
+from server.services import services
 from tests.conftest import couch_store_url, unique_prefix
 
 GiB = doctor.GiB
@@ -132,7 +133,7 @@ def test_doctor_through_a_url_checks_what_the_server_answers(tmp_path):
         result = _run("--store", store, "--phones", "10", "--url", f"http://127.0.0.1:{httpd.server_port}")
     finally:
         httpd.shutdown()
-        app.extensions["blockwalk.store"].close()
+        services(app).store.close()
     assert result.exit_code == 0, result.output
     assert "BLOCKWALK_TRUSTED_PROXIES=1" in result.output  # another port than BLOCKWALK_PORT: a proxy
     assert "Service-Worker-Allowed" not in result.output and "plain http" not in result.output  # loopback is fine

@@ -16,6 +16,7 @@ import re
 import pytest
 
 from server.api import PREFIX
+from server.services import services
 from tests import world
 
 SYNC = f"/sync/{world.CAMPAIGN}"
@@ -28,7 +29,7 @@ DATA = re.compile(r'Oak St|c2VjcmV0|secret|"turf": ?"turf:2"|"_id": ?"turf:2"|"u
 def app(tmp_path, monkeypatch):
     app = world.build(tmp_path, monkeypatch)
     yield app
-    app.extensions["blockwalk.store"].close()
+    services(app).store.close()
 
 
 def _rev(app, doc_id: str) -> str:

@@ -15,6 +15,7 @@ import pytest
 
 from server import create_app
 from server.config import ConfigError, load
+from server.services import services
 
 BLOCKWALK = [sys.executable, "-m", "server.cli"]
 
@@ -32,7 +33,7 @@ def run(*args: str, env: dict | None = None, input: str | None = None) -> subpro
 def app(tmp_path):
     app = create_app({"STORE": f"sqlite://{tmp_path}/app.db"}, environ={})
     yield app
-    app.extensions["blockwalk.store"].close()
+    services(app).store.close()
 
 
 def test_healthz(app):
@@ -67,7 +68,7 @@ def test_settings_from_the_environment(tmp_path):
 
 def test_limits_reach_the_store(tmp_path):
     app = create_app({"STORE": f"sqlite://{tmp_path}/x.db", "MAX_DOCUMENT_BYTES": 500}, environ={})
-    db = app.extensions["blockwalk.store"].create_db("c")
+    db = services(app).store.create_db("c")
     (result,) = db.bulk_docs([{"_id": "big", "notes": "x" * 600}])
     assert result["error"] == "document_too_large"
 

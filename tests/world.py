@@ -15,6 +15,7 @@ from forms.templates import DRIVES, published
 from server.access import accounts as accounts_module
 from server import create_app
 from server.access.channels import assignment_id
+from server.services import services
 from tests.peers import RECORD
 
 CAMPAIGN = "east"
@@ -74,8 +75,8 @@ def build(folder, monkeypatch):
     """The app, with ``TEST_TOKENS`` (a token per user), ``EXPIRED`` and ``REVOKED`` tokens of vic."""
     monkeypatch.setattr(accounts_module, "SCRYPT", {"n": 2**4, "r": 8, "p": 1})  # fast hashes
     app = create_app({"STORE": f"sqlite://{folder}/world.db"}, environ={})
-    store = app.extensions["blockwalk.store"]
-    accounts = app.extensions["blockwalk.accounts"]
+    store = services(app).store
+    accounts = services(app).accounts
     east = store.create_db(CAMPAIGN)
     store.create_db("west")
     results = east.bulk_docs(documents())
@@ -100,7 +101,7 @@ def client(app, user: str | None = None, token: str | None = None):
 
 
 def store_of(app):
-    return app.extensions["blockwalk.store"].open_db(CAMPAIGN)
+    return services(app).store.open_db(CAMPAIGN)
 
 
 def open_conflict(db, record_id: str = "record:fuzz", turf: str = "turf:a") -> None:

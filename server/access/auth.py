@@ -10,14 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 
-from flask import current_app, g, request
+from flask import g, request
 
 from server.access.accounts import Accounts, TooManyFailures, User
+from server.services import services
 from sync.errors import Forbidden, TooManyRequests, Unauthorized
 
 
 def accounts() -> Accounts:
-    return current_app.extensions["blockwalk.accounts"]
+    return services().accounts
 
 
 def _credential() -> tuple[str, str, str]:

@@ -27,7 +27,7 @@ from server.api.turfs import (
     require_member,
     save,
 )
-from server.app import store_of
+from server.services import store_of
 from server.access.auth import accounts, api_authenticate, role_in
 from sync.errors import PreconditionFailed, SyncError
 from sync.store import DocumentStore

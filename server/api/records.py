@@ -8,7 +8,7 @@ use /sync.
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -19,6 +19,7 @@ from server.api.turfs import campaign_store, check_if_match, docs_of_type, get_o
 from server.access import privacy, writes
 from server.access.roles import READERS, ROSTER_READERS, WRITERS
 from server.access.auth import api_authenticate, role_in
+from server.services import services
 from sync.errors import Conflict, SyncError
 from sync.merge import open_conflicts
 from sync.store import DocumentStore
@@ -93,7 +94,7 @@ def save(store: DocumentStore, current: dict, after: dict, touched: tuple[str, .
     doc = conflicts.stamp(current, {**after, "updated_by": g.user.name}, g.user.name, touched)
     doc["_rev"] = current["_rev"]
     writer = writes.Writer(g.user.name, role())
-    (refusal,) = current_app.extensions["blockwalk.checker"].refused(store, [doc], writer)
+    (refusal,) = services().writes.refused(store, [doc], writer)
     if refusal is not None:
         abort(422, message=refusal["reason"])
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -23,7 +23,7 @@ from server.access.roles import READERS
 from server.api.blueprint import Blueprint
 from server.api.roster import EXPORT_RESPONSES, allow, export_log, file_response
 from server.api.turfs import campaign_store, require_campaign_role
-from server.app import store_of
+from server.services import services
 from server.access.accounts import token_id
 from server.access.auth import accounts, api_authenticate, bearer_token
 from server.reports.devices import DeviceReports, phones
@@ -45,10 +45,7 @@ devices_blp.before_request(allow(("admin", "organizer", "coordinator", "voluntee
 
 
 def device_reports() -> DeviceReports:
-    found = current_app.extensions.get("blockwalk.device_reports")
-    if found is None:
-        found = current_app.extensions["blockwalk.device_reports"] = DeviceReports(store_of())
-    return found
+    return services().device_reports
 
 
 def meetings_and_visits(campaign: str, store: DocumentStore) -> tuple[list[meetings_report.Meeting], list[visits.Visit]]:

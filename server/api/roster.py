@@ -21,7 +21,7 @@ from server.people import visits
 from server.access.roles import ROSTER_READERS
 from server.api.blueprint import Blueprint
 from server.api.turfs import campaign_store
-from server.app import store_of
+from server.services import services
 from server.access.auth import api_authenticate, role_in
 from server.people.export_log import ExportLog
 from server.people.roster import PRESETS, ExportReport, Person
@@ -45,10 +45,7 @@ def allow(roles: tuple[str, ...], message: str) -> Callable[[], None]:
 
 
 def export_log() -> ExportLog:
-    found = current_app.extensions.get("blockwalk.export_log")
-    if found is None:
-        found = current_app.extensions["blockwalk.export_log"] = ExportLog(store_of())
-    return found
+    return services().export_log
 
 
 def person_out(person: Person) -> dict:

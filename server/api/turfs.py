@@ -22,7 +22,7 @@ from schemas.turfs import Turf, TurfArgs, TurfDeleted, TurfIn, TurfSaved, TurfSu
 from server.geo import geometry as geo
 from server.access.roles import MEMBERS, READERS, WRITERS
 from server.api.blueprint import Blueprint
-from server.app import store_of
+from server.services import store_of
 from server.access.auth import api_authenticate, require_role
 from sync.errors import Conflict, Forbidden, NotFound, SyncError
 from sync.store import DocumentStore

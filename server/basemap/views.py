@@ -20,14 +20,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_smorest import abort
 
 from server.basemap.archive import Info
-
-EXTENSION = "blockwalk.basemap"
+from server.services import services
 
 bp = Blueprint("basemap", __name__, url_prefix="/tiles")
 
 
 def archive():
-    return current_app.extensions.get(EXTENSION)
+    return services().basemap
 
 
 def info() -> Info | None:

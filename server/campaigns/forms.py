@@ -1,7 +1,7 @@
 """Storing forms: drafts, publishing, built-in templates (used by the CLI and the API).
 
 Every write goes through the store's revision rules, and through the same
-checks as a form pushed by sync (``server.records.validation``'s rules).
+checks as a form pushed by sync (``server.documents.write``'s rules).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from forms.definition import DefinitionError
 from forms.xlsform import XLSFormError
 from server.access.accounts import CAMPAIGN_ROLES, ROLES, AccountError, Accounts
 from server.stores import StoreURLError, open_store, safe_url
+from server.services import services
 from sync.errors import SyncError
 
 store_option = click.option(
@@ -92,7 +93,7 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
     # process: move it out of the collector's sight, so that the collections a
     # large push triggers do not walk it again and again (docs/replication.md).
     gc.freeze()
-    store_server = app.extensions["blockwalk.store"]
+    store_server = services(app).store
     limit = front.connection_limit(app.config["CONNECTION_LIMIT"], fd_limit)
 
     def started(server: front.Front) -> None:

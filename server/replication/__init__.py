@@ -24,7 +24,7 @@ from server.records import conflicts
 from server.access import auth
 from server.access import channels, reads, writes
 from server.access.roles import MEMBERS, UNFILTERED
-from server.app import store_of
+from server.services import services, store_of
 from sync import errors, jsonutil
 from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError, TooManyRequests
 from sync.store import DocumentStore, Grants, bulk_get_error
@@ -462,7 +462,7 @@ def bulk_docs(store: DocumentStore) -> Response:
 
 def _checked_bulk_docs(store: DocumentStore, docs: list, new_edits: bool) -> list[dict]:
     """Store what passes the server's checks; refuse the rest, keeping the batch's order."""
-    refusals = current_app.extensions["blockwalk.checker"].refused(store, docs, _writer(store))
+    refusals = services().writes.refused(store, docs, _writer(store))
     passing = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     # Replicated leaves may branch a record: the store merges them as it stores them (docs/conflicts.md).
     resolve = None if new_edits else conflicts.resolver(store)

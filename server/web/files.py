@@ -154,17 +154,17 @@ def guard(blueprint, app: WebApp) -> None:
     Checked once, when the blueprint is registered on a Flask app (at start):
     ``npm ci`` run afterwards takes a restart, as the message says.
     """
-    from flask import Response, current_app
+    from flask import Response
 
-    key = f"blockwalk.webfiles.{blueprint.name}"
+    from server.services import services
 
     @blueprint.record_once
     def _check(state) -> None:
-        state.app.extensions[key] = incomplete(app)
+        services(state.app).incomplete_apps[blueprint.name] = incomplete(app)
 
     @blueprint.before_request
     def _refuse():
-        message = current_app.extensions.get(key)
+        message = services().incomplete_apps.get(blueprint.name)
         if not message:
             return None
         return Response(message + "\n", status=503, content_type="text/plain; charset=utf-8",

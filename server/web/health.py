@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, redirect
 
-from server.app import store_of
+from server.services import store_of
 
 bp = Blueprint("health", __name__)
 

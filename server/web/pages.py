@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
+from flask import Blueprint, Response, abort, jsonify, send_from_directory
 
 from server.web import files as webfiles
 from server.basemap.views import tile_source

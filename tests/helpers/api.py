@@ -6,6 +6,7 @@ from flask import Flask
 
 from server.access.accounts import Accounts
 from server.app import create_app
+from server.services import services
 
 ROLES = (("ada", "admin"), ("cora", "coordinator"), ("olga", "organizer"), ("vic", "volunteer"))
 
@@ -13,7 +14,7 @@ ROLES = (("ada", "admin"), ("cora", "coordinator"), ("olga", "organizer"), ("vic
 def app_with_users(store_url: str, campaign: str = "east") -> Flask:
     """An app on ``store_url`` with ada (admin), and cora (coordinator), olga (organizer), vic (volunteer) in ``campaign``."""
     app = create_app({"STORE": store_url}, environ={})
-    accounts = Accounts(app.extensions["blockwalk.store"])
+    accounts = Accounts(services(app).store)
     tokens = {}
     for name, role in ROLES:
         accounts.add_user(name, role, f"{name}-password", None if role == "admin" else campaign)

@@ -16,6 +16,7 @@ import pytest
 
 from server import create_app
 from server.access.accounts import Accounts
+from server.services import services
 from sync.errors import InsufficientStorage
 from tests.helpers.rawhttp import store_state
 
@@ -25,7 +26,7 @@ SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [0.01, 0], [0.01, 0.01], [
 @pytest.fixture
 def app(tmp_path):
     app = create_app({"STORE": f"sqlite://{tmp_path}/store.db"}, environ={})
-    store = app.extensions["blockwalk.store"]
+    store = services(app).store
     accounts = Accounts(store)
     accounts.add_user("ada", "admin", "ada-password")
     app.config["TOKEN"] = accounts.create_token("ada")
@@ -51,7 +52,7 @@ def _batch(prefix: str, count: int = 200) -> list[dict]:
 
 def _full(app) -> None:
     """No page more for the file, and the slack in its pages filled up, as on a disk that filled up."""
-    store = app.extensions["blockwalk.store"]
+    store = services(app).store
     with store.writing() as conn:
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         conn.execute(f"PRAGMA max_page_count = {pages}")
@@ -65,7 +66,7 @@ def _full(app) -> None:
 
 
 def _read_only(app) -> None:
-    with app.extensions["blockwalk.store"].writing() as conn:
+    with services(app).store.writing() as conn:
         conn.execute("PRAGMA query_only = 1")
 
 
@@ -99,13 +100,13 @@ def test_a_disk_that_cannot_take_writes(app, client, disk, status, error):
 
     _reads_work(client)
     assert store_state(app.config["PATH"]) == before  # nothing half written
-    assert app.extensions["blockwalk.store"].integrity_check() == "ok"
+    assert services(app).store.integrity_check() == "ok"
 
 
 def test_writes_resume_once_there_is_room(app, client):
     _full(app)
     assert client.post("/sync/east/_bulk_docs", json={"docs": _batch("record")}).status_code == 507
-    with app.extensions["blockwalk.store"].writing() as conn:
+    with services(app).store.writing() as conn:
         conn.execute("PRAGMA max_page_count = 1073741823")
     response = client.post("/sync/east/_bulk_docs", json={"docs": _batch("record")})
     assert response.status_code == 201 and all(r.get("ok") for r in response.json)

@@ -28,8 +28,8 @@ from sync.store import DocumentStore
 MAX_REASON = 2000
 
 
-class Checker:
-    """Checks documents for one server; holds the compiled forms of every campaign."""
+class Writes:
+    """The one write path of a server: checks every document written, holds the compiled forms of every campaign."""
 
     def __init__(self, max_attachment_bytes: int | None = None, phone_region: str = "US") -> None:
         self.max_attachment_bytes = max_attachment_bytes
