@@ -20,7 +20,8 @@ from server.geo import geotags
 from server.api.blueprint import Blueprint
 from server.access import privacy
 from server.access.roles import READERS, ROSTER_READERS
-from server.api.turfs import campaign_store, get_or_none, require_campaign_role
+from server.api.common import campaign_store, require_campaign_role
+from server.campaigns.documents import get_or_none
 from server.access.auth import api_authenticate
 from sync.errors import NotFound
 

@@ -17,16 +17,9 @@ from flask_smorest import abort
 from schemas.campaigns import Campaign, CampaignIn, CampaignPatch, Member, MemberIn, NewVolunteer
 from server.access.accounts import NAME, AccountError, UserExists
 from server.api.blueprint import Blueprint
-from server.api.turfs import (
-    READERS,
-    campaign_store,
-    check_if_match,
-    get_or_none,
-    page,
-    require_campaign_role,
-    require_member,
-    save,
-)
+from server.access.roles import READERS
+from server.api.common import campaign_store, check_if_match, page, require_campaign_role, require_member, save
+from server.campaigns.documents import get_or_none
 from server.services import store_of
 from server.access.auth import accounts, api_authenticate, role_in
 from sync.errors import PreconditionFailed, SyncError

@@ -13,8 +13,9 @@ from flask_smorest import abort
 
 from schemas.records import Conflict, ConflictArgs, Record, Resolution
 from server.api.blueprint import Blueprint
-from server.api.records import get_record, hidden_fields, records, require_reader, require_writer, save
-from server.api.turfs import campaign_store, check_if_match, page
+from server.api.common import require_reader, require_writer
+from server.api.records import get_record, hidden_fields, records, save_edit
+from server.api.common import campaign_store, check_if_match, page
 from server.access.auth import api_authenticate
 from sync.merge import open_conflicts
 from sync.store import DocumentStore
@@ -72,7 +73,7 @@ class ConflictResource(MethodView):
     @blp.alt_response(428, description="If-Match is required")
     def post(self, body: dict, campaign: str, record_id: str, field: str):
         """Resolve a conflict (If-Match): keep one competing value (choose) or type a new one (value)."""
-        require_writer()
+        require_writer("records")
         store = campaign_store(campaign)
         current = get_record(store, record_id)
         entry = open_conflicts(current).get(field)
@@ -101,4 +102,4 @@ class ConflictResource(MethodView):
             after.pop(field, None)
         else:
             after[field] = value
-        return save(store, current, after, touched=(field,))
+        return save_edit(store, current, after, touched=(field,))

@@ -14,16 +14,8 @@ from flask_smorest import abort
 from schemas.campaigns import Drive, DriveIn, DriveSaved
 from server.api.blueprint import Blueprint
 from server.api.campaigns import campaign_doc, campaign_doc_id, drives_of
-from server.api.turfs import (
-    TURF_ID,
-    campaign_store,
-    check_if_match,
-    get_or_none,
-    page,
-    require_member,
-    require_writer,
-    save,
-)
+from server.api.common import campaign_store, check_if_match, page, require_member, require_writer, save
+from server.campaigns.documents import TURF_ID, get_or_none
 from server.access.auth import api_authenticate
 from sync.store import DocumentStore
 

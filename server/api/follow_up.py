@@ -38,19 +38,10 @@ from server.people import visits
 from server.access.channels import assigned_turfs
 from server.access.roles import READERS, ROSTER_READERS, WRITERS
 from server.api.blueprint import Blueprint
-from server.api.reports import logged_file
-from server.api.roster import EXPORT_RESPONSES, roster_query
-from server.api.turfs import (
-    campaign_store,
-    check_if_match,
-    docs_of_type,
-    get_or_none,
-    now,
-    prefixed_id,
-    require_campaign_role,
-    require_member,
-    save,
-)
+from server.api.common import EXPORT_RESPONSES, logged_file
+from server.api.roster import roster_query
+from server.api.common import campaign_store, check_if_match, require_campaign_role, require_member, save
+from server.campaigns.documents import docs_of_type, get_or_none, now, prefixed_id
 from server.access.auth import api_authenticate, role_in
 from server.people.roster import crm_language
 from sync.store import DocumentStore

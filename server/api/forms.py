@@ -10,7 +10,7 @@ from forms.xlsform import XLSFormError, import_xlsform
 from schemas.forms import FormDefinition, FormSummary, ImportArgs, XLSFormFile
 from server.campaigns import forms as form_admin
 from server.api.blueprint import Blueprint
-from server.api.turfs import campaign_store, check_if_match, require_member, require_writer
+from server.api.common import campaign_store, check_if_match, require_member, require_writer
 from server.access.auth import api_authenticate
 from sync.errors import Conflict, NotFound, SyncError
 

@@ -12,17 +12,9 @@ from flask_smorest import abort
 from schemas.turfs import Household, HouseholdArgs, ImportReport
 from server.geo import geometry as geo
 from server.api.blueprint import Blueprint
-from server.api.turfs import (
-    BATCH,
-    campaign_store,
-    docs_of_type,
-    location,
-    page,
-    require_reader,
-    require_writer,
-    turf_doc_id,
-    turf_shapes,
-)
+from server.api.common import campaign_store, page, require_reader, require_writer
+from server.campaigns.documents import docs_of_type, turf_doc_id
+from server.campaigns.turfs import BATCH, location, turf_shapes
 from server.access.auth import api_authenticate
 from sync import jsonutil
 from sync.store import DocumentStore

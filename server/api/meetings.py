@@ -12,17 +12,8 @@ from flask_smorest import abort
 
 from schemas.campaigns import Meeting, MeetingIn
 from server.api.blueprint import Blueprint
-from server.api.turfs import (
-    campaign_store,
-    check_if_match,
-    docs_of_type,
-    get_or_none,
-    page,
-    prefixed_id,
-    require_member,
-    require_writer,
-    save,
-)
+from server.api.common import campaign_store, check_if_match, page, require_member, require_writer, save
+from server.campaigns.documents import docs_of_type, get_or_none, prefixed_id
 from server.access.auth import api_authenticate
 
 blp = Blueprint("meetings", __name__, url_prefix="/campaigns/<campaign>/meetings",

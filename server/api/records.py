@@ -15,9 +15,10 @@ from flask_smorest import abort
 from schemas.records import Record, RecordArgs, RecordEdit
 from server.records import conflicts
 from server.api.blueprint import Blueprint
-from server.api.turfs import campaign_store, check_if_match, docs_of_type, get_or_none, page
+from server.api.common import campaign_store, check_if_match, page, require_reader, require_writer
+from server.campaigns.documents import docs_of_type, get_or_none
 from server.access import privacy, writes
-from server.access.roles import READERS, ROSTER_READERS, WRITERS
+from server.access.roles import ROSTER_READERS
 from server.access.auth import api_authenticate, role_in
 from server.services import services
 from sync.errors import Conflict, SyncError
@@ -30,16 +31,6 @@ blp = Blueprint("records", __name__, url_prefix="/campaigns/<campaign>/records",
 
 def role() -> str | None:
     return role_in(g.user, (request.view_args or {}).get("campaign"))
-
-
-def require_reader() -> None:
-    if role() not in READERS:
-        abort(403, message="Only an admin, a coordinator or an organizer may use this; volunteers sync")
-
-
-def require_writer() -> None:
-    if role() not in WRITERS:
-        abort(403, message="Only an admin or a coordinator may change records")
 
 
 blp.before_request(api_authenticate)
@@ -89,7 +80,7 @@ def show(store: DocumentStore, doc: dict) -> dict:
     }
 
 
-def save(store: DocumentStore, current: dict, after: dict, touched: tuple[str, ...] = ()) -> dict:
+def save_edit(store: DocumentStore, current: dict, after: dict, touched: tuple[str, ...] = ()) -> dict:
     """Stamp, check against the record's form and store an edit of ``current``; answers the saved record."""
     doc = conflicts.stamp(current, {**after, "updated_by": g.user.name}, g.user.name, touched)
     doc["_rev"] = current["_rev"]
@@ -144,7 +135,7 @@ class RecordResource(MethodView):
     @blp.alt_response(428, description="If-Match is required")
     def patch(self, body: dict, campaign: str, record_id: str):
         """Correct answers (If-Match): the edit is stamped by the server and replicates to the phones."""
-        require_writer()
+        require_writer("records")
         store = campaign_store(campaign)
         current = get_record(store, record_id)
         check_if_match(current, "record")
@@ -157,5 +148,5 @@ class RecordResource(MethodView):
                 answers.pop(name, None)
             else:
                 answers[name] = value
-        return save(store, current, {**current, "answers": answers})
+        return save_edit(store, current, {**current, "answers": answers})
 

@@ -17,16 +17,14 @@ from flask_smorest import abort
 from schemas.reports import DeviceReport, DeviceReportIn, MeetingCoverage, MeetingExportArgs, Phone, Progress, Rsvp
 from server.reports import progress
 from server.reports import meetings as meetings_report
-from server.people import roster_export
 from server.people import visits
 from server.access.roles import READERS
 from server.api.blueprint import Blueprint
-from server.api.roster import EXPORT_RESPONSES, allow, export_log, file_response
-from server.api.turfs import campaign_store, require_campaign_role
+from server.api.common import EXPORT_RESPONSES, allow, campaign_store, logged_file, require_campaign_role
 from server.services import services
 from server.access.accounts import token_id
 from server.access.auth import accounts, api_authenticate, bearer_token
-from server.reports.devices import DeviceReports, phones
+from server.reports.devices import phones
 from sync.store import DocumentStore
 
 DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
@@ -44,10 +42,6 @@ devices_blp.before_request(allow(("admin", "organizer", "coordinator", "voluntee
                                  "You have no role in this campaign"))
 
 
-def device_reports() -> DeviceReports:
-    return services().device_reports
-
-
 def meetings_and_visits(campaign: str, store: DocumentStore) -> tuple[list[meetings_report.Meeting], list[visits.Visit]]:
     return meetings_report.load(visits.index(campaign, store), store)
 
@@ -57,17 +51,6 @@ def one_meeting(meetings: list[meetings_report.Meeting], meeting_id: str) -> mee
     if found is None:
         abort(404, message=f"No meeting {meeting_id!r}")
     return found
-
-
-def logged_file(campaign: str, kind: str, fmt: str, label: str, header: list[str], rows, filter_: dict):
-    log, who = export_log(), g.user.name
-
-    def done(count: int, complete: bool) -> None:
-        log.record(campaign=campaign, who=who, kind=kind, format=fmt, preset=None, filter=filter_, rows=count,
-                   complete=complete)
-
-    body = roster_export.stream(header, rows, fmt, done, sheet=kind.capitalize())
-    return file_response(body, fmt, roster_export.file_name(kind, campaign, label, fmt, datetime.now(UTC)))
 
 
 @blp.route("/meetings")
@@ -138,7 +121,7 @@ class ProgressReport(MethodView):
         store = campaign_store(campaign)
         found = visits.index(campaign, store)
         with visits.snapshot(found) as conn:
-            return progress.progress(conn, visits.turf_names(store), device_reports().of_campaign(campaign))
+            return progress.progress(conn, visits.turf_names(store), services().device_reports.of_campaign(campaign))
 
 
 @devices_blp.route("")
@@ -157,7 +140,7 @@ class Phones(MethodView):
         campaign_store(campaign)
         users = {u.name: u for u in accounts().member_users(campaign) if u.roles[campaign] == "volunteer"}
         names = sorted(users)
-        found = phones(names, accounts().tokens_by_user(set(names)), device_reports().of_campaign(campaign),
+        found = phones(names, accounts().tokens_by_user(set(names)), services().device_reports.of_campaign(campaign),
                        datetime.now(UTC))
         pagination_parameters.item_count = len(found)
         start = pagination_parameters.first_item
@@ -182,7 +165,7 @@ class DeviceReportResource(MethodView):
             abort(422, message="A device id is 1-64 letters, digits, '.', '_', ':' or '-' (not first)")
         campaign_store(campaign)
         sent_with = bearer_token()
-        return device_reports().put(campaign, g.user.name, device_id, body["pending"], body["refused"],
+        return services().device_reports.put(campaign, g.user.name, device_id, body["pending"], body["refused"],
                                     body["last_sync_at"],
                                     token=token_id(sent_with).removeprefix("token:") if sent_with else None)
 

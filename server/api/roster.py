@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from typing import Callable
 
-from flask import Response, current_app, g, request, stream_with_context
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -20,10 +19,9 @@ from server.people import roster_export
 from server.people import visits
 from server.access.roles import ROSTER_READERS
 from server.api.blueprint import Blueprint
-from server.api.turfs import campaign_store
+from server.api.common import EXPORT_RESPONSES, allow, campaign_store, file_response
 from server.services import services
 from server.access.auth import api_authenticate, role_in
-from server.people.export_log import ExportLog
 from server.people.roster import PRESETS, ExportReport, Person
 
 
@@ -31,21 +29,6 @@ blp = Blueprint("roster", __name__, url_prefix="/campaigns/<campaign>/roster",
                 description="The roster: people who signed up, deduplicated, with consent per channel (organizers, admins)")
 audit_blp = Blueprint("exports", __name__, url_prefix="/campaigns/<campaign>/exports",
                       description="The log of every export of a campaign (admins)")
-
-
-def allow(roles: tuple[str, ...], message: str) -> Callable[[], None]:
-    """A ``before_request`` (after ``api_authenticate``): 403 unless the user's role in the campaign is one of ``roles``."""
-
-    def check() -> None:
-        campaign = (request.view_args or {}).get("campaign")
-        if role_in(g.user, campaign) not in roles:
-            abort(403, message=message)
-
-    return check
-
-
-def export_log() -> ExportLog:
-    return services().export_log
 
 
 def person_out(person: Person) -> dict:
@@ -60,12 +43,6 @@ def person_out(person: Person) -> dict:
         "signups": [{k: getattr(s, k) for k in ("record", "form", "at", "canvasser", "device", "household", "turf", "full_name",
                                                  "phone", "email")} for s in person.signups],
     }
-
-
-def file_response(body, fmt: str, name: str) -> Response:
-    """A streamed download (CSV or XLSX) that a browser saves as ``name``."""
-    return Response(stream_with_context(body), mimetype=roster_export.FORMATS[fmt].split(";")[0],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 def roster_query(campaign: str, filter_: dict) -> roster_export.RosterQuery:
@@ -113,12 +90,6 @@ class Roster(MethodView):
         return [person_out(p) for p in query.people(start, start + size)]
 
 
-EXPORT_RESPONSES = {"200": {"description": "The file (CSV or XLSX), streamed", "content": {
-    "text/csv": {"schema": {"type": "string"}},
-    roster_export.FORMATS["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
-}}}
-
-
 @blp.route("/export")
 class RosterExport(MethodView):
     @blp.arguments(RosterExportArgs, location="query")
@@ -135,7 +106,7 @@ class RosterExport(MethodView):
         export is logged; a 'new' export moves your cursor once the whole file
         was sent.
         """
-        log, who = export_log(), g.user.name
+        log, who = services().export_log, g.user.name
         if args["new"]:
             filter_ = {"mode": "new", "since": log.cursor(campaign, who)}
         else:
@@ -167,7 +138,7 @@ class RosterExportEntry(MethodView):
         """One of your roster exports, as the export log keeps it (admins: anyone's): which rows were
         shortened to the preset's limits and which people's phone or e-mail could not be exported."""
         campaign_store(campaign)
-        entry = export_log().entry(campaign, entry_id)
+        entry = services().export_log.entry(campaign, entry_id)
         if entry is None or entry.get("kind") != "roster" or (
                 entry.get("who") != g.user.name and role_in(g.user, campaign) != "admin"):
             abort(404, message="No such export of yours")
@@ -184,6 +155,6 @@ class ExportAudit(MethodView):
         """Every export of the campaign, newest first: who, when, what, which filter, how many rows."""
         campaign_store(campaign)
         start = pagination_parameters.first_item
-        total, entries = export_log().entries(campaign, skip=start, limit=pagination_parameters.page_size)
+        total, entries = services().export_log.entries(campaign, skip=start, limit=pagination_parameters.page_size)
         pagination_parameters.item_count = total
         return entries
