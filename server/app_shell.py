@@ -11,7 +11,8 @@ request for data (``/sync``, ``/api``) is authenticated.
 
 The service worker (``/app/sw.js``) may control all of ``/app/``
 (``Service-Worker-Allowed``); its cache name carries a hash of every file it
-caches, so a new version of any file replaces the cache on the next visit.
+caches, ``config.json`` (this server's settings) included, so a new version of
+any file or a changed setting replaces the cache on the next visit.
 Files are sent with ``Cache-Control: no-cache``: the service worker, not the
 HTTP cache, decides what a phone runs offline.
 
@@ -93,11 +94,17 @@ def _config() -> bytes:
 
 
 @lru_cache(maxsize=4)
-def _version(stamp: tuple) -> str:
+def _version(stamp: tuple, config: bytes) -> str:
+    """The service worker's cache version: every file it caches, config.json included.
+
+    A changed setting (``BLOCKWALK_TILE_URL``, ``BLOCKWALK_BASEMAP``, the geotag limits) makes a new
+    version as a changed file does, so installed phones fetch the new config.json on their next online start.
+    """
     digest = hashlib.sha256()
     for name, path in sorted(_app_files().items()):
         digest.update(name.encode() + b"\0" + path.read_bytes())
     digest.update(_messages())
+    digest.update(b"config.json\0" + config)
     return digest.hexdigest()[:16]
 
 
@@ -131,7 +138,7 @@ def service_worker():
     files = sorted(_app_files())
     assets = ["./"] + [name for name in files if name != "sw.js"] + ["messages.json", "config.json"]
     text = (APP / "sw.js").read_text()
-    text = text.replace("__VERSION__", _version(_stamp())).replace("__ASSETS__", json.dumps(assets))
+    text = text.replace("__VERSION__", _version(_stamp(), _config())).replace("__ASSETS__", json.dumps(assets))
     return _send(text.encode(), "sw.js", **{"Service-Worker-Allowed": "/app/"})
 
 

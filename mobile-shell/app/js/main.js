@@ -578,8 +578,8 @@ function geoLimits() {
   return { household: config.household_max_m ?? 100, turf: config.turf_tolerance_m ?? 25 };
 }
 
-async function loadConfig() {
-  config = { ...config, ...(await mapConfig()) };
+async function loadConfig(again = false) {
+  config = { ...config, ...(await mapConfig(again)) };
   try {
     const response = await fetch("lib/phone_regions.json");
     if (response.ok) phoneTable = await response.json();
@@ -911,6 +911,14 @@ async function boot() {
   document.body.dataset.ready = "true";
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("sw.js", { scope: "./" }).catch((err) => console.warn("no service worker", err));
+    // A new version took over (new files, or a setting of the server changed: sw.js, server/app_shell.py):
+    // the config.json it brought is read at once, and a changed one (a base map set or changed) redraws the
+    // screen, never a form being typed into.
+    navigator.serviceWorker.addEventListener("controllerchange", async () => {
+      const before = JSON.stringify(config);
+      await loadConfig(true);
+      if (JSON.stringify(config) !== before && !location.hash.startsWith("#/form")) route();
+    });
   }
 }
 

@@ -5,8 +5,10 @@ import { tileMeta } from "./tiles.js";
 export const STATUS_COLOURS = { none: "#6b6b6b", contacted: "#0a7d32", other: "#b35c00", you: "#1d4ed8" };
 
 let config = null;
-export async function mapConfig() {
-  if (config) return config;
+// This server's settings (config.json, kept by the service worker); `again`: read it again (a new
+// service worker took over with a changed config).
+export async function mapConfig(again = false) {
+  if (config && !again) return config;
   try {
     config = await (await fetch("config.json")).json();
   } catch (err) {
