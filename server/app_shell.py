@@ -34,7 +34,7 @@ from flask import Blueprint, Response, abort, current_app, redirect
 
 from forms.messages import CATALOGUES
 from server import webfiles
-from server.basemap.views import tile_source
+from server.basemap.views import info as basemap_info, tile_source
 
 ROOT = webfiles.CHECKOUT  # the packages' folder: the checkout, or site-packages
 SHELL = webfiles.SHELL
@@ -84,8 +84,13 @@ def _messages() -> bytes:
 def _config() -> bytes:
     config = current_app.config
     tile_url, attribution = tile_source()  # /tiles/...: the server's own base map, kept on the phone for offline use
+    archive = basemap_info()
     return json.dumps({
         "tile_url": tile_url or None, "tile_attribution": attribution,
+        # What the maps and the tile download need of the server's own base map, with no fetch of
+        # /tiles/meta.json before a map starts (and offline, from the service worker's cache).
+        "tile_meta": {"format": archive.format, "min_zoom": archive.min_zoom, "max_zoom": archive.max_zoom,
+                      "bounds": list(archive.bounds)} if archive is not None else None,
         # What the server checks, so the phone warns at the door (a campaign's phone_region overrides the region).
         "phone_region": str(config["PHONE_REGION"]),
         "household_max_m": float(config["GEOTAG_HOUSEHOLD_MAX_M"]),

@@ -90,7 +90,8 @@ def test_the_evaluator_is_the_shared_one_and_messages_are_the_servers(client):
     assert client.get("/app/lib/phone_regions.json").data == PHONE_REGIONS.read_bytes()
     assert client.get("/app/messages.json").json == CATALOGUES
     assert client.get("/app/config.json").json == {"tile_url": "https://tiles.example.org/{z}/{x}/{y}.png", "tile_attribution": "",
-                                                   "phone_region": "US", "household_max_m": 100.0, "turf_tolerance_m": 25.0}
+                                                   "phone_region": "US", "household_max_m": 100.0, "turf_tolerance_m": 25.0,
+                                                   "tile_meta": None}
 
 
 def test_unknown_and_escaping_paths_are_404(client):

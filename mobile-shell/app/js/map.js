@@ -17,11 +17,12 @@ export async function mapConfig(again = false) {
   return config;
 }
 
-// The server's own base map (/tiles/) comes from the phone's cache when there is no signal (tiles.js, sw.js).
-async function baseMap(map, cfg) {
+// The server's own base map (/tiles/) comes from the phone's cache when there is no signal (tiles.js, sw.js);
+// its zooms and bounds come with config.json.
+function baseMap(map, cfg) {
   if (!cfg.tile_url) return;
   const options = { maxZoom: 19, attribution: cfg.tile_attribution || "" };
-  const meta = await tileMeta(cfg);
+  const meta = tileMeta(cfg);
   if (meta) {
     const [west, south, east, north] = meta.bounds;
     Object.assign(options, { maxNativeZoom: meta.max_zoom, bounds: window.L.latLngBounds([south, west], [north, east]) });
@@ -35,7 +36,7 @@ export async function turfMap(container, turfs, onTurf, onDoor) {
   const L = window.L;
   const cfg = await mapConfig();
   const map = L.map(container, { zoomControl: true, attributionControl: Boolean(cfg.tile_url) });
-  await baseMap(map, cfg);
+  baseMap(map, cfg);
   map.setView([0, 0], 2); // SVG layers need a view before they are added
   const bounds = L.latLngBounds([]);
   for (const { turf, households } of turfs) {
@@ -71,7 +72,7 @@ export async function pickPoint(container, centre, labels) {
   const L = window.L;
   const cfg = await mapConfig();
   const map = L.map(container, { attributionControl: Boolean(cfg.tile_url) });
-  await baseMap(map, cfg);
+  baseMap(map, cfg);
   map.setView(centre ? [centre.lat, centre.lon] : [0, 0], centre ? 18 : 2);
   if (centre) L.circleMarker([centre.lat, centre.lon], { radius: 6, color: "#1d4ed8", interactive: false }).addTo(map); // the door
   let marker = null;

@@ -5,8 +5,8 @@
 // (sw.js) whether or not there is signal.  A turf that leaves the phone (its assignment
 // ended) takes its tiles with it; signing out drops them all.
 //
-// localStorage "bw.tiles" remembers the base map's meta (zooms, bounds: the map needs them
-// offline) and the size of every tile kept, so the line under the map says what is kept.
+// localStorage "bw.tiles" remembers the size of every tile kept, so the line under the map says
+// what is kept.  The base map's meta (zooms, bounds) comes with config.json.
 import { t, num } from "./i18n.js";
 
 export const CACHE = "blockwalk-tiles"; // never versioned: an app update keeps the map
@@ -33,21 +33,10 @@ function save(state) {
   localStorage.setItem(KEY, JSON.stringify(state));
 }
 
-// The base map's meta (format, zooms, bounds), fetched when online and kept for offline.
-export async function tileMeta(cfg) {
-  if (!cfg || !cfg.tile_url || !cfg.tile_url.startsWith("/tiles/")) return null;
-  try {
-    const response = await fetch("/tiles/meta.json", { cache: "no-store" });
-    if (response.ok) {
-      const meta = await response.json();
-      const state = saved();
-      if (JSON.stringify(state.meta) !== JSON.stringify(meta)) save({ ...state, meta });
-      return meta;
-    }
-  } catch (err) {
-    // offline: the meta kept from the last download
-  }
-  return saved().meta || null;
+// The base map's meta (format, zooms, bounds): in config.json (server/app_shell.py), which the
+// service worker keeps, so a map starts with no fetch before it, signal or not.
+export function tileMeta(cfg) {
+  return (cfg && cfg.tile_url && cfg.tile_meta) || null;
 }
 
 function lonToX(lon, z) {
@@ -115,7 +104,7 @@ export function keepTiles(cfg, turfs, campaign) {
 }
 
 async function download(cfg, turfs, limitMb) {
-  const meta = await tileMeta(cfg);
+  const meta = tileMeta(cfg);
   if (!meta) return update({ phase: "none" });
   const budget = limitMb * 1e6;
   const urls = tilesFor(turfs, meta);
@@ -141,7 +130,7 @@ async function download(cfg, turfs, limitMb) {
   }
   const missing = [];
   if (!over) for (const url of urls) if (!(url in sizes)) missing.push(url);
-  save({ ...state, meta, sizes, budget, full: over });
+  save({ ...state, sizes, budget, full: over });
   if (!budget) {
     for (const url of Object.keys(sizes)) await cache.delete(url);
     save({ ...saved(), sizes: {} });
