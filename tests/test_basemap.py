@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from server.accounts import token_id
 from server.app import create_app
 from server.basemap import pmtiles
 from server.basemap.archive import ArchiveError, open_archive
@@ -107,6 +108,32 @@ def test_tiles_are_served_cacheable_with_an_etag_and_404_outside(tmp_path):
     assert bare.get("/tiles/meta.json").status_code == 404 and bare.get("/tiles/1/1/1.png").status_code == 404
     assert bare.get("/app/config.json").json["tile_meta"] is None
     bare_app.extensions["blockwalk.store"].close()
+
+
+def test_a_pack_of_tiles_needs_a_campaign_member_signed_in(tmp_path):
+    path = str(tmp_path / "a.pmtiles")
+    pmtiles.write(path, [(14, 4200, 6088, PNG)], tile_type="png", bounds=(-87.7, 41.88, -87.67, 41.9), metadata={})
+    app = create_app({"STORE": f"sqlite://{tmp_path}/s.db", "BASEMAP": path}, environ={})
+    client = app.test_client()
+    accounts = app.extensions["blockwalk.accounts"]
+    accounts.add_user("vic", "volunteer", "vic-password-1", campaign="east")
+    accounts.add_user("nobody", None, "nobody-password-1")
+    wanted = {"tiles": [[14, 4200, 6088]]}
+    revoked = accounts.create_token("vic")
+    accounts.revoke_token(token_id(revoked).removeprefix("token:"))
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": f"Bearer {revoked}"},
+                    {"Authorization": "Basic dmljOndyb25n"}):  # vic:wrong
+        refused = client.post("/tiles/pack", json=wanted, headers=headers)
+        assert refused.status_code == 401, headers
+        assert refused.json["message"] in ("Authentication required: a device token (Bearer) or name and password (Basic)",
+                                           "Name or password is incorrect, or the token is unknown, expired or revoked")
+    outsider = client.post("/tiles/pack", json=wanted, headers={"Authorization": f"Bearer {accounts.create_token('nobody')}"})
+    assert outsider.status_code == 403 and "no role in any campaign" in outsider.json["message"]
+    member = client.post("/tiles/pack", json=wanted, headers={"Authorization": f"Bearer {accounts.create_token('vic')}"})
+    assert member.status_code == 200 and member.data.endswith(PNG)
+    # The tiles themselves stay public: a map's <img> carries no Authorization header.
+    assert client.get("/tiles/14/4200/6088.png").status_code == 200
+    app.extensions["blockwalk.store"].close()
 
 
 def test_tiles_behind_a_leaf_directory_are_found(tmp_path):

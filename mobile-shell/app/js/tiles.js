@@ -8,6 +8,7 @@
 // localStorage "bw.tiles" remembers the size of every tile kept, so the line under the map says
 // what is kept.  The base map's meta (zooms, bounds) comes with config.json.
 import { t, num } from "./i18n.js";
+import { session } from "./store.js";
 
 export const CACHE = "blockwalk-tiles"; // never versioned: an app update keeps the map
 const KEY = "bw.tiles";
@@ -143,11 +144,12 @@ async function download(cfg, turfs, limitMb) {
   update({ phase: "loading", done, total: urls.length });
   try {
     // In packs (POST /tiles/pack): on a slow network every request waits a round trip, so a pack of
-    // 64 tiles costs one instead of 64; the progress moves a pack at a time.
+    // 64 tiles costs one instead of 64; the progress moves a pack at a time.  A pack needs the
+    // sign-in (the token of the moment: a new sign-in's once the volunteer signs in again).
     for (let i = 0; i < missing.length && !full; i += PACK) {
       const batch = missing.slice(i, i + PACK);
       const response = await fetch("/tiles/pack", {
-        method: "POST", headers: { "Content-Type": "application/json" },
+        method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + session.token },
         body: JSON.stringify({ tiles: batch.map((url) => url.split(/[/.]/).slice(2, 5).map(Number)) }),
       });
       if (!response.ok) {
