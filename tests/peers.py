@@ -105,11 +105,12 @@ class LiveServer:
         self.token = blockwalk("token", "create", self.ADMIN[0], "--label", "tests", store=self.store)
         self.volunteer_token = blockwalk("token", "create", self.VOLUNTEER[0], store=self.store)
 
-    def start(self, env: dict | None = None) -> None:
+    def start(self, env: dict | None = None, port: int = 0) -> None:
+        """Start the process (``port`` 0: a free one; a port: that one, say to restart on the same origin)."""
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BLOCKWALK_")}
         full_env.update({"BLOCKWALK_DATA_DIR": str(self.data_dir), **(env or {})})
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", "0", "--store", self.store],
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", self.store],
             stderr=subprocess.PIPE, text=True, env=full_env, cwd=ROOT,
         )
         line = self.proc.stderr.readline()

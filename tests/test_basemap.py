@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from server.access.accounts import token_id
 from server.app import create_app
 from server.basemap import pmtiles
 from server.basemap.archive import ArchiveError, open_archive
@@ -86,19 +87,54 @@ def test_tiles_are_served_cacheable_with_an_etag_and_404_outside(tmp_path):
     assert meta == {"format": "png", "min_zoom": 14, "max_zoom": 14, "bounds": [-87.7, 41.88, -87.67, 41.9],
                     "attribution": "Demo", "name": "", "url": "/tiles/{z}/{x}/{y}.png"}
     assert client.get("/coordinator/site.json").json == {"tile_url": "/tiles/{z}/{x}/{y}.png", "tile_attribution": "Demo"}
-    assert client.get("/app/config.json").json["tile_url"] == "/tiles/{z}/{x}/{y}.png"
-    pack = client.post("/tiles/pack", json={"tiles": [[14, 4200, 6089], [14, 4200, 6088]]})  # one it has, one it has not
+    config = client.get("/app/config.json").json
+    assert config["tile_url"] == "/tiles/{z}/{x}/{y}.png"
+    # What the app's maps need of the archive comes with the app's config: no fetch of meta.json before a map.
+    assert config["tile_meta"] == {"format": "png", "min_zoom": 14, "max_zoom": 14, "bounds": [-87.7, 41.88, -87.67, 41.9]}
+    accounts = services(app).accounts
+    accounts.add_user("vic", "volunteer", "vic-password-1", campaign="east")
+    signed_in = {"Authorization": f"Bearer {accounts.create_token('vic')}"}
+    pack = client.post("/tiles/pack", json={"tiles": [[14, 4200, 6089], [14, 4200, 6088]]}, headers=signed_in)  # one it has, one it has not
     assert pack.status_code == 200 and pack.headers["Cache-Control"] == "no-store"
     head = int.from_bytes(pack.data[:4], "big")
     assert json.loads(pack.data[4:4 + head]) == [[14, 4200, 6088, len(PNG) + 1]] and pack.data[4 + head:] == PNG + b"x"
     for bad in ({"tiles": []}, {"tiles": [[14, 1]]}, {"tiles": [[14, -1, 2]]}, {"tiles": [[31, 0, 0]]}, {"tiles": [["14", 1, 2]]},
                 {"tiles": [[14, 1, 2]] * 257}, [[14, 1, 2]], {"tiles": [[14, 1.5, 2]]}):
-        refused = client.post("/tiles/pack", json=bad)
+        refused = client.post("/tiles/pack", json=bad, headers=signed_in)
         assert refused.status_code == 422 and "1 to 256 tiles" in refused.json["message"], bad
-    assert client.post("/tiles/pack", data=b"\xff\xfe", content_type="application/json").status_code == 422
+    assert client.post("/tiles/pack", data=b"\xff\xfe", content_type="application/json", headers=signed_in).status_code == 422
     services(app).store.close()
-    bare = create_app({"STORE": f"sqlite://{tmp_path}/t.db"}, environ={}).test_client()
+    bare_app = create_app({"STORE": f"sqlite://{tmp_path}/t.db"}, environ={})
+    bare = bare_app.test_client()
     assert bare.get("/tiles/meta.json").status_code == 404 and bare.get("/tiles/1/1/1.png").status_code == 404
+    assert bare.get("/app/config.json").json["tile_meta"] is None
+    services(bare_app).store.close()
+
+
+def test_a_pack_of_tiles_needs_a_campaign_member_signed_in(tmp_path):
+    path = str(tmp_path / "a.pmtiles")
+    pmtiles.write(path, [(14, 4200, 6088, PNG)], tile_type="png", bounds=(-87.7, 41.88, -87.67, 41.9), metadata={})
+    app = create_app({"STORE": f"sqlite://{tmp_path}/s.db", "BASEMAP": path}, environ={})
+    client = app.test_client()
+    accounts = services(app).accounts
+    accounts.add_user("vic", "volunteer", "vic-password-1", campaign="east")
+    accounts.add_user("nobody", None, "nobody-password-1")
+    wanted = {"tiles": [[14, 4200, 6088]]}
+    revoked = accounts.create_token("vic")
+    accounts.revoke_token(token_id(revoked).removeprefix("token:"))
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": f"Bearer {revoked}"},
+                    {"Authorization": "Basic dmljOndyb25n"}):  # vic:wrong
+        refused = client.post("/tiles/pack", json=wanted, headers=headers)
+        assert refused.status_code == 401, headers
+        assert refused.json["message"] in ("Authentication required: a device token (Bearer) or name and password (Basic)",
+                                           "Name or password is incorrect, or the token is unknown, expired or revoked")
+    outsider = client.post("/tiles/pack", json=wanted, headers={"Authorization": f"Bearer {accounts.create_token('nobody')}"})
+    assert outsider.status_code == 403 and "no role in any campaign" in outsider.json["message"]
+    member = client.post("/tiles/pack", json=wanted, headers={"Authorization": f"Bearer {accounts.create_token('vic')}"})
+    assert member.status_code == 200 and member.data.endswith(PNG)
+    # The tiles themselves stay public: a map's <img> carries no Authorization header.
+    assert client.get("/tiles/14/4200/6088.png").status_code == 200
+    services(app).store.close()
 
 
 def test_tiles_behind_a_leaf_directory_are_found(tmp_path):

@@ -1,9 +1,11 @@
 """``/tiles/``: the base map's tiles and what the maps need to know of it.
 
-Public, like the app's own files: a base map is a picture of streets (most
-often OpenStreetMap's, whose licence wants it shared), and the browser fetches
-tiles as images, which carry no ``Authorization`` header.  Nothing of a
-campaign is in it.
+The tiles are public, like the app's own files: a base map is a picture of
+streets (most often OpenStreetMap's, whose licence wants it shared), and the
+browser fetches tiles as images, which carry no ``Authorization`` header.
+Nothing of a campaign is in it.  The pack (many tiles in one answer, the bulk
+download a phone keeps its turfs' map with) needs a signed-in campaign member:
+the app sends its device token.
 
 * ``GET /tiles/meta.json``: ``{format, min_zoom, max_zoom, bounds, attribution, name, url}``;
   404 when the server has no base map.
@@ -12,13 +14,16 @@ campaign is in it.
   a tile the archive does not hold (outside its area or its zooms).
 * ``POST /tiles/pack``: up to 256 tiles in one answer (``pack``), what a phone
   downloads its turfs' map with: on a slow network each request costs a round trip.
+  Signed in (a device token or a password, as on ``/api``), 401 otherwise; a user
+  with no role in any campaign gets 403.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_smorest import abort
 
+from server.access.auth import api_authenticate
 from server.basemap.archive import Info
 from server.services import services
 
@@ -69,6 +74,8 @@ PACK_MOST = 256  # tiles a pack may ask for: a few hundred KB, a minute at worst
 def pack() -> Response:
     """Many tiles in one answer, for a phone keeping its turfs' map: one round trip instead of one a tile.
 
+    Signed in, as on ``/api``: 401 in the API's words without a working credential, 403 for a user
+    with no role in any campaign (the bulk download is for the campaigns' own people).
     The body is ``{"tiles": [[z, x, y], ...]}`` (at most 256); the answer is
     ``application/octet-stream``: a 4-byte big-endian length, that many bytes
     of JSON ``[[z, x, y, length], ...]`` (the tiles the archive holds, in the
@@ -77,6 +84,9 @@ def pack() -> Response:
     import json
     import struct
 
+    api_authenticate()  # a 401 in the API's words
+    if not g.user.admin and not any(g.user.roles.values()):
+        abort(403, message="Only a member of a campaign may download the base map in packs: you have no role in any campaign")
     found = archive()
     if found is None:
         abort(404, message="This server has no base map (BLOCKWALK_BASEMAP is not set)")

@@ -11,7 +11,8 @@ request for data (``/sync``, ``/api``) is authenticated.
 
 The service worker (``/app/sw.js``) may control all of ``/app/``
 (``Service-Worker-Allowed``); its cache name carries a hash of every file it
-caches, so a new version of any file replaces the cache on the next visit.
+caches, ``config.json`` (this server's settings) included, so a new version of
+any file or a changed setting replaces the cache on the next visit.
 Files are sent with ``Cache-Control: no-cache``: the service worker, not the
 HTTP cache, decides what a phone runs offline.
 
@@ -32,8 +33,8 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, redirect
 
 from forms.messages import CATALOGUES
+from server.basemap.views import info as basemap_info, tile_source
 from server.web import files as webfiles
-from server.basemap.views import tile_source
 
 ROOT = webfiles.CHECKOUT  # the packages' folder: the checkout, or site-packages
 SHELL = webfiles.SHELL
@@ -83,8 +84,13 @@ def _messages() -> bytes:
 def _config() -> bytes:
     config = current_app.config
     tile_url, attribution = tile_source()  # /tiles/...: the server's own base map, kept on the phone for offline use
+    archive = basemap_info()
     return json.dumps({
         "tile_url": tile_url or None, "tile_attribution": attribution,
+        # What the maps and the tile download need of the server's own base map, with no fetch of
+        # /tiles/meta.json before a map starts (and offline, from the service worker's cache).
+        "tile_meta": {"format": archive.format, "min_zoom": archive.min_zoom, "max_zoom": archive.max_zoom,
+                      "bounds": list(archive.bounds)} if archive is not None else None,
         # What the server checks, so the phone warns at the door (a campaign's phone_region overrides the region).
         "phone_region": str(config["PHONE_REGION"]),
         "household_max_m": float(config["GEOTAG_HOUSEHOLD_MAX_M"]),
@@ -93,11 +99,17 @@ def _config() -> bytes:
 
 
 @lru_cache(maxsize=4)
-def _version(stamp: tuple) -> str:
+def _version(stamp: tuple, config: bytes) -> str:
+    """The service worker's cache version: every file it caches, config.json included.
+
+    A changed setting (``BLOCKWALK_TILE_URL``, ``BLOCKWALK_BASEMAP``, the geotag limits) makes a new
+    version as a changed file does, so installed phones fetch the new config.json on their next online start.
+    """
     digest = hashlib.sha256()
     for name, path in sorted(_app_files().items()):
         digest.update(name.encode() + b"\0" + path.read_bytes())
     digest.update(_messages())
+    digest.update(b"config.json\0" + config)
     return digest.hexdigest()[:16]
 
 
@@ -131,7 +143,7 @@ def service_worker():
     files = sorted(_app_files())
     assets = ["./"] + [name for name in files if name != "sw.js"] + ["messages.json", "config.json"]
     text = (APP / "sw.js").read_text()
-    text = text.replace("__VERSION__", _version(_stamp())).replace("__ASSETS__", json.dumps(assets))
+    text = text.replace("__VERSION__", _version(_stamp(), _config())).replace("__ASSETS__", json.dumps(assets))
     return _send(text.encode(), "sw.js", **{"Service-Worker-Allowed": "/app/"})
 
 

@@ -66,6 +66,22 @@ def test_the_service_worker_controls_app_and_caches_every_file(client):
     assert version == re.search(r'const VERSION = "([0-9a-f]{16})"', client.get("/app/sw.js").get_data(as_text=True)).group(1)
 
 
+def _version(client) -> str:
+    return re.search(r'const VERSION = "([0-9a-f]{16})"', client.get("/app/sw.js").get_data(as_text=True)).group(1)
+
+
+def test_a_changed_setting_makes_a_new_service_worker_version(client, tmp_path):
+    """Installed phones re-cache config.json (with the other files) only when the version changes."""
+    version = _version(client)
+    other = create_app({"STORE": f"sqlite://{tmp_path}/c.db", "TILE_URL": "https://maps.example.net/{z}/{x}/{y}.png"}).test_client()
+    assert _version(other) != version
+    same = create_app({"STORE": f"sqlite://{tmp_path}/d.db", "TILE_URL": "https://tiles.example.org/{z}/{x}/{y}.png"}).test_client()
+    assert _version(same) == version  # the same files and settings: the phones keep their cache
+    limits = create_app({"STORE": f"sqlite://{tmp_path}/e.db", "TILE_URL": "https://tiles.example.org/{z}/{x}/{y}.png",
+                         "GEOTAG_HOUSEHOLD_MAX_M": 150}).test_client()
+    assert _version(limits) != version
+
+
 def test_the_evaluator_is_the_shared_one_and_messages_are_the_servers(client):
     for module in EXPRESSIONS.glob("*.mjs"):
         assert client.get(f"/app/lib/expressions/{module.name}").data == module.read_bytes()
@@ -74,7 +90,8 @@ def test_the_evaluator_is_the_shared_one_and_messages_are_the_servers(client):
     assert client.get("/app/lib/phone_regions.json").data == PHONE_REGIONS.read_bytes()
     assert client.get("/app/messages.json").json == CATALOGUES
     assert client.get("/app/config.json").json == {"tile_url": "https://tiles.example.org/{z}/{x}/{y}.png", "tile_attribution": "",
-                                                   "phone_region": "US", "household_max_m": 100.0, "turf_tolerance_m": 25.0}
+                                                   "phone_region": "US", "household_max_m": 100.0, "turf_tolerance_m": 25.0,
+                                                   "tile_meta": None}
 
 
 def test_unknown_and_escaping_paths_are_404(client):

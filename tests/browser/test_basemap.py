@@ -85,6 +85,8 @@ def test_a_volunteer_keeps_the_turf_map_for_offline_and_sees_streets_after_a_rel
     page.set_default_timeout(20_000)
     from_worker: list[str] = []
     page.on("response", lambda r: from_worker.append(r.url) if "/tiles/" in r.url and r.from_service_worker else None)
+    asked_meta: list[str] = []  # the maps know the archive's zooms and bounds from config.json: no fetch before a map
+    page.on("request", lambda r: asked_meta.append(r.url) if r.url.endswith("/tiles/meta.json") else None)
     try:
         page.goto(f"{map_server.url}/app/?campaign={CAMPAIGN}")
         page.get_by_label("Name").fill(LiveServer.VOLUNTEER[0])
@@ -128,6 +130,7 @@ def test_a_volunteer_keeps_the_turf_map_for_offline_and_sees_streets_after_a_rel
         page.wait_for_function(TILES_UNDER_TURFS, arg=".pin-panel", timeout=20_000)
         page.locator(".pin-panel .leaflet-container").scroll_into_view_if_needed()
         shot(page, "phone-en-offline-pin-map")
+        assert asked_meta == [], asked_meta
 
         # An assignment ends: its turf, and the tiles only it needed, leave the phone.
         context.set_offline(False)

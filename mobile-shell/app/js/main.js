@@ -230,10 +230,10 @@ function back(href) {
 
 // A confirmation left by the screen before (a save) for the screen it went to: shown there,
 // redrawn with it, gone once the volunteer goes elsewhere.
-let flashed = null; // {hash, text}
+let flashed = null; // {hash, key, params}: its words in the app language of the moment
 function flash() {
   if (!flashed || flashed.hash !== location.hash) return null;
-  return el("p", { className: "notice ok", role: "status", id: "flash", textContent: flashed.text });
+  return el("p", { className: "notice ok", role: "status", id: "flash", textContent: t(flashed.key, flashed.params) });
 }
 
 // ---- sign-in -----------------------------------------------------------------------
@@ -247,12 +247,15 @@ async function api(path, body, token) {
   return json;
 }
 
-async function signedIn(campaign, token) {
+async function signedIn(campaign, token, how) {
   const me = await api("/api/v1/me", null, token);
   startSession({ name: me.name, role: (me.roles || {})[campaign] || (me.admin ? "admin" : null), campaign, token });
+  heldCode = null;
   await loadState();
   startSync();
-  location.hash = "#/turfs";
+  // A code's sign-in takes the sign-in screen's place in the history: Back never comes to it again.
+  if (how === "code") location.replace("#/turfs");
+  else location.hash = "#/turfs";
 }
 
 // A sign-in code from a coordinator's QR code as a phone's camera opens it:
@@ -263,31 +266,48 @@ function codeFromLink(text) {
   return query === null ? null : new URLSearchParams(query).get("code");
 }
 
+// A code taken from the address, kept for the sign-in screen (redrawn in another language, or
+// after a failed try with no signal) once it has left the address.
+let heldCode = null;
+
+// The code leaves the address (and so the history) as soon as it is read: Back or a reload never
+// uses a one-time code twice (a second try, a "wrong code" screen).
+function codeOutOfAddress(to) {
+  history.replaceState(history.state, "", location.pathname + location.search + to);
+}
+
 // A code link opened on a phone that is signed in already: a new sign-in for the same volunteer
-// (after a coordinator revoked the old one) takes the old one's place, keeping everything on the
-// phone, and what was waiting goes to the server; a code for someone else changes nothing.
+// (after a coordinator revoked the old one, or to renew it) takes the old one's place, keeping
+// everything on the phone; what was waiting goes to the server with the new sign-in, and the old
+// one is revoked on the server (if it still works), so one phone holds one live sign-in.  A code
+// for someone else changes nothing.
 async function signInAgain(code) {
-  location.hash = "#/sync";
+  codeOutOfAddress("#/sync");
+  route(); // the sync screen, while the code is checked
   try {
     const answer = await api("/api/v1/auth/code", { code });
     const me = await api("/api/v1/me", null, answer.token);
     if (me.name !== session.name) {
       revoke(answer.token);
-      flashed = { hash: "#/sync", text: t("signin_other", { name: me.name, current: session.name }) };
+      flashed = { hash: "#/sync", key: "signin_other", params: { name: me.name, current: session.name } };
     } else {
+      const old = session.token;
       const saved = JSON.parse(localStorage.getItem("bw.session"));
       localStorage.setItem("bw.session", JSON.stringify({ ...saved, token: answer.token }));
       session.token = answer.token;
-      startSync();
-      flashed = { hash: "#/sync", text: t("signed_in_again") };
+      startSync(); // stops the replication of the old sign-in; every request from here on carries the new one
+      await revoke(old);
+      flashed = { hash: "#/sync", key: "signed_in_again" };
     }
   } catch (err) {
-    flashed = { hash: "#/sync", text: err.status === 401 ? t("signin_wrong_code") : t("signin_failed", { reason: err.message }) };
+    flashed = err.status === 401 ? { hash: "#/sync", key: "signin_wrong_code" }
+      : { hash: "#/sync", key: "signin_failed", params: { reason: err.message } };
   }
   route();
 }
 
-function signinScreen(linked) {
+// `linked`: a code from the address; `now`: use it at once (the phone's camera opened the link).
+function signinScreen(linked, now = false) {
   const params = new URLSearchParams(location.search);
   const campaign = el("input", { name: "campaign", value: params.get("campaign") || localStorage.getItem("bw.campaign") || "demo", autocomplete: "off" });
   const name = el("input", { name: "name", autocomplete: "username", autocapitalize: "none" });
@@ -307,7 +327,7 @@ function signinScreen(linked) {
       const answer = how === "code"
         ? await api("/api/v1/auth/code", { code: code.value.trim() })
         : await api("/api/v1/auth/login", { name: name.value.trim(), password: password.value, label });
-      await signedIn(campaign.value.trim(), answer.token);
+      await signedIn(campaign.value.trim(), answer.token, how);
     } catch (err) {
       // The server's refusal in the volunteer's words; anything else as the server said it.
       shown.textContent = !navigator.onLine ? t("signin_offline")
@@ -365,7 +385,7 @@ function signinScreen(linked) {
       codeProblem,
       scan, video),
     languageSwitch());
-  if (linked) go("code"); // opened from the QR code: the code is used at once
+  if (linked && now) go("code"); // opened from the QR code: the code is used at once
 }
 
 // The app language, with its label in words (the sign-in and sync screens; the bar has a button too).
@@ -558,8 +578,8 @@ function geoLimits() {
   return { household: config.household_max_m ?? 100, turf: config.turf_tolerance_m ?? 25 };
 }
 
-async function loadConfig() {
-  config = { ...config, ...(await mapConfig()) };
+async function loadConfig(again = false) {
+  config = { ...config, ...(await mapConfig(again)) };
   try {
     const response = await fetch("lib/phone_regions.json");
     if (response.ok) phoneTable = await response.json();
@@ -759,7 +779,7 @@ async function formScreen(formId, params) {
         sessionStorage.removeItem(draftKey);
         sessionStorage.setItem("bw.saved", saved._id);
         const to = household ? `#/household/${encodeURIComponent(household._id)}` : `#/turf/${encodeURIComponent(turfId || "")}`;
-        flashed = { hash: to, text: between ? t("asset_saved") : t("visit_saved") };
+        flashed = { hash: to, key: between ? "asset_saved" : "visit_saved" };
         location.hash = to;
       },
     }, meetingSlot, view.root, problem, save));
@@ -858,10 +878,12 @@ async function route() {
   if (flashed && flashed.hash !== location.hash) flashed = null;
   drawBar();
   if (parts[0] === "signin" && params.get("code")) {
-    if (!session.token) return signinScreen(params.get("code"));
-    return signInAgain(params.get("code"));
+    if (session.token) return signInAgain(params.get("code"));
+    heldCode = params.get("code");
+    codeOutOfAddress("#/signin");
+    return signinScreen(heldCode, true);
   }
-  if (!session.token) return signinScreen();
+  if (!session.token) return signinScreen(heldCode);
   try {
     switch (parts[0]) {
       case "turf": return await turfScreen(parts[1]);
@@ -889,6 +911,14 @@ async function boot() {
   document.body.dataset.ready = "true";
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("sw.js", { scope: "./" }).catch((err) => console.warn("no service worker", err));
+    // A new version took over (new files, or a setting of the server changed: sw.js, server/web/app_shell.py):
+    // the config.json it brought is read at once, and a changed one (a base map set or changed) redraws the
+    // screen, never a form being typed into.
+    navigator.serviceWorker.addEventListener("controllerchange", async () => {
+      const before = JSON.stringify(config);
+      await loadConfig(true);
+      if (JSON.stringify(config) !== before && !location.hash.startsWith("#/form")) route();
+    });
   }
 }
 

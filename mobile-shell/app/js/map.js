@@ -5,8 +5,10 @@ import { tileMeta } from "./tiles.js";
 export const STATUS_COLOURS = { none: "#6b6b6b", contacted: "#0a7d32", other: "#b35c00", you: "#1d4ed8" };
 
 let config = null;
-export async function mapConfig() {
-  if (config) return config;
+// This server's settings (config.json, kept by the service worker); `again`: read it again (a new
+// service worker took over with a changed config).
+export async function mapConfig(again = false) {
+  if (config && !again) return config;
   try {
     config = await (await fetch("config.json")).json();
   } catch (err) {
@@ -15,11 +17,12 @@ export async function mapConfig() {
   return config;
 }
 
-// The server's own base map (/tiles/) comes from the phone's cache when there is no signal (tiles.js, sw.js).
-async function baseMap(map, cfg) {
+// The server's own base map (/tiles/) comes from the phone's cache when there is no signal (tiles.js, sw.js);
+// its zooms and bounds come with config.json.
+function baseMap(map, cfg) {
   if (!cfg.tile_url) return;
   const options = { maxZoom: 19, attribution: cfg.tile_attribution || "" };
-  const meta = await tileMeta(cfg);
+  const meta = tileMeta(cfg);
   if (meta) {
     const [west, south, east, north] = meta.bounds;
     Object.assign(options, { maxNativeZoom: meta.max_zoom, bounds: window.L.latLngBounds([south, west], [north, east]) });
@@ -33,7 +36,7 @@ export async function turfMap(container, turfs, onTurf, onDoor) {
   const L = window.L;
   const cfg = await mapConfig();
   const map = L.map(container, { zoomControl: true, attributionControl: Boolean(cfg.tile_url) });
-  await baseMap(map, cfg);
+  baseMap(map, cfg);
   map.setView([0, 0], 2); // SVG layers need a view before they are added
   const bounds = L.latLngBounds([]);
   for (const { turf, households } of turfs) {
@@ -69,7 +72,7 @@ export async function pickPoint(container, centre, labels) {
   const L = window.L;
   const cfg = await mapConfig();
   const map = L.map(container, { attributionControl: Boolean(cfg.tile_url) });
-  await baseMap(map, cfg);
+  baseMap(map, cfg);
   map.setView(centre ? [centre.lat, centre.lon] : [0, 0], centre ? 18 : 2);
   if (centre) L.circleMarker([centre.lat, centre.lon], { radius: 6, color: "#1d4ed8", interactive: false }).addTo(map); // the door
   let marker = null;

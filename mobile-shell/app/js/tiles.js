@@ -5,9 +5,10 @@
 // (sw.js) whether or not there is signal.  A turf that leaves the phone (its assignment
 // ended) takes its tiles with it; signing out drops them all.
 //
-// localStorage "bw.tiles" remembers the base map's meta (zooms, bounds: the map needs them
-// offline) and the size of every tile kept, so the line under the map says what is kept.
+// localStorage "bw.tiles" remembers the size of every tile kept, so the line under the map says
+// what is kept.  The base map's meta (zooms, bounds) comes with config.json.
 import { t, num } from "./i18n.js";
+import { session } from "./store.js";
 
 export const CACHE = "blockwalk-tiles"; // never versioned: an app update keeps the map
 const KEY = "bw.tiles";
@@ -33,21 +34,10 @@ function save(state) {
   localStorage.setItem(KEY, JSON.stringify(state));
 }
 
-// The base map's meta (format, zooms, bounds), fetched when online and kept for offline.
-export async function tileMeta(cfg) {
-  if (!cfg || !cfg.tile_url || !cfg.tile_url.startsWith("/tiles/")) return null;
-  try {
-    const response = await fetch("/tiles/meta.json", { cache: "no-store" });
-    if (response.ok) {
-      const meta = await response.json();
-      const state = saved();
-      if (JSON.stringify(state.meta) !== JSON.stringify(meta)) save({ ...state, meta });
-      return meta;
-    }
-  } catch (err) {
-    // offline: the meta kept from the last download
-  }
-  return saved().meta || null;
+// The base map's meta (format, zooms, bounds): in config.json (server/web/app_shell.py), which the
+// service worker keeps, so a map starts with no fetch before it, signal or not.
+export function tileMeta(cfg) {
+  return (cfg && cfg.tile_url && cfg.tile_meta) || null;
 }
 
 function lonToX(lon, z) {
@@ -115,7 +105,7 @@ export function keepTiles(cfg, turfs, campaign) {
 }
 
 async function download(cfg, turfs, limitMb) {
-  const meta = await tileMeta(cfg);
+  const meta = tileMeta(cfg);
   if (!meta) return update({ phase: "none" });
   const budget = limitMb * 1e6;
   const urls = tilesFor(turfs, meta);
@@ -141,7 +131,7 @@ async function download(cfg, turfs, limitMb) {
   }
   const missing = [];
   if (!over) for (const url of urls) if (!(url in sizes)) missing.push(url);
-  save({ ...state, meta, sizes, budget, full: over });
+  save({ ...state, sizes, budget, full: over });
   if (!budget) {
     for (const url of Object.keys(sizes)) await cache.delete(url);
     save({ ...saved(), sizes: {} });
@@ -154,11 +144,12 @@ async function download(cfg, turfs, limitMb) {
   update({ phase: "loading", done, total: urls.length });
   try {
     // In packs (POST /tiles/pack): on a slow network every request waits a round trip, so a pack of
-    // 64 tiles costs one instead of 64; the progress moves a pack at a time.
+    // 64 tiles costs one instead of 64; the progress moves a pack at a time.  A pack needs the
+    // sign-in (the token of the moment: a new sign-in's once the volunteer signs in again).
     for (let i = 0; i < missing.length && !full; i += PACK) {
       const batch = missing.slice(i, i + PACK);
       const response = await fetch("/tiles/pack", {
-        method: "POST", headers: { "Content-Type": "application/json" },
+        method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + session.token },
         body: JSON.stringify({ tiles: batch.map((url) => url.split(/[/.]/).slice(2, 5).map(Number)) }),
       });
       if (!response.ok) {
