@@ -11,6 +11,7 @@ from flask_smorest import abort
 
 from schemas.turfs import Household, HouseholdArgs, ImportReport
 from server.geo import geometry as geo
+from server.geo import households as household_lists
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, page, require_reader, require_writer
 from server.campaigns.documents import docs_of_type, turf_doc_id
@@ -57,12 +58,12 @@ def _view(doc: dict) -> dict:
             "turf": doc.get("turf"), "extra": doc.get("extra") or {}, "rev": doc["_rev"]}
 
 
-def _refuse(message: str, problems: list[geo.Problem] | None = None) -> None:
+def _refuse(message: str, problems: list[household_lists.Problem] | None = None) -> None:
     errors = {"problems": [_problem(p) for p in problems]} if problems else None
     abort(422, message=message, **({"errors": errors} if errors else {}))
 
 
-def _problem(p: geo.Problem) -> dict:
+def _problem(p: household_lists.Problem) -> dict:
     return {"where": p.where, "row": p.row, "field": p.field, "message": p.message}
 
 
@@ -86,21 +87,21 @@ def _read_upload() -> tuple[str, bytes]:
     abort(415, message="Send text/csv, application/geo+json, or a multipart/form-data upload in the field 'file'")
 
 
-def _parse(kind: str, data: bytes) -> tuple[list[geo.Household], list[geo.Problem]]:
+def _parse(kind: str, data: bytes) -> tuple[list[household_lists.Household], list[household_lists.Problem]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         _refuse(f"The file is not UTF-8 text (byte {exc.start})")
     if kind == "csv":
-        return geo.parse_households_csv(text)
+        return household_lists.parse_households_csv(text)
     try:
         obj = jsonutil.loads(text)  # orjson: nesting past its depth limit is an error, not a crash
     except ValueError as exc:
         _refuse(f"The file is not JSON: {exc}")
-    return geo.parse_households_geojson(obj)
+    return household_lists.parse_households_geojson(obj)
 
 
-def _duplicate(dup_of: str, household: geo.Household, kind: str, kept_row: int | None) -> dict:
+def _duplicate(dup_of: str, household: household_lists.Household, kind: str, kept_row: int | None) -> dict:
     return {"where": "line" if kind == "csv" else "feature", "row": household.source, "address": household.address,
             "unit": household.unit, "duplicate_of": dup_of, "duplicate_of_row": kept_row}
 
@@ -109,14 +110,14 @@ def import_households(store: DocumentStore, kind: str, data: bytes) -> dict:
     parsed, problems = _parse(kind, data)
     if problems and not parsed:
         _refuse("Nothing in the file could be imported", problems)
-    unique, in_file = geo.dedupe(parsed)
-    existing = {geo.address_key(_text(doc.get("address")), _text(doc.get("unit"))): doc["_id"]
+    unique, in_file = household_lists.dedupe(parsed)
+    existing = {household_lists.address_key(_text(doc.get("address")), _text(doc.get("unit"))): doc["_id"]
                 for doc in docs_of_type(store, "household:", "household")}
     duplicates = [_duplicate(existing.get(d.key) or household_id(d.key), d.household, kind, d.kept.source)
                   for d in in_file]
-    new: dict[str, geo.Household] = {}
+    new: dict[str, household_lists.Household] = {}
     for household in unique:
-        key = geo.address_key(household.address, household.unit)
+        key = household_lists.address_key(household.address, household.unit)
         if key in existing:
             duplicates.append(_duplicate(existing[key], household, kind, None))
         else:
