@@ -5,54 +5,35 @@ request, call the store and answer in CouchDB's shapes, because PouchDB and
 CouchDB clients read those.  ``docs/replication.md`` lists what is served and
 what is not.
 
-Paths are split from the raw request URI, not the decoded one, so a document
-id with an encoded ``/`` (``a%2Fb``) stays one id, and ``_local`` ids arrive
-URL-decoded as PouchDB expects.
+The request's path, parameters and body are read by ``replication.params``.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Callable, Iterator
-from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from server.replication import live
+from server.replication.params import PREFIX, Params, couch_error, json_response, read_object, segments
 from server.records import conflicts
 from server.access import auth
 from server.access import channels, reads, writes
 from server.access.roles import MEMBERS, UNFILTERED
 from server.services import services, store_of
 from sync import errors, jsonutil
-from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError, TooManyRequests
+from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError
 from sync.store import DocumentStore, Grants, bulk_get_error
 
 log = logging.getLogger("blockwalk.sync")  # streamed responses outlive the app context
 
-PREFIX = "/sync"
 bp = Blueprint("replication", __name__, url_prefix=PREFIX)
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"]
 CHANGES_PAGE = 1000
 MAX_LIMIT = 100_000
-
-
-# -- responses ------------------------------------------------------------------------
-
-
-def json_response(body: object, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(jsonutil.dumps(body), status=status, mimetype="application/json", headers=headers)
-
-
-def couch_error(exc: SyncError) -> Response:
-    headers = {}
-    if exc.status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="blockwalk"'
-    if isinstance(exc, TooManyRequests):
-        headers["Retry-After"] = str(exc.retry_after)
-    return json_response({"error": exc.error, "reason": exc.reason}, exc.status, headers)
 
 
 @bp.errorhandler(SyncError)
@@ -67,85 +48,6 @@ def _http_error(exc: HTTPException) -> Response:
     return json_response({"error": (exc.name or "error").lower().replace(" ", "_"), "reason": exc.description}, exc.code or 500)
 
 
-# -- request parsing --------------------------------------------------------------------
-
-
-def _segments() -> list[str]:
-    raw = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
-    if raw is None:
-        from urllib.parse import quote
-
-        raw = quote(request.path)
-    path = raw.split("?", 1)[0]
-    if "://" in path:  # an absolute URI in the request line
-        path = "/" + path.split("://", 1)[1].split("/", 1)[-1]
-    if not path.startswith(PREFIX):
-        raise NotFound("not_found")
-    rest = path[len(PREFIX):].strip("/")
-    try:  # the request line's bytes arrive as latin-1; an id is their UTF-8, percent-decoded
-        return [part if "%" not in part and part.isascii() else unquote_to_bytes(part.encode("latin-1")).decode("utf-8")
-                for part in rest.split("/")] if rest else []
-    except UnicodeError:
-        raise BadRequest("The path must be UTF-8 (percent-encoded)") from None
-
-
-def _body() -> object:
-    data = request.get_data(cache=False)
-    try:
-        return jsonutil.loads(data)
-    except jsonutil.JSONDecodeError:
-        raise BadRequest("Request body must be valid UTF-8 JSON") from None
-
-
-def _body_object() -> dict:
-    body = _body()
-    if not isinstance(body, dict):
-        raise BadRequest("Request body must be a JSON object")
-    return body
-
-
-class Params:
-    """Query parameters, checked against the ones an endpoint knows."""
-
-    def __init__(self, allowed: set[str]):
-        if not request.environ.get("QUERY_STRING"):
-            return  # most replication requests have none: nothing to parse
-        unknown = sorted(set(request.args) - allowed)
-        if unknown:
-            raise BadRequest(f"Unknown query parameter {', '.join(unknown)}; this endpoint takes {', '.join(sorted(allowed)) or 'none'}")
-
-    def bool(self, name: str, default: bool = False) -> bool:
-        value = request.args.get(name)
-        if value is None:
-            return default
-        if value in ("true", "false"):
-            return value == "true"
-        raise BadRequest(f"{name} must be true or false")
-
-    def int(self, name: str, default: int | None = None, maximum: int | None = None) -> int | None:
-        value = request.args.get(name)
-        if value is None:
-            return default
-        if not value.isascii() or not value.isdigit() or len(value) > 15:
-            raise BadRequest(f"{name} must be a non-negative integer")
-        number = int(value)
-        if maximum is not None and number > maximum:
-            raise BadRequest(f"{name} must be at most {maximum}")
-        return number
-
-    def json(self, name: str, default: object = None) -> object:
-        value = request.args.get(name)
-        if value is None:
-            return default
-        try:
-            return jsonutil.loads(value)
-        except jsonutil.JSONDecodeError:
-            raise BadRequest(f"{name} must be JSON") from None
-
-    def str(self, name: str, default: str | None = None) -> str | None:
-        return request.args.get(name, default)
-
-
 # -- dispatch ---------------------------------------------------------------------------
 
 
@@ -155,7 +57,7 @@ def dispatch(_rest: str = "") -> Response:
     if request.method == "OPTIONS":
         return Response(status=204)  # a CORS preflight; headers are added after the request
     g.user = auth.authenticate()
-    parts = _segments()
+    parts = segments()
     if not parts:
         return _only(("GET", "HEAD"), root)
     db_name, rest = parts[0], parts[1:]
@@ -305,7 +207,7 @@ def _database(db_name: str) -> Response:
         return json_response({"ok": True}, 201, {"Location": f"{PREFIX}/{db_name}"})
     if request.method == "POST":
         Params({"batch"})
-        (result,) = _checked_bulk_docs(_open(db_name), [_body_object()], True)
+        (result,) = _checked_bulk_docs(_open(db_name), [read_object()], True)
         if "error" in result:
             raise errors.from_result(result)
         return json_response(result, 201, {"ETag": f'"{result["rev"]}"'})
@@ -392,7 +294,7 @@ def _doc_ids_filter(params: Params) -> list[str] | None:
     if name != "_doc_ids":
         raise BadRequest(f"filter={name} is not supported; only _doc_ids (Blockwalk filters by channel itself)")
     if request.method == "POST":
-        ids = _body_object().get("doc_ids")
+        ids = read_object().get("doc_ids")
     else:
         ids = params.json("doc_ids")
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -431,7 +333,7 @@ def _longpoll(wait: live.Feed) -> Iterator[bytes]:
 
 def revs_diff(store: DocumentStore) -> Response:
     Params(set())
-    asked = _body_object()
+    asked = read_object()
     diff = store.revs_diff(asked)
     hidden = set(asked) - _visible(store, list(asked))
     for doc_id in hidden:  # a document the user may not see: as if it did not exist
@@ -443,7 +345,7 @@ def revs_diff(store: DocumentStore) -> Response:
 
 def bulk_docs(store: DocumentStore) -> Response:
     Params(set())
-    body = _body_object()
+    body = read_object()
     docs = body.get("docs")
     if not isinstance(docs, list):
         raise BadRequest("POST body must include a docs array")
@@ -482,7 +384,7 @@ def _as_forbidden(result: dict) -> dict:
 
 def bulk_get(store: DocumentStore) -> Response:
     params = Params({"revs", "latest", "attachments", "att_encoding_info"})
-    wanted = _body_object().get("docs")
+    wanted = read_object().get("docs")
     if not isinstance(wanted, list):
         raise BadRequest("POST body must include a docs array")
     for item in wanted:
@@ -505,7 +407,7 @@ def all_docs(store: DocumentStore) -> Response:
                      "descending", "conflicts", "inclusive_end", "update_seq"})
     keys = params.json("keys")
     if request.method == "POST":
-        keys = _body_object().get("keys")
+        keys = read_object().get("keys")
     key = params.json("key")
     if key is not None:
         keys = [key]
@@ -556,7 +458,7 @@ def document(store: DocumentStore, doc_id: str) -> Response:
         return _get_document(store, doc_id)
     if request.method == "PUT":
         params = Params({"new_edits", "rev", "batch"})
-        doc = _body_object()
+        doc = read_object()
         doc["_id"] = doc_id
         if params.str("rev") is not None:
             doc["_rev"] = params.str("rev")
@@ -620,7 +522,7 @@ def local_doc(store: DocumentStore, local_id: str) -> Response:
         return json_response({**store.get_local(key), "_id": local_id})
     if request.method == "PUT":
         Params({"rev", "batch"})
-        doc = _body_object()
+        doc = read_object()
         doc["_id"] = key
         return json_response({**store.put_local(doc), "id": local_id}, 201)
     if request.method == "DELETE":
