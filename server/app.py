@@ -13,6 +13,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from server import config as settings
 from server import services
 from server.access import privacy
+from server.access.accounts import Accounts
+from server.documents.write import Writes
+from server.people.export_log import ExportLog
+from server.reports.devices import DeviceReports
+from server.services import Services
+from server.stores import open_store
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +29,7 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     app.config.update(settings.load(environ, config))
     app.config["VERSION"] = _version()
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
-    learn_roster_forms(services.build(app).store)
+    learn_roster_forms(build_services(app).store)
 
     from server import api
     from server.web import cors
@@ -46,6 +52,29 @@ def create_app(config: Mapping[str, object] | None = None, environ: Mapping[str,
     # Every other error (an unknown path, a wrong method) has the REST API's one
     # shape, {code, status, message, errors?}: flask-smorest's handler, set up by api.init_app.
     return app
+
+
+def build_services(app: Flask) -> Services:
+    """The services of ``app`` from its settings (``app.config``); kept on the app."""
+    basemap = None
+    if app.config["BASEMAP"]:
+        from server.basemap.archive import ArchiveError, open_archive
+
+        try:
+            basemap = open_archive(str(app.config["BASEMAP"]))
+        except ArchiveError as exc:
+            raise settings.ConfigError(f"{settings.PREFIX}BASEMAP: {exc}") from None
+    store = open_store(settings.store_url(app.config), app.config)
+    found = Services(
+        store=store,
+        accounts=Accounts(store),
+        writes=Writes(app.config["MAX_ATTACHMENT_BYTES"], str(app.config["PHONE_REGION"])),
+        basemap=basemap,
+        open_export_log=lambda: ExportLog(store),
+        open_device_reports=lambda: DeviceReports(store),
+    )
+    app.extensions[services.KEY] = found
+    return found
 
 
 def learn_roster_forms(store) -> None:

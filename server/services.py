@@ -1,8 +1,10 @@
-"""The app's services, built in one place and found by type.
+"""The app's services, found by type.
 
-``create_app`` builds one :class:`Services` for each app (:func:`build`) and
-keeps it in ``app.extensions``; everything else asks :func:`services` for it,
-inside a request or with the app in hand.  Nothing else is kept in
+``create_app`` builds one :class:`Services` for each app (``server.app``,
+the one place that builds them) and keeps it in ``app.extensions``;
+everything else asks :func:`services` for it, inside a request or with the
+app in hand.  This module imports no other part of the server (the types it
+names are for type checkers): every layer may ask for its services.  Nothing else is kept in
 ``app.extensions`` by Blockwalk (flask-smorest keeps its own).
 
 * ``store``: the store server of every campaign (``server.stores``);
@@ -19,13 +21,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from flask import Flask, current_app
 
-from sync.store import StoreServer
-
-if TYPE_CHECKING:  # built in build(), imported there: every layer may ask for its services
+if TYPE_CHECKING:
+    from sync.store import StoreServer
     from server.access.accounts import Accounts
     from server.basemap.archive import MBTilesArchive, PMTilesArchive
     from server.documents.write import Writes
@@ -44,53 +45,25 @@ class Services:
     projections: dict[tuple[str, str], Any] = field(default_factory=dict)
     projections_lock: threading.Lock = field(default_factory=threading.Lock)
     incomplete_apps: dict[str, str | None] = field(default_factory=dict)  # blueprint -> what is missing (web.files)
-    _export_log: ExportLog | None = None
-    _device_reports: DeviceReports | None = None
+    open_export_log: Callable[[], ExportLog] | None = None
+    open_device_reports: Callable[[], DeviceReports] | None = None
+    _opened: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def export_log(self) -> ExportLog:
-        from server.people.export_log import ExportLog
-
-        with self._lock:
-            if self._export_log is None:
-                self._export_log = ExportLog(self.store)
-            return self._export_log
+        return self._once("export_log", self.open_export_log)
 
     @property
     def device_reports(self) -> DeviceReports:
-        from server.reports.devices import DeviceReports
+        return self._once("device_reports", self.open_device_reports)
 
+    def _once(self, name: str, open_: Callable[[], Any] | None) -> Any:
         with self._lock:
-            if self._device_reports is None:
-                self._device_reports = DeviceReports(self.store)
-            return self._device_reports
-
-
-def build(app: Flask) -> Services:
-    """The services of ``app`` from its settings (``app.config``); kept on the app."""
-    from server import config as settings
-    from server.access.accounts import Accounts
-    from server.documents.write import Writes
-    from server.stores import open_store
-
-    basemap = None
-    if app.config["BASEMAP"]:
-        from server.basemap.archive import ArchiveError, open_archive
-
-        try:
-            basemap = open_archive(str(app.config["BASEMAP"]))
-        except ArchiveError as exc:
-            raise settings.ConfigError(f"{settings.PREFIX}BASEMAP: {exc}") from None
-    store = open_store(settings.store_url(app.config), app.config)
-    found = Services(
-        store=store,
-        accounts=Accounts(store),
-        writes=Writes(app.config["MAX_ATTACHMENT_BYTES"], str(app.config["PHONE_REGION"])),
-        basemap=basemap,
-    )
-    app.extensions[KEY] = found
-    return found
+            if name not in self._opened:
+                assert open_ is not None, f"no {name} in these services"
+                self._opened[name] = open_()
+            return self._opened[name]
 
 
 def services(app: Flask | None = None) -> Services:
