@@ -56,7 +56,7 @@ import httpx  # noqa: E402
 from forms.templates import DRIVES, published  # noqa: E402
 from server.access.channels import assignment_id, route  # noqa: E402
 from sync.couchdb_store import CouchDBServer  # noqa: E402
-from sync.sqlite_store import SQLiteServer  # noqa: E402
+from sync.sqlite import SQLiteServer  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer  # noqa: E402
 
 CLIENT = ROOT / "bench" / "pull_client.mjs"

@@ -384,7 +384,7 @@ def _sqlite_path(config: dict) -> str:
 @_guarded
 def backup(dest: str, store: str | None) -> None:
     """Copy the SQLite store, every database of it, to DEST while the server runs."""
-    from sync.sqlite_store import SQLiteServer
+    from sync.sqlite import SQLiteServer
 
     config = _config(STORE=store)
     _sqlite_path(config)
@@ -408,7 +408,7 @@ def restore(backup_file: str, yes: bool, store: str | None) -> None:
     """Replace the SQLite store by BACKUP (stop the server first)."""
     from pathlib import Path
 
-    from sync.sqlite_store import SQLiteServer
+    from sync.sqlite import SQLiteServer
 
     config = _config(STORE=store)
     path = _sqlite_path(config)
