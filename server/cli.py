@@ -126,7 +126,7 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
     _catch_up_in_background(app)
     # A stop (SIGTERM, as from systemd or docker, or Ctrl-C) ends server.run (the front handles
     # both signals in its loop), then the store closes: the CouchDB store writes the checkpoints
-    # still waiting for CouchDB (sync.couchdb_checkpoints).
+    # still waiting for CouchDB (sync.couchdb.checkpoints).
     try:
         server.run()
     except KeyboardInterrupt:  # a Ctrl-C before the loop was running

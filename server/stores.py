@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Mapping
 from urllib.parse import unquote, urlsplit
 
-from sync.couchdb_store import CouchDBServer
+from sync.couchdb.store import CouchDBServer
 from sync.errors import BadRequest
 from sync.sqlite import SQLiteServer
 from server.access.channels import route

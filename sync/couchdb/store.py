@@ -34,17 +34,17 @@ from urllib.parse import quote
 from sync import attachments as atts
 from sync import channels as positions
 from sync import errors, jsonutil, update
-from sync.couchdb_checkpoints import Checkpoints
-from sync.couchdb_channels import WORKER_PREFIX, CatchUps, ChannelIndex, Follower
-from sync.couchdb_watch import ChangeWatcher
-from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
+from sync.couchdb.checkpoints import Checkpoints
+from sync.couchdb.channel_index import WORKER_PREFIX, CatchUps, ChannelIndex, Follower
+from sync.couchdb.watch import ChangeWatcher
+from sync.couchdb.http import ConnectionPool, Response, raise_for, winner_key
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import (Attachment, ChangesPage, DbInfo, Grants, PutFromBulkDocs, Resolver, Router, StoreLimits,
                         hidden_result, resolve_after)
 
 
 RETRY_DELAYS = (0.1, 0.3, 0.9)
-INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb_channels)
+INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb.channel_index)
 # since: 0, now, an integer (pouchdb-server), or CouchDB 3's "<n>-<opaque base64url>".
 _SINCE = re.compile(r"[0-9]{1,18}|[0-9]{1,18}-[A-Za-z0-9_-]{1,4096}")
 
@@ -65,7 +65,7 @@ class CouchDBServer:
         update.check_db_name(prefix)
         self.prefix = prefix
         self.limits = limits or StoreLimits()
-        self.router = router  # applied by the channel index (sync.couchdb_channels)
+        self.router = router  # applied by the channel index (sync.couchdb.channel_index)
         self.index_markers: dict[str, tuple[object, str | None]] = {}
         self.index_lock = threading.Lock()
         # The channels of documents a pull just listed, at the marker they were read at (a cache).
@@ -78,13 +78,13 @@ class CouchDBServer:
         self._catch_ups: dict[str, CatchUps] = {}
         self.followers: dict[str, Follower] = {}
         self._closed = False
-        # Reads of several channels at once (sync.couchdb_channels); each worker keeps its own connection.
+        # Reads of several channels at once (sync.couchdb.channel_index); each worker keeps its own connection.
         self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=WORKER_PREFIX)
         self.http = ConnectionPool(url, auth=auth, timeout=timeout)
         self._known: set[str] = set()
         # Each database's info as last read, with when (CouchDBStore.info with max_age).
         self.infos: dict[str, tuple[float, DbInfo]] = {}
-        # Checkpoints (_local documents) as this process last wrote them (sync.couchdb_checkpoints).
+        # Checkpoints (_local documents) as this process last wrote them (sync.couchdb.checkpoints).
         self.checkpoints = Checkpoints()
         self._lock = threading.Lock()
         self._uuid: str | None = None
@@ -214,7 +214,7 @@ class CouchDBServer:
         self._listeners.append(listener)
 
     def watch(self, name: str) -> None:
-        """Follow campaign ``name``'s changes feed (one watcher a process, sync.couchdb_watch), if not yet."""
+        """Follow campaign ``name``'s changes feed (one watcher a process, sync.couchdb.watch), if not yet."""
         couch = self._couch_name(name)
         watcher = self.watchers.get(couch)
         if watcher is not None:
@@ -704,7 +704,7 @@ class CouchDBStore(PutFromBulkDocs):
         return "/_local/" + quote(local_id[len(update.LOCAL_PREFIX):], safe="")
 
     def get_local(self, local_id: str) -> dict:
-        """The checkpoint as this process last wrote it, else as CouchDB holds it (``sync.couchdb_checkpoints``)."""
+        """The checkpoint as this process last wrote it, else as CouchDB holds it (``sync.couchdb.checkpoints``)."""
         kept = self.server.checkpoints.get((self.couch, local_id))
         if kept is not None:
             return kept

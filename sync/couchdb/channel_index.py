@@ -52,11 +52,11 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
 from sync import channels, errors, jsonutil
-from sync.couchdb_http import raise_for, winner_key
+from sync.couchdb.http import raise_for, winner_key
 from sync.store import ChangesPage, Grants
 
 if TYPE_CHECKING:
-    from sync.couchdb_store import CouchDBStore
+    from sync.couchdb.store import CouchDBStore
 
 log = logging.getLogger(__name__)
 MARKER = "/_local/channel-index"
