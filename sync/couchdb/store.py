@@ -27,7 +27,6 @@ import re
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Literal
 from urllib.parse import quote
 
@@ -35,15 +34,14 @@ from sync import attachments as atts
 from sync import channels as positions
 from sync import errors, jsonutil, update
 from sync.couchdb.checkpoints import Checkpoints
-from sync.couchdb.channel_index import WORKER_PREFIX, CatchUps, ChannelIndex, Follower
+from sync.couchdb.channel_index import ChannelIndex, IndexState
 from sync.couchdb.watch import ChangeWatcher
-from sync.couchdb.http import ConnectionPool, Response, raise_for, winner_key
+from sync.couchdb.http import ConnectionPool, Response, raise_for, winner_key, with_retries
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import (Attachment, ChangesPage, DbInfo, Grants, PutFromBulkDocs, Resolver, Router, StoreLimits,
                         hidden_result, resolve_after)
 
 
-RETRY_DELAYS = (0.1, 0.3, 0.9)
 INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb.channel_index)
 # since: 0, now, an integer (pouchdb-server), or CouchDB 3's "<n>-<opaque base64url>".
 _SINCE = re.compile(r"[0-9]{1,18}|[0-9]{1,18}-[A-Za-z0-9_-]{1,4096}")
@@ -66,20 +64,9 @@ class CouchDBServer:
         self.prefix = prefix
         self.limits = limits or StoreLimits()
         self.router = router  # applied by the channel index (sync.couchdb.channel_index)
-        self.index_markers: dict[str, tuple[object, str | None]] = {}
-        self.index_lock = threading.Lock()
-        # The channels of documents a pull just listed, at the marker they were read at (a cache).
-        self.index_routes: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
-        # Answers of channels read, at the marker they were read at (a cache: ChannelIndex._read).
-        self.index_windows: dict[str, tuple[tuple, dict[tuple, list]]] = {}
-        # The channels readers were granted (sync.store.Grants), at the marker they were read at (a cache).
-        self.index_grants: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
-        # Per campaign: its catch-ups in this process (one at a time, shared), and its background follower.
-        self._catch_ups: dict[str, CatchUps] = {}
-        self.followers: dict[str, Follower] = {}
+        # This process's state of the campaigns' channel indexes: markers, caches, catch-ups, followers, workers.
+        self.index = IndexState()
         self._closed = False
-        # Reads of several channels at once (sync.couchdb.channel_index); each worker keeps its own connection.
-        self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=WORKER_PREFIX)
         self.http = ConnectionPool(url, auth=auth, timeout=timeout)
         self._known: set[str] = set()
         # Each database's info as last read, with when (CouchDBStore.info with max_age).
@@ -92,27 +79,13 @@ class CouchDBServer:
         # Live feeds (server.live): listeners of changes, and one change watcher a watched campaign.
         self._listeners: list[Callable[[str, set[str] | None], None]] = []
         self.watchers: dict[str, ChangeWatcher] = {}
+        self._watchers_lock = threading.Lock()
 
     # -- HTTP with retries ----------------------------------------------------------------
 
     def request(self, method: str, path: str, *, retry: bool, **kwargs) -> Response:
-        delays = RETRY_DELAYS if retry else ()
-        attempt = 0
-        while True:
-            try:
-                response = self.http.request(method, path, **kwargs)
-            except TimeoutError:
-                failure = "did not answer in time"
-            except (OSError, http.client.HTTPException) as exc:
-                failure = f"cannot be reached ({type(exc).__name__})"
-            else:
-                if response.status_code < 500:
-                    return response
-                failure = f"answered {response.status_code}"
-            if attempt >= len(delays):
-                raise StoreUnavailable(f"The document store (CouchDB) {failure}; try again shortly")
-            time.sleep(delays[attempt])
-            attempt += 1
+        """One request to CouchDB (``sync.couchdb.http.Requester``), retried with backoff when ``retry``."""
+        return with_retries(self.http.request, method, path, retry=retry, **kwargs)
 
     @property
     def uuid(self) -> str:  # type: ignore[override]
@@ -185,28 +158,6 @@ class CouchDBServer:
                 self._known.add(couch)
         return CouchDBStore(self, couch, "_" + name)
 
-    def catch_ups(self, couch: str) -> CatchUps:
-        """The catch-ups of the channel index of ``couch`` in this process."""
-        with self.index_lock:
-            return self._catch_ups.setdefault(couch, CatchUps())
-
-    def follow(self, couch: str, make: Callable[[], Follower]) -> None:
-        """Start a follower of the channel index of ``couch`` unless this process has one."""
-        follower = self.followers.get(couch)
-        if follower is not None:
-            follower.read_at = time.monotonic()
-            return
-        with self.index_lock:
-            if couch in self.followers or self._closed:
-                return
-            follower = self.followers[couch] = make()
-        follower.start()
-
-    def unfollow(self, couch: str, follower: Follower) -> None:
-        with self.index_lock:
-            if self.followers.get(couch) is follower:
-                del self.followers[couch]
-
     # -- change notifications (live feeds) -------------------------------------------------
 
     def add_listener(self, listener: Callable[[str, set[str] | None], None]) -> None:
@@ -230,14 +181,14 @@ class CouchDBServer:
                 since = response.json().get("update_seq", "now")
         except StoreUnavailable:
             pass
-        with self.index_lock:
+        with self._watchers_lock:
             if couch in self.watchers or self._closed:
                 return
             watcher = self.watchers[couch] = ChangeWatcher(self, couch, name, self._notify, self.router, since)
         watcher.start()
 
     def unwatch(self, couch: str, watcher: ChangeWatcher) -> None:
-        with self.index_lock:
+        with self._watchers_lock:
             if self.watchers.get(couch) is watcher:
                 del self.watchers[couch]
 
@@ -249,13 +200,13 @@ class CouchDBServer:
                 pass
 
     def close(self) -> None:
-        with self.index_lock:
+        with self._watchers_lock:
             self._closed = True
-            followers = list(self.followers.values()) + list(self.watchers.values())
-        for follower in followers:
-            follower.stop()
+            watchers = list(self.watchers.values())
+        self.index.close()
+        for watcher in watchers:
+            watcher.stop()
         self.checkpoints.close()
-        self.workers.shutdown(wait=False)
         self.http.close()
 
 
@@ -630,7 +581,7 @@ class CouchDBStore(PutFromBulkDocs):
     def _index(self) -> ChannelIndex:
         if self.server.router is None:
             raise NotServed("This CouchDB store routes no documents to channels")
-        return ChannelIndex(self, self.server.router)
+        return ChannelIndex(self, self.couch, self.server, self.server.index, self.server.router)
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
         return self._index().lookup(list(doc_ids))

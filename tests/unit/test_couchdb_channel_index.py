@@ -206,12 +206,12 @@ def test_a_follower_left_unread_stops_and_the_next_read_starts_another(two_proce
     monkeypatch.setattr(channel_index, "FOLLOW_IDLE", 0.5)
     monkeypatch.setattr(channel_index, "FOLLOW_WAIT", 0.2)
     _read_all(one, {"turf:1"})
-    first = one.server.followers[one.couch]
+    first = one.server.index.followers[one.couch]
     first.thread.join(30)
-    assert not first.thread.is_alive() and one.couch not in one.server.followers
+    assert not first.thread.is_alive() and one.couch not in one.server.index.followers
     one.put({"_id": "h1", "ch": ["turf:1"]})
     assert [r["id"] for r in _read_all(one, {"turf:1"})[0]] == ["h1"]  # the read caught up itself
-    assert one.server.followers[one.couch] is not first
+    assert one.server.index.followers[one.couch] is not first
 
 
 def _rev(doc_id, pos, hashes, **body):
