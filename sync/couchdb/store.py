@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from sync import attachments as atts
 from sync import channels as positions
-from sync import errors, jsonutil, update
+from sync import errors, jsonutil, names, update
 from sync.couchdb.checkpoints import Checkpoints
 from sync.couchdb.channel_index import ChannelIndex, IndexState
 from sync.couchdb.watch import ChangeWatcher
@@ -60,7 +60,7 @@ class CouchDBServer:
         timeout: float = 30.0,
         router: Router | None = None,
     ):
-        update.check_db_name(prefix)
+        names.check_db_name(prefix)
         self.prefix = prefix
         self.limits = limits or StoreLimits()
         self.router = router  # applied by the channel index (sync.couchdb.channel_index)
@@ -114,7 +114,7 @@ class CouchDBServer:
         return f"{self.prefix}-{name}"
 
     def create_db(self, name: str) -> "CouchDBStore":
-        update.check_db_name(name)
+        names.check_db_name(name)
         if INDEX_MARK in name:
             raise BadRequest(f"Name: {name!r}. The character $ is kept for Blockwalk's channel index databases")
         couch = self._couch_name(name)
@@ -131,7 +131,7 @@ class CouchDBServer:
     def open_db(self, name: str) -> "CouchDBStore":
         couch = self._couch_name(name)
         if couch not in self._known:
-            if not update.is_db_name(name) or INDEX_MARK in name:
+            if not names.is_db_name(name) or INDEX_MARK in name:
                 raise NotFound("Database does not exist.")
             response = self.request("HEAD", f"/{couch}", retry=True)
             if response.status_code == 404:
@@ -148,7 +148,7 @@ class CouchDBServer:
         return sorted(name[len(start):] for name in response.json() if name.startswith(start) and INDEX_MARK not in name)
 
     def system_db(self, name: str) -> "CouchDBStore":
-        update.check_db_name(name)
+        names.check_db_name(name)
         couch = f"{self.prefix}_{name}"
         if couch not in self._known:
             response = self.request("PUT", f"/{couch}", retry=True)
@@ -211,8 +211,8 @@ class CouchDBServer:
 
 
 def _doc_path(doc_id: str) -> str:
-    if doc_id.startswith(update.DESIGN_PREFIX):
-        return update.DESIGN_PREFIX + quote(doc_id[len(update.DESIGN_PREFIX):], safe="")
+    if doc_id.startswith(names.DESIGN_PREFIX):
+        return names.DESIGN_PREFIX + quote(doc_id[len(names.DESIGN_PREFIX):], safe="")
     return quote(doc_id, safe="")
 
 
@@ -259,7 +259,7 @@ class CouchDBStore(PutFromBulkDocs):
         outgoing: list[tuple[int, dict]] = []
         for i, doc in enumerate(docs):
             try:
-                if isinstance(doc, dict) and isinstance(doc.get("_id"), str) and doc["_id"].startswith(update.LOCAL_PREFIX):
+                if isinstance(doc, dict) and isinstance(doc.get("_id"), str) and doc["_id"].startswith(names.LOCAL_PREFIX):
                     results[i] = self.put_local(doc)
                     continue
                 outgoing.append((i, self._checked(doc, new_edits)))
@@ -342,7 +342,7 @@ class CouchDBStore(PutFromBulkDocs):
         if new_edits:
             update.check_doc_id(doc.get("_id"))
             if doc.get("_rev") is not None:
-                update.parse_rev_or_400(doc["_rev"], doc["_id"])
+                names.parse_rev_or_400(doc["_rev"], doc["_id"])
             body = {k: v for k, v in prepared.items() if k != "_attachments"}
             doc = self._with_parent_stubs(doc)
         else:
@@ -414,7 +414,7 @@ class CouchDBStore(PutFromBulkDocs):
     ) -> dict:
         params = {"revs": _flag(revs), "attachments": _flag(attachments)}
         if rev is not None:
-            update.parse_rev_or_400(rev, doc_id)
+            names.parse_rev_or_400(rev, doc_id)
             params["rev"] = rev
         response = self._request("GET", "/" + _doc_path(doc_id), params=params)
         if response.status_code == 404 and rev is None and self.open_revs(doc_id, "all"):
@@ -477,7 +477,7 @@ class CouchDBStore(PutFromBulkDocs):
         out: list[dict] = []
         seen: set[str] = set()
         for rev in revs:
-            pos, rev_hash = update.parse_rev_or_400(rev, doc_id)
+            pos, rev_hash = names.parse_rev_or_400(rev, doc_id)
             found = [leaf for leaf in leaves if _descends(leaf, pos, rev_hash)]
             if not found:
                 out.append({"missing": rev})
@@ -650,9 +650,9 @@ class CouchDBStore(PutFromBulkDocs):
     # -- _local documents ------------------------------------------------------------------
 
     def _local_path(self, local_id: object) -> str:
-        update.check_local_id(local_id)
+        names.check_local_id(local_id)
         assert isinstance(local_id, str)
-        return "/_local/" + quote(local_id[len(update.LOCAL_PREFIX):], safe="")
+        return "/_local/" + quote(local_id[len(names.LOCAL_PREFIX):], safe="")
 
     def get_local(self, local_id: str) -> dict:
         """The checkpoint as this process last wrote it, else as CouchDB holds it (``sync.couchdb.checkpoints``)."""

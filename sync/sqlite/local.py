@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from sync import jsonutil, update
+from sync import jsonutil, names, update
 from sync.errors import BadRequest, Conflict, NotFound
 from sync.sqlite.base import StoreBase
 
@@ -13,7 +13,7 @@ class LocalDocs(StoreBase):
     """``get_local``, ``put_local``, ``delete_local``: a counter for a revision, no tree."""
 
     def get_local(self, local_id: str) -> dict:
-        local_id = update.check_local_id(local_id)
+        local_id = names.check_local_id(local_id)
         row = self._conn().execute(
             "SELECT rev, body FROM local_docs WHERE db = ? AND id = ?", (self.db, local_id)
         ).fetchone()
@@ -26,7 +26,7 @@ class LocalDocs(StoreBase):
     def put_local(self, doc: dict) -> dict:
         if not isinstance(doc, dict):
             raise BadRequest("Document must be a JSON object")
-        local_id = update.check_local_id(doc.get("_id"))
+        local_id = names.check_local_id(doc.get("_id"))
         body = {k: v for k, v in doc.items() if k not in ("_id", "_rev")}
         if body.get("_deleted") is True:
             return self.delete_local(local_id, doc.get("_rev"))
@@ -46,7 +46,7 @@ class LocalDocs(StoreBase):
         return {"ok": True, "id": local_id, "rev": f"0-{new}"}
 
     def delete_local(self, local_id: str, rev: str | None) -> dict:
-        local_id = update.check_local_id(local_id)
+        local_id = names.check_local_id(local_id)
         with self.server.transaction() as conn:
             current = self._local_rev(conn, local_id)
             if current is None:

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Iterable, Literal
 
 from sync import attachments as atts
-from sync import jsonutil, revtree, update
+from sync import jsonutil, names, revtree
 from sync.errors import BadRequest, NotFound, SyncError
 from sync.revid import InvalidRev, parse_rev
 from sync.sqlite.base import StoreBase
@@ -70,7 +70,7 @@ class Reads(StoreBase):
             path = leaf.path
             rev = leaf.rev_id
         else:
-            pos, rev_hash = update.parse_rev_or_400(rev, doc_id)
+            pos, rev_hash = names.parse_rev_or_400(rev, doc_id)
             found = revtree.find(tree, pos, rev_hash)
             if found is None:
                 raise NotFound("missing", doc_id)

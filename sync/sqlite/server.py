@@ -18,7 +18,7 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from sync import update
+from sync import names
 from sync.errors import InsufficientStorage, NotFound, PreconditionFailed, StoreUnavailable
 from sync.sqlite import schema
 from sync.sqlite.store import SQLiteStore
@@ -150,7 +150,7 @@ class SQLiteServer:
         return conn
 
     def create_db(self, name: str) -> SQLiteStore:
-        update.check_db_name(name)
+        names.check_db_name(name)
         try:
             with self.transaction() as conn:
                 conn.execute("INSERT INTO dbs (name) VALUES (?)", (name,))
@@ -172,7 +172,7 @@ class SQLiteServer:
         return [r[0] for r in self.connection().execute("SELECT name FROM dbs WHERE name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")]
 
     def system_db(self, name: str) -> SQLiteStore:
-        internal = update.system_db_name(name)
+        internal = names.system_db_name(name)
         if self.connection().execute("SELECT 1 FROM dbs WHERE name = ?", (internal,)).fetchone() is None:
             with self.transaction() as conn:  # written once: a read-only disk still serves the rest
                 conn.execute("INSERT OR IGNORE INTO dbs (name) VALUES (?)", (internal,))

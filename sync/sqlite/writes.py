@@ -7,7 +7,7 @@ import sqlite3
 import uuid
 
 from sync import attachments as atts
-from sync import jsonutil, revtree, update
+from sync import jsonutil, names, revtree, update
 from sync.errors import BadRequest, MissingStub, SyncError
 from sync.revid import parse_rev
 from sync.sqlite.base import Before, StoreBase
@@ -42,7 +42,7 @@ class Writes(StoreBase):
         results: list[dict | None] = [None] * len(docs)
         regular: list[tuple[int, dict]] = []
         for i, doc in enumerate(docs):
-            if isinstance(doc, dict) and isinstance(doc.get("_id"), str) and doc["_id"].startswith(update.LOCAL_PREFIX):
+            if isinstance(doc, dict) and isinstance(doc.get("_id"), str) and doc["_id"].startswith(names.LOCAL_PREFIX):
                 results[i] = self._put_local_result(doc)
             elif isinstance(doc, dict) and new_edits and "_id" not in doc:
                 regular.append((i, {**doc, "_id": uuid.uuid4().hex}))
