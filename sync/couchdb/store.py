@@ -39,7 +39,7 @@ from sync.couchdb.watch import ChangeWatcher
 from sync.couchdb.http import ConnectionPool, Response, raise_for, winner_key, with_retries
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import (Attachment, ChangesPage, DbInfo, Grants, PutFromBulkDocs, Resolver, Router, StoreLimits,
-                        hidden_result, resolve_after)
+                        check_limit, check_revs_diff, hidden_result, resolve_after)
 
 
 INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb.channel_index)
@@ -533,11 +533,7 @@ class CouchDBStore(PutFromBulkDocs):
         return matched
 
     def revs_diff(self, revs: dict[str, list[str]]) -> dict[str, dict]:
-        if not isinstance(revs, dict):
-            raise BadRequest("Request body must be a JSON object of {id: [revs]}")
-        for doc_id, asked in revs.items():
-            if not isinstance(asked, list) or not all(isinstance(r, str) for r in asked):
-                raise BadRequest(f"revs_diff: the revisions of {doc_id!r} must be a list of strings")
+        check_revs_diff(revs)
         if not revs:
             return {}
         return self._json("POST", "/_revs_diff", content=jsonutil.dumps(revs))
@@ -569,8 +565,7 @@ class CouchDBStore(PutFromBulkDocs):
         return ChangesPage(body["results"], body["last_seq"])
 
     def _changes_params(self, since: object, limit: int | None, style: str, include_docs: bool) -> dict:
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-            raise BadRequest("limit must be a non-negative integer")
+        check_limit(limit)
         if style not in ("main_only", "all_docs"):
             raise BadRequest("style must be main_only or all_docs")
         params = {"since": _since(since), "style": style, "include_docs": _flag(include_docs)}

@@ -11,7 +11,7 @@ from sync import jsonutil, revtree
 from sync.errors import BadRequest
 from sync.sqlite.base import StoreBase
 from sync.sqlite.schema import in_chunks, in_list
-from sync.store import ChangesPage, Grants
+from sync.store import ChangesPage, Grants, check_limit
 
 
 class Changes(StoreBase):
@@ -31,8 +31,7 @@ class Changes(StoreBase):
             return self._channel_changes(since, self.granted(channels), limit, style, include_docs, doc_ids)
         conn = self._conn()
         since_seq = self._parse_since(conn, since)
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise BadRequest("limit must be a non-negative integer")
+        check_limit(limit)
         if style not in ("main_only", "all_docs"):
             raise BadRequest("style must be main_only or all_docs")
         columns = "d.seq, d.id, d.winner, d.deleted, d.tree"
@@ -67,8 +66,7 @@ class Changes(StoreBase):
     def _channel_changes(self, since: object, wanted: set[str], limit: int | None, style: str,
                          include_docs: bool, doc_ids: Iterable[str] | None) -> ChangesPage:
         """The changes of some channels only: the cost follows what they hold, not the database."""
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise BadRequest("limit must be a non-negative integer")
+        check_limit(limit)
         conn = self._conn()
         vector = channels.decode(since, lambda plain: self._parse_since(conn, plain))
         ids = None if doc_ids is None else set(doc_ids)

@@ -7,11 +7,11 @@ from typing import Iterable, Literal
 
 from sync import attachments as atts
 from sync import jsonutil, names, revtree
-from sync.errors import BadRequest, NotFound, SyncError
+from sync.errors import NotFound, SyncError
 from sync.revid import InvalidRev, parse_rev
 from sync.sqlite.base import StoreBase
 from sync.sqlite.schema import in_chunks
-from sync.store import Attachment, Grants, bulk_get_error, bulk_get_result, hidden_result
+from sync.store import Attachment, Grants, bulk_get_error, bulk_get_result, check_revs_diff, hidden_result
 
 # Stored bodies (JSON bytes) by (doc id, rev), read in one query with the trees they belong to.
 _Bodies = dict[tuple[str, str], bytes]
@@ -213,8 +213,7 @@ class Reads(StoreBase):
         return [revtree.Leaf(pos, rev_hash, found[0].deleted, found[1])]
 
     def revs_diff(self, revs: dict[str, list[str]]) -> dict[str, dict]:
-        if not isinstance(revs, dict):
-            raise BadRequest("Request body must be a JSON object of {id: [revs]}")
+        check_revs_diff(revs)
         conn = self._conn()
         out: dict[str, dict] = {}
         conn.execute("BEGIN")
@@ -223,8 +222,6 @@ class Reads(StoreBase):
         finally:
             conn.execute("COMMIT")
         for doc_id, asked in revs.items():
-            if not isinstance(asked, list) or not all(isinstance(r, str) for r in asked):
-                raise BadRequest(f"revs_diff: the revisions of {doc_id!r} must be a list of strings")
             tree = trees.get(doc_id, revtree.EMPTY)
             missing = revtree.find_missing(tree, asked)
             if not missing:
