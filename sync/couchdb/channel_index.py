@@ -281,7 +281,7 @@ class ChannelIndex:
             self._write(self.routes, route_copies)
 
     def _each(self, fn, items: list) -> list:
-        """``fn`` on every item, several at once on the server's workers (never from a worker)."""
+        """``fn`` on every item, several at once on the workers of ``state`` (never from a worker)."""
         if len(items) < 2 or threading.current_thread().name.startswith(WORKER_PREFIX):
             return [fn(item) for item in items]
         return list(self.state.workers.map(fn, items))
