@@ -57,6 +57,7 @@ from forms.templates import DRIVES, published  # noqa: E402
 from server.records import conflicts  # noqa: E402
 from server.access.accounts import Accounts  # noqa: E402
 from server.app import create_app  # noqa: E402
+from server.records.conflicts import RECORD_FIELDS  # noqa: E402
 from sync.stamps import Clock, stamp_edit  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer, PouchPeer  # noqa: E402
 from server.services import services  # noqa: E402
@@ -77,13 +78,13 @@ def leaves(count: int) -> tuple[list[dict], list[dict]]:
     clock_a, clock_b = Clock(), Clock()
     for n in range(count):
         body = {"_id": f"record:{n:06d}", **copy.deepcopy(VISIT)}
-        root = stamp_edit(None, body, device="phone-a", user="ana", clock=clock_a, now_ms=T + n)
+        root = stamp_edit(None, body, device="phone-a", user="ana", clock=clock_a, now_ms=T + n, layout=RECORD_FIELDS)
         a = copy.deepcopy(root)
         a["answers"].update(door_language="es", flyer_left="no")
-        a = stamp_edit(root, a, device="phone-a", user="ana", clock=clock_a, now_ms=T + n + 1000)
+        a = stamp_edit(root, a, device="phone-a", user="ana", clock=clock_a, now_ms=T + n + 1000, layout=RECORD_FIELDS)
         b = copy.deepcopy(root)
         b["answers"].update(door_language="pl", concerns="street lights; dogs")
-        b = stamp_edit(root, b, device="phone-b", user="ben", clock=clock_b, now_ms=T + n + 2000)
+        b = stamp_edit(root, b, device="phone-b", user="ben", clock=clock_b, now_ms=T + n + 2000, layout=RECORD_FIELDS)
         h0, ha, hb = f"{n:032x}", f"a{n:031x}", f"b{n:031x}"
         first.append({**root, "_rev": f"1-{h0}", "_revisions": {"start": 1, "ids": [h0]}})
         first.append({**a, "_rev": f"2-{ha}", "_revisions": {"start": 2, "ids": [ha, h0]}})

@@ -110,7 +110,7 @@ def documents(count: int, rng: random.Random):
 
 
 def fill(folder: str, count: int) -> tuple[float, int]:
-    from sync.sqlite_store import SQLiteServer
+    from sync.sqlite import SQLiteServer
 
     server = SQLiteServer(os.path.join(folder, "bench.db"), synchronous="NORMAL")
     db = server.create_db("bench")
@@ -137,7 +137,7 @@ def build_index(folder: str) -> tuple[float, int]:
     from server import projection  # noqa: F401
     from server.geo import asset_index  # noqa: F401 (registers the kind)
     from server import config as settings
-    from sync.sqlite_store import SQLiteServer
+    from sync.sqlite import SQLiteServer
 
     cfg = settings.load({}, config(folder))
     server = SQLiteServer(os.path.join(folder, "bench.db"), synchronous="NORMAL")

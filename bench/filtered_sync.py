@@ -9,7 +9,7 @@ pulls.  On the SQLite store the server's own indexes (asset map, visits)
 are built before it starts, timed apart, as a running server keeps them
 (``blockwalk serve`` would otherwise spend its first minute building them
 from the whole campaign, beside the pulls).  On the CouchDB store the fill
-is followed by building its channel index (``sync.couchdb_channels``) as
+is followed by building its channel index (``sync.couchdb.channel_index``) as
 ``blockwalk db index`` does, timed apart (a push pays nothing for the
 index: a server copies in the background), and the server's own indexes,
 as on SQLite.  In the same run: the same pull
@@ -56,8 +56,8 @@ import httpx  # noqa: E402
 from forms.templates import DRIVES, published  # noqa: E402
 from server.access.channels import assignment_id, route  # noqa: E402
 from server.services import services
-from sync.couchdb_store import CouchDBServer  # noqa: E402
-from sync.sqlite_store import SQLiteServer  # noqa: E402
+from sync.couchdb.store import CouchDBServer  # noqa: E402
+from sync.sqlite import SQLiteServer  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer  # noqa: E402
 
 CLIENT = ROOT / "bench" / "pull_client.mjs"

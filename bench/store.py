@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import orjson  # noqa: E402
 from records import records  # noqa: E402
 
-from sync.sqlite_store import SQLiteServer  # noqa: E402
+from sync.sqlite import SQLiteServer  # noqa: E402
 
 BATCH = 100
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Mapping
 from urllib.parse import unquote, urlsplit
 
-from sync.couchdb_store import CouchDBServer
+from sync.couchdb.store import CouchDBServer
 from sync.errors import BadRequest
-from sync.sqlite_store import SQLiteServer
+from sync.sqlite import SQLiteServer
 from server.access.channels import route
 from sync.store import Router, StoreLimits, StoreServer
 

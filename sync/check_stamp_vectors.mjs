@@ -22,6 +22,8 @@ try {
   process.exit(2);
 }
 const vectors = Array.isArray(data) ? data : data.vectors;
+// Where the documents of the vectors keep their fields (sync.stamps.FieldLayout.to_json()).
+const layout = (!Array.isArray(data) && data.layout) || { groups: [] };
 
 // Key order matters too: a stamped document must come out byte for byte as Python writes it.
 const exact = (a, b) => same(a, b) && JSON.stringify(a) === JSON.stringify(b);
@@ -33,7 +35,7 @@ function check(v) {
     if (v.op === 'clock') {
       actual = { hlc: clock.next(v.now, v.seen), clock: [clock.ms, clock.counter] };
     } else if (v.op === 'stamp_edit') {
-      const doc = stampEdit(v.before, v.after, { device: v.device, user: v.user, clock, now: v.now, touched: v.touched || [] });
+      const doc = stampEdit(v.before, v.after, { device: v.device, user: v.user, clock, now: v.now, layout, touched: v.touched || [] });
       actual = { doc, clock: [clock.ms, clock.counter] };
     } else {
       return `unknown op ${v.op}`;

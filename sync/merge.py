@@ -1,4 +1,7 @@
-"""The field-level merge of a record's conflicting leaves (a pure module: no I/O).
+"""The field-level merge of a document's conflicting leaves (a pure module: no I/O).
+
+The fields are those of the caller's ``sync.stamps.FieldLayout`` (a record's:
+``server.records.conflicts.RECORD_FIELDS``).
 
 A worked example.  Ana's phone and Ben's phone both hold revision ``1-a`` of
 a record.  Offline, Ana sets the outcome to ``contacted`` and Ben adds a
@@ -13,8 +16,9 @@ outcome, A replaced S0, so ``contacted`` is the only head; for the notes,
 ``big dog``.  Different fields both survive.  Had both changed the outcome,
 two heads would remain (neither replaced the other): the field's policy
 gives the value and a conflict entry keeps both heads, with who, when, the
-device and the geotag.  See ``docs/conflicts.md`` for the format and the
-policies.
+device and where it was (the layout's ``location``, a record's geotag; a
+head keeps it as ``geotag``, the conflict entry's format).  See
+``docs/conflicts.md`` for the format and the policies.
 
 The state of a field is a set of heads and merging is a union that drops
 replaced heads, so the merge is commutative, associative and idempotent:
@@ -31,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Iterable, Mapping, Sequence
 
 from sync.jsonutil import canonical
-from sync.stamps import field_stamp, field_values, is_stamp, same, stale, stamp_entry, value_digest
+from sync.stamps import FieldLayout, field_stamp, field_values, is_stamp, same, stale, stamp_entry, value_digest
 
 POLICIES = ("last_writer", "union", "forward_only", "best_accuracy", "keep_both", "newest")
 REVIEWED = {"last_writer"}  # policies whose disagreements go to the review queue
@@ -91,19 +95,25 @@ def _stamped_head(leaf: dict, value: object, entry: dict) -> dict:
             "device": stamp[18:], "at": None, "geotag": None}
 
 
-def _unstamped_head(leaf: dict, value: object) -> dict:
-    at = leaf.get("updated_at") or leaf.get("created_at")
-    return {"value": value, "stamp": "", "replaced": [], "by": _text(leaf.get("author")),
-            "device": _text(leaf.get("device")), "at": _text(at), "geotag": _geotag(leaf)}
+def _unstamped_head(leaf: dict, value: object, layout: FieldLayout) -> dict:
+    """A value without a stamp: who, which device, when and where as the leaf's own keys say (``layout``)."""
+    at = None
+    for key in layout.times:  # the first one set
+        at = leaf.get(key)
+        if at:
+            break
+    return {"value": value, "stamp": "", "replaced": [], "by": _text(leaf.get(layout.author)) if layout.author else None,
+            "device": _text(leaf.get(layout.device)) if layout.device else None, "at": _text(at),
+            "geotag": _location(leaf, layout.location)}
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _geotag(leaf: dict) -> dict | None:
-    geotag = leaf.get("geotag")
-    return geotag if isinstance(geotag, dict) else None
+def _location(leaf: dict, location: str | None) -> dict | None:
+    where = leaf.get(location) if location else None
+    return where if isinstance(where, dict) else None
 
 
 def _clean_head(head: object) -> dict | None:
@@ -123,7 +133,8 @@ def _clean_head(head: object) -> dict | None:
             "geotag": head.get("geotag") if isinstance(head.get("geotag"), dict) else None}
 
 
-def leaf_heads(leaf: dict, field: str, values: Mapping[str, object], policy: Policy) -> list[dict]:
+def leaf_heads(leaf: dict, field: str, values: Mapping[str, object], policy: Policy,
+               layout: FieldLayout) -> list[dict]:
     """The heads one leaf holds for ``field``: its conflict entry's, or its one value."""
     conflicts = leaf.get("conflicts")
     entry = conflicts.get(field) if isinstance(conflicts, dict) else None
@@ -133,7 +144,7 @@ def leaf_heads(leaf: dict, field: str, values: Mapping[str, object], policy: Pol
             value = values.get(field)
             shown, _ = _derive(_settle(heads), policy)
             if not same(value, shown):  # edited by a client that does not stamp: keep that value too
-                heads.append(_unstamped_head(leaf, value))
+                heads.append(_unstamped_head(leaf, value, layout))
             return heads
     value = values.get(field)
     stamp = field_stamp(leaf, field)
@@ -142,11 +153,11 @@ def leaf_heads(leaf: dict, field: str, values: Mapping[str, object], policy: Pol
             # Changed (or cleared) by a client that does not stamp: the stamp it still carries is
             # that of the value it overwrote, which another leaf's edit may well have replaced.
             # The value is unstamped, concurrent with every other and replacing none: never dropped.
-            return [_unstamped_head(leaf, value)]
+            return [_unstamped_head(leaf, value, layout)]
         return [_stamped_head(leaf, value, stamp)]
     if value is None:
         return []
-    return [_unstamped_head(leaf, value)]
+    return [_unstamped_head(leaf, value, layout)]
 
 
 def _settle(heads: Iterable[dict]) -> list[dict]:
@@ -216,31 +227,33 @@ def _derive(heads: list[dict], policy: Policy) -> tuple[object, bool]:
 # --------------------------------------------------------------------------- the merge
 
 
-def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) -> dict:
-    """The merged body of ``leaves`` (bodies of one document's non-deleted leaves).
+def merge(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None, *, layout: FieldLayout) -> dict:
+    """The merged body of ``leaves`` (bodies of one document's non-deleted leaves), fields as ``layout`` has them.
 
-    ``policies``: field key (``answers.<name>``, ``geotag``, ...) -> Policy;
+    ``policies``: field key (for a record ``answers.<name>``, ``geotag``, ...) -> Policy;
     fields not named use ``last_writer``.  The result has the fields, their
     ``stamps``, a ``conflicts`` entry for every field with concurrent values,
     and the union of the leaves' attachments; no ``_rev``.
     """
-    return _merge(leaves, policies or {})[0]
+    return _merge(leaves, policies or {}, layout)[0]
 
 
-def merge_noted(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None) -> dict:
+def merge_noted(leaves: Sequence[dict], policies: Mapping[str, Policy] | None = None, *,
+                layout: FieldLayout) -> dict:
     """``merge`` with the note for the phones (``merged``, as ``what_changed`` gives it); leaves with ``_rev``."""
-    body, values, contested = _merge(leaves, policies or {})
+    body, values, contested = _merge(leaves, policies or {}, layout)
     # A field every leaf agrees on has that value in the merge: only the others can have changed.
     before = {leaf["_rev"]: leaf_values for leaf, leaf_values in zip(leaves, values)}
-    body["merged"] = _note(before, field_values(body), contested)
+    body["merged"] = _note(before, field_values(body, layout), contested)
     return body
 
 
-def _merge(leaves: Sequence[dict], policies: Mapping[str, Policy]) -> tuple[dict, list[dict], set[str]]:
+def _merge(leaves: Sequence[dict], policies: Mapping[str, Policy],
+           layout: FieldLayout) -> tuple[dict, list[dict], set[str]]:
     """The merged body, each leaf's field values, and the fields the leaves did not all agree on."""
     if not leaves:
         raise ValueError("merge needs at least one leaf")
-    values = [field_values(leaf) for leaf in leaves]
+    values = [field_values(leaf, layout) for leaf in leaves]
     stamp_maps = [leaf["stamps"] if isinstance(leaf.get("stamps"), dict) else {} for leaf in leaves]
     conflict_maps = [leaf["conflicts"] if isinstance(leaf.get("conflicts"), dict) else {} for leaf in leaves]
     fields = set()
@@ -254,22 +267,31 @@ def _merge(leaves: Sequence[dict], policies: Mapping[str, Policy]) -> tuple[dict
     for field in sorted(contested):
         policy = policies.get(field, LAST_WRITER)
         settled[field] = _settle(h for leaf, leaf_values in zip(leaves, values)
-                                 for h in leaf_heads(leaf, field, leaf_values, policy))
-    # Where each device was: the geotag it recorded (its latest still standing), shown
+                                 for h in leaf_heads(leaf, field, leaf_values, policy, layout))
+    # Where each device was: the location it recorded (its latest still standing), shown
     # beside its values in conflict entries.
-    where = {h["device"]: h["value"] for h in settled.get("geotag", []) if h["stamp"] and isinstance(h["value"], dict)}
-    if "geotag" in agreed and agreed["geotag"][1] is not None and isinstance(agreed["geotag"][0], dict):
-        where[agreed["geotag"][1]["s"][18:]] = agreed["geotag"][0]
+    where = {}
+    location = layout.location
+    if location is not None:
+        where = {h["device"]: h["value"] for h in settled.get(location, []) if h["stamp"] and isinstance(h["value"], dict)}
+        if location in agreed and agreed[location][1] is not None and isinstance(agreed[location][0], dict):
+            where[agreed[location][1]["s"][18:]] = agreed[location][0]
     top: dict[str, object] = {}
-    answers: dict[str, object] = {}
+    grouped: dict[str, dict[str, object]] = {group: {} for group in layout.groups}
+    prefixes = [(group + ".", len(group) + 1, grouped[group]) for group in layout.groups]
+
+    def place(field: str, value: object) -> None:
+        for prefix, cut, members in prefixes:
+            if field.startswith(prefix):
+                members[field[cut:]] = value
+                return
+        top[field] = value
+
     stamps: dict[str, dict] = {}
     conflicts: dict[str, dict] = {}
     for field, (value, stamp) in agreed.items():
         if value is not None:
-            if field.startswith("answers."):
-                answers[field[8:]] = value
-            else:
-                top[field] = value
+            place(field, value)
         if stamp is not None:
             stamps[field] = stamp
     for field, heads in settled.items():
@@ -278,10 +300,7 @@ def _merge(leaves: Sequence[dict], policies: Mapping[str, Policy]) -> tuple[dict
         policy = policies.get(field, LAST_WRITER)
         value, needs_review = _derive(heads, policy)
         if value is not None:
-            if field.startswith("answers."):
-                answers[field[8:]] = value
-            else:
-                top[field] = value
+            place(field, value)
         stamped = [h for h in heads if h["stamp"]]
         if stamped:
             last = stamped[-1]
@@ -292,8 +311,9 @@ def _merge(leaves: Sequence[dict], policies: Mapping[str, Policy]) -> tuple[dict
             conflicts[field] = {"policy": policy.name, "open": needs_review, "heads": shown}
     body: dict[str, object] = {"_id": leaves[0].get("_id")}
     body.update(sorted(top.items()))
-    if answers or any(isinstance(leaf.get("answers"), dict) for leaf in leaves):
-        body["answers"] = dict(sorted(answers.items()))
+    for group, members in grouped.items():
+        if members or any(isinstance(leaf.get(group), dict) for leaf in leaves):
+            body[group] = dict(sorted(members.items()))
     if stamps:
         body["stamps"] = dict(sorted(stamps.items()))
     if conflicts:
@@ -309,7 +329,7 @@ def _agreed(values: list[dict], stamp_maps: list[dict], conflict_maps: list[dict
     """Field -> (value, stamp entry), for the fields every leaf holds with the same stamp entry and
     value and no conflict entry.
 
-    The common case (most fields of a conflicting record were not edited on
+    The common case (most fields of a conflicting document were not edited on
     either side): the same answer as the full path gives, without building
     heads.  Whole-field comparisons first, one pass per leaf.
     """
@@ -357,10 +377,10 @@ def _attachments(leaves: Sequence[dict]) -> dict:
     return out
 
 
-def what_changed(merged: dict, leaves: Mapping[str, dict]) -> dict:
+def what_changed(merged: dict, leaves: Mapping[str, dict], layout: FieldLayout) -> dict:
     """The note a merge revision carries: the leaves merged and, per leaf, the fields now different."""
-    now = field_values(merged)
-    before = {rev: field_values(leaf) for rev, leaf in leaves.items()}
+    now = field_values(merged, layout)
+    before = {rev: field_values(leaf, layout) for rev, leaf in leaves.items()}
     return _note(before, now, set(now).union(*before.values()))
 
 

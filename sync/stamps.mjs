@@ -5,7 +5,12 @@
 //
 //   import { Clock, stampEdit } from './stamps.mjs';
 //   const clock = new Clock(saved.ms, saved.counter);      // persist clock.ms and clock.counter
-//   const doc = stampEdit(before, after, { device, user, clock, now: Date.now() });
+//   const doc = stampEdit(before, after, { device, user, clock, now: Date.now(), layout });
+//
+// `layout` says where the document type keeps its fields, as
+// sync.stamps.FieldLayout.to_json() gives it: { groups: ['answers'] } makes
+// each member of `answers` a field of its own ("answers.<name>"); every other
+// top-level key is one field.  The app's records: mobile-shell/app/js/store.js.
 //
 // A stamp is "<hlc>/<device>": 12 hex digits of wall-clock milliseconds, "-",
 // 4 hex digits of a counter, so stamps sort as strings in clock order.
@@ -196,13 +201,15 @@ function sha256Hex(message) {
   return Array.from(h, (x) => x.toString(16).padStart(8, '0')).join('');
 }
 
-// Field key -> value: "answers.<name>" for each answer, top-level keys by name.
-export function fieldValues(doc) {
+// Field key -> value: "<group>.<name>" for each member of a group of `layout`,
+// the other top-level keys by name.
+export function fieldValues(doc, layout) {
+  const groups = layout.groups;
   const out = new Map();
   for (const [key, value] of Object.entries(doc)) {
     if (key.startsWith('_') || META.has(key)) continue;
-    if (key === 'answers' && isObject(value)) {
-      for (const [name, answer] of Object.entries(value)) out.set(`answers.${name}`, answer);
+    if (groups.includes(key) && isObject(value)) {
+      for (const [name, member] of Object.entries(value)) out.set(`${key}.${name}`, member);
     } else {
       out.set(key, value);
     }
@@ -272,15 +279,15 @@ export function maxHlc(doc) {
   return best;
 }
 
-// `after` with stamps for every field that differs from `before` (null: a new
-// record) and for every field in `touched`.  Changed fields get one new stamp
+// `after` with stamps for every field (of `layout`) that differs from `before`
+// (null: a new document) and for every field in `touched`.  Changed fields get one new stamp
 // that replaces what they overwrote and the digest of their new value (`h`),
 // and their conflict entries are closed;
 // the note of the last merge (`merged`) is dropped.
-export function stampEdit(before, after, { device, user, clock, now, touched = [] }) {
+export function stampEdit(before, after, { device, user, clock, now, layout, touched = [] }) {
   const prev = before || {};
-  const oldValues = fieldValues(prev);
-  const newValues = fieldValues(after);
+  const oldValues = fieldValues(prev, layout);
+  const newValues = fieldValues(after, layout);
   const changed = new Set(touched);
   for (const field of new Set([...oldValues.keys(), ...newValues.keys()])) {
     if (!oldValues.has(field) || !newValues.has(field) || !same(oldValues.get(field), newValues.get(field))) changed.add(field);

@@ -1,13 +1,14 @@
-"""Field stamps: who changed which field of a record, when, and over what.
+"""Field stamps: who changed which field of a document, when, and over what.
 
-Every writer of records (the canvasser app, the REST API, the server's own
-merges and resolutions) stamps each field it changes.  A stamp is
+Every writer of stamped documents (Blockwalk's records: the canvasser app,
+the REST API, the server's own merges and resolutions) stamps each field it
+changes.  A stamp is
 
     "<hlc>/<device>"      e.g.  "018f3a2b4c5d-0000/phone-ana"
 
 where ``hlc`` is a hybrid logical clock, 12 hex digits of wall-clock
 milliseconds and 4 hex digits of a counter, so stamps sort as strings in
-clock order (ties broken by the device id).  A record keeps, per field,
+clock order (ties broken by the device id).  A document keeps, per field,
 
     "stamps": {"answers.outcome": {"s": "<stamp>", "r": ["<replaced>", ...], "by": "ana", "h": "<digest>"}}
 
@@ -21,10 +22,12 @@ the digest tells the merge that this value is not the stamped one.  ``docs/confl
 describes the format; ``sync/stamps.mjs`` is the same code for the app, and
 ``sync/stamp_vectors.json`` holds both to the same answers.
 
-A *field* is each answer (``answers.<name>``) and each other top-level key of
-the record except ``_`` keys and the merge metadata (``stamps``,
-``conflicts``, ``merged``).  This module is pure: the clock's state and the
-time are passed in.
+A *field* is each member of a group (``answers.<name>`` when the caller's
+``FieldLayout`` names the group ``answers``) and each other top-level key of
+the document except ``_`` keys and the merge metadata (``stamps``,
+``conflicts``, ``merged``).  The layout comes from the caller, who knows the
+document type (the server's records: ``server.records.conflicts.RECORD_FIELDS``).
+This module is pure: the clock's state and the time are passed in.
 """
 
 from __future__ import annotations
@@ -43,6 +46,30 @@ MAX_REPLACED = 16
 _HLC = re.compile(r"[0-9a-f]{12}-[0-9a-f]{4}")
 _STAMP = re.compile(_HLC.pattern + "/")  # a stamp starts so; the device is any text after it
 META = frozenset({"stamps", "conflicts", "merged"})
+
+
+@dataclass(frozen=True)
+class FieldLayout:
+    """Where a document type keeps its fields (given by the caller: ``sync`` knows no document type).
+
+    ``groups``: top-level keys whose members are each a field of its own,
+    keyed ``<group>.<member>`` (a record's ``answers``); every other
+    top-level key is one field.  The rest is read by the merge only
+    (``sync.merge``): for a value that carries no stamp, the top-level keys
+    that say who wrote the leaf (``author``), on which device (``device``)
+    and when (``times``, the first one set); and the field that says where a
+    device was (``location``), shown beside its values in a conflict entry.
+    """
+
+    groups: tuple[str, ...] = ()
+    author: str | None = None
+    device: str | None = None
+    times: tuple[str, ...] = ()
+    location: str | None = None
+
+    def to_json(self) -> dict:
+        """The layout as ``sync/stamps.mjs`` takes it (``{groups}``: the stamper reads no more)."""
+        return {"groups": list(self.groups)}
 
 
 class StampError(ValueError):
@@ -208,15 +235,17 @@ def stale(entry: dict, value: object) -> bool:
 # --------------------------------------------------------------------------- fields
 
 
-def field_values(doc: dict) -> dict[str, object]:
-    """Field key -> value: ``answers.<name>`` for each answer, the top-level keys by name."""
+def field_values(doc: dict, layout: FieldLayout) -> dict[str, object]:
+    """Field key -> value: ``<group>.<name>`` for each member of a group of ``layout``, the other top-level keys
+    by name."""
+    groups = layout.groups
     out: dict[str, object] = {}
     for key, value in doc.items():
         if key.startswith("_") or key in META:
             continue
-        if key == "answers" and isinstance(value, dict):
-            for name, answer in value.items():
-                out[f"answers.{name}"] = answer
+        if key in groups and isinstance(value, dict):
+            for name, member in value.items():
+                out[f"{key}.{name}"] = member
         else:
             out[key] = value
     return out
@@ -278,8 +307,8 @@ def max_hlc(doc: dict) -> str | None:
 
 
 def stamp_edit(before: dict | None, after: dict, *, device: str, user: str, clock: Clock, now_ms: int,
-               touched: Iterable[str] = ()) -> dict:
-    """``after`` with stamps for every field that differs from ``before`` (None: a new record).
+               layout: FieldLayout, touched: Iterable[str] = ()) -> dict:
+    """``after`` with stamps for every field (of ``layout``) that differs from ``before`` (None: a new document).
 
     Every changed field (and every field in ``touched``, e.g. a conflict
     resolved by keeping the provisional value) gets one new stamp, later than
@@ -290,7 +319,7 @@ def stamp_edit(before: dict | None, after: dict, *, device: str, user: str, cloc
     note of the last merge (``merged``) is dropped: this is a new edit.
     """
     before = before or {}
-    old, new = field_values(before), field_values(after)
+    old, new = field_values(before, layout), field_values(after, layout)
     changed = sorted({f for f in old.keys() | new.keys() if f not in old or f not in new or not same(old[f], new[f])}
                      | set(touched))
     stamps = {k: v for k, v in (before.get("stamps") or {}).items()} if isinstance(before.get("stamps"), dict) else {}

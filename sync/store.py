@@ -100,9 +100,9 @@ class DocumentStore(Protocol):
         ``resolve`` (with ``new_edits=False``): every document of the batch
         that has more than one live leaf after it is passed to ``resolve``
         and the writes it returns are stored (``resolve_after``, or inside
-        the batch's own transaction); their results are not returned.  The
-        CouchDB store looks only at the documents the batch could have
-        branched (``CouchDBStore._may_branch``, docs/conflicts.md).
+        the batch's own transaction); their results are not returned.  A
+        store may look only at the documents the batch could have branched
+        (the CouchDB store does, docs/conflicts.md).
         """
         ...
 
@@ -224,6 +224,22 @@ class StoreServer(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def check_limit(limit: object) -> None:
+    """A ``limit`` argument: None or a non-negative integer (not a boolean)."""
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise errors.BadRequest("limit must be a non-negative integer")
+
+
+def check_revs_diff(revs: object) -> dict[str, list[str]]:
+    """A ``_revs_diff`` body: ``{doc id: [rev, ...]}``; anything else is a 400."""
+    if not isinstance(revs, dict):
+        raise errors.BadRequest("Request body must be a JSON object of {id: [revs]}")
+    for doc_id, asked in revs.items():
+        if not isinstance(asked, list) or not all(isinstance(r, str) for r in asked):
+            raise errors.BadRequest(f"revs_diff: the revisions of {doc_id!r} must be a list of strings")
+    return revs
 
 
 def bulk_get_error(doc_id: str, rev: str | None, exc: SyncError) -> dict:

@@ -11,6 +11,7 @@ from forms.templates import DRIVES, published
 from server.records import conflicts
 from server.app import create_app
 from server.services import services
+from server.records.conflicts import RECORD_FIELDS
 from sync.stamps import Clock, stamp_edit
 from tests.conftest import couch_store_url, unique_prefix
 from tests.helpers.api import app_with_users, client_as
@@ -43,7 +44,7 @@ def phone(name: str):
     def edit(before, change, at):
         after = copy.deepcopy(before) if before else {}
         change(after)
-        return stamp_edit(before, after, device=name, user="vic", clock=clock, now_ms=at)
+        return stamp_edit(before, after, device=name, user="vic", clock=clock, now_ms=at, layout=RECORD_FIELDS)
     return edit
 
 

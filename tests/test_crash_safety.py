@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sync.errors import Conflict
-from sync.sqlite_store import SQLiteServer
+from sync.sqlite import SQLiteServer
 from tests.helpers.crash_writer import BATCH
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -105,7 +105,7 @@ def test_cli_failures_exit_non_zero_with_a_message(tmp_path):
 def test_demo_campaign_is_realistic(tmp_path):
     from forms.validator import compile_form
     from server.cli.demo import load_demo
-    from sync.sqlite_store import SQLiteServer
+    from sync.sqlite import SQLiteServer
 
     server = SQLiteServer(tmp_path / "d.db")
     assert load_demo(server) > 100

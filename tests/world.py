@@ -107,6 +107,7 @@ def store_of(app):
 def open_conflict(db, record_id: str = "record:fuzz", turf: str = "turf:a") -> None:
     """A record two phones edited at once, merged by the server: one open conflict on ``answers.door_language``."""
     from server.records.conflicts import merge_writes, policies_for
+    from server.records.conflicts import RECORD_FIELDS
     from sync.stamps import Clock, stamp_edit
 
     base = {"_id": record_id, "type": "record", "form": "form:recruitment", "form_version": 1, "turf": turf,
@@ -114,7 +115,7 @@ def open_conflict(db, record_id: str = "record:fuzz", turf: str = "turf:a") -> N
     sides = []
     for n, (device, language) in enumerate((("phone-a", "es"), ("phone-b", "pl"))):
         doc = stamp_edit(None, {**base, "answers": {**base["answers"], "door_language": language}}, device=device,
-                         user="vic", clock=Clock(), now_ms=1_764_085_500_000 + n)
+                         user="vic", clock=Clock(), now_ms=1_764_085_500_000 + n, layout=RECORD_FIELDS)
         sides.append({**doc, "_rev": f"1-{'ab'[n] * 32}", "_revisions": {"start": 1, "ids": ['ab'[n] * 32]}})
     db.bulk_docs(sides, new_edits=False)
     leaves = [db.get(record_id, rev=side["_rev"]) for side in sides]

@@ -52,7 +52,7 @@ from typing import Mapping
 
 from sync.errors import Conflict, InsufficientStorage, NotFound, StoreUnavailable
 from sync.store import StoreServer
-from sync.update import is_db_name
+from sync.names import is_db_name
 
 ROLES = ("admin", "organizer", "coordinator", "volunteer")
 CAMPAIGN_ROLES = ROLES[1:]  # held in a campaign; admin is server-wide

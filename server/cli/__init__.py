@@ -127,7 +127,7 @@ def serve(host: str | None, port: int | None, threads: int | None, store: str | 
     _catch_up_in_background(app)
     # A stop (SIGTERM, as from systemd or docker, or Ctrl-C) ends server.run (the front handles
     # both signals in its loop), then the store closes: the CouchDB store writes the checkpoints
-    # still waiting for CouchDB (sync.couchdb_checkpoints).
+    # still waiting for CouchDB (sync.couchdb.checkpoints).
     try:
         server.run()
     except KeyboardInterrupt:  # a Ctrl-C before the loop was running
@@ -385,7 +385,7 @@ def _sqlite_path(config: dict) -> str:
 @_guarded
 def backup(dest: str, store: str | None) -> None:
     """Copy the SQLite store, every database of it, to DEST while the server runs."""
-    from sync.sqlite_store import SQLiteServer
+    from sync.sqlite import SQLiteServer
 
     config = _config(STORE=store)
     _sqlite_path(config)
@@ -409,7 +409,7 @@ def restore(backup_file: str, yes: bool, store: str | None) -> None:
     """Replace the SQLite store by BACKUP (stop the server first)."""
     from pathlib import Path
 
-    from sync.sqlite_store import SQLiteServer
+    from sync.sqlite import SQLiteServer
 
     config = _config(STORE=store)
     path = _sqlite_path(config)

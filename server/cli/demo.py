@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from forms.definition import iter_fields
 from server.access.channels import assignment_id
+from server.records.conflicts import RECORD_FIELDS
 from forms.templates import DRIVES, published
 from sync.errors import PreconditionFailed
 from sync.stamps import Clock, stamp_edit
@@ -153,7 +154,7 @@ def demo_documents(campaign: str = "demo", today: date | None = None) -> list[di
 def _stamped(record: dict, when: datetime) -> dict:
     """The record with field stamps, as its phone would have written it (docs/conflicts.md)."""
     return stamp_edit(None, record, device=record["device"], user=record["author"], clock=Clock(),
-                      now_ms=int(when.timestamp() * 1000))
+                      now_ms=int(when.timestamp() * 1000), layout=RECORD_FIELDS)
 
 
 def _answers(drive: str, rng: random.Random, language: str, where: tuple[float, float]) -> dict:

@@ -23,10 +23,15 @@ from forms.definition import iter_fields, merge_policy
 from sync import merge as merging
 from sync.errors import NotFound, SyncError
 from sync.revid import new_rev, parse_rev
-from sync.stamps import Clock, stamp_edit
+from sync.stamps import Clock, FieldLayout, stamp_edit
 from sync.store import DocumentStore, Resolver, resolve_after
 
 SERVER_DEVICE = "server"
+# A record's fields, as the stamps and the merge read them (docs/conflicts.md): each answer is a field of
+# its own (``answers.<name>``); a leaf written without stamps says who, on which device and when by its
+# own keys, and the geotag says where each device was.
+RECORD_FIELDS = FieldLayout(groups=("answers",), author="author", device="device", times=("updated_at", "created_at"),
+                            location="geotag")
 TOP_POLICIES = {
     "geotag": merging.Policy("best_accuracy"),
     "updated_at": merging.Policy("newest"),
@@ -86,7 +91,7 @@ def _winner_key(doc: dict) -> tuple[int, str]:
 def merge_writes(doc_id: str, leaves: list[dict], policies: dict[str, merging.Policy]) -> list[dict]:
     """The replicated writes that resolve ``leaves`` (live leaves, with ``_rev``): a merge and deletions."""
     winner = max(leaves, key=_winner_key)
-    merged = merging.merge_noted(leaves, policies)
+    merged = merging.merge_noted(leaves, policies, layout=RECORD_FIELDS)
     merged["_id"] = doc_id
     pos, parent_hash = parse_rev(winner["_rev"])
     rev = new_rev(winner["_rev"], merged, False)
@@ -135,4 +140,4 @@ def stamp(before: dict | None, after: dict, user: str, touched: Iterable[str] = 
     """``after`` stamped as an edit by the server on behalf of ``user`` (REST edits, resolutions)."""
     with _clock_lock:
         return stamp_edit(before, after, device=SERVER_DEVICE, user=user, clock=_clock,
-                          now_ms=int(time.time() * 1000), touched=touched)
+                          now_ms=int(time.time() * 1000), layout=RECORD_FIELDS, touched=touched)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from server.records.conflicts import RECORD_FIELDS
 from sync.stamps import Clock, stamp_edit
 from tests.peers import LiveServer
 
@@ -36,14 +37,14 @@ def conflicted(site, campaign: str, record_id: str, turf: str, field: str, value
                base: dict = VISIT, household: str | None = None) -> None:
     """A record two phones edited at once, pushed as PouchDB pushes: the server merges it on arrival."""
     root = stamp_edit(None, {"_id": record_id, "turf": turf, "household": household or f"household:{record_id[-1]}",
-                             **copy.deepcopy(base)}, device="phone-ana", user="ana", clock=Clock(), now_ms=T)
+                             **copy.deepcopy(base)}, device="phone-ana", user="ana", clock=Clock(), now_ms=T, layout=RECORD_FIELDS)
     root = {**root, "_rev": "1-" + "0" * 32, "_revisions": {"start": 1, "ids": ["0" * 32]}}
     leaves = [root]
     for n, (device, value, geotag) in enumerate(zip(("phone-ana", "phone-ben"), values, geotags)):
         after = copy.deepcopy(root)
         after["answers"][field] = value
         after["geotag"] = geotag
-        doc = stamp_edit(root, after, device=device, user=device[6:], clock=Clock(), now_ms=T + 60_000 * (n + 1))
+        doc = stamp_edit(root, after, device=device, user=device[6:], clock=Clock(), now_ms=T + 60_000 * (n + 1), layout=RECORD_FIELDS)
         h = "ab"[n] * 32
         leaves.append({**doc, "_rev": f"2-{h}", "_revisions": {"start": 2, "ids": [h, "0" * 32]}})
     for leaf in leaves:

@@ -214,7 +214,7 @@ def test_bulk_get_answers_every_asked_revision_in_order(db, store_kind):
     assert results[7] == results[0]
     plain = db.bulk_get([{"id": "r1", "rev": b}], revs=False)
     assert plain[0]["docs"][0]["ok"]["_rev"] == b and "_revisions" not in plain[0]["docs"][0]["ok"]
-    if store_kind == "sqlite":  # pouchdb-server cannot take latest=true (sync/couchdb_store.py)
+    if store_kind == "sqlite":  # pouchdb-server cannot take latest=true (sync/couchdb/store.py)
         both = db.bulk_get([{"id": "r2", "rev": a}], latest=True)[0]["docs"]
         assert {d["ok"]["_rev"] for d in both} == {x, y}
         db.bulk_docs([replicated(make_record(_id="r3"), "a")], new_edits=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from sync.errors import NotFound
-from sync.sqlite_store import SQLiteServer
+from sync.sqlite import SQLiteServer
 from tests.factories import make_record, replicated
 
 BATCH = 50

@@ -12,6 +12,7 @@ import random
 
 import pytest
 
+from server.records.conflicts import RECORD_FIELDS
 from sync.stamps import Clock, stamp_edit
 
 VISIT = {"_id": "record:door", "type": "record", "form": "form:meeting_awareness", "form_version": 1,
@@ -35,7 +36,7 @@ class Phone:
         after = copy.deepcopy(before)
         change(after)
         if stamped:
-            after = stamp_edit(before, after, device=self.name, user=self.name, clock=self.clock, now_ms=at)
+            after = stamp_edit(before, after, device=self.name, user=self.name, clock=self.clock, now_ms=at, layout=RECORD_FIELDS)
         self.pouch.call("put", db=self.db, doc=after)
 
     def push(self) -> None:
@@ -56,7 +57,7 @@ def _phones(server, pouch, count: int, stamped: bool = True) -> list[Phone]:
     first = phones[0]
     doc = copy.deepcopy(VISIT)
     if stamped:
-        doc = stamp_edit(None, doc, device=first.name, user=first.name, clock=first.clock, now_ms=T)
+        doc = stamp_edit(None, doc, device=first.name, user=first.name, clock=first.clock, now_ms=T, layout=RECORD_FIELDS)
     pouch.call("put", db=first.db, doc=doc)
     first.push()
     for phone in phones[1:]:

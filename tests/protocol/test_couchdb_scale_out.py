@@ -8,8 +8,8 @@ import httpx
 import orjson
 import pytest
 
-from sync.couchdb_http import Response
-from sync.couchdb_store import CouchDBServer
+from sync.couchdb.http import Response
+from sync.couchdb.store import CouchDBServer
 from sync.errors import StoreUnavailable
 from tests.conftest import couch_store_url, eventually, unique_prefix
 from tests.peers import LiveServer, PouchDBServer, PouchError

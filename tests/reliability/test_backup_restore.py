@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from sync.sqlite_store import SQLiteServer
+from sync.sqlite import SQLiteServer
 from tests.peers import ROOT, LiveServer, PouchPeer, blockwalk
 
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.couchdb_store import CouchDBServer
+from sync.couchdb.store import CouchDBServer
 from sync.errors import BadRequest
-from sync.sqlite_store import SQLiteServer
+from sync.sqlite import SQLiteServer
 from sync.store import Grants
 from tests.conftest import STORE_KINDS, unique_prefix
 

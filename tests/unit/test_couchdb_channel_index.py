@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from sync import couchdb_checkpoints
-from sync.couchdb_channels import CatchUps, ChannelIndex
-from sync.couchdb_store import CouchDBServer
+from sync.couchdb import checkpoints as couchdb_checkpoints
+from sync.couchdb.channel_index import CatchUps, ChannelIndex
+from sync.couchdb.store import CouchDBServer
 from sync.errors import BadRequest, Conflict, NotFound, StoreUnavailable
 from tests.conftest import eventually, unique_prefix
 
@@ -200,18 +200,18 @@ def test_a_document_moved_after_it_was_listed_is_looked_up_again(two_processes):
 
 
 def test_a_follower_left_unread_stops_and_the_next_read_starts_another(two_processes, monkeypatch):
-    import sync.couchdb_channels as couchdb_channels
+    import sync.couchdb.channel_index as channel_index
 
     one, _ = two_processes
-    monkeypatch.setattr(couchdb_channels, "FOLLOW_IDLE", 0.5)
-    monkeypatch.setattr(couchdb_channels, "FOLLOW_WAIT", 0.2)
+    monkeypatch.setattr(channel_index, "FOLLOW_IDLE", 0.5)
+    monkeypatch.setattr(channel_index, "FOLLOW_WAIT", 0.2)
     _read_all(one, {"turf:1"})
-    first = one.server.followers[one.couch]
+    first = one.server.index.followers[one.couch]
     first.thread.join(30)
-    assert not first.thread.is_alive() and one.couch not in one.server.followers
+    assert not first.thread.is_alive() and one.couch not in one.server.index.followers
     one.put({"_id": "h1", "ch": ["turf:1"]})
     assert [r["id"] for r in _read_all(one, {"turf:1"})[0]] == ["h1"]  # the read caught up itself
-    assert one.server.followers[one.couch] is not first
+    assert one.server.index.followers[one.couch] is not first
 
 
 def _rev(doc_id, pos, hashes, **body):

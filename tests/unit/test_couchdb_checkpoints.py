@@ -1,11 +1,11 @@
-"""Checkpoints written behind (sync.couchdb_checkpoints): what the writer does when CouchDB fails."""
+"""Checkpoints written behind (sync.couchdb.checkpoints): what the writer does when CouchDB fails."""
 
 from __future__ import annotations
 
 import pytest
 
-from sync import couchdb_checkpoints
-from sync.couchdb_checkpoints import Checkpoints
+from sync.couchdb import checkpoints as couchdb_checkpoints
+from sync.couchdb.checkpoints import Checkpoints
 from sync.errors import StoreUnavailable
 from tests.conftest import eventually
 

@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.merge import Policy, merge, open_conflicts, what_changed
+from server.records.conflicts import RECORD_FIELDS
+from sync import merge as merging
+from sync.merge import Policy, open_conflicts
 from sync.stamps import Clock, stamp_edit
 
 T = 1_764_085_500_000
@@ -31,6 +33,15 @@ BASE = {"_id": "record:1", "type": "record", "form": "form:f", "form_version": 1
         "geotag": {"lat": 41.0, "lon": -87.0, "accuracy_m": 30}}
 
 
+def merge(leaves, policies):
+    """The merge of records (their fields as the server lays them out)."""
+    return merging.merge(leaves, policies, layout=RECORD_FIELDS)
+
+
+def what_changed(merged, leaves):
+    return merging.what_changed(merged, leaves, RECORD_FIELDS)
+
+
 class Device:
     def __init__(self, name: str, skew_ms: int = 0):
         self.name, self.skew, self.clock = name, skew_ms, Clock()
@@ -38,7 +49,7 @@ class Device:
     def edit(self, doc: dict | None, change, at: int, *, user: str | None = None) -> dict:
         after = copy.deepcopy(doc) if doc else {}
         change(after)
-        return stamp_edit(doc, after, device=self.name, user=user or self.name, clock=self.clock, now_ms=at + self.skew)
+        return stamp_edit(doc, after, device=self.name, user=user or self.name, clock=self.clock, now_ms=at + self.skew, layout=RECORD_FIELDS)
 
 
 def answer(name, value):

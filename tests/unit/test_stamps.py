@@ -17,12 +17,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sync import stamps
+from server.records.conflicts import RECORD_FIELDS
 from sync.stamps import Clock, StampError, format_hlc, parse_hlc, parse_stamp, stamp_edit, value_digest
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS_FILE = ROOT / "sync" / "stamp_vectors.json"
 CHECKER = ROOT / "sync" / "check_stamp_vectors.mjs"
-VECTORS = json.loads(VECTORS_FILE.read_text("utf-8"))["vectors"]
+DATA = json.loads(VECTORS_FILE.read_text("utf-8"))
+VECTORS = DATA["vectors"]
+LAYOUT = stamps.FieldLayout(groups=tuple(DATA["layout"]["groups"]))  # the vectors' documents: records
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
@@ -36,9 +39,15 @@ def test_python_stamper_passes_vector(vector):
         assert {"hlc": clock.next(vector["now"], vector["seen"]), "clock": [clock.ms, clock.counter]} == vector["expected"]
     else:
         doc = stamp_edit(vector["before"], vector["after"], device=vector["device"], user=vector["user"], clock=clock,
-                         now_ms=vector["now"], touched=vector.get("touched", ()))
+                         now_ms=vector["now"], layout=LAYOUT, touched=vector.get("touched", ()))
         assert json.dumps(doc) == json.dumps(vector["expected"]["doc"])  # key order included
         assert [clock.ms, clock.counter] == vector["expected"]["clock"]
+
+
+def test_the_vectors_lay_out_records_as_the_server_and_the_app_do():
+    assert DATA["layout"] == RECORD_FIELDS.to_json() == {"groups": ["answers"]}
+    app = (ROOT / "mobile-shell" / "app" / "js" / "store.js").read_text("utf-8")
+    assert 'const RECORD_FIELDS = { groups: ["answers"] };' in app and "layout: RECORD_FIELDS" in app
 
 
 def run_node_checker(path: Path | None = None) -> tuple[int, dict]:
@@ -63,7 +72,7 @@ def test_javascript_checker_reports_a_wrong_vector(tmp_path):
     wrong = json.loads(json.dumps(VECTORS[0]))
     wrong["expected"]["hlc"] = format_hlc(1, 1)
     path = tmp_path / "vectors.json"
-    path.write_text(json.dumps({"vectors": [VECTORS[1], wrong]}))
+    path.write_text(json.dumps({"layout": DATA["layout"], "vectors": [VECTORS[1], wrong]}))
     code, summary = run_node_checker(path)
     assert code == 1 and summary["passed"] == 1 and summary["failures"][0]["index"] == 1
 
@@ -82,7 +91,7 @@ def test_clock_values_only_grow_and_pass_what_they_saw(events):
 
 def test_a_stamp_names_its_clock_and_device():
     doc = stamp_edit(None, {"type": "record", "answers": {"outcome": "contacted"}}, device="phone/7", user="ana",
-                     clock=Clock(), now_ms=1_764_085_500_000)
+                     clock=Clock(), now_ms=1_764_085_500_000, layout=RECORD_FIELDS)
     hlc, device = parse_stamp(doc["stamps"]["answers.outcome"]["s"])
     assert device == "phone/7" and parse_hlc(hlc) == (1_764_085_500_000, 0)
     with pytest.raises(StampError):

@@ -113,11 +113,16 @@ export function updateState(change) {
 
 // ---- the one record write -------------------------------------------------
 
+// A record's fields, as the stamper reads them: each answer is a field of its own
+// ("answers.<name>"), as the server's RECORD_FIELDS (server/records/conflicts.py) has them.
+const RECORD_FIELDS = { groups: ["answers"] };
+
 // The field stamps' clock (docs/conflicts.md), kept across restarts.
 function stamp(next, previous) {
   const saved = JSON.parse(localStorage.getItem("bw.clock") || "{}");
   const clock = new Clock(saved.ms || 0, saved.counter || 0);
-  const out = stampEdit(previous, next, { device: session.device, user: session.name, clock, now: Date.now() });
+  const out = stampEdit(previous, next, { device: session.device, user: session.name, clock, now: Date.now(),
+    layout: RECORD_FIELDS });
   localStorage.setItem("bw.clock", JSON.stringify({ ms: clock.ms, counter: clock.counter }));
   return out;
 }

@@ -10,7 +10,9 @@ it is reused (its socket reads as ready), so no request is ever sent twice.
 
 Errors are the standard library's: ``TimeoutError`` when CouchDB does not
 answer in time, ``OSError`` or ``http.client.HTTPException`` when it cannot
-be reached.  ``CouchDBServer.request`` turns them into ``StoreUnavailable``.
+be reached.  ``with_retries`` turns them into ``StoreUnavailable``; ``Requester`` is
+the one call the rest of the store (the channel index) needs: a request,
+retried or not.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ import http.client
 import select
 import socket
 import threading
+import time
+from typing import Callable, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from sync import errors, jsonutil
-from sync.errors import NotFound, PreconditionFailed
+from sync.errors import NotFound, PreconditionFailed, StoreUnavailable
+
+RETRY_DELAYS = (0.1, 0.3, 0.9)
 
 
 class Response:
@@ -41,6 +47,34 @@ class Response:
     @property
     def text(self) -> str:
         return self.content.decode("utf-8", "replace")
+
+
+class Requester(Protocol):
+    """A client of CouchDB: one request, retried with backoff or not (``CouchDBServer.request``)."""
+
+    def request(self, method: str, path: str, *, retry: bool, **kwargs) -> Response: ...
+
+
+def with_retries(send: Callable[..., Response], method: str, path: str, *, retry: bool, **kwargs) -> Response:
+    """``send(method, path, **kwargs)`` (``ConnectionPool.request``), an unreachable CouchDB, a timeout or a 5xx
+    retried with backoff when ``retry``; when it still fails, ``StoreUnavailable`` naming no host or credential."""
+    delays = RETRY_DELAYS if retry else ()
+    attempt = 0
+    while True:
+        try:
+            response = send(method, path, **kwargs)
+        except TimeoutError:
+            failure = "did not answer in time"
+        except (OSError, http.client.HTTPException) as exc:
+            failure = f"cannot be reached ({type(exc).__name__})"
+        else:
+            if response.status_code < 500:
+                return response
+            failure = f"answered {response.status_code}"
+        if attempt >= len(delays):
+            raise StoreUnavailable(f"The document store (CouchDB) {failure}; try again shortly")
+        time.sleep(delays[attempt])
+        attempt += 1
 
 
 class ConnectionPool:

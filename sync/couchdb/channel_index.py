@@ -48,15 +48,12 @@ import logging
 import random
 import threading
 import time
-from concurrent.futures import Future
-from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, Iterable, TypeVar
 
 from sync import channels, errors, jsonutil
-from sync.couchdb_http import raise_for, winner_key
-from sync.store import ChangesPage, Grants
-
-if TYPE_CHECKING:
-    from sync.couchdb_store import CouchDBStore
+from sync.couchdb.http import Requester, raise_for, winner_key
+from sync.store import ChangesPage, DocumentStore, Grants
 
 log = logging.getLogger(__name__)
 MARKER = "/_local/channel-index"
@@ -68,7 +65,7 @@ READ_AHEAD = 4  # a channel paged through is read this many pages at a time (_re
 WINDOW_ROWS = 1000  # at most this many rows per read
 T = TypeVar("T")
 R = TypeVar("R")
-WORKER_PREFIX = "couchdb-channels"  # the server's worker threads (CouchDBServer.workers)
+WORKER_PREFIX = "couchdb-channels"  # the worker threads of the channel indexes (IndexState.workers)
 FOLLOW_WAIT = 25.0  # seconds a follower's longpoll waits before it asks again
 FOLLOW_PAUSE = 0.2  # seconds (on average) a follower waits after a change, to copy a push's batches together
 FOLLOW_IDLE = 600.0  # seconds without a filtered read of its campaign after which a follower stops
@@ -78,34 +75,101 @@ def channel_db(couch_name: str, channel: str) -> str:
     return f"{couch_name}$c-{hashlib.sha256(channel.encode()).hexdigest()[:20]}"
 
 
-class ChannelIndex:
-    """The channel index of one campaign database."""
+class IndexState:
+    """This process's state of the channel indexes of one CouchDB, by CouchDB database name.
 
-    def __init__(self, store: "CouchDBStore", router):
+    The last marker seen (a hint, never wrong: see above); answers
+    remembered at that marker (documents' channels, channel answers,
+    readers' grants); the catch-ups and the follower of each campaign; and
+    the worker threads that read several channels at once.  One per
+    ``CouchDBServer``, passed to each ``ChannelIndex``.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.markers: dict[str, tuple[object, str | None]] = {}
+        # The channels of documents a pull just listed, at the marker they were read at (ChannelIndex.lookup).
+        self.routes: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
+        # Answers of channels read, at the marker they were read at (ChannelIndex._read).
+        self.windows: dict[str, tuple[tuple, dict[tuple, list]]] = {}
+        # The channels readers were granted (sync.store.Grants), at the marker they were read at.
+        self.grants: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
+        # Per campaign: its catch-ups in this process (one at a time, shared), and its background follower.
+        self._catch_ups: dict[str, CatchUps] = {}
+        self.followers: dict[str, Follower] = {}
+        self._closed = False
+        # Reads of several channels at once; each worker keeps its own connection.
+        self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=WORKER_PREFIX)
+
+    def catch_ups(self, couch: str) -> CatchUps:
+        """The catch-ups of the channel index of ``couch`` in this process."""
+        with self.lock:
+            return self._catch_ups.setdefault(couch, CatchUps())
+
+    def follow(self, couch: str, make: Callable[[], "Follower"]) -> None:
+        """Start a follower of the channel index of ``couch`` unless this process has one."""
+        follower = self.followers.get(couch)
+        if follower is not None:
+            follower.read_at = time.monotonic()
+            return
+        with self.lock:
+            if couch in self.followers or self._closed:
+                return
+            follower = self.followers[couch] = make()
+        follower.start()
+
+    def unfollow(self, couch: str, follower: "Follower") -> None:
+        with self.lock:
+            if self.followers.get(couch) is follower:
+                del self.followers[couch]
+
+    def close(self) -> None:
+        """Stop the followers and the workers; no follower starts after."""
+        with self.lock:
+            self._closed = True
+            followers = list(self.followers.values())
+        for follower in followers:
+            follower.stop()
+        self.workers.shutdown(wait=False)
+
+
+class ChannelIndex:
+    """The channel index of one campaign database.
+
+    ``store`` is the campaign database (read by readers' ``Grants``, waited
+    on by the follower); the index itself talks to CouchDB through ``http``
+    and keeps this process's state in ``state``.
+    """
+
+    def __init__(self, store: DocumentStore, couch: str, http: Requester, state: IndexState, router):
         self.store = store
+        self.couch = couch
+        self.base = f"/{couch}"
+        self.http = http
+        self.state = state
         self.router = router
-        self.routes = f"/{store.couch}$routes"
+        self.routes = f"/{couch}$routes"
         # The last marker this process saw, per database: a hint, never wrong (see above).
-        self._seen: dict[str, tuple[object, str | None]] = store.server.index_markers
-        self._seen_lock: threading.Lock = store.server.index_lock
+        self._seen = state.markers
+        self._seen_lock = state.lock
 
     # -- HTTP ----------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, *, retry: bool = True, **kwargs):
-        response = self.store.server.request(method, path, retry=retry, **kwargs)
+        response = self.http.request(method, path, retry=retry, **kwargs)
         raise_for(response)
         return response.json()
 
     def _write(self, db_path: str, docs: list[dict]) -> None:
         """Copies into a channel or routes database, creating it on first use."""
         payload = jsonutil.dumps({"docs": docs, "new_edits": False})
-        response = self.store.server.request("POST", db_path + "/_bulk_docs", retry=True, content=payload)
+        response = self.http.request("POST", db_path + "/_bulk_docs", retry=True, content=payload)
         if response.status_code == 404:
             # One shard: an index database is small, and a campaign has one per channel.
-            created = self.store.server.request("PUT", db_path, retry=True, params={"q": "1"})
+            created = self.http.request("PUT", db_path, retry=True, params={"q": "1"})
             if created.status_code not in (201, 202, 412):
                 self._call("PUT", db_path)
-            response = self.store.server.request("POST", db_path + "/_bulk_docs", retry=True, content=payload)
+            response = self.http.request("POST", db_path + "/_bulk_docs", retry=True, content=payload)
         raise_for(response)
         failed = [row for row in response.json() if "error" in row]
         if failed:  # new_edits=false copies are refused only if CouchDB is failing: the index waits
@@ -115,13 +179,13 @@ class ChannelIndex:
 
     def _marker(self) -> tuple[object, str | None]:
         with self._seen_lock:
-            seen = self._seen.get(self.store.couch)
+            seen = self._seen.get(self.couch)
         if seen is not None:
             return seen
         return self._saved_marker()
 
     def _saved_marker(self) -> tuple[object, str | None]:
-        response = self.store.server.request("GET", self.routes + MARKER, retry=True)
+        response = self.http.request("GET", self.routes + MARKER, retry=True)
         if response.status_code == 404:
             return 0, None
         raise_for(response)
@@ -131,20 +195,20 @@ class ChannelIndex:
 
     def _remember(self, seq: object, rev: str | None) -> None:
         with self._seen_lock:
-            self._seen[self.store.couch] = (seq, rev)
+            self._seen[self.couch] = (seq, rev)
 
     def update(self, progress: Callable[[int], None] | None = None) -> object:
         """Copy what changed since the marker; return the main seq the index is complete up to.
 
         ``progress`` is told how many changes each round copied (``blockwalk db index``).
         """
-        return self.store.server.catch_ups(self.store.couch).run(lambda: self._update(progress))
+        return self.state.catch_ups(self.couch).run(lambda: self._update(progress))
 
     def _update(self, progress: Callable[[int], None] | None) -> object:
         seq, rev = self._marker()
         checked = False
         while True:
-            page = self._call("GET", self.store.base + "/_changes",
+            page = self._call("GET", self.base + "/_changes",
                               params={"since": str(seq), "style": "all_docs", "limit": str(BATCH)})
             if not page["results"]:
                 self._remember(seq, rev)
@@ -167,15 +231,15 @@ class ChannelIndex:
 
     def _save_marker(self, seq: object, rev: str | None) -> str | None:
         body = {"seq": seq} if rev is None else {"seq": seq, "_rev": rev}
-        response = self.store.server.request("PUT", self.routes + MARKER, retry=False, content=jsonutil.dumps(body))
+        response = self.http.request("PUT", self.routes + MARKER, retry=False, content=jsonutil.dumps(body))
         if response.status_code == 404:  # the routes database is made by the first copy; no change yet had one
             return None
         if response.status_code == 409:
             # Another process moved it; its copies are written, and ours.  Take its revision, so
             # the next round can write (the marker may step back a little: that only repeats copies).
             with self._seen_lock:
-                self._seen.pop(self.store.couch, None)
-            current = self.store.server.request("GET", self.routes + MARKER, retry=True)
+                self._seen.pop(self.couch, None)
+            current = self.http.request("GET", self.routes + MARKER, retry=True)
             return current.json()["_rev"] if current.status_code == 200 else None
         raise_for(response)
         new_rev = response.json()["rev"]
@@ -185,7 +249,7 @@ class ChannelIndex:
     def _copy(self, rows: list[dict]) -> None:
         wanted = [{"id": row["id"], "rev": change["rev"]} for row in rows for change in row["changes"]]
         leaves: dict[str, list[dict]] = {}
-        answer = self._call("POST", self.store.base + "/_bulk_get", params={"revs": "true"},
+        answer = self._call("POST", self.base + "/_bulk_get", params={"revs": "true"},
                             content=jsonutil.dumps({"docs": wanted}))
         for result in answer["results"]:
             for item in result["docs"]:
@@ -211,16 +275,16 @@ class ChannelIndex:
                     by_channel.setdefault(channel, []).append(copy)
         # Channels first (several at once), routes last: a document is listed as in a channel only
         # once the channel holds it.
-        writes = [("/" + channel_db(self.store.couch, channel), copies) for channel, copies in sorted(by_channel.items())]
+        writes = [("/" + channel_db(self.couch, channel), copies) for channel, copies in sorted(by_channel.items())]
         self._each(lambda item: self._write(*item), writes)
         if route_copies:
             self._write(self.routes, route_copies)
 
     def _each(self, fn, items: list) -> list:
-        """``fn`` on every item, several at once on the server's workers (never from a worker)."""
+        """``fn`` on every item, several at once on the workers of ``state`` (never from a worker)."""
         if len(items) < 2 or threading.current_thread().name.startswith(WORKER_PREFIX):
             return [fn(item) for item in items]
-        return list(self.store.server.workers.map(fn, items))
+        return list(self.state.workers.map(fn, items))
 
     def _route(self, body: dict) -> set[str]:
         return set(self.router({k: v for k, v in body.items() if k != "_revisions"}))
@@ -229,7 +293,7 @@ class ChannelIndex:
 
     def follow(self) -> None:
         """Start this process's follower of the campaign, if it has none yet."""
-        self.store.server.follow(self.store.couch, lambda: Follower(self.store, self.router))
+        self.state.follow(self.couch, lambda: Follower(self))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -276,7 +340,7 @@ class ChannelIndex:
         hint = self._marker()[0]
         cached = remembered(hint)
         if cached is not None:
-            pending = self.store.server.workers.submit(self.update)
+            pending = self.state.workers.submit(self.update)
             try:
                 other = meanwhile()
             finally:
@@ -301,37 +365,37 @@ class ChannelIndex:
         """
         if not isinstance(grants, Grants):
             return set(grants)
-        known = self._remembered(self.store.server.index_grants, marker, [grants.key])
+        known = self._remembered(self.state.grants, marker, [grants.key])
         if known is not None:
             return set(known[grants.key])
         if not read:
             return None
         found = set(grants.read(self.store))
-        self._remember_at(self.store.server.index_grants, marker, {grants.key: frozenset(found)}, REMEMBERED_GRANTS)
+        self._remember_at(self.state.grants, marker, {grants.key: frozenset(found)}, REMEMBERED_GRANTS)
         return found
 
     def _recalled(self, marker: object, doc_ids: list[str]) -> dict[str, set[str]] | None:
-        known = self._remembered(self.store.server.index_routes, marker, doc_ids)
+        known = self._remembered(self.state.routes, marker, doc_ids)
         return None if known is None else {doc_id: set(channels) for doc_id, channels in known.items()}
 
     def _recall(self, marker: object, found: dict[str, set[str]]) -> None:
-        self._remember_at(self.store.server.index_routes, marker,
+        self._remember_at(self.state.routes, marker,
                           {doc_id: frozenset(channels) for doc_id, channels in found.items()}, RECALLED)
 
     def _remembered(self, table: dict, marker: object, keys: list) -> dict | None:
         """What ``table`` remembers of every key at ``marker``, or None."""
         with self._seen_lock:
-            at, known = table.get(self.store.couch, (None, {}))
+            at, known = table.get(self.couch, (None, {}))
             if at != (marker,) or not all(key in known for key in keys):
                 return None
             return {key: known[key] for key in keys}
 
     def _remember_at(self, table: dict, marker: object, found: dict, most: int) -> None:
         with self._seen_lock:
-            at, known = table.get(self.store.couch, (None, {}))
+            at, known = table.get(self.couch, (None, {}))
             if at != (marker,) or len(known) > most:
                 known = {}
-                table[self.store.couch] = ((marker,), known)
+                table[self.couch] = ((marker,), known)
             known.update(found)
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
@@ -341,7 +405,7 @@ class ChannelIndex:
         if not ids:
             return found
         # _bulk_get, not _all_docs with keys: pouchdb-server answers it in half the time.
-        response = self.store.server.request("POST", self.routes + "/_bulk_get", retry=True,
+        response = self.http.request("POST", self.routes + "/_bulk_get", retry=True,
                                              content=jsonutil.dumps({"docs": [{"id": doc_id} for doc_id in ids]}))
         if response.status_code == 404:
             return found
@@ -400,7 +464,7 @@ class ChannelIndex:
         trip; when the update copied something, ``read`` runs again after it.
         """
         before = self._marker()[0]
-        pending = self.store.server.workers.submit(self.update)
+        pending = self.state.workers.submit(self.update)
         try:
             result = read(before)
         finally:
@@ -416,7 +480,7 @@ class ChannelIndex:
         if since == "now":
             out: dict[str, object] = {}
             for channel in wanted:
-                response = self.store.server.request("GET", "/" + channel_db(self.store.couch, channel), retry=True)
+                response = self.http.request("GET", "/" + channel_db(self.couch, channel), retry=True)
                 out[channel] = response.json()["update_seq"] if response.status_code == 200 else 0
             return out
         # 0 or a plain main sequence (a device that read unfiltered before): every channel from its start.
@@ -450,8 +514,8 @@ class ChannelIndex:
             asked = limit
             if limit and paging:
                 asked = max(limit, min(limit * READ_AHEAD, WINDOW_ROWS))
-            path = "/" + channel_db(self.store.couch, channel) + "/_changes"
-            response = self.store.server.request("GET", path, retry=True, params={
+            path = "/" + channel_db(self.couch, channel) + "/_changes"
+            response = self.http.request("GET", path, retry=True, params={
                 **params, "since": since, **({"limit": str(asked)} if asked is not None else {})})
             if response.status_code == 404:
                 window = Window(since, [], None, True)  # nothing was ever routed to this channel
@@ -484,7 +548,7 @@ class ChannelIndex:
                      limit: int | None) -> tuple[dict | None, bool]:
         """A remembered answer to the question, and whether it continues a remembered one (paging)."""
         with self._seen_lock:
-            at, known = self.store.server.index_windows.get(self.store.couch, (None, {}))
+            at, known = self.state.windows.get(self.couch, (None, {}))
             windows = list(known.get((channel, style), ())) if at == (marker,) else []
         paging = False
         for window in windows:
@@ -495,13 +559,13 @@ class ChannelIndex:
         return None, paging
 
     def _remember_window(self, marker: object, key: tuple[str, str], window: "Window") -> None:
-        table = self.store.server.index_windows
+        table = self.state.windows
         with self._seen_lock:
-            at, known = table.get(self.store.couch, (None, {}))
+            at, known = table.get(self.couch, (None, {}))
             rows = sum(len(w.rows) for windows in known.values() for w in windows)
             if at != (marker,) or rows + len(window.rows) > REMEMBERED_ROWS:
                 known = {}
-                table[self.store.couch] = ((marker,), known)
+                table[self.couch] = ((marker,), known)
             known.setdefault(key, []).append(window)
 
     def _still_in(self, picked: list[tuple[str, dict, dict]], ids: set[str] | None,
@@ -540,7 +604,7 @@ class ChannelIndex:
         return kept
 
     def _with_docs(self, results: list[dict]) -> None:
-        answer = self._call("POST", self.store.base + "/_all_docs", params={"include_docs": "true"},
+        answer = self._call("POST", self.base + "/_all_docs", params={"include_docs": "true"},
                             content=jsonutil.dumps({"keys": [row["id"] for row in results]}))
         for row, found in zip(results, answer["rows"], strict=True):
             if found.get("doc"):
@@ -641,12 +705,12 @@ class Follower:
     loses its follower (its next read starts one again).
     """
 
-    def __init__(self, store: "CouchDBStore", router):
-        self.index = ChannelIndex(store, router)
-        self.store = store
+    def __init__(self, index: ChannelIndex):
+        self.index = index
+        self.store = index.store
         self.read_at = time.monotonic()  # the last filtered read of the campaign in this process
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"couchdb-index-follower:{store.name}", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=f"couchdb-index-follower:{index.store.name}", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
@@ -672,4 +736,4 @@ class Follower:
                 log.warning("channel index follower of %s: %s; reads catch up meanwhile", self.store.name, reason)
                 self.stopped.wait(min(FOLLOW_WAIT, 0.5 * 2 ** failures))
                 failures += 1
-        self.store.server.unfollow(self.store.couch, self)
+        self.index.state.unfollow(self.index.couch, self)

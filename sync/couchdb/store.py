@@ -27,24 +27,22 @@ import re
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Literal
 from urllib.parse import quote
 
 from sync import attachments as atts
 from sync import channels as positions
-from sync import errors, jsonutil, update
-from sync.couchdb_checkpoints import Checkpoints
-from sync.couchdb_channels import WORKER_PREFIX, CatchUps, ChannelIndex, Follower
-from sync.couchdb_watch import ChangeWatcher
-from sync.couchdb_http import ConnectionPool, Response, raise_for, winner_key
+from sync import errors, jsonutil, names, update
+from sync.couchdb.checkpoints import Checkpoints
+from sync.couchdb.channel_index import ChannelIndex, IndexState
+from sync.couchdb.watch import ChangeWatcher
+from sync.couchdb.http import ConnectionPool, Response, raise_for, winner_key, with_retries
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import (Attachment, ChangesPage, DbInfo, Grants, PutFromBulkDocs, Resolver, Router, StoreLimits,
-                        hidden_result, resolve_after)
+                        check_limit, check_revs_diff, hidden_result, resolve_after)
 
 
-RETRY_DELAYS = (0.1, 0.3, 0.9)
-INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb_channels)
+INDEX_MARK = "$"  # in the names of a campaign's channel index databases only (sync.couchdb.channel_index)
 # since: 0, now, an integer (pouchdb-server), or CouchDB 3's "<n>-<opaque base64url>".
 _SINCE = re.compile(r"[0-9]{1,18}|[0-9]{1,18}-[A-Za-z0-9_-]{1,4096}")
 
@@ -62,29 +60,18 @@ class CouchDBServer:
         timeout: float = 30.0,
         router: Router | None = None,
     ):
-        update.check_db_name(prefix)
+        names.check_db_name(prefix)
         self.prefix = prefix
         self.limits = limits or StoreLimits()
-        self.router = router  # applied by the channel index (sync.couchdb_channels)
-        self.index_markers: dict[str, tuple[object, str | None]] = {}
-        self.index_lock = threading.Lock()
-        # The channels of documents a pull just listed, at the marker they were read at (a cache).
-        self.index_routes: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
-        # Answers of channels read, at the marker they were read at (a cache: ChannelIndex._read).
-        self.index_windows: dict[str, tuple[tuple, dict[tuple, list]]] = {}
-        # The channels readers were granted (sync.store.Grants), at the marker they were read at (a cache).
-        self.index_grants: dict[str, tuple[tuple, dict[str, frozenset[str]]]] = {}
-        # Per campaign: its catch-ups in this process (one at a time, shared), and its background follower.
-        self._catch_ups: dict[str, CatchUps] = {}
-        self.followers: dict[str, Follower] = {}
+        self.router = router  # applied by the channel index (sync.couchdb.channel_index)
+        # This process's state of the campaigns' channel indexes: markers, caches, catch-ups, followers, workers.
+        self.index = IndexState()
         self._closed = False
-        # Reads of several channels at once (sync.couchdb_channels); each worker keeps its own connection.
-        self.workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix=WORKER_PREFIX)
         self.http = ConnectionPool(url, auth=auth, timeout=timeout)
         self._known: set[str] = set()
         # Each database's info as last read, with when (CouchDBStore.info with max_age).
         self.infos: dict[str, tuple[float, DbInfo]] = {}
-        # Checkpoints (_local documents) as this process last wrote them (sync.couchdb_checkpoints).
+        # Checkpoints (_local documents) as this process last wrote them (sync.couchdb.checkpoints).
         self.checkpoints = Checkpoints()
         self._lock = threading.Lock()
         self._uuid: str | None = None
@@ -92,27 +79,13 @@ class CouchDBServer:
         # Live feeds (server.live): listeners of changes, and one change watcher a watched campaign.
         self._listeners: list[Callable[[str, set[str] | None], None]] = []
         self.watchers: dict[str, ChangeWatcher] = {}
+        self._watchers_lock = threading.Lock()
 
     # -- HTTP with retries ----------------------------------------------------------------
 
     def request(self, method: str, path: str, *, retry: bool, **kwargs) -> Response:
-        delays = RETRY_DELAYS if retry else ()
-        attempt = 0
-        while True:
-            try:
-                response = self.http.request(method, path, **kwargs)
-            except TimeoutError:
-                failure = "did not answer in time"
-            except (OSError, http.client.HTTPException) as exc:
-                failure = f"cannot be reached ({type(exc).__name__})"
-            else:
-                if response.status_code < 500:
-                    return response
-                failure = f"answered {response.status_code}"
-            if attempt >= len(delays):
-                raise StoreUnavailable(f"The document store (CouchDB) {failure}; try again shortly")
-            time.sleep(delays[attempt])
-            attempt += 1
+        """One request to CouchDB (``sync.couchdb.http.Requester``), retried with backoff when ``retry``."""
+        return with_retries(self.http.request, method, path, retry=retry, **kwargs)
 
     @property
     def uuid(self) -> str:  # type: ignore[override]
@@ -141,7 +114,7 @@ class CouchDBServer:
         return f"{self.prefix}-{name}"
 
     def create_db(self, name: str) -> "CouchDBStore":
-        update.check_db_name(name)
+        names.check_db_name(name)
         if INDEX_MARK in name:
             raise BadRequest(f"Name: {name!r}. The character $ is kept for Blockwalk's channel index databases")
         couch = self._couch_name(name)
@@ -158,7 +131,7 @@ class CouchDBServer:
     def open_db(self, name: str) -> "CouchDBStore":
         couch = self._couch_name(name)
         if couch not in self._known:
-            if not update.is_db_name(name) or INDEX_MARK in name:
+            if not names.is_db_name(name) or INDEX_MARK in name:
                 raise NotFound("Database does not exist.")
             response = self.request("HEAD", f"/{couch}", retry=True)
             if response.status_code == 404:
@@ -175,7 +148,7 @@ class CouchDBServer:
         return sorted(name[len(start):] for name in response.json() if name.startswith(start) and INDEX_MARK not in name)
 
     def system_db(self, name: str) -> "CouchDBStore":
-        update.check_db_name(name)
+        names.check_db_name(name)
         couch = f"{self.prefix}_{name}"
         if couch not in self._known:
             response = self.request("PUT", f"/{couch}", retry=True)
@@ -185,28 +158,6 @@ class CouchDBServer:
                 self._known.add(couch)
         return CouchDBStore(self, couch, "_" + name)
 
-    def catch_ups(self, couch: str) -> CatchUps:
-        """The catch-ups of the channel index of ``couch`` in this process."""
-        with self.index_lock:
-            return self._catch_ups.setdefault(couch, CatchUps())
-
-    def follow(self, couch: str, make: Callable[[], Follower]) -> None:
-        """Start a follower of the channel index of ``couch`` unless this process has one."""
-        follower = self.followers.get(couch)
-        if follower is not None:
-            follower.read_at = time.monotonic()
-            return
-        with self.index_lock:
-            if couch in self.followers or self._closed:
-                return
-            follower = self.followers[couch] = make()
-        follower.start()
-
-    def unfollow(self, couch: str, follower: Follower) -> None:
-        with self.index_lock:
-            if self.followers.get(couch) is follower:
-                del self.followers[couch]
-
     # -- change notifications (live feeds) -------------------------------------------------
 
     def add_listener(self, listener: Callable[[str, set[str] | None], None]) -> None:
@@ -214,7 +165,7 @@ class CouchDBServer:
         self._listeners.append(listener)
 
     def watch(self, name: str) -> None:
-        """Follow campaign ``name``'s changes feed (one watcher a process, sync.couchdb_watch), if not yet."""
+        """Follow campaign ``name``'s changes feed (one watcher a process, sync.couchdb.watch), if not yet."""
         couch = self._couch_name(name)
         watcher = self.watchers.get(couch)
         if watcher is not None:
@@ -230,14 +181,14 @@ class CouchDBServer:
                 since = response.json().get("update_seq", "now")
         except StoreUnavailable:
             pass
-        with self.index_lock:
+        with self._watchers_lock:
             if couch in self.watchers or self._closed:
                 return
             watcher = self.watchers[couch] = ChangeWatcher(self, couch, name, self._notify, self.router, since)
         watcher.start()
 
     def unwatch(self, couch: str, watcher: ChangeWatcher) -> None:
-        with self.index_lock:
+        with self._watchers_lock:
             if self.watchers.get(couch) is watcher:
                 del self.watchers[couch]
 
@@ -249,19 +200,19 @@ class CouchDBServer:
                 pass
 
     def close(self) -> None:
-        with self.index_lock:
+        with self._watchers_lock:
             self._closed = True
-            followers = list(self.followers.values()) + list(self.watchers.values())
-        for follower in followers:
-            follower.stop()
+            watchers = list(self.watchers.values())
+        self.index.close()
+        for watcher in watchers:
+            watcher.stop()
         self.checkpoints.close()
-        self.workers.shutdown(wait=False)
         self.http.close()
 
 
 def _doc_path(doc_id: str) -> str:
-    if doc_id.startswith(update.DESIGN_PREFIX):
-        return update.DESIGN_PREFIX + quote(doc_id[len(update.DESIGN_PREFIX):], safe="")
+    if doc_id.startswith(names.DESIGN_PREFIX):
+        return names.DESIGN_PREFIX + quote(doc_id[len(names.DESIGN_PREFIX):], safe="")
     return quote(doc_id, safe="")
 
 
@@ -308,7 +259,7 @@ class CouchDBStore(PutFromBulkDocs):
         outgoing: list[tuple[int, dict]] = []
         for i, doc in enumerate(docs):
             try:
-                if isinstance(doc, dict) and isinstance(doc.get("_id"), str) and doc["_id"].startswith(update.LOCAL_PREFIX):
+                if isinstance(doc, dict) and isinstance(doc.get("_id"), str) and doc["_id"].startswith(names.LOCAL_PREFIX):
                     results[i] = self.put_local(doc)
                     continue
                 outgoing.append((i, self._checked(doc, new_edits)))
@@ -391,7 +342,7 @@ class CouchDBStore(PutFromBulkDocs):
         if new_edits:
             update.check_doc_id(doc.get("_id"))
             if doc.get("_rev") is not None:
-                update.parse_rev_or_400(doc["_rev"], doc["_id"])
+                names.parse_rev_or_400(doc["_rev"], doc["_id"])
             body = {k: v for k, v in prepared.items() if k != "_attachments"}
             doc = self._with_parent_stubs(doc)
         else:
@@ -463,7 +414,7 @@ class CouchDBStore(PutFromBulkDocs):
     ) -> dict:
         params = {"revs": _flag(revs), "attachments": _flag(attachments)}
         if rev is not None:
-            update.parse_rev_or_400(rev, doc_id)
+            names.parse_rev_or_400(rev, doc_id)
             params["rev"] = rev
         response = self._request("GET", "/" + _doc_path(doc_id), params=params)
         if response.status_code == 404 and rev is None and self.open_revs(doc_id, "all"):
@@ -526,7 +477,7 @@ class CouchDBStore(PutFromBulkDocs):
         out: list[dict] = []
         seen: set[str] = set()
         for rev in revs:
-            pos, rev_hash = update.parse_rev_or_400(rev, doc_id)
+            pos, rev_hash = names.parse_rev_or_400(rev, doc_id)
             found = [leaf for leaf in leaves if _descends(leaf, pos, rev_hash)]
             if not found:
                 out.append({"missing": rev})
@@ -582,11 +533,7 @@ class CouchDBStore(PutFromBulkDocs):
         return matched
 
     def revs_diff(self, revs: dict[str, list[str]]) -> dict[str, dict]:
-        if not isinstance(revs, dict):
-            raise BadRequest("Request body must be a JSON object of {id: [revs]}")
-        for doc_id, asked in revs.items():
-            if not isinstance(asked, list) or not all(isinstance(r, str) for r in asked):
-                raise BadRequest(f"revs_diff: the revisions of {doc_id!r} must be a list of strings")
+        check_revs_diff(revs)
         if not revs:
             return {}
         return self._json("POST", "/_revs_diff", content=jsonutil.dumps(revs))
@@ -618,8 +565,7 @@ class CouchDBStore(PutFromBulkDocs):
         return ChangesPage(body["results"], body["last_seq"])
 
     def _changes_params(self, since: object, limit: int | None, style: str, include_docs: bool) -> dict:
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-            raise BadRequest("limit must be a non-negative integer")
+        check_limit(limit)
         if style not in ("main_only", "all_docs"):
             raise BadRequest("style must be main_only or all_docs")
         params = {"since": _since(since), "style": style, "include_docs": _flag(include_docs)}
@@ -630,7 +576,7 @@ class CouchDBStore(PutFromBulkDocs):
     def _index(self) -> ChannelIndex:
         if self.server.router is None:
             raise NotServed("This CouchDB store routes no documents to channels")
-        return ChannelIndex(self, self.server.router)
+        return ChannelIndex(self, self.couch, self.server, self.server.index, self.server.router)
 
     def channels_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
         return self._index().lookup(list(doc_ids))
@@ -699,12 +645,12 @@ class CouchDBStore(PutFromBulkDocs):
     # -- _local documents ------------------------------------------------------------------
 
     def _local_path(self, local_id: object) -> str:
-        update.check_local_id(local_id)
+        names.check_local_id(local_id)
         assert isinstance(local_id, str)
-        return "/_local/" + quote(local_id[len(update.LOCAL_PREFIX):], safe="")
+        return "/_local/" + quote(local_id[len(names.LOCAL_PREFIX):], safe="")
 
     def get_local(self, local_id: str) -> dict:
-        """The checkpoint as this process last wrote it, else as CouchDB holds it (``sync.couchdb_checkpoints``)."""
+        """The checkpoint as this process last wrote it, else as CouchDB holds it (``sync.couchdb.checkpoints``)."""
         kept = self.server.checkpoints.get((self.couch, local_id))
         if kept is not None:
             return kept
