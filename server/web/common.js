@@ -9,6 +9,8 @@ const USER = "blockwalk.user";
 // Every coordinator page, in the navigation's order: [file, English title, Spanish title, roles].
 // A page is listed for the roles given (the API refuses the others anyway); none given: for everyone.
 const READERS = ["admin", "coordinator", "organizer"];  // as server/access/roles.py
+export const WRITERS = ["admin", "coordinator"];  // as server/access/roles.py: who may change the campaign's set-up and records
+export const ROSTER_READERS = ["admin", "organizer"];  // who may see residents' personal data (the roster)
 export const PAGES = [
   ["index.html", "Home", "Inicio"],
   ["turfs.html", "Turfs", "Zonas", READERS],
@@ -21,7 +23,7 @@ export const PAGES = [
   ["meetings.html", "Meetings", "Reuniones", READERS],
   ["follow-up.html", "Between meetings", "Entre reuniones", READERS],
   ["progress.html", "Progress", "Avance", READERS],
-  ["roster.html", "Roster", "Voluntarios", ["admin", "organizer"]],
+  ["roster.html", "Roster", "Voluntarios", ROSTER_READERS],
 ];
 
 // The pages a role may use ("" or unknown: every page, until the role is known).
@@ -33,6 +35,16 @@ export const lang = (navigator.language || "en").toLowerCase().startsWith("es") 
 
 export function t(en, es) {
   return lang === "es" && es ? es : en;
+}
+
+// A language code ("pl") by its name in the page's language ("Polish", "polaco").
+export function languageName(code) {
+  if (!code) return "";
+  try {
+    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
+  } catch (error) {
+    return code;
+  }
 }
 
 export class ApiError extends Error {
@@ -79,10 +91,13 @@ export async function signIn(name, password) {
   sessionStorage.setItem(USER, name);
 }
 
-// Calls the REST API under /api/v1; JSON in and out.  Returns {body, response}.
+// Calls the REST API under /api/v1; JSON in and out (a FormData body goes as a multipart upload).
+// Returns {body, response}.
 export async function api(path, { method = "GET", body, headers = {}, raw = false } = {}) {
   const init = { method, headers: { ...headers, Authorization: `Bearer ${token()}` } };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body;  // the browser writes the multipart Content-Type with its boundary
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -149,6 +164,9 @@ export function campaign() {
   return fromUrl || sessionStorage.getItem("blockwalk.campaign") || "";
 }
 
+// The API path of the campaign in view: `${base()}/turfs`.
+export const base = () => `/campaigns/${encodeURIComponent(campaign())}`;
+
 // When the person has a role in exactly one campaign and none is chosen, that one is chosen for them.
 // Returns the campaign in view ("" if still none).
 export async function pickCampaign() {
@@ -171,17 +189,29 @@ export function campaignInfo() {
 }
 
 // A moment (ISO 8601) as the campaign's local time, in the page's language, with the zone named.
+// A day alone ("2026-12-10", a due date) is a day of the campaign's calendar, shown as it is.
 export function localTime(iso, timeZone = "UTC", { dateOnly = false } = {}) {
   if (!iso) return t("unknown time", "hora desconocida");
-  const date = new Date(iso);
+  const dayAlone = /^\d{4}-\d{2}-\d{2}$/.test(iso);
+  const date = new Date(dayAlone ? `${iso}T00:00:00Z` : iso);
   if (Number.isNaN(date.getTime())) return iso;
-  const options = dateOnly ? { day: "numeric", month: "short", year: "numeric" }
+  const options = dateOnly || dayAlone ? { day: "numeric", month: "short", year: "numeric" }
     : { day: "numeric", month: "short", year: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short" };
   try {
-    return date.toLocaleString(lang, { ...options, timeZone });
+    return date.toLocaleString(lang, { ...options, timeZone: dayAlone ? "UTC" : timeZone });
   } catch (error) {  // a zone this browser does not know
     return date.toLocaleString(lang, { ...options, timeZone: "UTC" });
   }
+}
+
+// A meeting's time as the meeting gives it (its own offset, whatever this laptop's zone):
+// "Dec 3, 2026, 18:30", or with `full` "Thursday, December 3, 2026, 18:30".
+export function meetingTime(iso, { full = false } = {}) {
+  if (!iso) return "";
+  const [datePart, time = ""] = iso.split("T");
+  const day = new Date(`${datePart}T00:00:00Z`);
+  if (Number.isNaN(day.getTime())) return iso;
+  return `${day.toLocaleDateString(lang, { dateStyle: full ? "full" : "medium", timeZone: "UTC" })}, ${time.slice(0, 5)}`;
 }
 
 // Element helper: el("p", {class: "x"}, "text", child...).  Text is always set as text, never as HTML.

@@ -1,5 +1,7 @@
 // Meeting coverage: for each meeting, doors informed, RSVPs and languages needed per turf; the RSVP list.
-import { api, campaign, campaignInfo, el, frame, lang, pickCampaign, showError, t } from "./common.js";
+import {
+  WRITERS, api, base, campaignInfo, el, everyPage, frame, lang, languageName, meetingTime, pickCampaign, showError, t,
+} from "./common.js";
 import { openEditor } from "./meeting-editor.js";
 import { downloadCounted, noCampaign, savedText, table } from "./reports.js";
 
@@ -29,26 +31,11 @@ const edit = (meeting) => openEditor(editor, meeting, zone, (saved) => {
 newButton.addEventListener("click", () => edit(null));
 coverageButton.textContent = t("Download coverage (CSV)", "Descargar cobertura (CSV)");
 
-const base = () => `/campaigns/${encodeURIComponent(campaign())}/reports/meetings`;
-// A language code ("pl") by its name in the page's language ("Polish", "polaco").
-function languageName(code) {
-  try {
-    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
-  } catch (error) {
-    return code;
-  }
-}
+const coverage = () => `${base()}/reports/meetings`;
 const languages = (counts) => Object.entries(counts).map(([code, n]) => `${languageName(code)} ${n}`).join(", ");
 const RSVP = { yes: t("Yes", "Sí"), maybe: t("Maybe", "Quizás"), no: t("No", "No") };
 const turfNames = new Map();  // turf id -> name, from the coverage rows
-// The meeting's own local time, as written (with its offset), whatever the time zone of this laptop.
-function when(iso) {
-  if (!iso) return "";
-  const [date, time = ""] = iso.split("T");
-  const day = new Date(`${date}T00:00:00Z`);
-  if (Number.isNaN(day.getTime())) return iso;
-  return `${day.toLocaleDateString(undefined, { dateStyle: "full", timeZone: "UTC" })}, ${time.slice(0, 5)}`;
-}
+const when = (iso) => meetingTime(iso, { full: true });
 
 const COLUMNS = [
   [t("Turf", "Zona"), (r) => r.name || r.turf || t("no turf", "sin zona")],
@@ -72,7 +59,7 @@ const passed = (meeting) => Boolean(meeting.starts_at) && new Date(meeting.start
 
 async function showRsvps(meeting, target) {
   try {
-    const { body } = await api(`${base()}/${encodeURIComponent(meeting.meeting)}/rsvps`);
+    const { body } = await api(`${coverage()}/${encodeURIComponent(meeting.meeting)}/rsvps`);
     const over = passed(meeting);
     target.replaceChildren(
       el("h3", {}, t(`RSVP list (${body.length})`, `Lista de respuestas (${body.length})`)),
@@ -83,7 +70,7 @@ async function showRsvps(meeting, target) {
           : t("Nobody has said yes or maybe yet.", "Nadie ha dicho sí o quizás todavía.")),
       el("p", { class: "actions" }, el("button", {
         type: "button", class: "secondary",
-        onclick: () => save(`${base()}/${encodeURIComponent(meeting.meeting)}/rsvps/export?format=csv`),
+        onclick: () => save(`${coverage()}/${encodeURIComponent(meeting.meeting)}/rsvps/export?format=csv`),
       }, t("Download RSVP list (CSV)", "Descargar lista (CSV)"))));
   } catch (error) {
     showError(target, error);
@@ -118,11 +105,10 @@ async function load(clear = true) {
   try {
     const info = await campaignInfo();
     zone = info.time_zone || "UTC";
-    canEdit = ["admin", "coordinator"].includes(info.role);
+    canEdit = WRITERS.includes(info.role);
     newButton.hidden = !canEdit;
-    const [{ body }, listed] = await Promise.all([api(base()),
-      api(`/campaigns/${encodeURIComponent(campaign())}/meetings?page_size=100`)]);
-    stored = new Map(listed.body.map((m) => [m.id, m]));
+    const [{ body }, listed] = await Promise.all([api(coverage()), everyPage(`${base()}/meetings`)]);
+    stored = new Map(listed.map((m) => [m.id, m]));
     list.replaceChildren(...(body.length ? body.map(showMeeting)
       : [el("p", { class: "muted" }, t("This campaign has no meetings yet.", "Esta campaña aún no tiene reuniones."))]));
     if (clear) status.replaceChildren();
@@ -131,5 +117,5 @@ async function load(clear = true) {
   }
 }
 
-coverageButton.addEventListener("click", () => save(`${base()}/export?format=csv`));
+coverageButton.addEventListener("click", () => save(`${coverage()}/export?format=csv`));
 if (frame("meetings.html")) load();

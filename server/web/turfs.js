@@ -6,10 +6,10 @@
 // API re-assigns households when the turf is saved, and the count it answers is the one shown after.
 // Data: GET .../turfs (names, counts, revisions), .../assets/turfs (geometries), .../households,
 // .../assignments?active=true; writes: PUT and DELETE .../turfs/<id> with If-Match.
-import { api, ApiError, campaignInfo, el, errorText, everyPage, frame, lang, pickCampaign, showError, t } from "./common.js";
+import { WRITERS, api, ApiError, base, campaignInfo, el, errorText, everyPage, frame, lang, pickCampaign, showError, t } from "./common.js";
 import { addBaseMap } from "./basemap.js";
 import { noCampaign } from "./reports.js";
-import { WRITERS, base, countInside, households, number, turfId } from "./setup.js";
+import { countInside, households, number, turfId } from "./setup.js";
 
 const L = window.L;
 const $ = (id) => document.getElementById(id);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -75,6 +76,8 @@ def test_a_coordinator_groups_concerns_takes_an_issue_up_and_the_chart_shows_it_
     assert page.get_by_role("link", name="Between meetings").get_attribute("aria-current") == "page"
     north = page.locator(".turf-group", has_text="North (2)")
     assert "2603 W Fulton St, 2F" in north.inner_text() and "spoken: Spanish" in north.inner_text()
+    # When it was said, as every page shows a moment: in the campaign's time zone, the zone named.
+    assert re.search(r"Dec 1, 2026, 12:00\sPM CST", north.inner_text()), north.inner_text()
 
     # Two doors' concerns about the dark street become one issue, with a title in each language.
     page.get_by_label("“The street lights on Fulton are out”").check()
