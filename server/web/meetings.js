@@ -36,9 +36,12 @@ const languages = (counts) => Object.entries(counts).map(([code, n]) => `${langu
 const RSVP = { yes: t("Yes", "Sí"), maybe: t("Maybe", "Quizás"), no: t("No", "No") };
 const turfNames = new Map();  // turf id -> name, from the coverage rows
 const when = (iso) => meetingTime(iso, { full: true });
+// Where the campaign no longer has a name or an address for an id, a word says so: the page shows no ids.
+const GONE_TURF = t("a turf no longer in the campaign", "una zona que ya no está en la campaña");
+const GONE_HOUSEHOLD = t("a household no longer in the campaign", "un hogar que ya no está en la campaña");
 
 const COLUMNS = [
-  [t("Turf", "Zona"), (r) => r.name || r.turf || t("no turf", "sin zona")],
+  [t("Turf", "Zona"), (r) => r.name || (r.turf ? GONE_TURF : t("no turf", "sin zona"))],
   [t("Doors knocked", "Puertas tocadas"), (r) => r.doors_knocked, true],
   [t("Informed", "Informadas"), (r) => r.doors_informed, true],
   [t("RSVP yes", "Sí"), (r) => r.rsvp_yes, true],
@@ -47,8 +50,9 @@ const COLUMNS = [
   [t("Languages needed", "Idiomas necesarios"), (r) => languages(r.languages_needed)],
 ];
 const RSVP_COLUMNS = [
-  [t("Address", "Dirección"), (r) => [r.address, r.unit].filter(Boolean).join(", ") || r.household],
-  [t("Turf", "Zona"), (r) => (r.turf ? turfNames.get(r.turf) || t("a turf not on the list", "una zona fuera de la lista") : t("no turf", "sin zona"))],
+  [t("Address", "Dirección"), (r) => [r.address, r.unit].filter(Boolean).join(", ")
+    || (r.household ? GONE_HOUSEHOLD : t("no household (found between doors)", "sin hogar (entre puertas)"))],
+  [t("Turf", "Zona"), (r) => (r.turf ? turfNames.get(r.turf) || GONE_TURF : t("no turf", "sin zona"))],
   [t("RSVP", "Respuesta"), (r) => RSVP[r.rsvp] || r.rsvp],
   [t("Language", "Idioma"), (r) => (r.language ? languageName(r.language) : "")],
   [t("Reminder", "Recordatorio"), (r) => r.reminder],

@@ -1,5 +1,6 @@
 """The meetings page and the between-meetings menu in headless Chromium, against a live server: a campaign with
-more meetings than the API gives in one page (English and Spanish, 1,366 and 768 px)."""
+more meetings than the API gives in one page, doors whose household and turf have left the campaign (English and
+Spanish, 1,366 and 768 px)."""
 
 from __future__ import annotations
 
@@ -72,5 +73,28 @@ def test_every_meeting_can_be_edited_and_chosen_however_many_there_are(site, chr
     assert menu.locator("option").count() == MEETINGS + 1  # and "All meetings"
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     shot(page, f"follow-up-many-{locale}-{width}")
+    context.close()
+    assert errors == []
+
+
+@pytest.mark.parametrize("locale,width", [("en-GB", 1366), ("es-ES", 768)])
+def test_a_door_whose_household_and_turf_left_the_campaign_is_said_in_words_never_by_its_id(site, chromium, locale, width):
+    es = locale == "es-ES"
+    context, page, errors = open_page(chromium, site, "meetings.html", locale, width)
+    first = page.locator("article[data-meeting='meeting:m000']")
+    first.locator("tbody tr").first.wait_for()
+    gone_turf = "una zona que ya no está en la campaña" if es else "a turf no longer in the campaign"
+    rows = first.locator("tbody tr").all_inner_texts()
+    assert rows[0].startswith("North") and rows[1].startswith(gone_turf), rows
+    first.get_by_role("button", name="Ver la lista de respuestas" if es else "Show the RSVP list").click()
+    rsvps = first.locator(".rsvps tbody tr")
+    rsvps.nth(1).wait_for()
+    gone = [text for text in rsvps.all_inner_texts() if "2601 W Fulton St" not in text]
+    assert len(gone) == 1 and gone[0].startswith(
+        "un hogar que ya no está en la campaña" if es else "a household no longer in the campaign"), gone
+    assert gone_turf in gone[0]
+    said = first.inner_text()
+    assert "household:" not in said and "turf:" not in said
+    shot(page, f"meetings-gone-{locale}-{width}")
     context.close()
     assert errors == []
