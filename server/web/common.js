@@ -85,8 +85,11 @@ export async function signIn(name, password) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ name, password, label: "coordinator pages" }),
   });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, body.message || response.statusText, body);
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw refusal(response.status, body, response.status === 401
+      ? t("The name or password was not accepted.", "No se aceptaron el nombre o la contraseña.") : undefined);
+  }
   sessionStorage.setItem(TOKEN, body.token);
   sessionStorage.setItem(USER, name);
 }
@@ -107,24 +110,37 @@ export async function api(path, { method = "GET", body, headers = {}, raw = fals
     throw new ApiError(401, t("Please sign in again", "Vuelva a iniciar sesión"));
   }
   if (raw) {
-    if (!response.ok) {
-      const parsed = await response.json().catch(() => null);
-      throw new ApiError(response.status, (parsed && parsed.message) || statusText(response.status), parsed);
-    }
+    if (!response.ok) throw refusal(response.status, await response.json().catch(() => null));
     return { body: null, response };
   }
   const parsed = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) {
-    throw new ApiError(response.status, (parsed && parsed.message) || statusText(response.status), parsed);
-  }
+  if (!response.ok) throw refusal(response.status, parsed);
   return { body: parsed, response };
 }
 
-// A status without a message from the server, in words (never "UNPROCESSABLE ENTITY").
-function statusText(status) {
+// A refusal as the pages say it: a sentence in the page's language for what kind of refusal it is,
+// then the server's own reason as the API words it (in English); `sentence` for a call's own kind.
+function refusal(status, body, sentence = refusalSentence(status, body)) {
+  const reason = body && typeof body.message === "string" ? body.message : "";
+  return new ApiError(status, reason && !sentence.includes(reason) ? `${sentence} ${reason}` : sentence, body);
+}
+
+// The refusals the pages meet, in words (never "UNPROCESSABLE ENTITY").
+function refusalSentence(status, body) {
+  const errors = (body && body.errors) || {};
   if (status === 403) return t("You may not do this in this campaign.", "No puede hacer esto en esta campaña.");
   if (status === 404) return t("Not found: it may have been deleted.", "No se encontró: quizá se borró.");
+  if (status === 412 || status === 428) {
+    return t("Someone changed this meanwhile: reload the page and make your change again.",
+      "Alguien lo cambió mientras tanto: recargue la página y haga su cambio de nuevo.");
+  }
+  if (Array.isArray(errors.problems)) return t("The server refused it; each problem is listed below.", "El servidor lo rechazó; cada problema se indica abajo.");
+  if (errors.overlaps) return t("The shape overlaps another turf.", "La forma se superpone con otra zona.");
+  if (errors.json && errors.json.geometry) return t("The shape is not an area the server can use.", "La forma no es un área que el servidor pueda usar.");
+  if (status === 409) return t("This clashes with what the server already holds.", "Esto choca con lo que el servidor ya tiene.");
+  if (status === 429) return t("Too many tries: wait a moment, then try again.", "Demasiados intentos: espere un momento y vuelva a intentarlo.");
   if (status >= 500) return t("The server failed; try again in a moment.", "El servidor falló; inténtelo de nuevo en un momento.");
+  if (body && body.message) return t("The server refused this.", "El servidor lo rechazó.");
   return t(`The server refused this (${status}).`, `El servidor lo rechazó (${status}).`);
 }
 

@@ -1,6 +1,6 @@
 """The meetings page and the between-meetings menu in headless Chromium, against a live server: a campaign with
-more meetings than the API gives in one page, doors whose household and turf have left the campaign (English and
-Spanish, 1,366 and 768 px)."""
+more meetings than the API gives in one page, doors whose household and turf have left the campaign, and the
+server's refusals framed in the page's language (English and Spanish, 1,366 and 768 px)."""
 
 from __future__ import annotations
 
@@ -98,3 +98,36 @@ def test_a_door_whose_household_and_turf_left_the_campaign_is_said_in_words_neve
     shot(page, f"meetings-gone-{locale}-{width}")
     context.close()
     assert errors == []
+
+
+@pytest.mark.parametrize("locale,width", [("en-GB", 1366), ("es-ES", 768)])
+def test_a_meeting_changed_meanwhile_is_refused_with_a_sentence_in_the_pages_language(site, chromium, locale, width):
+    es = locale == "es-ES"
+    n = 1 if es else 2
+    context, page, errors = open_page(chromium, site, "meetings.html", locale, width)
+    page.get_by_role("button", name=f"Editar Reunión {n}" if es else f"Edit Meeting {n}", exact=True).click()
+    # Someone else changes the meeting while the form is open.
+    path = f"/api/v1/campaigns/{site.db}/meetings/m{n:03d}"
+    current = site.http.get(path)
+    body = {key: current.json()[key] for key in ("title", "notice", "starts_at", "ends_at", "languages")}
+    changed = site.http.put(path, json={**body, "place": "Church hall"}, headers={"If-Match": current.headers["ETag"]})
+    assert changed.status_code == 200, changed.text
+    page.get_by_label("Lugar" if es else "Place").fill("School gym")
+    page.get_by_role("button", name="Guardar la reunión" if es else "Save the meeting").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert alert.inner_text().startswith("Alguien lo cambió mientras tanto" if es else "Someone changed this meanwhile"), \
+        alert.inner_text()
+    assert "changed since you read it" in alert.inner_text()  # the server's own reason, as it says it
+    shot(page, f"meetings-conflict-{locale}-{width}")
+    context.close()
+    assert errors == []
+
+
+def test_a_volunteer_is_refused_the_meetings_page_with_a_spanish_sentence(site, chromium):
+    context, page, errors = open_page(chromium, site, "meetings.html", "es-ES", 768, user=LiveServer.VOLUNTEER)
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert alert.inner_text().startswith("No puede hacer esto en esta campaña."), alert.inner_text()
+    shot(page, "meetings-refused-es-ES-768")
+    context.close()

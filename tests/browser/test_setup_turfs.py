@@ -169,6 +169,8 @@ def test_turfs_imported_from_geojson_show_each_refusal_and_the_pages_work_by_key
     assert ("Guardada" if es else "Saved") in rows.nth(0).inner_text()
     refused = rows.nth(1).inner_text()
     assert ("Rechazada" if es else "Refused") in refused and "Self-intersection" in refused, refused  # the server's reason
+    # ... after the page's own sentence for a shape refused, in the page's language.
+    assert ("La forma no es un área que el servidor pueda usar." if es else "The shape is not an area the server can use.") in refused
     shot(page, f"setup-turfs-import-{locale}-{width}")
     page.get_by_role("button", name="Cerrar" if es else "Close", exact=True).click()
     # Renamed: the same turf (its id stays), under its new name.
