@@ -213,7 +213,7 @@ function showAgenda(issues) {
     return;
   }
   const heading = chosenMeeting() ? meetings.find((m) => m.id === chosenMeeting()) : null;
-  agendaBox.replaceChildren(
+  agendaBox.replaceChildren(...[  // no "null" when every meeting is shown
     heading ? el("p", { class: "print-only" }, `${pick(heading.title, language)} · ${meetingTime(heading.starts_at)} · ${heading.place}`) : null,
     el("ol", { class: "agenda-list" }, issues.map((issue) => {
       const doors = new Set(issue.sources.map((s) => s.household || s.concern)).size;
@@ -227,7 +227,7 @@ function showAgenda(issues) {
           [s.address, languageName(s.language)].filter(Boolean).join(", ")))),
         !canEdit ? null : el("details", {}, el("summary", {}, issue.task ? t("Edit the task", "Editar la tarea") : t("Take it up as a task", "Asumirlo como tarea")),
           taskForm(issue)));
-    })));
+    }))].filter(Boolean));
 }
 
 // ------------------------------------------------------------------------------------------- the chart

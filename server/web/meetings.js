@@ -65,7 +65,7 @@ async function showRsvps(meeting, target) {
   try {
     const { body } = await api(`${coverage()}/${encodeURIComponent(meeting.meeting)}/rsvps`);
     const over = passed(meeting);
-    target.replaceChildren(
+    target.replaceChildren(...[  // no "null" where the meeting has not passed
       el("h3", {}, t(`RSVP list (${body.length})`, `Lista de respuestas (${body.length})`)),
       over ? el("p", { class: "muted" }, t("The meeting has passed: no reminders are offered for it.",
         "La reunión ya pasó: no se ofrecen recordatorios.")) : null,
@@ -75,7 +75,7 @@ async function showRsvps(meeting, target) {
       el("p", { class: "actions" }, el("button", {
         type: "button", class: "secondary",
         onclick: () => save(`${coverage()}/${encodeURIComponent(meeting.meeting)}/rsvps/export?format=csv`),
-      }, t("Download RSVP list (CSV)", "Descargar lista (CSV)"))));
+      }, t("Download RSVP list (CSV)", "Descargar lista (CSV)")))].filter(Boolean));
   } catch (error) {
     showError(target, error);
   }

@@ -161,6 +161,10 @@ def test_a_coordinator_groups_concerns_takes_an_issue_up_and_the_chart_shows_it_
     first = page.locator("#chart tbody tr").first
     first.wait_for()
     assert "Vencida" in first.inner_text() and "Alumbrado en Fulton" in first.inner_text()
+    # Every meeting's agenda at once: the issues with the meeting each is for, and no stray word where no meeting heads it.
+    page.get_by_label("Reunión", exact=True).select_option("")
+    page.locator("#agenda .issue", has_text="Alumbrado en Fulton").get_by_text("Reunión del sector", exact=False).wait_for()
+    assert "null" not in page.locator("#agenda").inner_text()
     shot(page, "follow-up-768-es")
     page.set_viewport_size({"width": 1366, "height": 860})
     shot(page, "follow-up-1366-es")
