@@ -2,9 +2,9 @@
 // as phones have synced), who walks it; assign a member of the campaign to a turf, or end an assignment.
 // Data: GET .../turfs, .../assignments?active=true, .../members, .../reports/progress (doors knocked per
 // turf); writes: PUT and DELETE .../assignments/<user>/<turf>.
-import { api, campaignInfo, el, everyPage, frame, lang, pickCampaign, showError, t } from "./common.js";
+import { WRITERS, api, base, campaignInfo, el, everyPage, frame, lang, pickCampaign, showError, t } from "./common.js";
 import { noCampaign } from "./reports.js";
-import { WRITERS, base, number } from "./setup.js";
+import { number } from "./setup.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");

@@ -9,6 +9,8 @@ const USER = "blockwalk.user";
 // Every coordinator page, in the navigation's order: [file, English title, Spanish title, roles].
 // A page is listed for the roles given (the API refuses the others anyway); none given: for everyone.
 const READERS = ["admin", "coordinator", "organizer"];  // as server/access/roles.py
+export const WRITERS = ["admin", "coordinator"];  // as server/access/roles.py: who may change the campaign's set-up and records
+export const ROSTER_READERS = ["admin", "organizer"];  // who may see residents' personal data (the roster)
 export const PAGES = [
   ["index.html", "Home", "Inicio"],
   ["turfs.html", "Turfs", "Zonas", READERS],
@@ -21,7 +23,7 @@ export const PAGES = [
   ["meetings.html", "Meetings", "Reuniones", READERS],
   ["follow-up.html", "Between meetings", "Entre reuniones", READERS],
   ["progress.html", "Progress", "Avance", READERS],
-  ["roster.html", "Roster", "Voluntarios", ["admin", "organizer"]],
+  ["roster.html", "Roster", "Voluntarios", ROSTER_READERS],
 ];
 
 // The pages a role may use ("" or unknown: every page, until the role is known).
@@ -33,6 +35,16 @@ export const lang = (navigator.language || "en").toLowerCase().startsWith("es") 
 
 export function t(en, es) {
   return lang === "es" && es ? es : en;
+}
+
+// A language code ("pl") by its name in the page's language ("Polish", "polaco").
+export function languageName(code) {
+  if (!code) return "";
+  try {
+    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
+  } catch (error) {
+    return code;
+  }
 }
 
 export class ApiError extends Error {
@@ -73,16 +85,22 @@ export async function signIn(name, password) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ name, password, label: "coordinator pages" }),
   });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, body.message || response.statusText, body);
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw refusal(response.status, body, response.status === 401
+      ? t("The name or password was not accepted.", "No se aceptaron el nombre o la contraseña.") : undefined);
+  }
   sessionStorage.setItem(TOKEN, body.token);
   sessionStorage.setItem(USER, name);
 }
 
-// Calls the REST API under /api/v1; JSON in and out.  Returns {body, response}.
+// Calls the REST API under /api/v1; JSON in and out (a FormData body goes as a multipart upload).
+// Returns {body, response}.
 export async function api(path, { method = "GET", body, headers = {}, raw = false } = {}) {
   const init = { method, headers: { ...headers, Authorization: `Bearer ${token()}` } };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body;  // the browser writes the multipart Content-Type with its boundary
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -92,24 +110,37 @@ export async function api(path, { method = "GET", body, headers = {}, raw = fals
     throw new ApiError(401, t("Please sign in again", "Vuelva a iniciar sesión"));
   }
   if (raw) {
-    if (!response.ok) {
-      const parsed = await response.json().catch(() => null);
-      throw new ApiError(response.status, (parsed && parsed.message) || statusText(response.status), parsed);
-    }
+    if (!response.ok) throw refusal(response.status, await response.json().catch(() => null));
     return { body: null, response };
   }
   const parsed = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) {
-    throw new ApiError(response.status, (parsed && parsed.message) || statusText(response.status), parsed);
-  }
+  if (!response.ok) throw refusal(response.status, parsed);
   return { body: parsed, response };
 }
 
-// A status without a message from the server, in words (never "UNPROCESSABLE ENTITY").
-function statusText(status) {
+// A refusal as the pages say it: a sentence in the page's language for what kind of refusal it is,
+// then the server's own reason as the API words it (in English); `sentence` for a call's own kind.
+function refusal(status, body, sentence = refusalSentence(status, body)) {
+  const reason = body && typeof body.message === "string" ? body.message : "";
+  return new ApiError(status, reason && !sentence.includes(reason) ? `${sentence} ${reason}` : sentence, body);
+}
+
+// The refusals the pages meet, in words (never "UNPROCESSABLE ENTITY").
+function refusalSentence(status, body) {
+  const errors = (body && body.errors) || {};
   if (status === 403) return t("You may not do this in this campaign.", "No puede hacer esto en esta campaña.");
   if (status === 404) return t("Not found: it may have been deleted.", "No se encontró: quizá se borró.");
+  if (status === 412 || status === 428) {
+    return t("Someone changed this meanwhile: reload the page and make your change again.",
+      "Alguien lo cambió mientras tanto: recargue la página y haga su cambio de nuevo.");
+  }
+  if (Array.isArray(errors.problems)) return t("The server refused it; each problem is listed below.", "El servidor lo rechazó; cada problema se indica abajo.");
+  if (errors.overlaps) return t("The shape overlaps another turf.", "La forma se superpone con otra zona.");
+  if (errors.json && errors.json.geometry) return t("The shape is not an area the server can use.", "La forma no es un área que el servidor pueda usar.");
+  if (status === 409) return t("This clashes with what the server already holds.", "Esto choca con lo que el servidor ya tiene.");
+  if (status === 429) return t("Too many tries: wait a moment, then try again.", "Demasiados intentos: espere un momento y vuelva a intentarlo.");
   if (status >= 500) return t("The server failed; try again in a moment.", "El servidor falló; inténtelo de nuevo en un momento.");
+  if (body && body.message) return t("The server refused this.", "El servidor lo rechazó.");
   return t(`The server refused this (${status}).`, `El servidor lo rechazó (${status}).`);
 }
 
@@ -149,6 +180,9 @@ export function campaign() {
   return fromUrl || sessionStorage.getItem("blockwalk.campaign") || "";
 }
 
+// The API path of the campaign in view: `${base()}/turfs`.
+export const base = () => `/campaigns/${encodeURIComponent(campaign())}`;
+
 // When the person has a role in exactly one campaign and none is chosen, that one is chosen for them.
 // Returns the campaign in view ("" if still none).
 export async function pickCampaign() {
@@ -171,17 +205,29 @@ export function campaignInfo() {
 }
 
 // A moment (ISO 8601) as the campaign's local time, in the page's language, with the zone named.
+// A day alone ("2026-12-10", a due date) is a day of the campaign's calendar, shown as it is.
 export function localTime(iso, timeZone = "UTC", { dateOnly = false } = {}) {
   if (!iso) return t("unknown time", "hora desconocida");
-  const date = new Date(iso);
+  const dayAlone = /^\d{4}-\d{2}-\d{2}$/.test(iso);
+  const date = new Date(dayAlone ? `${iso}T00:00:00Z` : iso);
   if (Number.isNaN(date.getTime())) return iso;
-  const options = dateOnly ? { day: "numeric", month: "short", year: "numeric" }
+  const options = dateOnly || dayAlone ? { day: "numeric", month: "short", year: "numeric" }
     : { day: "numeric", month: "short", year: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short" };
   try {
-    return date.toLocaleString(lang, { ...options, timeZone });
+    return date.toLocaleString(lang, { ...options, timeZone: dayAlone ? "UTC" : timeZone });
   } catch (error) {  // a zone this browser does not know
     return date.toLocaleString(lang, { ...options, timeZone: "UTC" });
   }
+}
+
+// A meeting's time as the meeting gives it (its own offset, whatever this laptop's zone):
+// "Dec 3, 2026, 18:30", or with `full` "Thursday, December 3, 2026, 18:30".
+export function meetingTime(iso, { full = false } = {}) {
+  if (!iso) return "";
+  const [datePart, time = ""] = iso.split("T");
+  const day = new Date(`${datePart}T00:00:00Z`);
+  if (Number.isNaN(day.getTime())) return iso;
+  return `${day.toLocaleDateString(lang, { dateStyle: full ? "full" : "medium", timeZone: "UTC" })}, ${time.slice(0, 5)}`;
 }
 
 // Element helper: el("p", {class: "x"}, "text", child...).  Text is always set as text, never as HTML.

@@ -1,7 +1,6 @@
 // The review queue: values two canvassers set differently at the same time, listed by turf, the competing
 // values side by side with who, when, from which device and where; resolve by choosing one or typing a new one.
-import { api, campaign, campaignInfo, el, errorText, everyPage, frame, localTime, pickCampaign, showError, t } from "./common.js";
-import { WRITERS } from "./setup.js";
+import { WRITERS, api, base, campaignInfo, el, errorText, everyPage, frame, localTime, pickCampaign, showError, t } from "./common.js";
 import { addresses, addressOf, choiceLabel, choicesOf, fieldAt, fieldLabel, formOf, text, valueText } from "./labels.js";
 
 const queue = document.getElementById("queue");
@@ -16,7 +15,6 @@ document.getElementById("intro").textContent = t(
 document.getElementById("turf-label").textContent = t("Turf", "Zona");
 document.getElementById("all-turfs").textContent = t("Every turf", "Todas las zonas");
 
-const base = () => `/campaigns/${encodeURIComponent(campaign())}`;
 const turfNames = new Map();  // turf id -> name, from the turfs API
 let timeZone = "UTC";  // the campaign's
 let canResolve = false;  // the person's role may resolve (the API decides; an organizer only reads)

@@ -1,5 +1,7 @@
 // Between meetings: concerns from the doors grouped into issues, the meeting's agenda, the follow-up chart.
-import { api, campaign, campaignInfo, el, frame, lang, pickCampaign, showError, t } from "./common.js";
+import {
+  WRITERS, api, base, campaignInfo, el, everyPage, frame, lang, languageName, localTime, meetingTime, pickCampaign, showError, t,
+} from "./common.js";
 import { downloadCounted, noCampaign, savedText } from "./reports.js";
 
 const status = document.getElementById("status");
@@ -45,46 +47,19 @@ let languages = ["en", "es"];
 let timeZone = "UTC";
 let canEdit = false;  // organizers read; the API refuses their changes anyway
 
-function languageName(code, inLanguage = lang) {
-  if (!code) return "";
-  try {
-    return new Intl.DisplayNames([inLanguage], { type: "language" }).of(code) || code;
-  } catch (error) {
-    return code;
-  }
-}
 const pick = (texts, language = lang) => (texts && (texts[language] || texts.en || Object.values(texts)[0])) || "";
-// A campaign-local day ("2026-12-10") in words, whatever the laptop's zone.
-function day(iso) {
-  if (!iso) return "";
-  const date = new Date(`${iso}T00:00:00Z`);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleDateString(lang, { dateStyle: "medium", timeZone: "UTC" });
-}
-function moment(iso) {
-  if (!iso) return "";
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso
-    : date.toLocaleString(lang, { dateStyle: "medium", timeStyle: "short", timeZone });
-}
-// A meeting's own local time, as written with its offset (the meetings page shows it the same way).
-function meetingTime(iso) {
-  if (!iso) return "";
-  const [datePart, time = ""] = iso.split("T");
-  const date = new Date(`${datePart}T00:00:00Z`);
-  if (Number.isNaN(date.getTime())) return iso;
-  return `${date.toLocaleDateString(lang, { dateStyle: "medium", timeZone: "UTC" })}, ${time.slice(0, 5)}`;
-}
+// A due day ("2026-12-10") or a moment, in the campaign's calendar and time zone.
+const at = (iso) => (iso ? localTime(iso, timeZone) : "");
 const CHANGED = {
   created: t("made", "creado"), title: t("title", "título"), meeting: t("meeting", "reunión"), sources: t("concerns", "inquietudes"),
   task: t("task", "tarea"), status: t("status", "estado"), problems: t("problems", "problemas"), outcome: t("outcome", "resultado"),
 };
-const historyLine = (h) => `${moment(h.at)}, ${h.by}: ${h.changed.map((k) => CHANGED[k] || k).join(", ")}${h.note ? ` (${h.note})` : ""}`;
+const historyLine = (h) => `${at(h.at)}, ${h.by}: ${h.changed.map((k) => CHANGED[k] || k).join(", ")}${h.note ? ` (${h.note})` : ""}`;
 const meetingTitle = (id) => {
   const found = meetings.find((m) => m.id === id);
   return found ? pick(found.title) || found.place : t("no meeting", "sin reunión");
 };
 const chosenMeeting = () => meetingSelect.value || null;
-const base = () => `/campaigns/${encodeURIComponent(campaign())}`;
 const query = (extra = {}) => {
   const params = new URLSearchParams(extra);
   if (chosenMeeting()) params.set("meeting", chosenMeeting());
@@ -119,7 +94,7 @@ function showConcerns(concerns, issues) {
         el("span", { class: "where" }, [
           concern.address || t("a door not on the list", "una puerta fuera de la lista"),
           concern.language ? t(`spoken: ${languageName(concern.language)}`, `idioma: ${languageName(concern.language)}`) : null,
-          moment(concern.at),
+          at(concern.at),
           concern.issue ? t(`in the issue “${issueTitles.get(concern.issue) || ""}”`, `en el tema «${issueTitles.get(concern.issue) || ""}»`) : null,
         ].filter(Boolean).join(" · "))))))));
   groupForm.hidden = !canEdit;
@@ -238,7 +213,7 @@ function showAgenda(issues) {
     return;
   }
   const heading = chosenMeeting() ? meetings.find((m) => m.id === chosenMeeting()) : null;
-  agendaBox.replaceChildren(
+  agendaBox.replaceChildren(...[  // no "null" when every meeting is shown
     heading ? el("p", { class: "print-only" }, `${pick(heading.title, language)} · ${meetingTime(heading.starts_at)} · ${heading.place}`) : null,
     el("ol", { class: "agenda-list" }, issues.map((issue) => {
       const doors = new Set(issue.sources.map((s) => s.household || s.concern)).size;
@@ -252,7 +227,7 @@ function showAgenda(issues) {
           [s.address, languageName(s.language)].filter(Boolean).join(", ")))),
         !canEdit ? null : el("details", {}, el("summary", {}, issue.task ? t("Edit the task", "Editar la tarea") : t("Take it up as a task", "Asumirlo como tarea")),
           taskForm(issue)));
-    })));
+    }))].filter(Boolean));
 }
 
 // ------------------------------------------------------------------------------------------- the chart
@@ -261,10 +236,10 @@ const CHART = [
   [t("Issue", "Tema"), (i) => pick(i.title)],
   [t("Meeting", "Reunión"), (i) => meetingTitle(i.meeting)],
   [t("Responsible", "Responsable"), (i) => `${i.task.responsible}${i.task.responsible_kind === "organization" ? t(" (organization)", " (organización)") : ""}`],
-  [t("Due", "Fecha límite"), (i) => day(i.task.due)],
+  [t("Due", "Fecha límite"), (i) => at(i.task.due)],
   [t("Status", "Estado"), (i) => el("span", {}, el("span", { class: `badge${i.overdue ? " overdue" : i.status === "done" ? " done" : ""}` },
     i.overdue ? t("Overdue", "Vencida") : STATUS[i.status] || i.status), i.overdue ? ` ${STATUS[i.status] || ""}` : "")],
-  [t("Milestones", "Etapas"), (i) => i.task.milestones.map((m) => `${m.done ? "✓ " : ""}${m.title}${m.due ? ` (${day(m.due)})` : ""}`).join("; ")],
+  [t("Milestones", "Etapas"), (i) => i.task.milestones.map((m) => `${m.done ? "✓ " : ""}${m.title}${m.due ? ` (${at(m.due)})` : ""}`).join("; ")],
   [t("Problems encountered", "Problemas encontrados"), (i) => i.problems],
   [t("What came of it", "Qué resultó"), (i) => pick(i.outcome)],
   [t("History", "Historial"), (i) => el("span", { class: "history" }, i.history.slice(-3).map(historyLine).join("; "))],
@@ -279,7 +254,7 @@ function showChart(rows) {
   chartBox.replaceChildren(
     el("p", { class: "print-only" }, [heading ? t(`Minutes of ${pick(heading.title)}, ${meetingTime(heading.starts_at)}, ${heading.place}`,
       `Acta de ${pick(heading.title)}, ${meetingTime(heading.starts_at)}, ${heading.place}`) : t("Every meeting", "Todas las reuniones"),
-    t(`Printed ${moment(new Date().toISOString())}`, `Impreso el ${moment(new Date().toISOString())}`)].join(" · ")),
+    t(`Printed ${at(new Date().toISOString())}`, `Impreso el ${at(new Date().toISOString())}`)].join(" · ")),
     el("table", { class: "chart-table" },
     el("thead", {}, el("tr", {}, CHART.map(([header]) => el("th", { scope: "col" }, header)))),
     el("tbody", {}, rows.map((issue) => el("tr", { class: issue.overdue ? "overdue" : undefined },
@@ -333,10 +308,10 @@ async function load() {
 async function start() {
   if (!(await pickCampaign())) return noCampaign(status);
   try {
-    const [info, found] = await Promise.all([campaignInfo(), api(`${base()}/meetings?page_size=100`)]);
+    const [info, found] = await Promise.all([campaignInfo(), everyPage(`${base()}/meetings`)]);
     timeZone = info.time_zone || "UTC";
-    canEdit = ["admin", "coordinator"].includes(info.role);
-    meetings = found.body;
+    canEdit = WRITERS.includes(info.role);
+    meetings = found;
     languages = [...new Set(["en", "es", ...meetings.flatMap((m) => m.languages)])];
     const now = Date.now();
     const next = meetings.find((m) => new Date(m.starts_at).getTime() >= now) || meetings[meetings.length - 1];

@@ -2,7 +2,7 @@
 // and column, publishing a draft, and a preview of a form as the phone shows it, in each of its languages
 // (the app's own form rendering, /app/js/form.js, read-only).
 import {
-  api, ApiError, campaign, campaignInfo, el, everyPage, frame, lang, pickCampaign, showError, signOut, t, token,
+  WRITERS, api, base, campaign, campaignInfo, el, everyPage, frame, lang, languageName, pickCampaign, showError, t,
 } from "./common.js";
 import { noCampaign } from "./reports.js";
 
@@ -25,17 +25,8 @@ const words = {
 for (const [id, [en, es]] of Object.entries(words)) document.getElementById(id).textContent = t(en, es);
 
 let role = null;
-const base = () => `/campaigns/${encodeURIComponent(campaign())}/forms`;
-const canWrite = () => role === "admin" || role === "coordinator";
-
-// A language code by its name in the page's language ("es": "Spanish", "español").
-function languageName(code) {
-  try {
-    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
-  } catch (error) {
-    return code;
-  }
-}
+const forms = () => `${base()}/forms`;
+const canWrite = () => WRITERS.includes(role);
 
 // A form's title in the page's language, else its default language's, else any.
 const titleOf = (doc) => {
@@ -71,7 +62,7 @@ function sameContent(a, b) {
 }
 
 async function loadForms() {
-  const docs = await everyPage(base());
+  const docs = await everyPage(forms());
   const byForm = new Map();
   for (const doc of docs) {
     const entry = byForm.get(doc.form_id) || { draft: null, versions: [] };
@@ -87,7 +78,7 @@ async function loadForms() {
   await Promise.all([...byForm.values()].map(async (entry) => {
     const latest = entry.versions.reduce((a, b) => (a && a.version > b.version ? a : b), null);
     if (!entry.draft || !latest) return;
-    const [draft, version] = await Promise.all([entry.draft.id, latest.id].map((id) => api(`${base()}/${encodeURIComponent(id)}`)));
+    const [draft, version] = await Promise.all([entry.draft.id, latest.id].map((id) => api(`${forms()}/${encodeURIComponent(id)}`)));
     entry.unchanged = sameContent(draft.body, version.body);
   }));
   formsBox.replaceChildren(el("table", {},
@@ -125,7 +116,7 @@ async function loadForms() {
 
 async function publish(draft, title) {
   try {
-    const { body } = await api(`${base()}/${encodeURIComponent(draft.form_id)}/publish`, { method: "POST" });
+    const { body } = await api(`${forms()}/${encodeURIComponent(draft.form_id)}/publish`, { method: "POST" });
     await loadForms();  // the list first, then the words that say what changed in it
     status.replaceChildren(el("p", { role: "status", class: "ok" }, t(
       `${title} is published as version ${body.version}. Phones receive it at their next sync.`,
@@ -147,16 +138,7 @@ document.getElementById("import").addEventListener("submit", async (event) => {
   target.replaceChildren(el("p", { role: "status" }, t(`Reading ${file.name}…`, `Leyendo ${file.name}…`)));
   target.setAttribute("aria-busy", "true");
   try {
-    // A file upload: fetch with the bearer token, not the JSON client.
-    const response = await fetch(`/api/v1${base()}/import`, {
-      method: "POST", body: data, headers: { Authorization: `Bearer ${token()}` },
-    });
-    if (response.status === 401) signOut();
-    const body = await response.json().catch(() => null);
-    if (!response.ok) {
-      throw new ApiError(response.status, (body && body.message) || t(`The server refused the file (${response.status}).`,
-        `El servidor rechazó el archivo (${response.status}).`), body);
-    }
+    const { body } = await api(`${forms()}/import`, { method: "POST", body: data });
     await loadForms();
     target.replaceChildren(el("p", { role: "status", class: "ok" }, t(
       `${file.name} is now the draft of ${titleOf(body)}. Preview it, then publish it.`,
@@ -206,7 +188,7 @@ async function preview(docId) {
   box.setAttribute("aria-busy", "true");
   try {
     if (!FormView) ({ FormView } = await import("/app/js/form.js"));
-    const { body: form } = await api(`${base()}/${encodeURIComponent(docId)}`);
+    const { body: form } = await api(`${forms()}/${encodeURIComponent(docId)}`);
     const which = form.status === "draft" ? t("draft", "borrador") : t(`version ${form.version}`, `versión ${form.version}`);
     document.getElementById("preview-heading").textContent = t(`Preview: ${titleOf(form)} (${which})`, `Vista previa: ${titleOf(form)} (${which})`);
     document.getElementById("preview-intro").textContent = t(

@@ -2,9 +2,9 @@
 // refused line or feature by its number), and the households of each turf by address, the
 // households in no turf among them.
 // Data: POST .../households/import (multipart), GET .../households?turf= | ?unassigned=true, GET .../turfs.
-import { api, ApiError, campaignInfo, el, everyPage, frame, lang, pickCampaign, showError, signOut, t, token } from "./common.js";
+import { WRITERS, api, ApiError, base, campaignInfo, el, everyPage, frame, lang, pickCampaign, showError, t } from "./common.js";
 import { noCampaign } from "./reports.js";
-import { WRITERS, address, base, households, number } from "./setup.js";
+import { address, households, number } from "./setup.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
@@ -172,13 +172,7 @@ async function send() {
   $("report").replaceChildren(el("p", { class: "muted" }, t(`Importing ${chosen.file.name}: the server checks every line…`,
     `Importando ${chosen.file.name}: el servidor revisa cada línea…`)));
   try {
-    const response = await fetch(`/api/v1${base()}/households/import`, {
-      method: "POST", headers: { Authorization: `Bearer ${token()}` }, body: data,
-    });
-    if (response.status === 401) { signOut(); return; }
-    const body = await response.json().catch(() => null);
-    if (!response.ok) throw new ApiError(response.status, (body && body.message) || t(`The server refused the file (${response.status}).`,
-      `El servidor rechazó el archivo (${response.status}).`), body);
+    const { body } = await api(`${base()}/households/import`, { method: "POST", body: data });
     showReport(body);
     cancelImport();
     await loadTurfs();

@@ -1,8 +1,6 @@
 // Values as people read them: a form's labels in the page's language, choices by their labels,
 // households by address.  Shared by the review queue and the asset map.
-import { api, campaign, lang, t } from "./common.js";
-
-const base = () => `/campaigns/${encodeURIComponent(campaign())}`;
+import { api, base, everyPage, lang, t } from "./common.js";
 
 // A translated text ({en, es}) in the page's language, else English, else any.
 export function text(labels) {
@@ -32,9 +30,8 @@ export function formOf(form, version) {
 
 // Every form of the campaign, newest version of each (the asset map labels its filters with them).
 export async function currentForms() {
-  const { body } = await api(`${base()}/forms?page_size=100`);
   const newest = new Map();
-  for (const summary of body) {
+  for (const summary of await everyPage(`${base()}/forms`)) {
     const seen = newest.get(summary.form_id);
     if (!seen || (summary.version || 0) > (seen.version || 0)) newest.set(summary.form_id, summary);
   }

@@ -1,7 +1,7 @@
 // The asset map: turfs and clustered assets (or visits), filters, and the asset opened with its
 // answers, photo and geotag flags.  Data: /api/v1/campaigns/<c>/assets (GeoJSON, filtered by the
 // server), .../assets/turfs, .../assets/records/<id>; downloads: .../assets/export.
-import { api, ApiError, campaign, campaignInfo, el, frame, localTime, pickCampaign, showError, t } from "./common.js";
+import { api, ApiError, base, campaign, campaignInfo, el, frame, localTime, pickCampaign, showError, t } from "./common.js";
 import { addBaseMap } from "./basemap.js";
 import { downloadCounted, savedText } from "./reports.js";
 import { addresses, addressOf, choiceLabel, currentForms, fieldAt, fieldLabel, formOf, text, valueText, words } from "./labels.js";
@@ -25,7 +25,7 @@ const form = document.getElementById("filters");
 const detail = document.getElementById("detail");
 const errorBox = document.getElementById("error");
 const count = document.getElementById("count");
-const base = () => `/campaigns/${encodeURIComponent(campaign())}/assets`;
+const assets = () => `${base()}/assets`;
 
 let map;
 let cluster;
@@ -100,7 +100,7 @@ async function load({ fit = false } = {}) {
   errorBox.replaceChildren();
   count.textContent = t("Loading…", "Cargando…");
   try {
-    const { response } = await api(`${base()}?${query()}`, { raw: true });
+    const { response } = await api(`${assets()}?${query()}`, { raw: true });
     const data = await response.json();
     if (mine !== loading) return; // a newer filter is already on its way
     cluster.clearLayers();
@@ -134,7 +134,7 @@ function fillOptions(features) {
 }
 
 async function photo(record, name) {
-  const path = `${base()}/records/${encodeURIComponent(record)}/attachments/${encodeURIComponent(name)}`;
+  const path = `${assets()}/records/${encodeURIComponent(record)}/attachments/${encodeURIComponent(name)}`;
   const { response } = await api(path, { raw: true }); // the token goes in a header: an <img src> cannot send it
   const img = el("img", { alt: t("Photo of the asset", "Foto del recurso") });
   img.src = URL.createObjectURL(await response.blob());
@@ -149,7 +149,7 @@ async function open(record, item, marker) {
   map.invalidateSize(); // the panel took some of the map's width
   detail.replaceChildren(el("p", { class: "muted" }, t("Loading…", "Cargando…")));
   try {
-    const { body } = await api(`${base()}/records/${encodeURIComponent(record)}`);
+    const { body } = await api(`${assets()}/records/${encodeURIComponent(record)}`);
     const definition = await formOf(body.form, body.form_version);
     await addresses([body.household]);
     if (selected !== marker) return; // another asset was opened, or the filters changed, meanwhile
@@ -196,7 +196,7 @@ async function download(format) {
   const q = query();
   q.set("format", format);
   try {
-    const saved = await downloadCounted(`${base()}/export?${q}`);
+    const saved = await downloadCounted(`${assets()}/export?${q}`);
     errorBox.replaceChildren(el("p", { class: "muted", role: "status" }, savedText(saved)));
   } catch (error) {
     showError(errorBox, error);
@@ -247,7 +247,7 @@ async function start() {
 
   let bounds = null;
   try {
-    const { response } = await api(`${base()}/turfs`, { raw: true });
+    const { response } = await api(`${assets()}/turfs`, { raw: true });
     const turfs = await response.json();
     const layer = L.geoJSON(turfs, { style: { color: "#0b5cad", weight: 2, fillOpacity: 0.05 } })
       .eachLayer((l) => l.bindTooltip(l.feature.properties.name || l.feature.id, { sticky: true }))

@@ -1,17 +1,9 @@
 // The meetings editor: create and edit a meeting (title and notice in each language, place, time in the
 // campaign's time zone, languages offered), through PUT /campaigns/{c}/meetings/{id} with If-Match.
-import { api, campaign, el, lang, showError, t } from "./common.js";
+import { api, base, el, languageName, showError, t } from "./common.js";
 
 // The languages a meeting may offer: the campaign's two, then those Blockwalk has reminder texts in.
 export const OFFERED = ["en", "es", "pl", "ar", "zh", "vi"];
-
-export function languageName(code) {
-  try {
-    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
-  } catch (error) {
-    return code;
-  }
-}
 
 // The UTC offset ("-06:00") of ``zone`` at a local date and time (DST included), by asking Intl.
 export function offsetAt(dateText, timeText, zone) {
@@ -87,7 +79,7 @@ export function openEditor(target, meeting, zone, done) {
       ends_at: value("end") ? when(value("end")) : null };
     const meetingId = meeting ? meeting.id.replace(/^meeting:/, "") : `${value("date")}-${slug(title.en || title.es)}-${Math.random().toString(36).slice(2, 6)}`;
     try {
-      const { body: saved } = await api(`/campaigns/${encodeURIComponent(campaign())}/meetings/${encodeURIComponent(meetingId)}`, {
+      const { body: saved } = await api(`${base()}/meetings/${encodeURIComponent(meetingId)}`, {
         method: "PUT", body, headers: meeting ? { "If-Match": `"${meeting.rev}"` } : {} });
       target.replaceChildren();
       done(saved);

@@ -1,5 +1,7 @@
 // Meeting coverage: for each meeting, doors informed, RSVPs and languages needed per turf; the RSVP list.
-import { api, campaign, campaignInfo, el, frame, lang, pickCampaign, showError, t } from "./common.js";
+import {
+  WRITERS, api, base, campaignInfo, el, everyPage, frame, lang, languageName, meetingTime, pickCampaign, showError, t,
+} from "./common.js";
 import { openEditor } from "./meeting-editor.js";
 import { downloadCounted, noCampaign, savedText, table } from "./reports.js";
 
@@ -29,29 +31,17 @@ const edit = (meeting) => openEditor(editor, meeting, zone, (saved) => {
 newButton.addEventListener("click", () => edit(null));
 coverageButton.textContent = t("Download coverage (CSV)", "Descargar cobertura (CSV)");
 
-const base = () => `/campaigns/${encodeURIComponent(campaign())}/reports/meetings`;
-// A language code ("pl") by its name in the page's language ("Polish", "polaco").
-function languageName(code) {
-  try {
-    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
-  } catch (error) {
-    return code;
-  }
-}
+const coverage = () => `${base()}/reports/meetings`;
 const languages = (counts) => Object.entries(counts).map(([code, n]) => `${languageName(code)} ${n}`).join(", ");
 const RSVP = { yes: t("Yes", "Sí"), maybe: t("Maybe", "Quizás"), no: t("No", "No") };
 const turfNames = new Map();  // turf id -> name, from the coverage rows
-// The meeting's own local time, as written (with its offset), whatever the time zone of this laptop.
-function when(iso) {
-  if (!iso) return "";
-  const [date, time = ""] = iso.split("T");
-  const day = new Date(`${date}T00:00:00Z`);
-  if (Number.isNaN(day.getTime())) return iso;
-  return `${day.toLocaleDateString(undefined, { dateStyle: "full", timeZone: "UTC" })}, ${time.slice(0, 5)}`;
-}
+const when = (iso) => meetingTime(iso, { full: true });
+// Where the campaign no longer has a name or an address for an id, a word says so: the page shows no ids.
+const GONE_TURF = t("a turf no longer in the campaign", "una zona que ya no está en la campaña");
+const GONE_HOUSEHOLD = t("a household no longer in the campaign", "un hogar que ya no está en la campaña");
 
 const COLUMNS = [
-  [t("Turf", "Zona"), (r) => r.name || r.turf || t("no turf", "sin zona")],
+  [t("Turf", "Zona"), (r) => r.name || (r.turf ? GONE_TURF : t("no turf", "sin zona"))],
   [t("Doors knocked", "Puertas tocadas"), (r) => r.doors_knocked, true],
   [t("Informed", "Informadas"), (r) => r.doors_informed, true],
   [t("RSVP yes", "Sí"), (r) => r.rsvp_yes, true],
@@ -60,8 +50,9 @@ const COLUMNS = [
   [t("Languages needed", "Idiomas necesarios"), (r) => languages(r.languages_needed)],
 ];
 const RSVP_COLUMNS = [
-  [t("Address", "Dirección"), (r) => [r.address, r.unit].filter(Boolean).join(", ") || r.household],
-  [t("Turf", "Zona"), (r) => (r.turf ? turfNames.get(r.turf) || t("a turf not on the list", "una zona fuera de la lista") : t("no turf", "sin zona"))],
+  [t("Address", "Dirección"), (r) => [r.address, r.unit].filter(Boolean).join(", ")
+    || (r.household ? GONE_HOUSEHOLD : t("no household (found between doors)", "sin hogar (entre puertas)"))],
+  [t("Turf", "Zona"), (r) => (r.turf ? turfNames.get(r.turf) || GONE_TURF : t("no turf", "sin zona"))],
   [t("RSVP", "Respuesta"), (r) => RSVP[r.rsvp] || r.rsvp],
   [t("Language", "Idioma"), (r) => (r.language ? languageName(r.language) : "")],
   [t("Reminder", "Recordatorio"), (r) => r.reminder],
@@ -72,9 +63,9 @@ const passed = (meeting) => Boolean(meeting.starts_at) && new Date(meeting.start
 
 async function showRsvps(meeting, target) {
   try {
-    const { body } = await api(`${base()}/${encodeURIComponent(meeting.meeting)}/rsvps`);
+    const { body } = await api(`${coverage()}/${encodeURIComponent(meeting.meeting)}/rsvps`);
     const over = passed(meeting);
-    target.replaceChildren(
+    target.replaceChildren(...[  // no "null" where the meeting has not passed
       el("h3", {}, t(`RSVP list (${body.length})`, `Lista de respuestas (${body.length})`)),
       over ? el("p", { class: "muted" }, t("The meeting has passed: no reminders are offered for it.",
         "La reunión ya pasó: no se ofrecen recordatorios.")) : null,
@@ -83,8 +74,8 @@ async function showRsvps(meeting, target) {
           : t("Nobody has said yes or maybe yet.", "Nadie ha dicho sí o quizás todavía.")),
       el("p", { class: "actions" }, el("button", {
         type: "button", class: "secondary",
-        onclick: () => save(`${base()}/${encodeURIComponent(meeting.meeting)}/rsvps/export?format=csv`),
-      }, t("Download RSVP list (CSV)", "Descargar lista (CSV)"))));
+        onclick: () => save(`${coverage()}/${encodeURIComponent(meeting.meeting)}/rsvps/export?format=csv`),
+      }, t("Download RSVP list (CSV)", "Descargar lista (CSV)")))].filter(Boolean));
   } catch (error) {
     showError(target, error);
   }
@@ -118,11 +109,10 @@ async function load(clear = true) {
   try {
     const info = await campaignInfo();
     zone = info.time_zone || "UTC";
-    canEdit = ["admin", "coordinator"].includes(info.role);
+    canEdit = WRITERS.includes(info.role);
     newButton.hidden = !canEdit;
-    const [{ body }, listed] = await Promise.all([api(base()),
-      api(`/campaigns/${encodeURIComponent(campaign())}/meetings?page_size=100`)]);
-    stored = new Map(listed.body.map((m) => [m.id, m]));
+    const [{ body }, listed] = await Promise.all([api(coverage()), everyPage(`${base()}/meetings`)]);
+    stored = new Map(listed.map((m) => [m.id, m]));
     list.replaceChildren(...(body.length ? body.map(showMeeting)
       : [el("p", { class: "muted" }, t("This campaign has no meetings yet.", "Esta campaña aún no tiene reuniones."))]));
     if (clear) status.replaceChildren();
@@ -131,5 +121,5 @@ async function load(clear = true) {
   }
 }
 
-coverageButton.addEventListener("click", () => save(`${base()}/export?format=csv`));
+coverageButton.addEventListener("click", () => save(`${coverage()}/export?format=csv`));
 if (frame("meetings.html")) load();

@@ -1,7 +1,7 @@
 // People: the campaign's members and their roles, adding volunteers, one-time sign-in codes (one as a QR
 // code, or a printable sheet of cards for a whole training), and each volunteer's phones with revoke.
 import {
-  api, campaign, campaignInfo, el, errorText, everyPage, frame, localTime, pickCampaign, showError, t,
+  WRITERS, api, base, campaign, campaignInfo, el, errorText, everyPage, frame, localTime, pickCampaign, showError, t,
 } from "./common.js";
 import { noCampaign } from "./reports.js";
 import { confirmDialog } from "./setup-people.js";
@@ -49,8 +49,7 @@ document.getElementById("minutes").value = "60";
 let info = { time_zone: "UTC", name: "" };
 let role = null;
 let members = [];
-const base = () => `/campaigns/${encodeURIComponent(campaign())}`;
-const canWrite = () => role === "admin" || role === "coordinator";
+const canWrite = () => WRITERS.includes(role);
 const nameOf = (member) => member.full_name || member.user;
 const when = (iso) => localTime(iso, info.time_zone);
 // The app as phones reach it, for this campaign; a code follows it in the QR code.

@@ -1,5 +1,5 @@
 // Progress of a campaign: totals, a chart over time (plain SVG), per turf, per canvasser with what is still on phones.
-import { api, campaign, campaignInfo, el, frame, lang, localTime, pickCampaign, showError, t } from "./common.js";
+import { api, base, campaignInfo, el, frame, lang, localTime, pickCampaign, showError, t } from "./common.js";
 import { noCampaign, percent, table } from "./reports.js";
 
 const status = document.getElementById("status");
@@ -92,7 +92,7 @@ const COMMON = [
 async function load() {
   if (!(await pickCampaign())) return noCampaign(status);
   try {
-    const { body } = await api(`/campaigns/${encodeURIComponent(campaign())}/reports/progress`);
+    const { body } = await api(`${base()}/reports/progress`);
     timeZone = (await campaignInfo()).time_zone || "UTC";
     const c = body.campaign;
     document.getElementById("cards").replaceChildren(

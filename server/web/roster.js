@@ -1,10 +1,10 @@
 // The roster (organizers and admins): the people who signed up, deduplicated, with consent per channel; exports.
-import { api, campaign, campaignInfo, el, frame, pickCampaign, lang, showError, t } from "./common.js";
+import { ROSTER_READERS, api, base, campaignInfo, el, frame, languageName, lang, pickCampaign, showError, t } from "./common.js";
 import { download, noCampaign, table } from "./reports.js";
 
 const status = document.getElementById("status");
 const form = document.getElementById("export");
-const base = () => `/campaigns/${encodeURIComponent(campaign())}/roster`;
+const roster = () => `${base()}/roster`;
 
 document.getElementById("title").textContent = t("Roster", "Lista de voluntarios");
 document.getElementById("which-legend").textContent = t("Who", "Quiénes");
@@ -29,15 +29,6 @@ const consent = (person, channel) => {
 function regionName(code) {
   try {
     return new Intl.DisplayNames([lang], { type: "region" }).of(code) || code;
-  } catch (error) {
-    return code;
-  }
-}
-
-// A language code ("es") as its name in the page's language ("Spanish", "español").
-function languageName(code) {
-  try {
-    return new Intl.DisplayNames([lang], { type: "language" }).of(code) || code;
   } catch (error) {
     return code;
   }
@@ -133,10 +124,10 @@ async function load() {
   if (!(await pickCampaign())) return noCampaign(status);
   // Only organizers and admins may download: anyone else sees the line saying so, not the form.
   const { role } = await campaignInfo();
-  form.hidden = !["admin", "organizer"].includes(role);
+  form.hidden = !ROSTER_READERS.includes(role);
   formats();
   try {
-    const [all, troubled] = await Promise.all([api(`${base()}?page_size=100`), api(`${base()}?problems=true&page_size=100`)]);
+    const [all, troubled] = await Promise.all([api(`${roster()}?page_size=100`), api(`${roster()}?problems=true&page_size=100`)]);
     const body = all.body;
     const total = totalOf(all.response, body);
     for (const person of [...body, ...troubled.body]) names.set(person.id, person.full_name);
@@ -173,7 +164,7 @@ const rowText = (entry) => {
 async function exportEntry(id) {
   for (let attempt = 0; attempt < 10; attempt += 1) {
     try {
-      return (await api(`${base()}/exports/${encodeURIComponent(id)}`)).body;
+      return (await api(`${roster()}/exports/${encodeURIComponent(id)}`)).body;
     } catch (error) {
       if (error.status !== 404) throw error;
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -227,7 +218,7 @@ form.addEventListener("submit", async (event) => {
   try {
     const params = query();
     let logId = null;
-    const name = await download(`${base()}/export?${params}`, (response) => { logId = response.headers.get("X-Export-Log"); });
+    const name = await download(`${roster()}/export?${params}`, (response) => { logId = response.headers.get("X-Export-Log"); });
     status.replaceChildren(el("p", { class: "muted" }, t(`Saved ${name}`, `Guardado ${name}`)));
     const entry = logId ? await exportEntry(logId) : null;
     if (entry) status.append(...rowsOf(entry, params.get("preset"), params.get("new") ? "new" : "range"), ...reportOf(entry, params.get("preset")));

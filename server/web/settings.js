@@ -1,7 +1,7 @@
 // The campaign's own settings on the home page: its name, its time zone (every page shows times
 // in it), how much base map each phone keeps offline, and its description. An admin or a coordinator changes them (PATCH with If-Match); other
 // roles do not see the form, as the API would refuse them anyway.
-import { api, el, errorText, t } from "./common.js";
+import { WRITERS, api, el, errorText, t } from "./common.js";
 
 const form = document.getElementById("settings");
 const zone = document.getElementById("settings-zone");
@@ -38,7 +38,7 @@ zone.addEventListener("change", clock);
 export async function showSettings(id, role) {
   shown = id;
   status.replaceChildren();
-  form.hidden = !id || !["admin", "coordinator"].includes(role);
+  form.hidden = !id || !WRITERS.includes(role);
   if (form.hidden) return;
   try {
     const { body, response } = await api(`/campaigns/${encodeURIComponent(id)}`);

@@ -1,9 +1,7 @@
-// Shared by the pages that set a campaign up (turfs, households, assignments): turf names, who may change what, and the geometry the turfs page counts households with.
-import { campaign, t } from "./common.js";
-
-export const WRITERS = ["admin", "coordinator"];  // as server/access/roles.py: who may change turfs and assignments
-
-export const base = () => `/campaigns/${encodeURIComponent(campaign())}`;
+// Shared by the pages that set a campaign up (turfs, households, assignments): numbers and addresses in words,
+// turf ids, and the geometry the turfs page counts households with.  (Who may change what, and the campaign's
+// API path, are in common.js: WRITERS and base.)
+import { t } from "./common.js";
 
 // A number in the page's language ("1,234" / "1.234").
 export const number = (n) => Number(n).toLocaleString(t("en", "es"));

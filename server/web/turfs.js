@@ -6,10 +6,10 @@
 // API re-assigns households when the turf is saved, and the count it answers is the one shown after.
 // Data: GET .../turfs (names, counts, revisions), .../assets/turfs (geometries), .../households,
 // .../assignments?active=true; writes: PUT and DELETE .../turfs/<id> with If-Match.
-import { api, ApiError, campaignInfo, el, errorText, everyPage, frame, lang, pickCampaign, showError, t } from "./common.js";
+import { WRITERS, api, ApiError, base, campaignInfo, el, errorText, everyPage, frame, lang, pickCampaign, showError, t } from "./common.js";
 import { addBaseMap } from "./basemap.js";
 import { noCampaign } from "./reports.js";
-import { WRITERS, base, countInside, households, number, turfId } from "./setup.js";
+import { countInside, households, number, turfId } from "./setup.js";
 
 const L = window.L;
 const $ = (id) => document.getElementById(id);
@@ -28,6 +28,9 @@ let drives = [];
 let turfs = [];  // [{id, name, drive, households, rev, geometry}]
 let points = [];  // the located households, [lon, lat]
 let assigned = new Map();  // turf id -> [user]
+let fullNames = new Map();  // user -> full name, from the campaign's members
+// Who walks a turf, as the page names them: full names where they are known, else user names.
+const walkers = (turf) => (assigned.get(turf.id) || []).map((user) => fullNames.get(user) || user);
 const turfLayer = L.featureGroup();
 const householdLayer = L.featureGroup();
 const previewLayer = L.featureGroup();
@@ -50,11 +53,13 @@ async function load() {
   status.replaceChildren(el("p", { class: "muted" }, t("Loading the turfs…", "Cargando las zonas…")));
   map.getContainer().setAttribute("aria-busy", "true");
   try {
-    const [list, shapes, active] = await Promise.all([
+    const [list, shapes, active, members] = await Promise.all([
       everyPage(`${base()}/turfs`),
       api(`${base()}/assets/turfs`, { raw: true }).then(({ response }) => response.json()),
       everyPage(`${base()}/assignments?active=true`),
+      everyPage(`${base()}/members`),
     ]);
+    fullNames = new Map(members.filter((m) => m.full_name).map((m) => [m.user, m.full_name]));
     const geometries = new Map(shapes.features.map((f) => [f.id, f.geometry]));
     turfs = list.map((turf) => ({ ...turf, geometry: geometries.get(turf.id) }))
       .sort((a, b) => (a.name || "").localeCompare(b.name || "", lang));
@@ -123,7 +128,7 @@ function showList() {
     el("td", {}, el("button", { type: "button", class: "link", onclick: () => zoomTo(turf),
       "aria-label": t(`Show ${turf.name} on the map`, `Ver ${turf.name} en el mapa`) }, turf.name || t("(no name)", "(sin nombre)"))),
     el("td", { class: "num" }, number(turf.households)),
-    el("td", { class: "names" }, (assigned.get(turf.id) || []).join(", ") || el("span", { class: "muted" }, t("no one", "nadie"))),
+    el("td", { class: "names" }, walkers(turf).join(", ") || el("span", { class: "muted" }, t("no one", "nadie"))),
     canWrite ? el("td", {}, el("span", { class: "actions" },
       el("button", { type: "button", class: "secondary small", onclick: () => startEdit(turf),
         "aria-label": t(`Edit ${turf.name}`, `Editar ${turf.name}`) }, t("Edit", "Editar")),
@@ -285,7 +290,7 @@ async function saveShape(allowOverlap = false) {
 
 function askDelete(turf) {
   cancelShape();
-  const users = assigned.get(turf.id) || [];
+  const users = walkers(turf);
   $("delete-title").textContent = t(`Delete the turf ${quoted(turf.name)}?`, `¿Borrar la zona ${quoted(turf.name)}?`);
   $("delete-text").replaceChildren(el("ul", {},
     el("li", {}, turf.households

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from forms.templates import published
 from tests.helpers.assets import campaign_docs
 from tests.peers import LiveServer
 
@@ -212,3 +213,15 @@ def test_a_volunteer_is_refused_the_map(site, laptop):
     assert "Only admins, coordinators and organizers" in page.get_by_role("alert").inner_text()
     assert markers(page) == 0
     shot(page, "volunteer")
+
+
+def test_the_filters_are_labelled_by_every_form_however_many_versions_the_campaign_has(site, laptop):
+    """More form versions than the API gives in one page, all listed before the asset form: its labels still name the categories."""
+    fillers = [{**published("satisfaction"), "_id": f"form:a{n:03d}@1", "form_id": f"a{n:03d}"} for n in range(101)]
+    response = site.http.post(f"/sync/{site.campaign}/_bulk_docs", json={"docs": fillers})
+    assert all(r.get("ok") for r in response.json()), response.text
+    page, errors = laptop
+    sign_in(page, site, LiveServer.ADMIN)
+    ready(page, errors)
+    assert page.locator("#category option[value='culture']").inner_text() == "Culture and traditions"  # not "Culture"
+    assert errors == []

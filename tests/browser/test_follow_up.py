@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -75,6 +76,8 @@ def test_a_coordinator_groups_concerns_takes_an_issue_up_and_the_chart_shows_it_
     assert page.get_by_role("link", name="Between meetings").get_attribute("aria-current") == "page"
     north = page.locator(".turf-group", has_text="North (2)")
     assert "2603 W Fulton St, 2F" in north.inner_text() and "spoken: Spanish" in north.inner_text()
+    # When it was said, as every page shows a moment: in the campaign's time zone, the zone named.
+    assert re.search(r"Dec 1, 2026, 12:00\sPM CST", north.inner_text()), north.inner_text()
 
     # Two doors' concerns about the dark street become one issue, with a title in each language.
     page.get_by_label("“The street lights on Fulton are out”").check()
@@ -158,6 +161,10 @@ def test_a_coordinator_groups_concerns_takes_an_issue_up_and_the_chart_shows_it_
     first = page.locator("#chart tbody tr").first
     first.wait_for()
     assert "Vencida" in first.inner_text() and "Alumbrado en Fulton" in first.inner_text()
+    # Every meeting's agenda at once: the issues with the meeting each is for, and no stray word where no meeting heads it.
+    page.get_by_label("Reunión", exact=True).select_option("")
+    page.locator("#agenda .issue", has_text="Alumbrado en Fulton").get_by_text("Reunión del sector", exact=False).wait_for()
+    assert "null" not in page.locator("#agenda").inner_text()
     shot(page, "follow-up-768-es")
     page.set_viewport_size({"width": 1366, "height": 860})
     shot(page, "follow-up-1366-es")

@@ -88,7 +88,7 @@ def test_meetings_page_shows_coverage_per_turf_the_rsvp_list_and_downloads_the_c
     assert rows == [["North", "2", "2", "1", "1", "0", "Spanish 1, Polish 1"], ["South", "1", "1", "0", "0", "1", ""],
                     ["All turfs", "3", "3", "1", "1", "1", "Spanish 1, Polish 1"]]
     assert page.get_by_role("link", name="Progress").is_visible()  # in the navigation
-    assert "Thursday, 3 December 2026, 18:30" in meeting.locator("p.muted").first.inner_text()  # the meeting's local time
+    assert "Thursday, December 3, 2026, 18:30" in meeting.locator("p.muted").first.inner_text()  # the meeting's local time
     meeting.get_by_role("button", name="Show the RSVP list").click()
     rsvps = meeting.locator(".rsvps tbody tr")
     rsvps.first.wait_for()

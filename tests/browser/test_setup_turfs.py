@@ -169,6 +169,8 @@ def test_turfs_imported_from_geojson_show_each_refusal_and_the_pages_work_by_key
     assert ("Guardada" if es else "Saved") in rows.nth(0).inner_text()
     refused = rows.nth(1).inner_text()
     assert ("Rechazada" if es else "Refused") in refused and "Self-intersection" in refused, refused  # the server's reason
+    # ... after the page's own sentence for a shape refused, in the page's language.
+    assert ("La forma no es un área que el servidor pueda usar." if es else "The shape is not an area the server can use.") in refused
     shot(page, f"setup-turfs-import-{locale}-{width}")
     page.get_by_role("button", name="Cerrar" if es else "Close", exact=True).click()
     # Renamed: the same turf (its id stays), under its new name.
@@ -230,5 +232,31 @@ def test_an_organizer_sees_the_turfs_and_assignments_without_the_controls_that_c
     page.goto(f"{site.url}/coordinator/households.html?campaign={site.db}")
     page.locator("body[data-ready='true']").wait_for()
     assert page.get_by_role("heading", name="Import households").is_hidden()
+    context.close()
+    assert errors == []
+
+
+@pytest.mark.parametrize("locale,width", [("en-GB", 1366), ("es-ES", 768)])
+def test_the_turfs_page_names_walkers_by_their_full_names(site, chromium, locale, width):
+    es = locale == "es-ES"
+    turf, user = f"west-{width}", f"luis.ortega.{width}"
+    answer = site.http.put(f"/api/v1/campaigns/{site.db}/turfs/{turf}", json={"name": f"West {width}", "geometry": {
+        "type": "Polygon", "coordinates": [[[-87.80, 41.90], [-87.79, 41.90], [-87.79, 41.91], [-87.80, 41.91], [-87.80, 41.90]]]},
+        "allow_overlap": True})
+    assert answer.status_code in (200, 201), answer.text
+    made = site.http.post(f"/api/v1/campaigns/{site.db}/volunteers", json={"name": user, "full_name": "Luis Ortega"})
+    assert made.status_code == 201, made.text
+    assert site.http.put(f"/api/v1/campaigns/{site.db}/assignments/{user}/{turf}", json={}).status_code in (200, 201)
+    context, page, errors = open_page(chromium, site, "turfs.html", locale, width)
+    walkers = page.locator(f"#turf-list tr[data-turf='turf:{turf}'] td.names").inner_text()
+    assert walkers == "Luis Ortega", walkers
+    page.get_by_role("button", name=f"Borrar West {width}" if es else f"Delete West {width}").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    said = dialog.inner_text()
+    assert ("Termina la asignación de Luis Ortega" if es else "The assignment of Luis Ortega ends") in said and user not in said
+    shot(page, f"setup-turf-walkers-{locale}-{width}")
+    dialog.get_by_role("button", name="Conservarla" if es else "Keep it").click()
+    assert page.locator(f"#turf-list tr[data-turf='turf:{turf}']").is_visible()
     context.close()
     assert errors == []
