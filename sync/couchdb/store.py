@@ -76,7 +76,7 @@ class CouchDBServer:
         self._lock = threading.Lock()
         self._uuid: str | None = None
         self._pouchdb_server: bool | None = None
-        # Live feeds (server.live): listeners of changes, and one change watcher a watched campaign.
+        # Live feeds (server.replication.live): listeners of changes, and one change watcher a watched campaign.
         self._listeners: list[Callable[[str, set[str] | None], None]] = []
         self.watchers: dict[str, ChangeWatcher] = {}
         self._watchers_lock = threading.Lock()

@@ -57,7 +57,7 @@ class SQLiteServer:
         self._db_ids: dict[str, int] = {}  # name -> id, filled by open_db
         self.changed = threading.Condition()  # notified after every commit that adds revisions
         # Called after every commit that adds changes, with the database's name and the channels
-        # of the changed documents (None: unknown); the live feeds' wake-ups (server.live).
+        # of the changed documents (None: unknown); the live feeds' wake-ups (server.replication.live).
         self._listeners: list[Callable[[str, set[str] | None], None]] = []
         self._seen_seqs: dict[int, int] = {}  # db id -> update_seq this process committed or noticed last
         self._watcher: threading.Thread | None = None
