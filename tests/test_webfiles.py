@@ -72,7 +72,7 @@ def test_serve_names_the_incomplete_app_at_start(tmp_path, monkeypatch):
 @pytest.mark.parametrize("app", webfiles.APPS, ids=lambda a: a.source)
 def test_the_build_copies_into_the_package_what_the_server_reads(app):
     """The wheel's folder of each app, under site-packages, is where an installed server looks for it."""
-    installed = {"mobile-shell": webfiles.PACKAGE / "mobile-shell", "server/web": webfiles.WEB}[app.source]
+    installed = {"mobile-shell": webfiles.PACKAGE / "mobile-shell", "server/web/static": webfiles.WEB}[app.source]
     assert installed == webfiles.CHECKOUT / app.packaged
 
 

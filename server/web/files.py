@@ -3,8 +3,8 @@
 Two layouts, one rule.  In a checkout (``pyproject.toml`` beside the
 packages) the canvasser app is ``mobile-shell/`` beside the packages, with
 its vendor files in ``mobile-shell/node_modules`` (``npm ci``, which
-``scripts/bootstrap`` runs); the coordinator pages are ``server/web/`` with
-``server/web/node_modules``.  A wheel carries the same files at the same
+``scripts/bootstrap`` runs); the coordinator pages are ``server/web/static/`` with
+``server/web/static/node_modules``.  A wheel carries the same files at the same
 paths relative to each app's folder; only the canvasser app's folder moves,
 into the package (``server/mobile-shell/``), because an installed package
 has nothing beside it.  So a layout differs from the other in one place,
@@ -32,7 +32,7 @@ CHECKOUT = PACKAGE.parent
 # A checkout (or an unpacked sdist): the project file and the app beside the packages; never site-packages.
 IN_CHECKOUT = (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "mobile-shell" / "package.json").is_file()
 SHELL = CHECKOUT / "mobile-shell" if IN_CHECKOUT else PACKAGE / "mobile-shell"
-WEB = PACKAGE / "web"
+WEB = PACKAGE / "web" / "static"
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,8 @@ PAGES_APP = WebApp(
     name="the coordinator pages",
     url="/coordinator/",
     folder=WEB,
-    source="server/web",
-    packaged="server/web",
+    source="server/web/static",
+    packaged="server/web/static",
     own=("*.html", "*.js", "*.css", "*.svg"),
     vendor=(
         "node_modules/leaflet/dist/leaflet.js",

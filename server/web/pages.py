@@ -1,8 +1,8 @@
 """The coordinator pages: static HTML and JavaScript under ``/coordinator/``.
 
-The pages are plain ES modules in ``server/web/`` (no build step); their
+The pages are plain ES modules in ``server/web/static/`` (no build step); their
 vendor files (Leaflet, its marker clustering, Geoman's drawing tools) come from npm into
-``server/web/node_modules`` and are served under ``/coordinator/vendor/``,
+``server/web/static/node_modules`` and are served under ``/coordinator/vendor/``,
 so the pages need no CDN and work on a server with no internet.
 
 Pages sign in with a name and password through the REST API
