@@ -2,7 +2,7 @@
 
 ``forms/fieldchecks.mjs`` is the same rules in JavaScript (served to the app
 as ``/app/lib/fieldchecks.mjs``); ``forms/field_vectors.json`` holds the test
-vectors both must pass (``tests/unit/test_fieldchecks.py`` runs them here and
+vectors both must pass (``tests/forms/test_fieldchecks.py`` runs them here and
 through ``node forms/check_field_vectors.mjs``), as the expression language's
 vectors hold its two evaluators together.
 

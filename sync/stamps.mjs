@@ -1,7 +1,7 @@
 // Field stamps for the canvasser app: the same format and the same answers
 // as sync/stamps.py (docs/conflicts.md).  Every vector in
 // sync/stamp_vectors.json must pass here (node sync/check_stamp_vectors.mjs)
-// and in Python (tests/unit/test_stamps.py).
+// and in Python (tests/sync/test_stamps.py).
 //
 //   import { Clock, stampEdit } from './stamps.mjs';
 //   const clock = new Clock(saved.ms, saved.counter);      // persist clock.ms and clock.counter

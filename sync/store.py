@@ -4,7 +4,7 @@ Documents are plain dicts in CouchDB's shape (``_id``, ``_rev``, ``_deleted``,
 ``_attachments``, ``_revisions``, ``_conflicts``).  Sequence values are
 opaque: a store hands them out and takes them back, and nothing outside the
 store may do arithmetic on them.  Errors are the classes of ``sync.errors``.
-The contract tests in ``tests/contract`` hold every store to this.
+The contract tests in ``tests/sync/test_store_contract.py`` hold every store to this.
 """
 
 from __future__ import annotations

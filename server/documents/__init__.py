@@ -1,1 +1,1 @@
-"""documents"""
+"""The one write path: what each stored document must be, checked the same whether it comes over /sync, REST or the command line."""

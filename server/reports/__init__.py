@@ -1,1 +1,1 @@
-"""reports"""
+"""What coordinators see of the drives: meetings, progress, phones, follow-up between meetings and the survey."""

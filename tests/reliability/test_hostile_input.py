@@ -2,7 +2,7 @@
 its memory stays bounded and nothing stored changes.
 
 The corpus is the project's own (schemathesis fuzzes the REST operations in
-``tests/test_api_fuzz.py``): deeply nested JSON, huge revision lists, invalid
+``tests/server/api/test_fuzz.py``): deeply nested JSON, huge revision lists, invalid
 UTF-8, 100 MB bodies, slow-drip requests, path tricks and header injection,
 against ``/sync/<db>/...`` and ``/api/v1/...``, sent as raw bytes.
 """

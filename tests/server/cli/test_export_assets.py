@@ -10,7 +10,7 @@ from server.campaigns.forms import install_template
 from server.stores import open_store
 from tests.conftest import store_config
 from tests.helpers import assets as data
-from tests.test_server import run
+from tests.server.test_app import run
 
 
 def campaign(tmp_path) -> str:

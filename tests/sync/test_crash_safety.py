@@ -18,7 +18,7 @@ from sync.errors import Conflict
 from sync.sqlite import SQLiteServer
 from tests.helpers.crash_writer import BATCH
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_until_killed(path: Path, first: int, delay: float) -> list[tuple[int, str]]:

@@ -20,7 +20,7 @@ from server.app import trust_proxies
 from server.access.accounts import ROLES
 from server.services import services
 from sync import jsonutil
-from tests.test_api_fuzz import CHECKS
+from tests.server.api.test_fuzz import CHECKS
 
 USERS = {"ada": "admin", "olly": "organizer", "cora": "coordinator", "vic": "volunteer", "val": "volunteer"}
 CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")

@@ -7,7 +7,7 @@ import io
 import openpyxl
 
 from tests.factories import awareness_record, make_record, signup_record
-from tests.test_api_roster import ALL, API, app, client, csv_rows, push  # noqa: F401 - the app fixture
+from tests.server.api.test_roster import ALL, API, app, client, csv_rows, push  # noqa: F401 - the app fixture
 from server.services import services
 
 MEETING = {"_id": "meeting:dec", "type": "meeting", "title": {"en": "Neighbourhood meeting", "es": "Reunión del vecindario"},

@@ -25,7 +25,7 @@ def run(*args: str, env: dict | None = None, input: str | None = None) -> subpro
     full_env.update(env or {})
     return subprocess.run(
         [*BLOCKWALK, *args], capture_output=True, text=True, env=full_env, input=input, timeout=60,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
 
 
@@ -130,7 +130,7 @@ def test_serve_runs_a_production_server(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("BLOCKWALK_")}
     proc = subprocess.Popen(
         [*BLOCKWALK, "serve", "--port", "0", "--store", store],
-        stderr=subprocess.PIPE, text=True, env=env, cwd=Path(__file__).resolve().parent.parent,
+        stderr=subprocess.PIPE, text=True, env=env, cwd=Path(__file__).resolve().parents[2],
     )
     try:
         line = proc.stderr.readline()

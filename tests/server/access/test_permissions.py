@@ -18,7 +18,7 @@ from forms.templates import template
 from tests import world
 from tests.peers import RECORD
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "permissions.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "permissions.md"
 API = f"/api/v1/campaigns/{world.CAMPAIGN}"
 SYNC = f"/sync/{world.CAMPAIGN}"
 

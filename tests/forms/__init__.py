@@ -1,0 +1,1 @@
+"""Tests of forms/: definitions, the expression language and field checks (shared vectors, both languages), XLSForm."""

@@ -1,0 +1,1 @@
+"""Tests of server/basemap: the tile archives and their endpoints."""

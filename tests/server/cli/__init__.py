@@ -1,0 +1,1 @@
+"""Tests of server/cli: the blockwalk command as a user runs it."""

@@ -1,0 +1,1 @@
+"""Tests of server/geo: turfs, household lists, geotag checks."""

@@ -1,0 +1,1 @@
+"""Tests of server/people: the roster, its stores and the export log."""

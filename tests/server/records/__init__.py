@@ -1,0 +1,1 @@
+"""Tests of server/records: conflicts resolved on arrival."""

@@ -1,0 +1,1 @@
+"""Tests of server/web: the web apps' files."""
