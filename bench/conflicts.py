@@ -54,13 +54,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import httpx  # noqa: E402
 
 from forms.templates import DRIVES, published  # noqa: E402
-from server.records import conflicts  # noqa: E402
 from server.access.accounts import Accounts  # noqa: E402
 from server.app import create_app  # noqa: E402
+from server.records import conflicts  # noqa: E402
 from server.records.conflicts import RECORD_FIELDS  # noqa: E402
+from server.services import services  # noqa: E402
 from sync.stamps import Clock, stamp_edit  # noqa: E402
 from tests.peers import LiveServer, PouchDBServer, PouchPeer  # noqa: E402
-from server.services import services  # noqa: E402
 
 BATCH = 100
 TARGET_PHONE_RATIO = 1.5  # Blockwalk resolving / pouchdb-server storing the branches, in time (issue 25)

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.people import roster_export, visits  # noqa: E402
-from server.projection import Projection  # noqa: E402
 from server.people.roster import PRESETS, headers, people, rows, signup_from_record  # noqa: E402
+from server.projection import Projection  # noqa: E402
 from server.stores import open_store  # noqa: E402
 from tests.conftest import store_config  # noqa: E402
 from tests.factories import signup_record  # noqa: E402

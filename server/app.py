@@ -10,8 +10,7 @@ from typing import Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import config as settings
-from server import services
+from server import config as settings, services
 from server.access import privacy
 from server.access.accounts import Accounts
 from server.documents.write import Writes

@@ -49,9 +49,9 @@ from typing import Callable, Iterable, Mapping
 
 from flask import Flask, current_app
 
+from server.services import services
 from sync.errors import SyncError
 from sync.store import DocumentStore
-from server.services import services
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Mapping
 from urllib.parse import unquote, urlsplit
 
+from server.access.channels import route
 from sync.couchdb.store import CouchDBServer
 from sync.errors import BadRequest
 from sync.sqlite import SQLiteServer
-from server.access.channels import route
 from sync.store import Router, StoreLimits, StoreServer
 
 

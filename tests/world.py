@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from forms.templates import DRIVES, published
-from server.access import accounts as accounts_module
 from server import create_app
+from server.access import accounts as accounts_module
 from server.access.channels import assignment_id
 from server.services import services
 from tests.peers import RECORD

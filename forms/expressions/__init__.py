@@ -45,7 +45,7 @@ Semantics in one place (the JavaScript evaluator mirrors each rule):
   '.0', 'NaN', 'Infinity', '-Infinity'.
 """
 
-from forms.expressions.compiler import evaluate, Expr, parse, references
+from forms.expressions.compiler import Expr, evaluate, parse, references
 from forms.expressions.syntax import FUNCTIONS
 from forms.expressions.values import ExpressionError, MAX_DEPTH, MAX_LENGTH, MAX_PATTERN_LENGTH, to_number, to_string, truthy
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from forms.expressions.regex import _regex, _RegexError
-from forms.expressions.values import _BLANKS, ExpressionError, MAX_DEPTH, MAX_PATTERN_LENGTH
+from forms.expressions.regex import _RegexError, _regex
+from forms.expressions.values import ExpressionError, MAX_DEPTH, MAX_PATTERN_LENGTH, _BLANKS
 
 
 # --------------------------------------------------------------------------- lexer

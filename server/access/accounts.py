@@ -51,8 +51,8 @@ from types import MappingProxyType
 from typing import Mapping
 
 from sync.errors import Conflict, InsufficientStorage, NotFound, StoreUnavailable
-from sync.store import StoreServer
 from sync.names import is_db_name
+from sync.store import StoreServer
 
 ROLES = ("admin", "organizer", "coordinator", "volunteer")
 CAMPAIGN_ROLES = ROLES[1:]  # held in a campaign; admin is server-wide

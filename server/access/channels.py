@@ -39,8 +39,8 @@ its id (``assignment:<user>:<turf>``) grants nothing by itself.
 from __future__ import annotations
 
 from server.access import privacy
-from server.access.roles import UNFILTERED
 from server.access.auth import role_in
+from server.access.roles import UNFILTERED
 from sync.errors import Forbidden
 from sync.store import DocumentStore, Grants
 

@@ -17,8 +17,8 @@ from flask_smorest import abort
 from schemas.accounts import CodeLogin, Login, NewSigninCode, NewToken, NewUser, SigninCode, TokenInfo, User
 from server.access.accounts import NAME, AccountError, SignInRefused, TooManyFailures, UserExists, token_id
 from server.access.accounts import User as UserRecord
-from server.api.blueprint import Blueprint
 from server.access.auth import accounts, api_authenticate, bearer_token, role_in
+from server.api.blueprint import Blueprint
 
 blp = Blueprint("accounts", __name__, url_prefix="", description="Users, their device tokens, sign-in codes for phones")
 blp.before_request(api_authenticate)

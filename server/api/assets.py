@@ -15,14 +15,13 @@ from flask_smorest import abort
 
 from schemas.assets import AssetExportArgs, AssetFilter, AssetRecord
 from server import exports, projection
-from server.geo import asset_index
-from server.geo import geotags
-from server.api.blueprint import Blueprint
 from server.access import privacy
+from server.access.auth import api_authenticate
 from server.access.roles import READERS, ROSTER_READERS
+from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, require_campaign_role
 from server.campaigns.documents import get_or_none
-from server.access.auth import api_authenticate
+from server.geo import asset_index, geotags
 from sync.errors import NotFound
 
 blp = Blueprint("assets", __name__, url_prefix="/campaigns/<campaign>/assets",

@@ -8,10 +8,10 @@ from flask_smorest import abort
 
 from schemas.turfs import Assignment, AssignmentArgs
 from server.access import channels
+from server.access.auth import accounts, api_authenticate, role_in
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, page, require_reader, require_writer
 from server.campaigns.documents import docs_of_type, get_or_none, now, turf_doc_id
-from server.access.auth import accounts, api_authenticate, role_in
 from sync.errors import Conflict
 from sync.store import DocumentStore
 

@@ -15,13 +15,13 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.campaigns import Campaign, CampaignIn, CampaignPatch, Member, MemberIn, NewVolunteer
-from server.access.accounts import NAME, AccountError, UserExists
-from server.api.blueprint import Blueprint
+from server.access.accounts import AccountError, NAME, UserExists
+from server.access.auth import accounts, api_authenticate, role_in
 from server.access.roles import READERS
+from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, check_if_match, page, require_campaign_role, require_member, save
 from server.campaigns.documents import get_or_none
 from server.services import store_of
-from server.access.auth import accounts, api_authenticate, role_in
 from sync.errors import PreconditionFailed, SyncError
 from sync.store import DocumentStore
 

@@ -12,11 +12,10 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.records import Conflict, ConflictArgs, Record, Resolution
-from server.api.blueprint import Blueprint
-from server.api.common import require_reader, require_writer
-from server.api.records import get_record, hidden_fields, records, save_edit
-from server.api.common import campaign_store, check_if_match, page
 from server.access.auth import api_authenticate
+from server.api.blueprint import Blueprint
+from server.api.common import campaign_store, check_if_match, page, require_reader, require_writer
+from server.api.records import get_record, hidden_fields, records, save_edit
 from sync.merge import open_conflicts
 from sync.store import DocumentStore
 

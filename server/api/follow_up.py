@@ -31,19 +31,17 @@ from schemas.follow_up import (
     SurveyReport,
 )
 from server import projection
-from server.reports import survey
-from server.reports import follow_up
-from server.reports import meetings as meetings_report
-from server.people import visits
+from server.access.auth import api_authenticate, role_in
 from server.access.channels import assigned_turfs
 from server.access.roles import READERS, ROSTER_READERS, WRITERS
 from server.api.blueprint import Blueprint
 from server.api.common import EXPORT_RESPONSES, logged_file
-from server.api.roster import roster_query
 from server.api.common import campaign_store, check_if_match, require_campaign_role, require_member, save
+from server.api.roster import roster_query
 from server.campaigns.documents import docs_of_type, get_or_none, now, prefixed_id
-from server.access.auth import api_authenticate, role_in
+from server.people import visits
 from server.people.roster import crm_language
+from server.reports import follow_up, meetings as meetings_report, survey
 from sync.store import DocumentStore
 
 blp = Blueprint("follow_up", __name__, url_prefix="/campaigns/<campaign>",

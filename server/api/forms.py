@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import abort
 
-from forms.definition import NAME, DefinitionError, form_doc_id
+from forms.definition import DefinitionError, NAME, form_doc_id
 from forms.xlsform import XLSFormError, import_xlsform
 from schemas.forms import FormDefinition, FormSummary, ImportArgs, XLSFormFile
-from server.campaigns import forms as form_admin
+from server.access.auth import api_authenticate
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, check_if_match, require_member, require_writer
-from server.access.auth import api_authenticate
+from server.campaigns import forms as form_admin
 from sync.errors import Conflict, NotFound, SyncError
 
 blp = Blueprint("forms", __name__, url_prefix="/campaigns/<campaign>/forms",

@@ -10,13 +10,12 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.turfs import Household, HouseholdArgs, ImportReport
-from server.geo import geometry as geo
-from server.geo import households as household_lists
+from server.access.auth import api_authenticate
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, page, require_reader, require_writer
 from server.campaigns.documents import docs_of_type, turf_doc_id
 from server.campaigns.turfs import BATCH, location, turf_shapes
-from server.access.auth import api_authenticate
+from server.geo import geometry as geo, households as household_lists
 from sync import jsonutil
 from sync.store import DocumentStore
 

@@ -13,13 +13,13 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.records import Record, RecordArgs, RecordEdit
-from server.records import conflicts
+from server.access import privacy, writes
+from server.access.auth import api_authenticate, role_in
+from server.access.roles import ROSTER_READERS
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, check_if_match, page, require_reader, require_writer
 from server.campaigns.documents import docs_of_type, get_or_none
-from server.access import privacy, writes
-from server.access.roles import ROSTER_READERS
-from server.access.auth import api_authenticate, role_in
+from server.records import conflicts
 from server.services import services
 from sync.errors import Conflict, SyncError
 from sync.merge import open_conflicts

@@ -15,16 +15,15 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.reports import DeviceReport, DeviceReportIn, MeetingCoverage, MeetingExportArgs, Phone, Progress, Rsvp
-from server.reports import progress
-from server.reports import meetings as meetings_report
-from server.people import visits
+from server.access.accounts import token_id
+from server.access.auth import accounts, api_authenticate, bearer_token
 from server.access.roles import READERS
 from server.api.blueprint import Blueprint
 from server.api.common import EXPORT_RESPONSES, allow, campaign_store, logged_file, require_campaign_role
-from server.services import services
-from server.access.accounts import token_id
-from server.access.auth import accounts, api_authenticate, bearer_token
+from server.people import visits
+from server.reports import meetings as meetings_report, progress
 from server.reports.devices import phones
+from server.services import services
 from sync.store import DocumentStore
 
 DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")

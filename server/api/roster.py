@@ -15,14 +15,13 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.reports import AuditEntry, AuditEntryOne, PersonOut, RosterArgs, RosterExportArgs
-from server.people import roster_export
-from server.people import visits
+from server.access.auth import api_authenticate, role_in
 from server.access.roles import ROSTER_READERS
 from server.api.blueprint import Blueprint
 from server.api.common import EXPORT_RESPONSES, allow, campaign_store, file_response
+from server.people import roster_export, visits
+from server.people.roster import ExportReport, PRESETS, Person
 from server.services import services
-from server.access.auth import api_authenticate, role_in
-from server.people.roster import PRESETS, ExportReport, Person
 
 
 blp = Blueprint("roster", __name__, url_prefix="/campaigns/<campaign>/roster",

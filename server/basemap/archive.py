@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 
-from server.basemap.pmtiles import COMPRESSION, TILE_TYPES, ArchiveError, Reader
+from server.basemap.pmtiles import ArchiveError, COMPRESSION, Reader, TILE_TYPES
 
 # What the maps draw: Leaflet shows raster tiles; vector tiles would need a renderer in every map.
 RASTER = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}

@@ -15,12 +15,12 @@ from datetime import timedelta
 
 import click
 
-from server import config as settings
 from forms.definition import DefinitionError
 from forms.xlsform import XLSFormError
-from server.access.accounts import CAMPAIGN_ROLES, ROLES, AccountError, Accounts
-from server.stores import StoreURLError, open_store, safe_url
+from server import config as settings
+from server.access.accounts import AccountError, Accounts, CAMPAIGN_ROLES, ROLES
 from server.services import services
+from server.stores import StoreURLError, open_store, safe_url
 from sync.errors import SyncError
 
 store_option = click.option(

@@ -15,9 +15,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from forms.definition import iter_fields
+from forms.templates import DRIVES, published
 from server.access.channels import assignment_id
 from server.records.conflicts import RECORD_FIELDS
-from forms.templates import DRIVES, published
 from sync.errors import PreconditionFailed
 from sync.stamps import Clock, stamp_edit
 from sync.store import StoreServer

@@ -14,15 +14,13 @@ from typing import Iterable, Iterator
 
 import click
 
-from server import config as settings
-from server import projection
-from server.reports import meetings as meetings_report
-from server.people import roster_export
-from server.people import visits
+from server import config as settings, projection
 from server.access.accounts import Accounts
 from server.access.auth import role_in
+from server.people import roster_export, visits
 from server.people.export_log import ExportLog
-from server.people.roster import PRESETS, ExportReport
+from server.people.roster import ExportReport, PRESETS
+from server.reports import meetings as meetings_report
 from server.stores import open_store
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(roster_export.FORMATS)), default="csv",

@@ -19,9 +19,9 @@ from __future__ import annotations
 import threading
 
 from forms.definition import DefinitionError
-from server.access import privacy, writes
 from forms.validator import FormValidator, compile_form
 from forms.versions import check_form_write
+from server.access import privacy, writes
 from sync.errors import DocumentTooLarge, Forbidden, NotFound, SyncError
 from sync.store import DocumentStore
 

@@ -44,9 +44,8 @@ import shapely
 from forms.definition import iter_fields
 from forms.templates import published
 from server import exports
-from server.geo import geotags
-from server.geo import geometry as geo
 from server.access import privacy
+from server.geo import geometry as geo, geotags
 from server.projection import Handler, register
 
 KIND = "assets"

@@ -30,9 +30,9 @@ from typing import Callable, Iterable, Iterator
 
 from server import exports
 from server.people import visits
-from server.projection import Projection
 from server.people.roster import PRESETS, ExportReport, Key, Person, Preset, groups, headers, person, rows, shared_phones
 from server.people.visits import utc
+from server.projection import Projection
 from sync.errors import NotFound
 from sync.store import DocumentStore
 

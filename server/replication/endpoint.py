@@ -16,12 +16,11 @@ from typing import Callable, Iterator
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from server.access import auth, channels, reads, writes
+from server.access.roles import MEMBERS, UNFILTERED
+from server.records import conflicts
 from server.replication import live
 from server.replication.params import PREFIX, Params, couch_error, json_response, read_object, segments
-from server.records import conflicts
-from server.access import auth
-from server.access import channels, reads, writes
-from server.access.roles import MEMBERS, UNFILTERED
 from server.services import services, store_of
 from sync import errors, jsonutil
 from sync.errors import BadRequest, Forbidden, MethodNotAllowed, NotFound, RequestTooLarge, SyncError

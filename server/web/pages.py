@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, jsonify, send_from_directory
 
-from server.web import files as webfiles
 from server.basemap.views import tile_source
+from server.web import files as webfiles
 
 WEB = webfiles.WEB
 # The dist folder of each vendor package the pages may load, and nothing else of node_modules.

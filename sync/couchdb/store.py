@@ -30,13 +30,11 @@ import uuid
 from typing import Callable, Iterable, Literal
 from urllib.parse import quote
 
-from sync import attachments as atts
-from sync import channels as positions
-from sync import errors, jsonutil, names, update
-from sync.couchdb.checkpoints import Checkpoints
+from sync import attachments as atts, channels as positions, errors, jsonutil, names, update
 from sync.couchdb.channel_index import ChannelIndex, IndexState
-from sync.couchdb.watch import ChangeWatcher
+from sync.couchdb.checkpoints import Checkpoints
 from sync.couchdb.http import ConnectionPool, Response, raise_for, winner_key, with_retries
+from sync.couchdb.watch import ChangeWatcher
 from sync.errors import BadRequest, NotFound, NotServed, PreconditionFailed, StoreUnavailable, SyncError
 from sync.store import (Attachment, ChangesPage, DbInfo, Grants, PutFromBulkDocs, Resolver, Router, StoreLimits,
                         check_limit, check_revs_diff, hidden_result, resolve_after)

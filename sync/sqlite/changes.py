@@ -6,8 +6,7 @@ import sqlite3
 import time
 from typing import Iterable, Literal
 
-from sync import channels
-from sync import jsonutil, revtree
+from sync import channels, jsonutil, revtree
 from sync.errors import BadRequest
 from sync.sqlite.base import StoreBase
 from sync.sqlite.schema import in_chunks, in_list

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterable, Literal
 
-from sync import attachments as atts
-from sync import jsonutil, names, revtree
+from sync import attachments as atts, jsonutil, names, revtree
 from sync.errors import NotFound, SyncError
 from sync.revid import InvalidRev, parse_rev
 from sync.sqlite.base import StoreBase

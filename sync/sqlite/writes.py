@@ -6,8 +6,7 @@ import logging
 import sqlite3
 import uuid
 
-from sync import attachments as atts
-from sync import jsonutil, names, revtree, update
+from sync import attachments as atts, jsonutil, names, revtree, update
 from sync.errors import BadRequest, MissingStub, SyncError
 from sync.revid import parse_rev
 from sync.sqlite.base import Before, StoreBase

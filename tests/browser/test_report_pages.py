@@ -11,8 +11,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.factories import awareness_record, make_record, signup_record
 from tests.browser.test_coordinator_pages import shot
+from tests.factories import awareness_record, make_record, signup_record
 from tests.peers import LiveServer, blockwalk
 
 ALL = {"sms": True, "email": True, "call": True}

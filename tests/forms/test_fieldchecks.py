@@ -19,8 +19,8 @@ import phonenumbers
 import pytest
 
 from forms import fieldchecks
-from forms.validator import compile_form
 from forms.templates import published
+from forms.validator import compile_form
 from server.people.roster import normalize_email, normalize_phone
 
 ROOT = Path(__file__).resolve().parents[2]

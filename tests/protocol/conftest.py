@@ -5,7 +5,7 @@ import pytest
 
 from server.access.channels import assignment_id
 from tests.conftest import STORE_KINDS, couch_store_url, unique_prefix
-from tests.peers import RECORD, LiveServer, PouchPeer
+from tests.peers import LiveServer, PouchPeer, RECORD
 
 # Two turfs with a household each, a stranger's record in turf 2, the volunteer (vic) assigned turf 1:
 # what the access tests start from (each adds its own documents).

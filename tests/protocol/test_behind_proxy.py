@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from server.cli import main
-from tests.peers import RECORD, PouchPeer, stop
+from tests.peers import PouchPeer, RECORD, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "deployment.md"

@@ -14,7 +14,7 @@ import pytest
 
 from forms.templates import DRIVES, published
 from server.access.channels import assignment_id
-from tests.peers import RECORD, LiveServer, PouchError
+from tests.peers import LiveServer, PouchError, RECORD
 
 ME = LiveServer.VOLUNTEER[0]
 

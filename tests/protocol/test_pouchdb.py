@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.peers import RECORD, PouchError
+from tests.peers import PouchError, RECORD
 
 
 def _local(name: str) -> str:

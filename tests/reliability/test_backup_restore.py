@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from sync.sqlite import SQLiteServer
-from tests.peers import ROOT, LiveServer, PouchPeer, blockwalk
+from tests.peers import LiveServer, PouchPeer, ROOT, blockwalk
 
 
 @pytest.fixture(scope="module")

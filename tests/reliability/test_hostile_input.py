@@ -19,7 +19,7 @@ import time
 import pytest
 
 from tests.helpers.rawhttp import request, rss, send, store_state, wait_closed
-from tests.peers import RECORD, LiveServer
+from tests.peers import LiveServer, RECORD
 
 MAX_REQUEST = 8 * 1024 * 1024  # a 100 MB body is more than 64 MiB over it: refused unread
 MAX_ATTACHMENT = 256 * 1024

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from sync import revtree
 from sync.revid import InvalidRev, new_rev, parse_rev
-from sync.revtree import EMPTY, Branch, Leaf, MergeResult, Node, Tree
+from sync.revtree import Branch, EMPTY, Leaf, MergeResult, Node, Tree
 
 NEW_LEAF = MergeResult.NEW_LEAF
 NEW_BRANCH = MergeResult.NEW_BRANCH

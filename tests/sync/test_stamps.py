@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync import stamps
 from server.records.conflicts import RECORD_FIELDS
+from sync import stamps
 from sync.stamps import Clock, StampError, format_hlc, parse_hlc, parse_stamp, stamp_edit, value_digest
 
 ROOT = Path(__file__).resolve().parents[2]

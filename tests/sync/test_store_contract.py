@@ -15,7 +15,7 @@ import pytest
 from sync.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from sync.revid import new_rev, parse_rev
 from sync.store import DocumentStore, StoreLimits, StoreServer
-from tests.factories import make_record, rev_hash, replicated
+from tests.factories import make_record, replicated, rev_hash
 
 REV_RE = r"^\d+-[0-9a-f]{32}$"
 

@@ -26,8 +26,8 @@ import pytest
 from server.access import channels, reads, writes
 from server.access.auth import role_in
 from server.services import services
-from tests import world
 from sync.errors import Forbidden
+from tests import world
 from tests.peers import RECORD
 
 SYNC = f"/sync/{world.CAMPAIGN}"

@@ -14,10 +14,10 @@ import schemathesis
 import segno
 from hypothesis import HealthCheck, given, settings
 
-from server.access import accounts as accounts_module
 from server import create_app
-from server.app import trust_proxies
+from server.access import accounts as accounts_module
 from server.access.accounts import ROLES
+from server.app import trust_proxies
 from server.services import services
 from sync import jsonutil
 from tests.server.api.test_fuzz import CHECKS

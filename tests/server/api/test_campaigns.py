@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from server.access import accounts as accounts_module
 from server import create_app
+from server.access import accounts as accounts_module
 from server.access.accounts import AccountError, Accounts
 from server.cli.demo import COORDINATOR, ORGANIZER, VOLUNTEERS
 from server.services import services

@@ -6,9 +6,9 @@ import io
 
 import openpyxl
 
+from server.services import services
 from tests.factories import awareness_record, make_record, signup_record
 from tests.server.api.test_roster import ALL, API, app, client, csv_rows, push  # noqa: F401 - the app fixture
-from server.services import services
 
 MEETING = {"_id": "meeting:dec", "type": "meeting", "title": {"en": "Neighbourhood meeting", "es": "Reunión del vecindario"},
            "starts_at": "2026-12-03T18:30:00-06:00", "place": "School gym, 2650 W Fulton St", "languages": ["en", "es"]}

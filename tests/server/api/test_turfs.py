@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from tests.helpers.api import app_with_users, client_as
 from server.services import services
+from tests.helpers.api import app_with_users, client_as
 
 API = "/api/v1/campaigns/east"
 LON, LAT = -87.69, 41.88  # Chicago's West Side; squares of 0.002 degrees are about 170 m by 220 m

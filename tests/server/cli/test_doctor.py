@@ -10,8 +10,7 @@ from click.testing import CliRunner
 from werkzeug.serving import make_server
 
 from server import create_app
-from server.cli import doctor
-from server.cli import main
+from server.cli import doctor, main
 from server.config import SETTINGS
 from server.services import services
 from tests.conftest import couch_store_url, unique_prefix

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from server.reports.devices import DeviceReports
 from server.people.export_log import ExportLog
+from server.reports.devices import DeviceReports
 
 
 def test_cursors_and_the_log_are_shared_by_every_process_on_the_store(server_factory):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from server.people import roster_export
-from server.people import visits
+from server.people import roster_export, visits
 from server.projection import Projection
 from tests.factories import signup_record
 

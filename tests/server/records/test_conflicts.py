@@ -8,10 +8,10 @@ import pytest
 
 from forms.definition import iter_fields
 from forms.templates import DRIVES, published
-from server.records import conflicts
 from server.app import create_app
-from server.services import services
+from server.records import conflicts
 from server.records.conflicts import RECORD_FIELDS
+from server.services import services
 from sync.stamps import Clock, stamp_edit
 from tests.conftest import couch_store_url, unique_prefix
 from tests.helpers.api import app_with_users, client_as

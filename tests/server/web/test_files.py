@@ -8,10 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from server import create_app
-from server.web import files as webfiles
-from server.web import app_shell
-from server.web import pages
 from server.cli import main
+from server.web import app_shell, files as webfiles, pages
 
 PARTIAL = ["node_modules/pouchdb/dist/pouchdb.min.js"]
 
