@@ -101,8 +101,9 @@ def test_concerns_become_an_issue_a_task_on_the_chart_and_an_export(tmp_path, mo
     (seen,) = [s for s in vic.get_json() if s["issue"] == issue["id"]]
     assert seen["title"]["es"] == "Alumbrado" and seen["outcome"]["es"] == "Se pidieron las luces"
     assert "household" not in vic.get_data(as_text=True) and "Maple" not in vic.get_data(as_text=True)
-    assert [s["issue"] for s in world.client(app, "val").get(f"{API}/concerns/status").get_json()] == [
-        other.get_json()["id"]]
+    # val's phone holds turf:2's: the new issue's, and the world's concern_status:i2:turf:2.
+    assert {s["issue"] for s in world.client(app, "val").get(f"{API}/concerns/status").get_json()} == {
+        other.get_json()["id"], "issue:i2"}
     assert world.client(app, "vic").get(f"{API}/issues").status_code == 403
     assert world.client(app, "vic").get(f"{API}/concerns").status_code == 403
     # An issue is coordinators' and organizers' only: not on a volunteer's phone.

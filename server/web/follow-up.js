@@ -1,5 +1,5 @@
 // Between meetings: concerns from the doors grouped into issues, the meeting's agenda, the follow-up chart.
-import { api, campaign, campaignInfo, el, frame, lang, pickCampaign, showError, t } from "./common.js";
+import { api, campaign, campaignInfo, el, everyPage, frame, lang, pickCampaign, showError, t } from "./common.js";
 import { downloadCounted, noCampaign, savedText } from "./reports.js";
 
 const status = document.getElementById("status");
@@ -322,11 +322,11 @@ function showSurvey(report) {
 
 async function load() {
   const [concerns, issues, chart, surveyed] = await Promise.all([
-    api(`${base()}/concerns${query()}`), api(`${base()}/issues${query()}`), api(`${base()}/follow-up${query()}`),
-    api(`${base()}/reports/survey`)]);
-  showConcerns(concerns.body, issues.body);
-  showAgenda(issues.body);
-  showChart(chart.body);
+    everyPage(`${base()}/concerns${query()}`), everyPage(`${base()}/issues${query()}`),
+    everyPage(`${base()}/follow-up${query()}`), api(`${base()}/reports/survey`)]);
+  showConcerns(concerns, issues);
+  showAgenda(issues);
+  showChart(chart);
   showSurvey(surveyed.body);
 }
 
