@@ -80,6 +80,13 @@ def id_of(kind: str, doc_id: str | None) -> None:
 # -- helpers -------------------------------------------------------------------------------------
 
 
+def _a(kind: object) -> str:
+    """"A turf", "An issue", "What became of a concern" (``concern_status``): how a refusal names the document."""
+    if kind == "concern_status":
+        return "What became of a concern"
+    return f"{'An' if str(kind)[:1] in 'aeiou' else 'A'} {kind}"
+
+
 def _text(doc: dict, key: str, doc_id: str | None, low: int = 0, high: int | None = None, *,
           optional: bool = False, what: str | None = None) -> None:
     value = doc.get(key)
@@ -88,7 +95,7 @@ def _text(doc: dict, key: str, doc_id: str | None, low: int = 0, high: int | Non
     what = what or key
     if not isinstance(value, str) or len(value.strip() if low else value) < low or (high is not None and len(value) > high):
         limits = f"{low}-{high} characters" if high is not None and low else (f"up to {high} characters" if high else "text")
-        raise Invalid(f"A {doc.get('type')}'s {what} is {limits}{' or none' if optional else ''}", doc_id)
+        raise Invalid(f"{_a(doc.get('type'))}'s {what} is {limits}{' or none' if optional else ''}", doc_id)
 
 
 def _per_language(doc: dict, key: str, doc_id: str | None, low: int, high: int, *, required: bool = False,
@@ -101,10 +108,10 @@ def _per_language(doc: dict, key: str, doc_id: str | None, low: int, high: int, 
             isinstance(k, str) and LANGUAGE.fullmatch(k) and isinstance(v, str) and low <= len(v) <= high
             for k, v in value.items()):
         limits = f"{low}-{high} characters" if low else f"up to {high} characters"
-        raise Invalid(f"A {kind}'s {key} is text ({limits}) per language tag (en, es, pt-BR)"
+        raise Invalid(f"{_a(kind)}'s {key} is text ({limits}) per language tag (en, es, pt-BR)"
                       + (f", at most {most}" if most is not None else ""), doc_id)
     if required and not any(v.strip() for v in value.values()):
-        raise Invalid(f"A {kind} has a {key} in at least one language", doc_id)
+        raise Invalid(f"{_a(kind)} has a {key} in at least one language", doc_id)
 
 
 def _turf_ref(value: object) -> bool:
@@ -249,7 +256,7 @@ def _issue(doc: dict, doc_id: str | None) -> None:
 
 def _status(doc: dict, doc_id: str | None) -> None:
     if doc.get("status", "raised") not in STATUSES:
-        raise Invalid(f"A {doc.get('type')}'s status is one of {', '.join(STATUSES)}", doc_id)
+        raise Invalid(f"{_a(doc.get('type'))}'s status is one of {', '.join(STATUSES)}", doc_id)
 
 
 def _concern_status(doc: dict, doc_id: str | None) -> None:
