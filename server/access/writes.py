@@ -24,6 +24,11 @@ The rules, each written once:
 * **Roster data stays roster data**: no revision turns a record that holds a
   resident's details into one that does not (its earlier revisions stay
   private, and so does the document: ``reads``).
+* **Server-kept documents**: an ``issue`` and its ``concern_status``
+  documents carry a history and statuses derived from it, which only the
+  follow-up API keeps in line: over ``/sync`` a coordinator writes neither
+  (the REST path, ``Writer.via == "api"``, does; volunteers and organizers
+  write neither anyway).
 * **Admins** are bound by the id rule only: what the store holds is not read
   for them (a restore replicates whole histories, and a push stays one read
   cheaper); their earlier revisions stay judged on their own bodies.
@@ -39,15 +44,22 @@ from sync.errors import Forbidden, NotFound, SyncError
 from sync.store import DocumentStore
 
 TYPED_IDS = ("assignment", "turf", "household", "form", "meeting", "campaign", "issue", "concern_status")
+SERVER_KEPT = ("issue", "concern_status")
+SERVER_KEPT_WORDS = ("Issues and what became of concerns (concern_status) are kept by the server: change them "
+                     "through the follow-up API (/api/v1/campaigns/<campaign>/issues), not over /sync")
 
 
 @dataclass(frozen=True)
 class Writer:
-    """Who writes: their name, role in the campaign, and (a volunteer) the channels granted now."""
+    """Who writes: their name, role in the campaign, (a volunteer) the channels granted now, and by which path.
+
+    ``via``: ``"sync"`` (the replication endpoint) or ``"api"`` (the REST views).
+    """
 
     name: str
     role: str | None
     granted: set[str] | None = None
+    via: str = "sync"
 
 
 def stored_versions(store: DocumentStore, docs: list) -> dict[str, "Stored"]:
@@ -113,6 +125,8 @@ def check(doc: object, stored: Stored | None, writer: Writer, form: dict | None 
     if writer.role == "volunteer":
         _volunteer(doc_id, new, stored, writer)
     elif writer.role == "coordinator":
+        if writer.via != "api" and _server_kept(doc_id, new, stored):
+            raise Forbidden(SERVER_KEPT_WORDS, doc_id)
         _coordinator(doc_id, new, stored, writer, form)
     if writer.role != "admin" and new is not None and new.get("type") == "record":
         if stored is None and new.get("author") != writer.name:
@@ -123,6 +137,12 @@ def check(doc: object, stored: Stored | None, writer: Writer, form: dict | None 
     if stored is not None and stored.roster and new is not None and not privacy.is_roster_record(new):
         raise Forbidden("This record holds a resident's personal details (roster data); a new revision must keep "
                         "them a sign-up's, not turn them into another kind of record", doc_id)
+
+
+def _server_kept(doc_id: str | None, new: dict | None, stored: Stored | None) -> bool:
+    prefix = doc_id.split(":", 1)[0] if doc_id and ":" in doc_id else None
+    return prefix in SERVER_KEPT or (new is not None and new.get("type") in SERVER_KEPT) or (
+        stored is not None and stored.body is not None and stored.body.get("type") in SERVER_KEPT)
 
 
 def _id_names_type(doc_id: str, doc: dict) -> None:

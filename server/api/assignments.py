@@ -10,7 +10,7 @@ from schemas.turfs import Assignment, AssignmentArgs
 from server.access import channels
 from server.access.auth import accounts, api_authenticate, role_in
 from server.api.blueprint import Blueprint
-from server.api.common import campaign_store, page, require_reader, require_writer
+from server.api.common import campaign_store, page, put, require_reader, require_writer
 from server.campaigns.documents import docs_of_type, get_or_none, now, turf_doc_id
 from sync.errors import Conflict
 from sync.store import DocumentStore
@@ -40,11 +40,13 @@ def _set_active(store: DocumentStore, fresh: dict, active: bool) -> dict:
     current = get_or_none(store, doc_id)
     for attempt in (1, 2):
         if current is not None and not _is_assignment(current, fresh):
-            current = {**fresh, "_rev": current["_rev"]}  # not an assignment (written around the API): replaced
+            # Another user's or turf's under this id: every write path refuses one now (documents.checks),
+            # but a store written before it did may hold one; it is replaced.
+            current = {**fresh, "_rev": current["_rev"]}
         elif current is not None and current.get("active", True) is active:
             return current
         try:
-            store.put({**(current or fresh), "active": active, "updated_at": now(), "updated_by": g.user.name})
+            put(store, {**(current or fresh), "active": active, "updated_at": now(), "updated_by": g.user.name})
             return store.get(doc_id)
         except Conflict:
             if attempt == 2:

@@ -98,8 +98,9 @@ class Campaigns(MethodView):
             abort(409, message=f"Campaign {new['id']!r} exists already")
         except SyncError as exc:
             abort(422, message=exc.reason)
-        store.put({"_id": campaign_doc_id(new["id"]), "type": "campaign", "name": new["name"],
-                   "description": new["description"], "time_zone": new["time_zone"], "drives": []})
+        save(store, {"_id": campaign_doc_id(new["id"]), "type": "campaign", "name": new["name"],
+                     "description": new["description"], "time_zone": new["time_zone"], "drives": []}, "campaign",
+             new["id"])
         doc = campaign_doc(store, new["id"])
         return _view(new["id"], doc), 201, _etag(doc)
 

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from flask import Response, g, request, stream_with_context
 from flask_smorest import abort
 
-from server.access.auth import require_role
+from server.access import channels, writes
+from server.access.auth import require_role, role_in
 from server.access.roles import MEMBERS, READERS, WRITERS
+from server.documents.checks import Invalid
 from server.people import roster_export
 from server.services import services, store_of
 from sync.errors import Conflict, Forbidden, NotFound, SyncError
@@ -75,12 +77,79 @@ def check_if_match(current: dict | None, what: str) -> None:
         abort(412, message=f"The {what} has changed since you read it")
 
 
-def save(store: DocumentStore, doc: dict, what: str) -> None:
-    """Write ``doc`` (with the ``_rev`` it was read at); someone else's write in between is a 412."""
+def writer(campaign: str | None = None) -> writes.Writer:
+    """The signed-in user as the access policy knows a writer: name, role in the campaign, path ``api``.
+
+    A volunteer carries the channels granted now, as on ``/sync`` (REST gates keep volunteers from writing,
+    but the policy is asked the same way whoever asks).
+    """
+    if campaign is None:
+        campaign = (request.view_args or {}).get("campaign")
+    role = role_in(g.user, campaign) if campaign is not None else None
+    granted = None
+    if role == "volunteer":
+        granted = store_of().open_db(campaign).granted(channels.grants(g.user, campaign))
+    return writes.Writer(g.user.name, role, granted, via="api")
+
+
+def put(store: DocumentStore, doc: dict, campaign: str | None = None) -> dict:
+    """Write ``doc`` through the write path, as the signed-in user; raises the store's ``Conflict``.
+
+    A document that does not fit its type's rules is a 422 with the reason, the access policy's refusal a
+    403 with its reason.
+    """
     try:
-        store.put(doc)
+        return services().writes.put(store, doc, writer(campaign))
+    except Invalid as exc:
+        abort(422, message=exc.reason)
+    except Forbidden as exc:
+        abort(403, message=exc.reason)
+
+
+def save(store: DocumentStore, doc: dict, what: str, campaign: str | None = None) -> dict:
+    """Write ``doc`` (with the ``_rev`` it was read at) as ``put`` does; someone else's write in between is a 412."""
+    try:
+        return put(store, doc, campaign)
     except Conflict:
         abort(412, message=f"The {what} has changed since you read it")
+
+
+def save_all(store: DocumentStore, docs: list[dict], what: str, campaign: str | None = None) -> list[dict]:
+    """Write every one of ``docs`` or, where one cannot be written, none of them: answered as ``save`` answers.
+
+    The write path judges them all first (a refusal writes nothing); then they are written in one batch,
+    and a conflict on any (someone else's write in between) takes back those written, so a 412 leaves
+    the documents as they were read.
+    """
+    path, who = services().writes, writer(campaign)
+    for problem in path.judge(store, docs, who):
+        if isinstance(problem, Invalid):
+            abort(422, message=problem.reason)
+        if isinstance(problem, Forbidden):
+            abort(403, message=problem.reason)
+        if problem is not None:
+            abort(problem.status, message=problem.reason)
+    results = store.bulk_docs(docs) if docs else []
+    if all("error" not in r for r in results):
+        return results
+    undo = []
+    for doc, result in zip(docs, results, strict=True):
+        if "error" in result:
+            continue
+        if doc.get("_rev"):  # written over what was read: put what was read back
+            try:
+                before = store.get(doc["_id"], doc["_rev"])
+            except SyncError:
+                continue  # the revision read is no longer kept: nothing to put back
+            undo.append({**before, "_rev": result["rev"]})
+        else:  # created: deleted again
+            undo.append({"_id": doc["_id"], "_rev": result["rev"], "_deleted": True})
+    if undo:
+        store.bulk_docs(undo)
+    failed = next(r for r in results if "error" in r)
+    if failed["error"] == "conflict":
+        abort(412, message=f"The {what} has changed since you read it")
+    abort(422, message=failed.get("reason") or failed["error"])
 
 
 def page(items: list, pagination_parameters) -> list:

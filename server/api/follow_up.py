@@ -1,11 +1,16 @@
 """Between meetings: concerns from the doors, issues and their tasks (the follow-up chart), the agenda.
 
-Admins, coordinators and organizers read concerns, issues and the chart;
-admins and coordinators write issues (with the issue's revision as ETag).
-Anyone with a role in the campaign reads ``/concerns/status``: what became of
-the concerns raised in turfs (a volunteer: their assigned turfs), with no
-door, text or name of who raised them.  See ``server.reports.follow_up`` and
-``docs/follow-up.md``.
+Admins, coordinators and organizers read concerns, issues and the chart
+(pages, like the other lists); admins and coordinators write issues (with the
+issue's revision as ETag).  Only this API writes issues and their
+``concern_status`` documents (``access.writes``: over ``/sync`` a coordinator
+may not): a change of issues is read once and written in one batch through
+the write path, the issues it touches and their statuses together, so a 412
+leaves nothing half-done (``api.common.save_all``).  Anyone with a role in
+the campaign reads ``/concerns/status``: the ``concern_status`` documents
+they may read by the read policy phones sync under, so a volunteer gets what
+their phone holds, with no door, text or name of who raised them.  See
+``server.reports.follow_up`` and ``docs/follow-up.md``.
 """
 
 from __future__ import annotations
@@ -31,12 +36,13 @@ from schemas.follow_up import (
     SurveyReport,
 )
 from server import projection
-from server.access.auth import api_authenticate, role_in
-from server.access.channels import assigned_turfs
+from server.access import channels
+from server.access.auth import api_authenticate
 from server.access.roles import READERS, ROSTER_READERS, WRITERS
 from server.api.blueprint import Blueprint
 from server.api.common import EXPORT_RESPONSES, logged_file
-from server.api.common import campaign_store, check_if_match, require_campaign_role, require_member, save
+from server.api.common import EXPORT_RESPONSES, logged_file, page, save_all
+from server.api.common import campaign_store, check_if_match, require_campaign_role, require_member
 from server.api.roster import roster_query
 from server.campaigns.documents import docs_of_type, get_or_none, now, prefixed_id
 from server.people import visits
@@ -108,8 +114,12 @@ def _view(doc: dict, texts: dict[str, str], homes: dict[str, dict], today: date)
     }
 
 
-def _views(campaign: str, store: DocumentStore, docs: list[dict]) -> list[dict]:
-    texts = {c.id: c.text for c in _concerns(campaign, store)}
+def _views(campaign: str, store: DocumentStore, docs: list[dict],
+           known: list[follow_up.Concern] | None = None) -> list[dict]:
+    """The issues as the API shows them; ``known``: the campaign's concerns, if this request has read them."""
+    if not docs:
+        return []
+    texts = {c.id: c.text for c in (known if known is not None else _concerns(campaign, store))}
     homes = visits.households(store, (s.get("household") for d in docs for s in d.get("sources") or []
                                       if s.get("household")))
     today = _today(store, campaign)
@@ -133,9 +143,9 @@ def _meeting_id(store: DocumentStore, given: str | None) -> str | None:
     return doc_id
 
 
-def _sources(campaign: str, store: DocumentStore, ids: list[str], keep: list[dict] | None = None) -> list[dict]:
+def _sources(concerns: list[follow_up.Concern], ids: list[str], keep: list[dict] | None = None) -> list[dict]:
     """The doors of these concerns (unknown ones: 422); a concern already grouped in another issue moves here."""
-    known = {c.id: c for c in _concerns(campaign, store)}
+    known = {c.id: c for c in concerns}
     missing = [i for i in ids if i not in known]
     if missing:
         abort(422, message=f"No such concern: {', '.join(missing[:5])}",
@@ -149,35 +159,48 @@ def _sources(campaign: str, store: DocumentStore, ids: list[str], keep: list[dic
     return out
 
 
-def _release(store: DocumentStore, concern_ids: set[str], but: str) -> None:
-    """A concern is in one issue: take these out of any other issue (merging duplicates moves doors, never copies)."""
-    for doc in _issues(store):
+def _released(issues: list[dict], concern_ids: set[str], but: str, stamp: str) -> list[dict]:
+    """A concern is in one issue: the other issues that hold any of these, without them (merging duplicates
+    moves doors, never copies)."""
+    out = []
+    for doc in issues:
         if doc["_id"] == but:
             continue
         sources = doc.get("sources") or []
         left = [s for s in sources if s.get("concern") not in concern_ids]
         if len(left) != len(sources):
-            history = (doc.get("history") or []) + [{"at": now(), "by": g.user.name, "changed": ["sources"],
+            history = (doc.get("history") or []) + [{"at": stamp, "by": g.user.name, "changed": ["sources"],
                                                      "note": f"merged into {but}"}]
-            save(store, {**doc, "sources": left, "history": history, "updated_at": now()}, "issue")
-            _publish(store, doc["_id"])
+            out.append({**doc, "sources": left, "history": history, "updated_at": stamp})
+    return out
 
 
-def _publish(store: DocumentStore, issue_id: str) -> None:
-    """Bring the issue's ``concern_status`` documents (one per turf, on its volunteers' phones) in line with it."""
-    issue = get_or_none(store, issue_id)
+def _statuses(held: list[dict], issue: dict) -> list[dict]:
+    """The writes that bring an issue's ``concern_status`` documents (one per turf, on its volunteers' phones)
+    in line with it (``issue``: its new body, or its tombstone); ``held``: every one the campaign has."""
+    issue_id = issue["_id"]
     wanted = follow_up.status_docs(issue, issue_id)
     prefix = follow_up.status_id(issue_id, "")
-    held = {doc["_id"]: doc for doc in docs_of_type(store, prefix, "concern_status")}
+    mine = {doc["_id"]: doc for doc in held if doc["_id"].startswith(prefix)}
+    out = []
     for doc_id, body in wanted.items():
-        current = held.get(doc_id)
+        current = mine.get(doc_id)
         if current is None:
-            store.put(body)
+            out.append(body)
         elif {k: v for k, v in current.items() if k != "_rev"} != body:
-            store.put({**body, "_rev": current["_rev"]})
-    for doc_id, current in held.items():
-        if doc_id not in wanted:
-            store.put({"_id": doc_id, "_rev": current["_rev"], "_deleted": True})
+            out.append({**body, "_rev": current["_rev"]})
+    out += [{"_id": doc_id, "_rev": current["_rev"], "_deleted": True}
+            for doc_id, current in mine.items() if doc_id not in wanted]
+    return out
+
+
+def _commit(store: DocumentStore, issues: list[dict]) -> dict[str, str]:
+    """Write these issues (new bodies or tombstones) and their statuses in one batch, all or none
+    (``save_all``: a refusal or a 412 leaves every one as it was read); their new revisions by id."""
+    held = docs_of_type(store, "concern_status:", "concern_status")
+    docs = issues + [write for issue in issues for write in _statuses(held, issue)]
+    results = save_all(store, docs, "issue")
+    return {result["id"]: result["rev"] for result in results}
 
 
 def _existing(store: DocumentStore, issue_id: str) -> dict:
@@ -194,7 +217,8 @@ class Concerns(MethodView):
     @blp.response(200, Concern(many=True))
     @blp.alt_response(403, description="A volunteer, or no role in this campaign")
     @blp.alt_response(404, description="No such campaign")
-    def get(self, args: dict, campaign: str):
+    @blp.paginate()
+    def get(self, args: dict, campaign: str, pagination_parameters):
         """The concerns residents raised at doors, by time, each with its door, turf, meeting and issue."""
         _read()
         store = campaign_store(campaign)
@@ -203,6 +227,7 @@ class Concerns(MethodView):
             found = [c for c in found if c.meeting == _filter("meeting", args["meeting"])]
         if args["turf"]:
             found = [c for c in found if c.turf == _filter("turf", args["turf"])]
+        found = page(found, pagination_parameters)
         grouped = {s.get("concern"): doc["_id"] for doc in _issues(store) for s in doc.get("sources") or []}
         homes = visits.households(store, (c.household for c in found if c.household))
         names = visits.turf_names(store)
@@ -218,19 +243,26 @@ class ConcernStatus(MethodView):
     @blp.alt_response(404, description="No such campaign")
     def get(self, campaign: str):
         """What became of the concerns raised in turfs (a volunteer: their assigned turfs): the issue's title,
-        status, due date and outcome, never a door, a concern's words or who raised it."""
+        status, due date and outcome, never a door, a concern's words or who raised it.
+
+        Read from the ``concern_status`` documents the reader may read, by the policy their phone syncs
+        under (``access.channels``): a volunteer gets what their phone holds."""
         store = campaign_store(campaign)
-        mine = assigned_turfs(store, g.user.name) if role_in(g.user, campaign) == "volunteer" else None
+        docs = docs_of_type(store, "concern_status:", "concern_status")
+        grants = channels.grants(g.user, campaign)
+        if grants is not None:
+            visible = store.visible([doc["_id"] for doc in docs], grants)
+            docs = [doc for doc in docs if doc["_id"] in visible]
+        by_issue: dict[str, list[dict]] = {}
+        for doc in docs:
+            if isinstance(doc.get("issue"), str):
+                by_issue.setdefault(doc["issue"], []).append(doc)
         out = []
-        for doc in _issues(store):
-            turfs = sorted({s.get("turf") for s in doc.get("sources") or [] if s.get("turf")})
-            if mine is not None:
-                turfs = [t for t in turfs if t in mine]
-                if not turfs:
-                    continue
-            task = doc.get("task") if isinstance(doc.get("task"), dict) else {}
-            out.append({"issue": doc["_id"], "title": doc.get("title") or {}, "status": doc.get("status") or "raised",
-                        "due": task.get("due"), "outcome": doc.get("outcome") or {}, "turfs": turfs})
+        for issue, held in sorted(by_issue.items()):
+            first = held[0]
+            out.append({"issue": issue, "title": first.get("title") or {}, "status": first.get("status") or "raised",
+                        "due": first.get("due"), "outcome": first.get("outcome") or {},
+                        "turfs": sorted({doc["turf"] for doc in held if isinstance(doc.get("turf"), str)})})
         return out
 
 
@@ -240,7 +272,8 @@ class Issues(MethodView):
     @blp.response(200, Issue(many=True))
     @blp.alt_response(403, description="A volunteer, or no role in this campaign")
     @blp.alt_response(404, description="No such campaign")
-    def get(self, args: dict, campaign: str):
+    @blp.paginate()
+    def get(self, args: dict, campaign: str, pagination_parameters):
         """The issues (of a meeting: its agenda, in order of the doors that raised them, most first)."""
         _read()
         store = campaign_store(campaign)
@@ -248,7 +281,7 @@ class Issues(MethodView):
         if args["meeting"]:
             docs = [d for d in docs if d.get("meeting") == _filter("meeting", args["meeting"])]
         docs.sort(key=lambda d: (-len(d.get("sources") or []), follow_up.title_in(d, "en")))
-        return _views(campaign, store, docs)
+        return _views(campaign, store, page(docs, pagination_parameters))
 
     @blp.arguments(IssueIn)
     @blp.response(201, Issue)
@@ -260,18 +293,17 @@ class Issues(MethodView):
         _write()
         store = campaign_store(campaign)
         meeting = _meeting_id(store, body["meeting"])
-        sources = _sources(campaign, store, body["concerns"])
+        known = _concerns(campaign, store)
+        sources = _sources(known, body["concerns"])
         doc_id = f"issue:{secrets.token_hex(6)}"
         stamp = now()
         doc = {"_id": doc_id, "type": "issue", "title": {k: v for k, v in body["title"].items() if v.strip()},
                "meeting": meeting, "sources": sources, "task": None, "status": "raised", "problems": "",
                "outcome": {}, "created_at": stamp, "updated_at": stamp,
                "history": [{"at": stamp, "by": g.user.name, "changed": ["created"], "note": None}]}
-        save(store, doc, "issue")
-        _release(store, {s["concern"] for s in sources}, doc_id)
-        _publish(store, doc_id)
-        saved = store.get(doc_id)
-        return _views(campaign, store, [saved])[0], 201, {"ETag": f'"{saved["_rev"]}"'}
+        revs = _commit(store, [doc, *_released(_issues(store), {s["concern"] for s in sources}, doc_id, stamp)])
+        saved = {**doc, "_rev": revs[doc_id]}
+        return _views(campaign, store, [saved], known)[0], 201, {"ETag": f'"{saved["_rev"]}"'}
 
 
 @blp.route("/issues/<issue_id>")
@@ -312,8 +344,9 @@ class IssueResource(MethodView):
             new["title"] = title
         if "meeting" in body:
             new["meeting"] = _meeting_id(store, body["meeting"])
+        known = _concerns(campaign, store) if "concerns" in body else None
         if "concerns" in body:
-            new["sources"] = _sources(campaign, store, body["concerns"], current.get("sources"))
+            new["sources"] = _sources(known, body["concerns"], current.get("sources"))
         if "task" in body:
             task = body["task"]
             new["task"] = None if task is None else {
@@ -329,16 +362,16 @@ class IssueResource(MethodView):
         if "outcome" in body:
             new["outcome"] = {k: v for k, v in body["outcome"].items() if v.strip()}
         changed = follow_up.changes(current, new, HISTORY_KEYS)
+        saved = current
         if changed or body.get("note"):
             new["updated_at"] = now()
             new["history"] = (current.get("history") or []) + [
                 {"at": new["updated_at"], "by": g.user.name, "changed": changed, "note": body.get("note") or None}]
-            save(store, new, "issue")
-            if "sources" in changed:
-                _release(store, {s["concern"] for s in new["sources"]}, current["_id"])
-            _publish(store, current["_id"])
-        saved = store.get(current["_id"])
-        return _views(campaign, store, [saved])[0], 200, {"ETag": f'"{saved["_rev"]}"'}
+            others = _released(_issues(store), {s["concern"] for s in new["sources"]}, current["_id"],
+                               new["updated_at"]) if "sources" in changed else []
+            revs = _commit(store, [new, *others])
+            saved = {**new, "_rev": revs[current["_id"]]}
+        return _views(campaign, store, [saved], known)[0], 200, {"ETag": f'"{saved["_rev"]}"'}
 
     @blp.response(204)
     @blp.alt_response(403, description="Not an admin or coordinator of this campaign")
@@ -351,8 +384,7 @@ class IssueResource(MethodView):
         store = campaign_store(campaign)
         current = _existing(store, issue_id)
         check_if_match(current, "issue")
-        save(store, {"_id": current["_id"], "_rev": current["_rev"], "_deleted": True}, "issue")
-        _publish(store, current["_id"])
+        _commit(store, [{"_id": current["_id"], "_rev": current["_rev"], "_deleted": True}])
 
 
 @blp.route("/follow-up")
@@ -361,12 +393,14 @@ class FollowUp(MethodView):
     @blp.response(200, Issue(many=True))
     @blp.alt_response(403, description="A volunteer, or no role in this campaign")
     @blp.alt_response(404, description="No such campaign")
-    def get(self, args: dict, campaign: str):
+    @blp.paginate()
+    def get(self, args: dict, campaign: str, pagination_parameters):
         """The follow-up chart: the issues taken up as tasks (of a meeting, or all), overdue first, then by due date."""
         _read()
         store = campaign_store(campaign)
         meeting = _filter("meeting", args["meeting"])
-        return _views(campaign, store, follow_up.chart(_issues(store), _today(store, campaign), meeting))
+        chart = follow_up.chart(_issues(store), _today(store, campaign), meeting)
+        return _views(campaign, store, page(chart, pagination_parameters))
 
 
 @blp.route("/follow-up/export")

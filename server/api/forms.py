@@ -10,9 +10,11 @@ from forms.xlsform import XLSFormError, import_xlsform
 from schemas.forms import FormDefinition, FormSummary, ImportArgs, XLSFormFile
 from server.access.auth import api_authenticate
 from server.api.blueprint import Blueprint
-from server.api.common import campaign_store, check_if_match, require_member, require_writer
+from server.api.common import campaign_store, check_if_match, require_member, require_writer, writer
 from server.campaigns import forms as form_admin
-from sync.errors import Conflict, NotFound, SyncError
+from server.documents.checks import Invalid
+from server.services import services
+from sync.errors import Conflict, Forbidden, NotFound, SyncError
 
 blp = Blueprint("forms", __name__, url_prefix="/campaigns/<campaign>/forms",
                 description="Forms: drafts, published versions, XLSForm import")
@@ -36,6 +38,15 @@ def _as_definition(loaded: dict) -> dict:
     if "fields_" in out:
         out["fields"] = out.pop("fields_")
     return out
+
+
+def _path() -> dict:
+    """The write path, as the signed-in user (``save_draft``/``publish_draft``'s ``through`` and ``writer``)."""
+    return {"through": services().writes, "writer": writer()}
+
+
+def _refused(exc: Forbidden) -> None:
+    abort(422 if isinstance(exc, Invalid) else 403, message=exc.reason)
 
 
 def _problems(exc: DefinitionError) -> dict:
@@ -93,11 +104,13 @@ class Draft(MethodView):
         check_if_match(current, "draft")
         draft = {**_as_definition(definition), "form_id": form_id}
         try:
-            result = form_admin.save_draft(store, draft, rev=current["_rev"] if current else None)
+            result = form_admin.save_draft(store, draft, rev=current["_rev"] if current else None, **_path())
         except DefinitionError as exc:
             abort(422, message="The definition has problems", errors=_problems(exc))
         except Conflict:
             abort(412, message="The draft has changed since you read it")
+        except Forbidden as exc:
+            _refused(exc)
         return _summary(store.get(result["id"])), 200, {"ETag": f'"{result["rev"]}"'}
 
 
@@ -110,11 +123,13 @@ class Publish(MethodView):
         _require_writer()
         store = campaign_store(campaign)
         try:
-            version = form_admin.publish_draft(store, form_id)
+            version = form_admin.publish_draft(store, form_id, **_path())
         except DefinitionError as exc:
             abort(422, message="The form cannot be published", errors=_problems(exc))
         except Conflict:
             abort(409, message="Another version was published at the same moment; try again")
+        except Forbidden as exc:
+            _refused(exc)
         return _summary(store.get(version["_id"]))
 
 
@@ -140,9 +155,11 @@ class Import(MethodView):
         except NotFound:
             current = None
         try:
-            result = form_admin.save_draft(store, definition, rev=current["_rev"] if current else None)
+            result = form_admin.save_draft(store, definition, rev=current["_rev"] if current else None, **_path())
             if args["publish"]:
-                result = {"id": form_admin.publish_draft(store, definition["form_id"])["_id"]}
+                result = {"id": form_admin.publish_draft(store, definition["form_id"], **_path())["_id"]}
         except DefinitionError as exc:
             abort(422, message="The form has problems", errors=_problems(exc))
+        except Forbidden as exc:
+            _refused(exc)
         return _summary(store.get(result["id"]))

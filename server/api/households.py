@@ -11,11 +11,14 @@ from flask_smorest import abort
 
 from schemas.turfs import Household, HouseholdArgs, ImportReport
 from server.access.auth import api_authenticate
+from server.access.writes import Writer
 from server.api.blueprint import Blueprint
-from server.api.common import campaign_store, page, require_reader, require_writer
+from server.api.common import campaign_store, page, require_reader, require_writer, writer
 from server.campaigns.documents import docs_of_type, turf_doc_id
 from server.campaigns.turfs import BATCH, location, turf_shapes
+from server.documents.write import Writes
 from server.geo import geometry as geo, households as household_lists
+from server.services import services
 from sync import jsonutil
 from sync.store import DocumentStore
 
@@ -105,7 +108,7 @@ def _duplicate(dup_of: str, household: household_lists.Household, kind: str, kep
             "unit": household.unit, "duplicate_of": dup_of, "duplicate_of_row": kept_row}
 
 
-def import_households(store: DocumentStore, kind: str, data: bytes) -> dict:
+def import_households(store: DocumentStore, kind: str, data: bytes, through: Writes, who: Writer | None) -> dict:
     parsed, problems = _parse(kind, data)
     if problems and not parsed:
         _refuse("Nothing in the file could be imported", problems)
@@ -129,9 +132,13 @@ def import_households(store: DocumentStore, kind: str, data: bytes) -> dict:
     created = unassigned = 0
     for start in range(0, len(docs), BATCH):
         batch = docs[start:start + BATCH]
-        for doc, result in zip(batch, store.bulk_docs(batch)):
-            if "error" in result:  # stored at the same moment by another import, or a stray id: it is there already
+        for doc, result in zip(batch, through.bulk(store, batch, who)):
+            if result.get("error") == "conflict":  # stored at the same moment by another import: it is there already
                 duplicates.append(_duplicate(doc["_id"], new[doc["_id"]], kind, None))
+            elif "error" in result:  # refused by the write path (its rules are the file's: not expected)
+                source = new[doc["_id"]]
+                problems.append(household_lists.Problem("line" if kind == "csv" else "feature", source.source, None,
+                                                        result["reason"]))
             else:
                 created += 1
                 unassigned += doc["turf"] is None
@@ -172,4 +179,4 @@ class Import(MethodView):
         require_writer("households")
         store = campaign_store(campaign)
         kind, data = _read_upload()
-        return import_households(store, kind, data)
+        return import_households(store, kind, data, services().writes, writer())

@@ -13,15 +13,14 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from schemas.records import Record, RecordArgs, RecordEdit
-from server.access import privacy, writes
+from server.access import privacy
 from server.access.auth import api_authenticate, role_in
 from server.access.roles import ROSTER_READERS
 from server.api.blueprint import Blueprint
-from server.api.common import campaign_store, check_if_match, page, require_reader, require_writer
+from server.api.common import campaign_store, check_if_match, page, require_reader, require_writer, save
 from server.campaigns.documents import docs_of_type, get_or_none
 from server.records import conflicts
-from server.services import services
-from sync.errors import Conflict, SyncError
+from sync.errors import SyncError
 from sync.merge import open_conflicts
 from sync.store import DocumentStore
 
@@ -84,14 +83,8 @@ def save_edit(store: DocumentStore, current: dict, after: dict, touched: tuple[s
     """Stamp, check against the record's form and store an edit of ``current``; answers the saved record."""
     doc = conflicts.stamp(current, {**after, "updated_by": g.user.name}, g.user.name, touched)
     doc["_rev"] = current["_rev"]
-    writer = writes.Writer(g.user.name, role())
-    (refusal,) = services().writes.refused(store, [doc], writer)
-    if refusal is not None:
-        abort(422, message=refusal["reason"])
     try:
-        store.put(doc)
-    except Conflict:
-        abort(412, message="The record has changed since you read it")
+        save(store, doc, "record")  # the write path, as the signed-in user: 422 a misfit, 403 the policy's, 412
     except SyncError as exc:
         abort(422, message=exc.reason)
     saved = store.get(doc["_id"])

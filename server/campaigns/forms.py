@@ -1,7 +1,8 @@
 """Storing forms: drafts, publishing, built-in templates (used by the CLI and the API).
 
-Every write goes through the store's revision rules, and through the same
-checks as a form pushed by sync (``server.documents.write``'s rules).
+Every write goes through the write path (``server.documents.write``): the
+access policy for the writer (None: the server, as the command line writes)
+and the same checks as a form pushed by sync, then the store's revision rules.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 from forms.definition import DefinitionError, Problem, form_doc_id, require_valid
 from forms.templates import template
 from forms.versions import publish
+from server.access.writes import Writer
+from server.documents.write import Writes, server_writes
 from sync.errors import NotFound
 from sync.store import DocumentStore
 
 
-def save_draft(store: DocumentStore, draft: dict, *, rev: str | None = None, replace: bool = False) -> dict:
-    """Store ``draft`` as the editable draft of its form.
+def save_draft(store: DocumentStore, draft: dict, *, rev: str | None = None, replace: bool = False,
+               through: Writes | None = None, writer: Writer | None = None) -> dict:
+    """Store ``draft`` as the editable draft of its form, through the write path (``through``, as ``writer``).
 
     An existing draft is replaced only when ``rev`` names its revision (the
     store's conflict rule: a stale ``rev`` is a Conflict), or with ``replace``
@@ -31,7 +35,7 @@ def save_draft(store: DocumentStore, draft: dict, *, rev: str | None = None, rep
             rev = None
     if rev is not None:
         draft["_rev"] = rev
-    return store.put(draft)
+    return (through or server_writes()).put(store, draft, writer)
 
 
 def latest_version(store: DocumentStore, form_id: str) -> dict | None:
@@ -41,18 +45,20 @@ def latest_version(store: DocumentStore, form_id: str) -> dict | None:
     return max(versions, key=lambda d: d["version"], default=None)
 
 
-def publish_draft(store: DocumentStore, form_id: str) -> dict:
-    """Publish the draft of ``form_id`` as its next version; returns the new version."""
+def publish_draft(store: DocumentStore, form_id: str, *, through: Writes | None = None,
+                  writer: Writer | None = None) -> dict:
+    """Publish the draft of ``form_id`` as its next version (through the write path); returns the new version."""
     try:
         draft = store.get(form_doc_id(form_id))
     except NotFound:
         raise DefinitionError([Problem("form_id", f"There is no draft of {form_id!r} to publish")]) from None
     version = publish(draft, latest_version(store, form_id))
-    store.put(version)
+    (through or server_writes()).put(store, version, writer)
     return version
 
 
-def install_template(store: DocumentStore, drive: str, *, publish_it: bool = True) -> dict:
-    """Put a built-in form into a campaign as a draft (and publish it)."""
-    save_draft(store, template(drive), replace=True)
-    return publish_draft(store, template(drive)["form_id"]) if publish_it else store.get(form_doc_id(drive))
+def install_template(store: DocumentStore, drive: str, *, publish_it: bool = True, through: Writes | None = None) -> dict:
+    """Put a built-in form into a campaign as a draft (and publish it), as the server."""
+    save_draft(store, template(drive), replace=True, through=through)
+    return publish_draft(store, template(drive)["form_id"], through=through) if publish_it \
+        else store.get(form_doc_id(drive))

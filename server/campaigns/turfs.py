@@ -12,9 +12,11 @@ from collections import Counter
 
 import shapely
 
+from server.access.writes import Writer
 from server.campaigns.documents import docs_of_type, now
+from server.documents.write import Writes
 from server.geo import geometry as geo
-from sync.errors import Conflict, SyncError
+from sync.errors import SyncError
 from sync.store import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,11 @@ OVERLAP_MIN_M2 = 1.0  # slivers of hand-drawn borders are not overlaps
 
 
 def turf_shapes(turf_docs: list[dict]) -> dict[str, shapely.Geometry]:
-    """Turf id -> checked geometry; a stored turf whose geometry is not good (written around the API) is skipped."""
+    """Turf id -> checked geometry.
+
+    Every write path refuses a turf without a good geometry (``documents.checks``); one stored before it
+    did (by an older server, or straight into the store) is skipped, not fatal.
+    """
     shapes = {}
     for doc in turf_docs:
         try:
@@ -45,10 +51,11 @@ def location(doc: dict) -> tuple[float, float] | None:
     return float(lon), float(lat)
 
 
-def reassign(store: DocumentStore, shapes: dict[str, shapely.Geometry]) -> tuple[dict[str, str | None], int, list[str]]:
+def reassign(store: DocumentStore, shapes: dict[str, shapely.Geometry], through: Writes,
+             writer: Writer | None) -> tuple[dict[str, str | None], int, list[str]]:
     """Re-assign every located household of the campaign to ``shapes`` (``geo.assign``); write the moved ones.
 
-    Writes go through the store in batches.  A household edited at the same
+    Writes go through the write path (``through``, as ``writer``) in batches.  A household edited at the same
     moment (a conflict) is read again and retried once; if that conflicts
     too, it is left as it is and named in the third result.  Returns the
     assignment of every located household, how many moved, and those conflicts.
@@ -59,7 +66,7 @@ def reassign(store: DocumentStore, shapes: dict[str, shapely.Geometry]) -> tuple
     moved = [{**doc, "turf": mapping[hid]} for hid, (doc, _) in located.items() if doc.get("turf") != mapping[hid]]
     retry: list[str] = []
     for start in range(0, len(moved), BATCH):
-        for result in store.bulk_docs(moved[start:start + BATCH]):
+        for result in through.bulk(store, moved[start:start + BATCH], writer):
             if "error" in result:
                 retry.append(result["id"])
     conflicts = []
@@ -69,7 +76,7 @@ def reassign(store: DocumentStore, shapes: dict[str, shapely.Geometry]) -> tuple
             point = location(doc)
             turf = geo.assign([(hid, *point)], shapes)[hid] if point else doc.get("turf")
             if doc.get("turf") != turf:
-                store.put({**doc, "turf": turf})
+                through.put(store, {**doc, "turf": turf}, writer)
             mapping[hid] = turf
         except (SyncError, geo.GeoError):
             conflicts.append(hid)
@@ -91,11 +98,11 @@ def household_counts(store: DocumentStore) -> Counter:
                    if isinstance(turf := doc.get("turf"), str))
 
 
-def end_assignments(store: DocumentStore, doc_id: str, by: str) -> None:
+def end_assignments(store: DocumentStore, doc_id: str, through: Writes, writer: Writer) -> None:
     """Assignments to a deleted turf end (active false), so the volunteers' phones learn it."""
-    for doc in docs_of_type(store, "assignment:", "assignment"):
-        if doc.get("turf") == doc_id and doc.get("active", True):
-            try:
-                store.put({**doc, "active": False, "updated_at": now(), "updated_by": by})
-            except Conflict:
-                pass  # changed at the same moment: whoever changed it decided
+    ended = [{**doc, "active": False, "updated_at": now(), "updated_by": writer.name}
+             for doc in docs_of_type(store, "assignment:", "assignment")
+             if doc.get("turf") == doc_id and doc.get("active", True)]
+    for start in range(0, len(ended), BATCH):
+        # A conflict: changed at the same moment, and whoever changed it decided.
+        through.bulk(store, ended[start:start + BATCH], writer)

@@ -308,8 +308,12 @@ def form() -> None:
 
 
 def _campaign(store: str | None, db_name: str):
-    server = _open(_config(STORE=store))
-    return server, server.open_db(db_name)
+    """The store server, the campaign's database and the write path (as the server) from the settings."""
+    from server.documents.write import server_writes
+
+    config = _config(STORE=store)
+    server = _open(config)
+    return server, server.open_db(db_name), server_writes(config)
 
 
 @form.command("import")
@@ -325,11 +329,11 @@ def form_import(path: str, db_name: str, form_id: str | None, publish_it: bool, 
     from server.campaigns import forms as form_admin
 
     defn = import_xlsform(path, form_id=form_id)
-    server, campaign = _campaign(store, db_name)
+    server, campaign, through = _campaign(store, db_name)
     try:
-        form_admin.save_draft(campaign, defn, replace=True)
+        form_admin.save_draft(campaign, defn, replace=True, through=through)
         if publish_it:
-            click.echo(form_admin.publish_draft(campaign, defn["form_id"])["_id"])
+            click.echo(form_admin.publish_draft(campaign, defn["form_id"], through=through)["_id"])
         else:
             click.echo(f"form:{defn['form_id']}")
     finally:
@@ -345,9 +349,9 @@ def form_publish(form_id: str, db_name: str, store: str | None) -> None:
     """Publish the draft of FORM_ID as its next version; print the version's id."""
     from server.campaigns import forms as form_admin
 
-    server, campaign = _campaign(store, db_name)
+    server, campaign, through = _campaign(store, db_name)
     try:
-        click.echo(form_admin.publish_draft(campaign, form_id)["_id"])
+        click.echo(form_admin.publish_draft(campaign, form_id, through=through)["_id"])
     finally:
         server.close()
 
@@ -361,10 +365,10 @@ def form_templates(db_name: str, store: str | None) -> None:
     from forms.templates import DRIVES
     from server.campaigns import forms as form_admin
 
-    server, campaign = _campaign(store, db_name)
+    server, campaign, through = _campaign(store, db_name)
     try:
         for drive in DRIVES:
-            click.echo(form_admin.install_template(campaign, drive)["_id"])
+            click.echo(form_admin.install_template(campaign, drive, through=through)["_id"])
     finally:
         server.close()
 
@@ -436,11 +440,12 @@ def demo(name: str, basemap_path: str | None, store: str | None) -> None:
     from pathlib import Path
 
     from server.cli.demo import demo_documents, load_demo, people
+    from server.documents.write import server_writes
 
     config = _config(STORE=store)
     server = _open(config)
     try:
-        count = load_demo(server, name)
+        count = load_demo(server, name, server_writes(config))
         accounts = Accounts(server)
         for person, role in people():
             if accounts.get_user(person) is not None:
@@ -537,7 +542,7 @@ def export_assets(db_name: str, fmt: str, output: str, store: str | None, **filt
     except ValidationError as exc:
         _fail("bad filter: " + "; ".join(f"--{key}: {message}" for key, message in _messages(exc.messages)), 2)
     config = _config(STORE=store)
-    server, campaign = _campaign(store, db_name)
+    server, campaign, _ = _campaign(store, db_name)
     index = projection.open_index(config, campaign, db_name, asset_index.KIND)
     try:
         with click.progressbar(length=max(1, campaign.info().doc_count), label="Indexing", file=sys.stderr) as bar:

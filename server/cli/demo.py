@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from forms.definition import iter_fields
 from forms.templates import DRIVES, published
 from server.access.channels import assignment_id
+from server.documents.write import Writes, server_writes
 from server.records.conflicts import RECORD_FIELDS
 from sync.errors import PreconditionFailed
 from sync.stamps import Clock, stamp_edit
@@ -205,13 +206,20 @@ def people() -> list[tuple[str, str]]:
     return [(ORGANIZER, "organizer"), (COORDINATOR, "coordinator")] + [(v, "volunteer") for v in VOLUNTEERS]
 
 
-def load_demo(server: StoreServer, name: str = "demo") -> int:
-    """Create the demo database; returns how many documents were written (0 if it exists)."""
+def load_demo(server: StoreServer, name: str = "demo", through: Writes | None = None) -> int:
+    """Create the demo database; returns how many documents were written (0 if it exists).
+
+    Written through the write path as the server (``through``; default: the default settings), so every
+    demo document passes the checks any write passes.
+    """
     try:
         db = server.create_db(name)
     except PreconditionFailed:
         return 0
-    results = db.bulk_docs(demo_documents(name) + assignments(), new_edits=True)
+    path, docs = through or server_writes(), demo_documents(name) + assignments()
+    # The forms first: a record is checked against its form version, which must be stored by then.
+    forms = [doc for doc in docs if doc.get("type") == "form"]
+    results = path.bulk(db, forms) + path.bulk(db, [doc for doc in docs if doc.get("type") != "form"])
     failed = [r for r in results if "error" in r]
     if failed:
         raise RuntimeError(f"demo documents refused: {failed[:3]}")

@@ -1,17 +1,28 @@
-"""What the server checks in every document written to a campaign, before it is stored.
+"""The one write path: every document written to a campaign, from ``/sync``, REST or the command line.
 
-* ``record``: its form version must exist in the campaign, and its answers and
-  geotag must fit that version (``forms.validator``); a deleted record (a
-  tombstone) is not checked;
-* ``form``: the definition must be good (``forms.definition``), and a
-  published version never changes;
-* every document: no inline attachment over ``BLOCKWALK_MAX_ATTACHMENT_BYTES``
-  (decoded), counted from the base64 text before anything is decoded.
+``Writes.refused`` (``/sync``: ``_bulk_docs``, PUT, DELETE), ``Writes.bulk``
+and ``Writes.put`` (REST views, the command line) ask, for each document:
 
-Who may write each document is the access policy's (``server.access.writes``),
-asked first.  Refused documents get a per-document ``forbidden`` error naming every
-problem; the rest of the batch is stored.  Compiled validators are cached by
-campaign, form and version: published versions are immutable.
+1. **who writes** (``access.writes``): the access policy, for a ``Writer``
+   (the signed-in user, their role, and for ``/sync`` or REST which path);
+   None is the server itself (the command line, the demo);
+2. **what it is** (a tombstone is not checked):
+
+   * ``record``: its form version must exist in the campaign, and its answers and
+     geotag must fit that version (``forms.validator``);
+   * ``form``: the definition must be good (``forms.definition``), and a
+     published version never changes;
+   * every other campaign document the server sets up (turf, household,
+     assignment, meeting, campaign, issue, concern_status): the rules of its
+     type (``documents.checks``), the same words on every path;
+   * every document: no inline attachment over ``BLOCKWALK_MAX_ATTACHMENT_BYTES``
+     (decoded), counted from the base64 text before anything is decoded.
+
+A refusal is ``Forbidden`` when the policy refuses the writer, ``checks.Invalid``
+(a ``Forbidden`` too) when the document does not fit: over ``/sync`` both are a
+per-document ``forbidden`` naming the problem and the rest of the batch is
+stored; REST answers 403 and 422 (``api.common.save``).  Compiled validators
+are cached by campaign, form and version: published versions are immutable.
 """
 
 from __future__ import annotations
@@ -22,7 +33,9 @@ from forms.definition import DefinitionError
 from forms.validator import FormValidator, compile_form
 from forms.versions import check_form_write
 from server.access import privacy, writes
-from sync.errors import DocumentTooLarge, Forbidden, NotFound, SyncError
+from server.documents import checks
+from server.documents.checks import Invalid
+from sync.errors import DocumentTooLarge, NotFound, SyncError
 from sync.store import DocumentStore
 
 MAX_REASON = 2000
@@ -43,12 +56,37 @@ class Writes:
         ``writer``: who writes (``access.writes``), whose right to write each
         document the access policy decides first; None: the server itself.
         """
+        return [None if problem is None else problem.as_result() for problem in self.judge(store, docs, writer)]
+
+    def put(self, store: DocumentStore, doc: dict, writer: writes.Writer | None = None) -> dict:
+        """Store one document (``{ok, id, rev}``) if ``writer`` may and it passes the checks.
+
+        Raises the refusal: ``Forbidden`` (the access policy), ``checks.Invalid``
+        (the document does not fit its type), ``DocumentTooLarge``; or the
+        store's ``Conflict`` (a stale ``_rev``).
+        """
+        (problem,) = self.judge(store, [doc], writer)
+        if problem is not None:
+            raise problem
+        return store.put(doc)
+
+    def bulk(self, store: DocumentStore, docs: list, writer: writes.Writer | None = None, *, new_edits: bool = True,
+             resolve=None) -> list[dict]:
+        """Store what passes; the rest get their refusal as a per-document error, in the batch's order."""
+        refusals = self.refused(store, docs, writer)
+        passing = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
+        extra = {"resolve": resolve} if resolve is not None else {}
+        stored = iter(store.bulk_docs(passing, new_edits=new_edits, **extra) if passing else [])
+        return [refusal if refusal is not None else next(stored) for refusal in refusals]
+
+    def judge(self, store: DocumentStore, docs: list, writer: writes.Writer | None = None) -> list[SyncError | None]:
+        """One entry per document: None if it may be stored, or the error that refuses it."""
         # The access rules read a record's form (which answers are private).
         forms = [self._form_of(store, doc) if writer is not None else None for doc in docs]
         stored = writes.stored_versions(store, docs) if writer is not None and writer.role != "admin" else {}
         households = _households(store, docs) if writer is not None and writer.role == "volunteer" else {}
         region = _Region(store, self.phone_region)  # read once a batch, if a record asks for a phone
-        out: list[dict | None] = []
+        out: list[SyncError | None] = []
         for doc, form in zip(docs, forms, strict=True):
             try:
                 self._check_attachments(doc)
@@ -60,7 +98,7 @@ class Writes:
                 self._check(store, doc, region)
                 out.append(None)
             except SyncError as exc:
-                out.append(exc.as_result())
+                out.append(exc)
         return out
 
     def _check_attachments(self, doc: object) -> None:
@@ -85,11 +123,13 @@ class Writes:
             self._check_record(store, doc, doc_id, region)
         elif kind == "form":
             self._check_form(store, doc, doc_id)
+        else:
+            checks.check(doc, doc_id)
 
     def _check_record(self, store: DocumentStore, doc: dict, doc_id: str | None, region: "_Region") -> None:
         form, version = doc.get("form"), doc.get("form_version")
         if not isinstance(form, str) or not form.startswith("form:") or type(version) is not int:
-            raise Forbidden("A record names its form (form:<id>) and form_version (a whole number)", doc_id)
+            raise Invalid("A record names its form (form:<id>) and form_version (a whole number)", doc_id)
         validator = self._validator(store, form, version, doc_id)
         language = doc.get("language") if isinstance(doc.get("language"), str) else None
         # A phone is checked in the campaign's region, as the roster reads it (forms/fieldchecks.py).
@@ -98,7 +138,7 @@ class Writes:
             text = " | ".join(f"{path}: {' '.join(messages)}" for path, messages in problems.items())
             if len(text) > MAX_REASON:
                 text = text[: MAX_REASON - 3] + "..."
-            raise Forbidden(f"The record does not fit {form}@{version}: {text}", doc_id)
+            raise Invalid(f"The record does not fit {form}@{version}: {text}", doc_id)
 
     def _form_of(self, store: DocumentStore, doc: object) -> dict | None:
         """The definition of a record's form version, if it is a usable one (None: not a record, or not found)."""
@@ -118,14 +158,14 @@ class Writes:
         try:
             defn = store.get(f"{form}@{version}")
         except NotFound:
-            raise Forbidden(f"Unknown form version {form}@{version} in this campaign", doc_id) from None
+            raise Invalid(f"Unknown form version {form}@{version} in this campaign", doc_id) from None
         if defn.get("status") != "published":
-            raise Forbidden(f"{form}@{version} is not a published form version", doc_id)
+            raise Invalid(f"{form}@{version} is not a published form version", doc_id)
         try:
             found = compile_form(defn)
             privacy.note_form(defn)
         except DefinitionError as exc:
-            raise Forbidden(f"{form}@{version} is not a usable form: {exc}", doc_id) from None
+            raise Invalid(f"{form}@{version} is not a usable form: {exc}", doc_id) from None
         with self._lock:
             self._forms[key] = found
         return found
@@ -143,7 +183,14 @@ class Writes:
         problems = check_form_write(existing, body)
         if problems:
             text = " | ".join(str(p) for p in problems)
-            raise Forbidden(f"The form cannot be stored: {text[:MAX_REASON]}", doc_id)
+            raise Invalid(f"The form cannot be stored: {text[:MAX_REASON]}", doc_id)
+
+
+def server_writes(config=None) -> Writes:
+    """The write path of a process without an app (the command line), from its settings (``server.config``)."""
+    if config is None:
+        return Writes()
+    return Writes(config.get("MAX_ATTACHMENT_BYTES"), str(config.get("PHONE_REGION") or "US"))
 
 
 class _Region:

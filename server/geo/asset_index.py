@@ -267,7 +267,9 @@ class AssetHandler(Handler):
         try:
             shape = geo.check_turf(json.loads(found[0]))
         except (geo.GeoError, ValueError):
-            shape = None  # a bad turf written around the API: its points are not checked against it
+            # Every write path refuses a bad turf now (documents.checks); a store written before may hold one:
+            # its points are not checked against it.
+            shape = None
         self._shapes[turf_id] = (found[0], shape)
         return shape
 

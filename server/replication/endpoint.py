@@ -363,12 +363,9 @@ def bulk_docs(store: DocumentStore) -> Response:
 
 def _checked_bulk_docs(store: DocumentStore, docs: list, new_edits: bool) -> list[dict]:
     """Store what passes the server's checks; refuse the rest, keeping the batch's order."""
-    refusals = services().writes.refused(store, docs, _writer(store))
-    passing = [doc for doc, refusal in zip(docs, refusals, strict=True) if refusal is None]
     # Replicated leaves may branch a record: the store merges them as it stores them (docs/conflicts.md).
     resolve = None if new_edits else conflicts.resolver(store)
-    stored = iter(store.bulk_docs(passing, new_edits=new_edits, resolve=resolve) if passing else [])
-    return [refusal if refusal is not None else next(stored) for refusal in refusals]
+    return services().writes.bulk(store, docs, _writer(store), new_edits=new_edits, resolve=resolve)
 
 
 def _as_forbidden(result: dict) -> dict:

@@ -15,6 +15,7 @@ from tests.browser.test_coordinator_pages import shot
 from tests.browser.test_report_pages import sign_in
 from tests.factories import awareness_record
 from tests.peers import LiveServer
+from tests.world import square
 
 MEETING = {"_id": "meeting:jan", "type": "meeting", "title": {"en": "Beat meeting", "es": "Reunión del sector"},
            "starts_at": "2027-01-14T18:30:00-06:00", "place": "Library, 2650 W Fulton St", "languages": ["en", "es"]}
@@ -42,7 +43,8 @@ def survey(n: int, turf: str, at: str, score: str) -> dict:
 def site(tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("follow-up"))
     db = live.new_db("westside", forms=True)
-    docs = [MEETING, {"_id": "turf:1", "type": "turf", "name": "North"}, {"_id": "turf:2", "type": "turf", "name": "South"},
+    docs = [MEETING, {"_id": "turf:1", "type": "turf", "name": "North", "geometry": square(0)},
+            {"_id": "turf:2", "type": "turf", "name": "South", "geometry": square(1)},
             {"_id": "household:a", "type": "household", "address": "2601 W Fulton St", "turf": "turf:1"},
             {"_id": "household:b", "type": "household", "address": "2603 W Fulton St", "unit": "2F", "turf": "turf:1"},
             {"_id": "household:c", "type": "household", "address": "2700 W Walnut St", "turf": "turf:2"},

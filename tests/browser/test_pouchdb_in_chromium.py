@@ -19,6 +19,7 @@ import httpx
 
 from forms.templates import DRIVES
 from tests.peers import RECORD
+from tests.world import square
 
 RECORD_COUNT = 50
 
@@ -84,7 +85,7 @@ def test_a_phone_pushes_and_another_pulls(server, static_site, open_phone, tmp_p
     ]})
     assert office.status_code == 201, office.text
     turf = server.http.put(f"/sync/{campaign}/turf:north", json={
-        "type": "turf", "name": "North",
+        "type": "turf", "name": "North", "geometry": square(0),
         "_attachments": {"map.png": {"content_type": "image/png", "data": base64.b64encode(turf_map).decode()}},
     })
     assert turf.status_code == 201, turf.text

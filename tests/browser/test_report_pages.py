@@ -14,6 +14,7 @@ import pytest
 from tests.browser.test_coordinator_pages import shot
 from tests.factories import awareness_record, make_record, signup_record
 from tests.peers import LiveServer, blockwalk
+from tests.world import square
 
 ALL = {"sms": True, "email": True, "call": True}
 MEETING = {"_id": "meeting:dec", "type": "meeting", "title": {"en": "Neighbourhood meeting", "es": "Reunión del vecindario"},
@@ -28,7 +29,8 @@ def geotag(at: str) -> dict:
 def site(tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("report-pages"))
     db = live.new_db("westside", forms=True)
-    docs = [MEETING, {"_id": "turf:1", "type": "turf", "name": "North"}, {"_id": "turf:2", "type": "turf", "name": "South"},
+    docs = [MEETING, {"_id": "turf:1", "type": "turf", "name": "North", "geometry": square(0)},
+            {"_id": "turf:2", "type": "turf", "name": "South", "geometry": square(1)},
             {"_id": "household:a", "type": "household", "address": "2601 W Fulton St", "unit": None, "turf": "turf:1"},
             {"_id": "household:b", "type": "household", "address": "2603 W Fulton St", "unit": "2F", "turf": "turf:1"},
             {"_id": "household:c", "type": "household", "address": "2700 W Walnut St", "unit": None, "turf": "turf:2"},

@@ -6,12 +6,13 @@ import pytest
 from server.access.channels import assignment_id
 from tests.conftest import STORE_KINDS, couch_store_url, unique_prefix
 from tests.peers import LiveServer, PouchPeer, RECORD
+from tests.world import square
 
 # Two turfs with a household each, a stranger's record in turf 2, the volunteer (vic) assigned turf 1:
 # what the access tests start from (each adds its own documents).
 TWO_TURFS = [
-    {"_id": "turf:1", "type": "turf", "name": "North"},
-    {"_id": "turf:2", "type": "turf", "name": "South"},
+    {"_id": "turf:1", "type": "turf", "name": "North", "geometry": square(0)},
+    {"_id": "turf:2", "type": "turf", "name": "South", "geometry": square(1)},
     {"_id": "household:1a", "type": "household", "turf": "turf:1", "address": "1 Maple St"},
     {"_id": "household:2a", "type": "household", "turf": "turf:2", "address": "2 Oak St"},
     {"_id": assignment_id(LiveServer.VOLUNTEER[0], "turf:1"), "type": "assignment", "user": LiveServer.VOLUNTEER[0],

@@ -15,6 +15,7 @@ import pytest
 from forms.templates import DRIVES, published
 from server.access.channels import assignment_id
 from tests.peers import LiveServer, PouchError, RECORD
+from tests.world import square
 
 ME = LiveServer.VOLUNTEER[0]
 
@@ -23,8 +24,8 @@ ME = LiveServer.VOLUNTEER[0]
 def campaign(live):
     name = live.new_db("drop", forms=True)
     docs = [
-        {"_id": "turf:1", "type": "turf", "name": "North"},
-        {"_id": "turf:2", "type": "turf", "name": "South"},
+        {"_id": "turf:1", "type": "turf", "name": "North", "geometry": square(0)},
+        {"_id": "turf:2", "type": "turf", "name": "South", "geometry": square(1)},
         {"_id": "household:1a", "type": "household", "turf": "turf:1", "address": "1 Maple St"},
         {"_id": "household:1b", "type": "household", "turf": "turf:1", "address": "3 Maple St"},
         {"_id": "household:2a", "type": "household", "turf": "turf:2", "address": "2 Oak St"},

@@ -95,7 +95,8 @@ def test_live_sync_picks_up_changes_within_a_second(server, pouch, campaign):
     try:
         time.sleep(0.5)  # both replications are now waiting (longpoll / local changes)
         started = time.monotonic()
-        server.http.put(f"/sync/{campaign}/meeting:1", json={"type": "meeting", "place": "school gym"})
+        server.http.put(f"/sync/{campaign}/meeting:1", json={"type": "meeting", "place": "school gym", "languages": ["en"],
+                                                             "starts_at": "2026-12-03T18:30:00-06:00"})
         arrived = _wait_for(lambda: any("meeting:1" in c["ids"] for c in pouch.call("liveState", name=phone + "-pull")["changes"]))
         pull_latency = time.monotonic() - started
         assert arrived, "the live pull never delivered the server's change"

@@ -89,7 +89,7 @@ def test_a_disk_that_cannot_take_writes(app, client, disk, status, error):
     assert response.status_code == status
     assert response.json["error"] == error and "nothing was stored" in response.json["reason"]
     rev = client.get("/sync/east/household:7").json["_rev"]
-    response = client.put("/sync/east/household:7", json={"type": "household", "n": 8, "_rev": rev, "notes": "y" * 50_000})
+    response = client.put("/sync/east/household:7", json={"type": "household", "address": "7 Maple St", "n": 8, "_rev": rev, "notes": "y" * 50_000})
     assert response.status_code == status and response.json["error"] == error
     response = client.put("/sync/east/_local/checkpoint", json={"last_seq": 5, "history": ["h" * 50_000]})
     assert response.status_code == status and response.json["error"] == error

@@ -297,11 +297,11 @@ function showSurvey(report) {
 
 async function load() {
   const [concerns, issues, chart, surveyed] = await Promise.all([
-    api(`${base()}/concerns${query()}`), api(`${base()}/issues${query()}`), api(`${base()}/follow-up${query()}`),
-    api(`${base()}/reports/survey`)]);
-  showConcerns(concerns.body, issues.body);
-  showAgenda(issues.body);
-  showChart(chart.body);
+    everyPage(`${base()}/concerns${query()}`), everyPage(`${base()}/issues${query()}`),
+    everyPage(`${base()}/follow-up${query()}`), api(`${base()}/reports/survey`)]);
+  showConcerns(concerns, issues);
+  showAgenda(issues);
+  showChart(chart);
   showSurvey(surveyed.body);
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import io
 from datetime import date, timedelta
 
@@ -101,8 +102,9 @@ def test_concerns_become_an_issue_a_task_on_the_chart_and_an_export(tmp_path, mo
     (seen,) = [s for s in vic.get_json() if s["issue"] == issue["id"]]
     assert seen["title"]["es"] == "Alumbrado" and seen["outcome"]["es"] == "Se pidieron las luces"
     assert "household" not in vic.get_data(as_text=True) and "Maple" not in vic.get_data(as_text=True)
-    assert [s["issue"] for s in world.client(app, "val").get(f"{API}/concerns/status").get_json()] == [
-        other.get_json()["id"]]
+    # val's phone holds turf:2's: the new issue's, and the world's concern_status:i2:turf:2.
+    assert {s["issue"] for s in world.client(app, "val").get(f"{API}/concerns/status").get_json()} == {
+        other.get_json()["id"], "issue:i2"}
     assert world.client(app, "vic").get(f"{API}/issues").status_code == 403
     assert world.client(app, "vic").get(f"{API}/concerns").status_code == 403
     # An issue is coordinators' and organizers' only: not on a volunteer's phone.
@@ -217,3 +219,98 @@ def test_residents_who_asked_to_be_told_are_listed_for_the_organizer_by_their_co
     assert "ok" in store.bulk_docs([later])[0]
     again = world.client(app, "olly").get(f"{API}/follow-up/contacts/export?format=csv")
     assert list(csv.DictReader(io.StringIO(again.get_data(as_text=True).lstrip("\ufeff")))) == []
+
+
+def _lights(app) -> dict:
+    """cora groups turf:1's street-light concerns into an issue; answers it."""
+    cora = world.client(app, "cora")
+    ids = [c["id"] for c in cora.get(f"{API}/concerns").get_json()
+           if c["turf"] == "turf:1" and c["id"] != "record:c5#worries"]
+    made = cora.post(f"{API}/issues", json={"title": {"en": "Street lighting"}, "concerns": ids})
+    assert made.status_code == 201, made.get_json()
+    return made.get_json()
+
+
+def test_only_the_follow_up_api_writes_issues_and_what_became_of_them(tmp_path, monkeypatch):
+    app = _app(tmp_path, monkeypatch)
+    cora, ada = world.client(app, "cora"), world.client(app, "ada")
+    issue = _lights(app)
+    status_id = f"concern_status:{issue['id'].removeprefix('issue:')}:turf:1"
+    status = world.store_of(app).get(status_id)
+    pushed = cora.post(f"/sync/{world.CAMPAIGN}/_bulk_docs", json={"docs": [
+        {**status, "status": "done"},
+        {**world.store_of(app).get(issue["id"]), "status": "done"},
+        {"_id": "issue:mine", "type": "issue", "title": {"en": "Mine"}, "sources": [], "status": "raised"}]})
+    results = pushed.get_json()
+    assert [r.get("error") for r in results] == ["forbidden"] * 3, results
+    assert all("follow-up API" in r["reason"] for r in results)
+    deleted = cora.delete(f"/sync/{world.CAMPAIGN}/{status_id}", query_string={"rev": status["_rev"]})
+    assert deleted.status_code == 403
+    # The API writes both, as the same coordinator.
+    done = cora.patch(f"{API}/issues/{issue['id']}", json={"status": "done"}, headers={"If-Match": issue["rev"]})
+    assert done.status_code == 200 and done.get_json()["status"] == "done"
+    assert world.store_of(app).get(status_id)["status"] == "done"
+    # An admin is bound by the id rule only (a restore replicates them).
+    again = world.store_of(app).get(status_id)
+    assert ada.put(f"/sync/{world.CAMPAIGN}/{status_id}", json={**again, "status": "open"}).status_code == 201
+    # And the documents' own rules hold over /sync for everyone: a status that is none of the five.
+    bad = ada.put(f"/sync/{world.CAMPAIGN}/{issue['id']}",
+                  json={**world.store_of(app).get(issue["id"]), "status": "finished"})
+    assert bad.status_code == 403 and "raised, open, in_progress, done, dropped" in bad.get_json()["reason"]
+
+
+def test_a_volunteers_concern_status_is_what_their_phone_holds(tmp_path, monkeypatch):
+    app = _app(tmp_path, monkeypatch)
+    _lights(app)
+    for name in ("vic", "val"):
+        phone = world.client(app, name)
+        pulled = phone.get(f"/sync/{world.CAMPAIGN}/_changes", query_string={"include_docs": "true"}).get_json()
+        held = {}
+        for row in pulled["results"]:
+            doc = row.get("doc") or {}
+            if doc.get("type") == "concern_status" and not doc.get("_deleted"):
+                held.setdefault(doc["issue"], set()).add(doc["turf"])
+        answered = phone.get(f"{API}/concerns/status").get_json()
+        assert {s["issue"]: set(s["turfs"]) for s in answered} == held and held, name
+
+
+def test_a_412_on_an_issue_change_leaves_every_issue_as_it_was(tmp_path, monkeypatch):
+    """Moving a concern from one issue to another writes both issues and their statuses at once, or none."""
+    app = _app(tmp_path, monkeypatch)
+    cora = world.client(app, "cora")
+    first = _lights(app)
+    moved = first["sources"][0]["concern"]
+    second = cora.post(f"{API}/issues", json={"title": {"en": "Dark streets"}}).get_json()
+    store = world.store_of(app)
+    before = {doc_id: store.get(doc_id) for doc_id in (first["id"], second["id"])}
+    original = type(store).bulk_docs
+
+    def edited_meanwhile(self, docs, new_edits=True, **kwargs):
+        if any(doc.get("_id") == first["id"] for doc in docs):
+            monkeypatch.setattr(type(store), "bulk_docs", original)
+            current = self.get(first["id"])
+            self.put({**current, "problems": "edited at the same moment"})
+        return original(self, docs, new_edits, **kwargs)
+
+    monkeypatch.setattr(type(store), "bulk_docs", edited_meanwhile)
+    answer = cora.patch(f"{API}/issues/{second['id']}", json={"concerns": [moved]},
+                        headers={"If-Match": second["rev"]})
+    assert answer.status_code == 412, answer.get_json()
+    after = store.get(second["id"])
+    assert after["sources"] == [] and after["history"] == before[second["id"]]["history"]
+    assert {s["concern"] for s in store.get(first["id"])["sources"]} == {s["concern"] for s in first["sources"]}
+    held = [row["id"] for row in store.all_docs(startkey="concern_status:", endkey="concern_status:\uffff")["rows"]]
+    assert not any(doc_id.startswith(f"concern_status:{second['id'].removeprefix('issue:')}:") for doc_id in held)
+
+
+def test_concerns_issues_and_the_chart_come_in_pages(tmp_path, monkeypatch):
+    app = _app(tmp_path, monkeypatch)
+    cora = world.client(app, "cora")
+    for title in ("One", "Two", "Three"):
+        assert cora.post(f"{API}/issues", json={"title": {"en": title}}).status_code == 201
+    for path, total in (("concerns", 4), ("issues", 4)):  # the world's issue:i1 and these three
+        first = cora.get(f"{API}/{path}?page_size=2")
+        assert len(first.get_json()) == 2 and json.loads(first.headers["X-Pagination"])["total"] == total
+        rest = cora.get(f"{API}/{path}?page_size=2&page=2").get_json()
+        assert {x["id"] for x in first.get_json()}.isdisjoint({x["id"] for x in rest})
+    assert "X-Pagination" in cora.get(f"{API}/follow-up").headers

@@ -68,6 +68,32 @@ def test_a_bow_tie_or_a_point_is_refused(app):
     assert client.get(f"{API}/turfs").get_json() == []
 
 
+def test_a_bad_turf_is_refused_with_the_same_words_over_rest_and_sync(app):
+    """One write path: the geometry rule a coordinator meets on REST is the one a /sync push meets."""
+    client = _client(app)
+    x0, y0 = LON, LAT
+    bow_tie = {"type": "Polygon", "coordinates": [[[x0, y0], [x0 + 0.002, y0 + 0.002], [x0 + 0.002, y0],
+                                                   [x0, y0 + 0.002], [x0, y0]]]}
+    rest = _put_turf(client, "bowtie", bow_tie)
+    assert rest.status_code == 422
+    pushed = client.post("/sync/east/_bulk_docs", json={"docs": [
+        {"_id": "turf:bowtie", "type": "turf", "name": "Bowtie", "geometry": bow_tie},
+        {"_id": "turf:good", "type": "turf", "name": "Good", "geometry": square(3)}]})
+    refused, stored = pushed.get_json()
+    assert refused["error"] == "forbidden" and refused["reason"] == rest.get_json()["message"]
+    assert "Self-intersection" in refused["reason"] and stored.get("ok") is True  # the rest of the batch is stored
+    # So is a turf with no geometry at all, a household out of range, an assignment under another's id.
+    bad = [{"_id": "turf:bare", "type": "turf", "name": "Bare"},
+           {"_id": "household:far", "type": "household", "address": "1 Far Rd", "location": {"lat": 91, "lon": 0}},
+           {"_id": "assignment:vic:turf:good", "type": "assignment", "user": "olga", "turf": "turf:good"},
+           {"_id": "meeting:soon", "type": "meeting", "place": "Gym", "starts_at": "tomorrow", "languages": ["en"]}]
+    results = client.post("/sync/east/_bulk_docs", json={"docs": bad}).get_json()
+    assert [r.get("error") for r in results] == ["forbidden"] * 4, results
+    assert "Bad geometry" in results[0]["reason"] and "lat -90..90" in results[1]["reason"]
+    assert "assignment:olga:turf:good" in results[2]["reason"] and "starts_at" in results[3]["reason"]
+    assert [t["id"] for t in client.get(f"{API}/turfs").get_json()] == ["turf:good"]
+
+
 def test_overlap_is_refused_within_a_drive_unless_allowed(app):
     client = _client(app)
     assert _put_turf(client, "west", square(0), drive="recruitment").status_code == 200
