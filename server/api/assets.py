@@ -20,7 +20,7 @@ from server.access.auth import api_authenticate
 from server.access.roles import READERS, ROSTER_READERS
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, require_campaign_role
-from server.campaigns.documents import get_or_none
+from server.documents.read import get_or_none
 from server.geo import asset_index, geotags
 from sync.errors import NotFound
 

@@ -11,7 +11,7 @@ from server.access import channels
 from server.access.auth import accounts, api_authenticate, role_in
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, page, put, require_reader, require_writer
-from server.campaigns.documents import docs_of_type, get_or_none, now, turf_doc_id
+from server.documents.read import docs_of_type, get_or_none, now, turf_doc_id
 from sync.errors import Conflict
 from sync.store import DocumentStore
 

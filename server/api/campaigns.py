@@ -20,7 +20,7 @@ from server.access.auth import accounts, api_authenticate, role_in
 from server.access.roles import READERS
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, check_if_match, page, require_campaign_role, require_member, save
-from server.campaigns.documents import get_or_none
+from server.documents.read import get_or_none
 from server.services import store_of
 from sync.errors import PreconditionFailed, SyncError
 from sync.store import DocumentStore

@@ -16,7 +16,7 @@ from server.access.auth import api_authenticate
 from server.api.blueprint import Blueprint
 from server.api.campaigns import campaign_doc, campaign_doc_id, drives_of
 from server.api.common import campaign_store, check_if_match, page, require_member, require_writer, save
-from server.campaigns.documents import TURF_ID, get_or_none
+from server.documents.read import TURF_ID, get_or_none
 from sync.store import DocumentStore
 
 blp = Blueprint("drives", __name__, url_prefix="/campaigns/<campaign>/drives",

@@ -40,11 +40,18 @@ from server.access import channels
 from server.access.auth import api_authenticate
 from server.access.roles import READERS, ROSTER_READERS, WRITERS
 from server.api.blueprint import Blueprint
-from server.api.common import EXPORT_RESPONSES, logged_file
-from server.api.common import EXPORT_RESPONSES, logged_file, page, save_all
-from server.api.common import campaign_store, check_if_match, require_campaign_role, require_member
+from server.api.common import (
+    EXPORT_RESPONSES,
+    campaign_store,
+    check_if_match,
+    logged_file,
+    page,
+    require_campaign_role,
+    require_member,
+    save_all,
+)
 from server.api.roster import roster_query
-from server.campaigns.documents import docs_of_type, get_or_none, now, prefixed_id
+from server.documents.read import docs_of_type, get_or_none, now, prefixed_id
 from server.people import visits
 from server.people.roster import crm_language
 from server.reports import follow_up, meetings as meetings_report, survey

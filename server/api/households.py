@@ -14,8 +14,8 @@ from server.access.auth import api_authenticate
 from server.access.writes import Writer
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, page, require_reader, require_writer, writer
-from server.campaigns.documents import docs_of_type, turf_doc_id
 from server.campaigns.turfs import BATCH, location, turf_shapes
+from server.documents.read import docs_of_type, turf_doc_id
 from server.documents.write import Writes
 from server.geo import geometry as geo, households as household_lists
 from server.services import services

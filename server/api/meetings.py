@@ -14,7 +14,7 @@ from schemas.campaigns import Meeting, MeetingIn
 from server.access.auth import api_authenticate
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, check_if_match, page, require_member, require_writer, save
-from server.campaigns.documents import docs_of_type, get_or_none, prefixed_id
+from server.documents.read import docs_of_type, get_or_none, prefixed_id
 
 blp = Blueprint("meetings", __name__, url_prefix="/campaigns/<campaign>/meetings",
                 description="Meetings: when and where, in which languages (synced to every phone of the campaign)")

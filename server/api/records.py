@@ -18,7 +18,7 @@ from server.access.auth import api_authenticate, role_in
 from server.access.roles import ROSTER_READERS
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, check_if_match, page, require_reader, require_writer, save
-from server.campaigns.documents import docs_of_type, get_or_none
+from server.documents.read import docs_of_type, get_or_none
 from server.records import conflicts
 from sync.errors import SyncError
 from sync.merge import open_conflicts

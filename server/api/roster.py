@@ -19,6 +19,7 @@ from server.access.auth import api_authenticate, role_in
 from server.access.roles import ROSTER_READERS
 from server.api.blueprint import Blueprint
 from server.api.common import EXPORT_RESPONSES, allow, campaign_store, file_response
+from server.documents.read import campaign_region
 from server.people import roster_export, visits
 from server.people.roster import ExportReport, PRESETS, Person
 from server.services import services
@@ -49,7 +50,7 @@ def roster_query(campaign: str, filter_: dict) -> roster_export.RosterQuery:
     store = campaign_store(campaign)
     default = str(current_app.config["PHONE_REGION"])
     return roster_export.RosterQuery(visits.index(campaign, store), store,
-                                     roster_export.campaign_region(store, default), default, filter_)
+                                     campaign_region(store, default), default, filter_)
 
 
 def range_filter(args: dict) -> dict:

@@ -12,9 +12,9 @@ from schemas.turfs import Turf, TurfArgs, TurfDeleted, TurfIn, TurfSaved, TurfSu
 from server.access.auth import api_authenticate
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, check_if_match, page, require_reader, require_writer, save, writer
-from server.campaigns.documents import docs_of_type, get_or_none, turf_doc_id
 from server.campaigns.turfs import end_assignments, household_counts, overlapping, reassign, turf_shapes
 from server.documents import checks
+from server.documents.read import docs_of_type, get_or_none, turf_doc_id
 from server.services import services
 
 blp = Blueprint("turfs", __name__, url_prefix="/campaigns/<campaign>/turfs",

@@ -1,1 +1,1 @@
-"""What coordinators set up in a campaign: its documents read by id and type, turfs and the households in them, forms."""
+"""What coordinators set up in a campaign: turfs and the households in them, forms."""

@@ -13,7 +13,7 @@ from collections import Counter
 import shapely
 
 from server.access.writes import Writer
-from server.campaigns.documents import docs_of_type, now
+from server.documents.read import docs_of_type, now
 from server.documents.write import Writes
 from server.geo import geometry as geo
 from sync.errors import SyncError

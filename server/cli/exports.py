@@ -17,6 +17,7 @@ import click
 from server import config as settings, projection
 from server.access.accounts import Accounts
 from server.access.auth import role_in
+from server.documents.read import campaign_region
 from server.people import roster_export, visits
 from server.people.export_log import ExportLog
 from server.people.roster import ExportReport, PRESETS
@@ -115,7 +116,7 @@ def roster_command(db_name: str, fmt: str, preset: str, new: bool, as_user: str 
         filter_ = {"mode": "new", "since": log.cursor(db_name, as_user)} if new else \
             {"mode": "range", "from": start, "to": end}
         default = str(opened.config["PHONE_REGION"])
-        query = roster_export.RosterQuery(opened.index, opened.store, roster_export.campaign_region(opened.store, default),
+        query = roster_export.RosterQuery(opened.index, opened.store, campaign_region(opened.store, default),
                                           default, filter_)
 
         report = ExportReport()

@@ -35,6 +35,7 @@ from forms.versions import check_form_write
 from server.access import privacy, writes
 from server.documents import checks
 from server.documents.checks import Invalid
+from server.documents.read import campaign_region
 from sync.errors import DocumentTooLarge, NotFound, SyncError
 from sync.store import DocumentStore
 
@@ -201,8 +202,6 @@ class _Region:
 
     def get(self) -> str:
         if self.found is None:
-            from server.people.roster_export import campaign_region  # here: roster_export imports the app's modules
-
             self.found = campaign_region(self.store, self.default)
         return self.found
 

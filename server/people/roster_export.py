@@ -33,24 +33,12 @@ from server.people import visits
 from server.people.roster import PRESETS, ExportReport, Key, Person, Preset, groups, headers, person, rows, shared_phones
 from server.people.visits import utc
 from server.projection import Projection
-from sync.errors import NotFound
 from sync.store import DocumentStore
 
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 PAGE = 5000
 PEOPLE_PER_READ = 200  # people whose sign-ups are read from the index at once
-
-
-def campaign_region(store: DocumentStore, default: str) -> str:
-    """The campaign's default phone region: its ``campaign`` document's ``phone_region``, else ``default``."""
-    try:
-        rows_ = store.all_docs(startkey="campaign:", endkey="campaign:\uffff", include_docs=True, limit=1)["rows"]
-    except NotFound:
-        return default
-    doc = rows_[0].get("doc") if rows_ else None
-    region = doc.get("phone_region") if isinstance(doc, dict) else None
-    return region.upper() if isinstance(region, str) and len(region) == 2 and region.isalpha() else default
 
 
 def changed_since(store: DocumentStore, since: object) -> set[str]:
@@ -169,4 +157,4 @@ def file_name(kind: str, campaign: str, label: str, fmt: str, when: datetime) ->
     return f"{kind}-{campaign}-{label}-{when.strftime('%Y%m%d-%H%M%S')}.{fmt}".replace("/", "_")
 
 
-__all__ = ["FORMATS", "PRESETS", "RosterQuery", "campaign_region", "stream", "roster_stream", "file_name"]
+__all__ = ["FORMATS", "PRESETS", "RosterQuery", "stream", "roster_stream", "file_name"]

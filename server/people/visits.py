@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Iterable, Iterator
 
 from server import projection
-from server.campaigns.documents import docs_of_type
+from server.documents.read import docs_of_type
 from server.people.roster import Key, SignUp, key_of, normalize_phone, record_time, signup_from_record
 from sync.store import DocumentStore
 

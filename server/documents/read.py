@@ -1,4 +1,4 @@
-"""The documents of a campaign as the server reads them: by id, by type, and the ids they take."""
+"""The documents of a campaign as the server reads them: by id, by type, the ids they take, the campaign's settings."""
 
 from __future__ import annotations
 
@@ -36,3 +36,14 @@ def docs_of_type(store: DocumentStore, prefix: str, kind: str) -> list[dict]:
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def campaign_region(store: DocumentStore, default: str) -> str:
+    """The campaign's default phone region: its ``campaign`` document's ``phone_region``, else ``default``."""
+    try:
+        rows_ = store.all_docs(startkey="campaign:", endkey="campaign:\uffff", include_docs=True, limit=1)["rows"]
+    except NotFound:
+        return default
+    doc = rows_[0].get("doc") if rows_ else None
+    region = doc.get("phone_region") if isinstance(doc, dict) else None
+    return region.upper() if isinstance(region, str) and len(region) == 2 and region.isalpha() else default
