@@ -3,8 +3,8 @@
 ``server/web/files.py`` says which files make the canvasser app and the
 coordinator pages (its own files and the vendor files it needs from npm);
 this file copies exactly those: into the sdist at their checkout paths
-(``mobile-shell/...``, ``server/web/...``), into the wheel at their package
-paths (``server/mobile-shell/...``, ``server/web/...``).  Where vendor files
+(``mobile-shell/...``, ``server/web/static/...``), into the wheel at their package
+paths (``server/mobile-shell/...``, ``server/web/static/...``).  Where vendor files
 are missing (a checkout before ``npm ci``), the build runs ``npm ci`` first,
 so npm is needed to build from a checkout, never to build from the sdist
 (it carries the vendor files) and never to install the wheel.

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import logging
-
 from importlib import metadata
 from typing import Mapping
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import config as settings, services
+from server import config as settings
 from server.access import privacy
 from server.access.accounts import Accounts
 from server.documents.write import Writes
 from server.people.export_log import ExportLog
 from server.reports.devices import DeviceReports
-from server.services import Services
+from server.services import KEY, Services
 from server.stores import open_store
 
 log = logging.getLogger(__name__)
@@ -72,7 +71,7 @@ def build_services(app: Flask) -> Services:
         open_export_log=lambda: ExportLog(store),
         open_device_reports=lambda: DeviceReports(store),
     )
-    app.extensions[services.KEY] = found
+    app.extensions[KEY] = found
     return found
 
 

@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
-    from sync.store import StoreServer
     from server.access.accounts import Accounts
     from server.basemap.archive import MBTilesArchive, PMTilesArchive
     from server.documents.write import Writes
     from server.people.export_log import ExportLog
     from server.reports.devices import DeviceReports
+    from sync.store import StoreServer
 
 KEY = "blockwalk"
 

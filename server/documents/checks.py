@@ -34,9 +34,9 @@ from datetime import date, datetime
 from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from server.documents.read import TURF_ID as ID  # turfs, meetings, drives
 from sync.errors import Forbidden
 
-ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # turfs, meetings, drives (campaigns.documents.TURF_ID)
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 STATUSES = ("raised", "open", "in_progress", "done", "dropped")  # reports.follow_up.STATUSES
 RESPONSIBLE_KINDS = ("person", "organization")

@@ -7,7 +7,7 @@ marked ``"concern": true``.  They come from the ``concerns`` index (a
 not roster data, so a resident's sign-up never becomes a concern that a
 coordinator reads).  A concern's id is ``<record id>#<field>``.  Its meeting
 is the record's own (``meeting``), else the next meeting after the knock
-(``meetings_report.meeting_for``'s rule); its language is the language spoken
+(``reports.meetings.meeting_for``'s rule); its language is the language spoken
 at the door, else the record's.
 
 **Issues** (``issue:<id>`` documents, written by coordinators and admins)
@@ -117,7 +117,7 @@ def concern_fields(form_docs: Iterable[dict]) -> set[tuple[str, str]]:
 
 
 def concerns(conn: sqlite3.Connection, marked: set[tuple[str, str]], meetings: list) -> list[Concern]:
-    """Every concern of the campaign, by time; ``meetings`` (``meetings_report.Meeting``, by start) place each."""
+    """Every concern of the campaign, by time; ``meetings`` (``reports.meetings.Meeting``, by start) place each."""
     rows = conn.execute("SELECT doc_id, form, field, text, turf, household, at, meeting, language FROM texts "
                         "ORDER BY at, doc_id, field")
     ids = {m.id for m in meetings}

@@ -118,7 +118,7 @@ def missing(app: WebApp, folder: Path | None = None) -> list[str]:
 
 def what_to_run() -> str:
     if IN_CHECKOUT:
-        return ("Run scripts/bootstrap in the checkout (it runs npm ci in mobile-shell/ and server/web/; "
+        return ("Run scripts/bootstrap in the checkout (it runs npm ci in mobile-shell/ and server/web/static/; "
                 "Node 20), then restart the server")
     return ("Reinstall Blockwalk from a wheel built with `python -m build` in a checkout with npm "
             "(the wheel carries the web apps' files; installing it needs no npm), then restart the server")

@@ -3,7 +3,10 @@
 * ``schema``: the tables, and how queries list ids;
 * ``server``: ``SQLiteServer``, the file with its connections, transactions,
   backup and restore, and change notifications;
-* ``store``: ``SQLiteStore``, one database.
+* ``store``: ``SQLiteStore``, one database, made of ``base`` (what every part
+  shares), ``writes`` (the write batch), ``reads`` (documents, revisions,
+  ``_all_docs``, attachments), ``changes`` (the feeds and waiting for a
+  change) and ``local`` (``_local`` documents).
 """
 
 from sync.sqlite.server import SQLiteServer
