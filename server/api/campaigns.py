@@ -20,6 +20,8 @@ from server.access.auth import accounts, api_authenticate, role_in
 from server.access.roles import READERS
 from server.api.blueprint import Blueprint
 from server.api.common import campaign_store, check_if_match, page, require_campaign_role, require_member, save
+from server.documents import checks
+from server.documents.checks import Invalid
 from server.documents.read import get_or_none
 from server.services import store_of
 from sync.errors import PreconditionFailed, SyncError
@@ -92,15 +94,19 @@ class Campaigns(MethodView):
     def post(self, new: dict):
         """Create a campaign: its database and its campaign document (admin)."""
         require_campaign_role(("admin",), "Only an admin may create a campaign", None)
+        doc = {"_id": campaign_doc_id(new["id"]), "type": "campaign", "name": new["name"],
+               "description": new["description"], "time_zone": new["time_zone"], "drives": []}
+        try:
+            checks.check(doc, doc["_id"])  # before the database is made: a refused campaign leaves nothing behind
+        except Invalid as exc:
+            abort(422, message=exc.reason)
         try:
             store = store_of().create_db(new["id"])
         except PreconditionFailed:
             abort(409, message=f"Campaign {new['id']!r} exists already")
         except SyncError as exc:
             abort(422, message=exc.reason)
-        save(store, {"_id": campaign_doc_id(new["id"]), "type": "campaign", "name": new["name"],
-                     "description": new["description"], "time_zone": new["time_zone"], "drives": []}, "campaign",
-             new["id"])
+        save(store, doc, "campaign", new["id"])
         doc = campaign_doc(store, new["id"])
         return _view(new["id"], doc), 201, _etag(doc)
 

@@ -19,6 +19,7 @@ from server.access.roles import MEMBERS, READERS, WRITERS
 from server.documents.checks import Invalid
 from server.people import roster_export
 from server.services import services, store_of
+from sync import errors
 from sync.errors import Conflict, Forbidden, NotFound, SyncError
 from sync.store import DocumentStore
 
@@ -146,10 +147,10 @@ def save_all(store: DocumentStore, docs: list[dict], what: str, campaign: str | 
             undo.append({"_id": doc["_id"], "_rev": result["rev"], "_deleted": True})
     if undo:
         store.bulk_docs(undo)
-    failed = next(r for r in results if "error" in r)
-    if failed["error"] == "conflict":
+    failed = errors.from_result(next(r for r in results if "error" in r))
+    if isinstance(failed, Conflict):
         abort(412, message=f"The {what} has changed since you read it")
-    abort(422, message=failed.get("reason") or failed["error"])
+    abort(failed.status if failed.status in (413, 503) else 422, message=failed.reason)
 
 
 def page(items: list, pagination_parameters) -> list:

@@ -37,7 +37,7 @@ from schemas.follow_up import (
 )
 from server import projection
 from server.access import channels
-from server.access.auth import api_authenticate
+from server.access.auth import api_authenticate, role_in
 from server.access.roles import READERS, ROSTER_READERS, WRITERS
 from server.api.blueprint import Blueprint
 from server.api.common import (
@@ -252,14 +252,23 @@ class ConcernStatus(MethodView):
         """What became of the concerns raised in turfs (a volunteer: their assigned turfs): the issue's title,
         status, due date and outcome, never a door, a concern's words or who raised it.
 
-        Read from the ``concern_status`` documents the reader may read, by the policy their phone syncs
-        under (``access.channels``): a volunteer gets what their phone holds."""
+        A volunteer gets the ``concern_status`` documents the policy lets them read
+        (``access.channels``), exactly what their phone holds; those who read the issues themselves
+        (admins, coordinators, organizers) get every issue, those raised in no turf included
+        (``turfs`` empty)."""
         store = campaign_store(campaign)
+        if role_in(g.user, campaign) in READERS:
+            out = []
+            for doc in _issues(store):
+                task = doc.get("task") if isinstance(doc.get("task"), dict) else {}
+                turfs = sorted({s.get("turf") for s in doc.get("sources") or []
+                                if isinstance(s, dict) and isinstance(s.get("turf"), str)})
+                out.append({"issue": doc["_id"], "title": doc.get("title") or {}, "status": doc.get("status") or "raised",
+                            "due": task.get("due"), "outcome": doc.get("outcome") or {}, "turfs": turfs})
+            return out
         docs = docs_of_type(store, "concern_status:", "concern_status")
-        grants = channels.grants(g.user, campaign)
-        if grants is not None:
-            visible = store.visible([doc["_id"] for doc in docs], grants)
-            docs = [doc for doc in docs if doc["_id"] in visible]
+        visible = store.visible([doc["_id"] for doc in docs], channels.grants(g.user, campaign))
+        docs = [doc for doc in docs if doc["_id"] in visible]
         by_issue: dict[str, list[dict]] = {}
         for doc in docs:
             if isinstance(doc.get("issue"), str):

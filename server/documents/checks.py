@@ -49,7 +49,8 @@ class Invalid(Forbidden):
 
 def check(doc: dict, doc_id: str | None) -> None:
     """Raise ``Invalid`` unless ``doc`` (a live document) fits the rules of its type."""
-    rule = RULES.get(doc.get("type"))
+    kind = doc.get("type")
+    rule = RULES.get(kind) if isinstance(kind, str) else None  # another type, or none: not these rules
     if rule is not None:
         rule(doc, doc_id)
 
@@ -72,7 +73,7 @@ def id_words(kind: str) -> str:
 
 
 def id_of(kind: str, doc_id: str | None) -> None:
-    """``<kind>:<id>``, the id 1-64 letters, digits, '.', '_' or '-' (``campaigns.documents.prefixed_id``)."""
+    """``<kind>:<id>``, the id 1-64 letters, digits, '.', '_' or '-' (``documents.read.prefixed_id``)."""
     if doc_id is None or not doc_id.startswith(f"{kind}:") or not ID.fullmatch(doc_id[len(kind) + 1:]):
         raise Invalid(f"{id_words(kind)}, after {kind}:", doc_id)
 

@@ -54,6 +54,24 @@ def test_an_admin_creates_a_campaign_and_a_coordinator_renames_it_under_if_match
     assert zoned.status_code == 200 and zoned.get_json()["time_zone"] == "America/Chicago"
 
 
+def test_a_campaign_refused_for_its_document_leaves_no_database_behind(app):
+    ada = world.client(app, "ada")
+    refused = ada.post("/api/v1/campaigns", json={"id": "harbour", "name": "   "})
+    assert refused.status_code == 422 and "name" in refused.get_json()["message"]
+    assert "harbour" not in services(app).store.list_dbs()
+    made = ada.post("/api/v1/campaigns", json={"id": "harbour", "name": "Harbour"})  # the same id, now right
+    assert made.status_code == 201 and made.get_json()["name"] == "Harbour"
+
+
+def test_a_document_of_a_type_that_is_not_text_is_refused_in_words_not_with_a_500(app):
+    for name in ("cora", "ada"):
+        answer = world.client(app, name).post(f"/sync/{world.CAMPAIGN}/_bulk_docs", json={"docs": [
+            {"_id": f"note:{name}-1", "type": ["turf"]}, {"_id": f"note:{name}-2", "type": {"kind": "turf"}}]})
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        put = world.client(app, name).put(f"/sync/{world.CAMPAIGN}/note:{name}-3", json={"type": {}})
+        assert put.status_code in (201, 403), put.get_data(as_text=True)
+
+
 def test_a_campaign_made_without_a_document_gets_one_on_its_first_edit(app):
     services(app).store.create_db("south")
     ada = world.client(app, "ada")

@@ -314,3 +314,16 @@ def test_concerns_issues_and_the_chart_come_in_pages(tmp_path, monkeypatch):
         rest = cora.get(f"{API}/{path}?page_size=2&page=2").get_json()
         assert {x["id"] for x in first.get_json()}.isdisjoint({x["id"] for x in rest})
     assert "X-Pagination" in cora.get(f"{API}/follow-up").headers
+
+
+def test_coordinators_read_the_status_of_every_issue_even_one_raised_in_no_turf(tmp_path, monkeypatch):
+    app = _app(tmp_path, monkeypatch)
+    cora = world.client(app, "cora")
+    issue = _lights(app)
+    loose = cora.post(f"{API}/issues", json={"title": {"en": "A bench for the bus stop"}, "concerns": []})
+    assert loose.status_code == 201, loose.get_json()
+    seen = {s["issue"]: s for s in cora.get(f"{API}/concerns/status").get_json()}
+    assert seen[issue["id"]]["turfs"] == ["turf:1"]
+    assert seen[loose.get_json()["id"]]["turfs"] == [] and seen[loose.get_json()["id"]]["title"]["en"] == "A bench for the bus stop"
+    # A volunteer's phone holds only their turfs' statuses: the issue raised in no turf is not among them.
+    assert loose.get_json()["id"] not in {s["issue"] for s in world.client(app, "vic").get(f"{API}/concerns/status").get_json()}
