@@ -200,7 +200,8 @@ def write_elsewhere(live: LiveServer, n: int) -> None:
     phone pays for its own reads, as in a campaign in use.  The server's
     follower copies the write into the channel index before the phone starts.
     """
-    response = live.http.put(f"/sync/city/household:elsewhere-{n}", json={"type": "household", "turf": "turf:elsewhere"})
+    response = live.http.put(f"/sync/city/household:elsewhere-{n}", json={"type": "household", "turf": "turf:elsewhere",
+                                                                             "address": f"{n} Elsewhere St"})
     assert response.status_code == 201, response.text
     time.sleep(1.0)
 

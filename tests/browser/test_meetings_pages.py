@@ -13,6 +13,7 @@ from tests.browser.test_coordinator_pages import shot
 from tests.browser.test_report_pages import sign_in
 from tests.factories import awareness_record
 from tests.peers import LiveServer
+from tests.world import square
 
 MEETINGS = 105  # more than the API's largest page (100)
 
@@ -28,7 +29,7 @@ def site(tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("meetings-pages"))
     live.db = live.new_db("eastside", forms=True)
     docs = [meeting(n) for n in range(MEETINGS)] + [
-        {"_id": "turf:1", "type": "turf", "name": "North"},
+        {"_id": "turf:1", "type": "turf", "name": "North", "geometry": square(0)},
         {"_id": "household:a", "type": "household", "address": "2601 W Fulton St", "unit": None, "turf": "turf:1"},
         awareness_record(household="household:a", turf="turf:1", rsvp="yes", meeting="meeting:m000", at="2026-11-20T18:00:00Z"),
         # A door whose household and turf were deleted since: the page has neither an address nor a name for them.
