@@ -17,7 +17,7 @@ REST call gets (``Invalid``: a per-document ``forbidden`` over ``/sync``, a
 * ``meeting``: id ``meeting:<id>``, a start (an ISO date and time), an end
   after it or none, a place (1-500), languages (1-20 language tags), a title
   (1-200) and a notice (up to 2000) per language;
-* ``campaign``: id ``campaign:<database>``, a name (1-200), a description (up
+* ``campaign``: id ``campaign:<id>`` (the database's name, as the API writes it), a name (1-200), a description (up
   to 5000), a time zone, the phones' base-map limit (0-500 MB), drives (each
   an id, a name and its forms);
 * ``issue``: a title in at least one language, a meeting or none, sources

@@ -1,7 +1,8 @@
 """The one write path: every document written to a campaign, from ``/sync``, REST or the command line.
 
-``Writes.refused`` (``/sync``: ``_bulk_docs``, PUT, DELETE), ``Writes.bulk``
-and ``Writes.put`` (REST views, the command line) ask, for each document:
+``Writes.bulk`` (``/sync``: ``_bulk_docs``, PUT, DELETE; REST views and the
+command line too), ``Writes.put`` and ``Writes.judge`` (REST) ask, through
+``Writes.refused``, for each document:
 
 1. **who writes** (``access.writes``): the access policy, for a ``Writer``
    (the signed-in user, their role, and for ``/sync`` or REST which path);
