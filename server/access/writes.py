@@ -62,6 +62,12 @@ class Writer:
     via: str = "sync"
 
 
+# The server itself writes (the command line, the demo, what a REST view derives after its own
+# role check): bound by each document's rules, not by the policy.  The write path takes a writer
+# with no default, so a caller says which it is: forgetting one is an error, not a pass.
+SERVER: Writer | None = None
+
+
 def stored_versions(store: DocumentStore, docs: list) -> dict[str, "Stored"]:
     """What the store holds for each id of the batch that exists (live or deleted), in one read or two."""
     ids = sorted({doc["_id"] for doc in docs if isinstance(doc, dict) and isinstance(doc.get("_id"), str) and doc["_id"]})

@@ -10,14 +10,14 @@ from __future__ import annotations
 from forms.definition import DefinitionError, Problem, form_doc_id, require_valid
 from forms.templates import template
 from forms.versions import publish
-from server.access.writes import Writer
+from server.access.writes import SERVER, Writer
 from server.documents.write import Writes, server_writes
 from sync.errors import NotFound
 from sync.store import DocumentStore
 
 
 def save_draft(store: DocumentStore, draft: dict, *, rev: str | None = None, replace: bool = False,
-               through: Writes | None = None, writer: Writer | None = None) -> dict:
+               through: Writes | None = None, writer: Writer | None = SERVER) -> dict:
     """Store ``draft`` as the editable draft of its form, through the write path (``through``, as ``writer``).
 
     An existing draft is replaced only when ``rev`` names its revision (the
@@ -46,7 +46,7 @@ def latest_version(store: DocumentStore, form_id: str) -> dict | None:
 
 
 def publish_draft(store: DocumentStore, form_id: str, *, through: Writes | None = None,
-                  writer: Writer | None = None) -> dict:
+                  writer: Writer | None = SERVER) -> dict:
     """Publish the draft of ``form_id`` as its next version (through the write path); returns the new version."""
     try:
         draft = store.get(form_doc_id(form_id))

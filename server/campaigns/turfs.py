@@ -99,10 +99,19 @@ def household_counts(store: DocumentStore) -> Counter:
 
 
 def end_assignments(store: DocumentStore, doc_id: str, through: Writes, writer: Writer) -> None:
-    """Assignments to a deleted turf end (active false), so the volunteers' phones learn it."""
+    """Assignments to a deleted turf end (active false), so the volunteers' phones learn it.
+
+    An assignment the write path will not end as it is (written around the API, it does not fit
+    an assignment's rules) is deleted instead: a deleted assignment grants nothing either.
+    """
     ended = [{**doc, "active": False, "updated_at": now(), "updated_by": writer.name}
              for doc in docs_of_type(store, "assignment:", "assignment")
              if doc.get("turf") == doc_id and doc.get("active", True)]
     for start in range(0, len(ended), BATCH):
+        batch = ended[start:start + BATCH]
+        results = through.bulk(store, batch, writer)
         # A conflict: changed at the same moment, and whoever changed it decided.
-        through.bulk(store, ended[start:start + BATCH], writer)
+        misfits = [{"_id": doc["_id"], "_rev": doc["_rev"], "_deleted": True}
+                   for doc, result in zip(batch, results, strict=True) if result.get("error") == "forbidden"]
+        if misfits:
+            through.bulk(store, misfits, writer)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from forms.definition import iter_fields
 from forms.templates import DRIVES, published
 from server.access.channels import assignment_id
+from server.access.writes import SERVER
 from server.documents.write import Writes, server_writes
 from server.records.conflicts import RECORD_FIELDS
 from sync.errors import PreconditionFailed
@@ -219,7 +220,7 @@ def load_demo(server: StoreServer, name: str = "demo", through: Writes | None = 
     path, docs = through or server_writes(), demo_documents(name) + assignments()
     # The forms first: a record is checked against its form version, which must be stored by then.
     forms = [doc for doc in docs if doc.get("type") == "form"]
-    results = path.bulk(db, forms) + path.bulk(db, [doc for doc in docs if doc.get("type") != "form"])
+    results = path.bulk(db, forms, SERVER) + path.bulk(db, [doc for doc in docs if doc.get("type") != "form"], SERVER)
     failed = [r for r in results if "error" in r]
     if failed:
         raise RuntimeError(f"demo documents refused: {failed[:3]}")

@@ -52,15 +52,15 @@ class Writes:
         self._forms: dict[tuple[str, str, int], FormValidator] = {}
         self._lock = threading.Lock()
 
-    def refused(self, store: DocumentStore, docs: list, writer: writes.Writer | None = None) -> list[dict | None]:
+    def refused(self, store: DocumentStore, docs: list, writer: writes.Writer | None) -> list[dict | None]:
         """One entry per document: None to store it, or the error result that refuses it.
 
         ``writer``: who writes (``access.writes``), whose right to write each
-        document the access policy decides first; None: the server itself.
+        document the access policy decides first; ``writes.SERVER``: the server itself.
         """
         return [None if problem is None else problem.as_result() for problem in self.judge(store, docs, writer)]
 
-    def put(self, store: DocumentStore, doc: dict, writer: writes.Writer | None = None) -> dict:
+    def put(self, store: DocumentStore, doc: dict, writer: writes.Writer | None) -> dict:
         """Store one document (``{ok, id, rev}``) if ``writer`` may and it passes the checks.
 
         Raises the refusal: ``Forbidden`` (the access policy), ``checks.Invalid``
@@ -72,7 +72,7 @@ class Writes:
             raise problem
         return store.put(doc)
 
-    def bulk(self, store: DocumentStore, docs: list, writer: writes.Writer | None = None, *, new_edits: bool = True,
+    def bulk(self, store: DocumentStore, docs: list, writer: writes.Writer | None, *, new_edits: bool = True,
              resolve=None) -> list[dict]:
         """Store what passes; the rest get their refusal as a per-document error, in the batch's order."""
         refusals = self.refused(store, docs, writer)
@@ -81,7 +81,7 @@ class Writes:
         stored = iter(store.bulk_docs(passing, new_edits=new_edits, **extra) if passing else [])
         return [refusal if refusal is not None else next(stored) for refusal in refusals]
 
-    def judge(self, store: DocumentStore, docs: list, writer: writes.Writer | None = None) -> list[SyncError | None]:
+    def judge(self, store: DocumentStore, docs: list, writer: writes.Writer | None) -> list[SyncError | None]:
         """One entry per document: None if it may be stored, or the error that refuses it."""
         # The access rules read a record's form (which answers are private).
         forms = [self._form_of(store, doc) if writer is not None else None for doc in docs]
