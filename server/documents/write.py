@@ -6,7 +6,7 @@ command line too), ``Writes.put`` and ``Writes.judge`` (REST) ask, through
 
 1. **who writes** (``access.writes``): the access policy, for a ``Writer``
    (the signed-in user, their role, and for ``/sync`` or REST which path);
-   None is the server itself (the command line, the demo);
+   ``writes.SERVER`` (None) is the server itself (the command line, the demo);
 2. **what it is** (a tombstone is not checked):
 
    * ``record``: its form version must exist in the campaign, and its answers and
