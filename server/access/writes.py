@@ -37,8 +37,10 @@ The rules, each written once:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from server.access import privacy
+from server.access.auth import role_in
 from server.access.channels import ROSTER, turf_channel
 from sync.errors import Forbidden, NotFound, SyncError
 from sync.store import DocumentStore
@@ -66,6 +68,13 @@ class Writer:
 # role check): bound by each document's rules, not by the policy.  The write path takes a writer
 # with no default, so a caller says which it is: forgetting one is an error, not a pass.
 SERVER: Writer | None = None
+
+
+def writer_of(user, campaign: str | None, granted_now: Callable[[], set[str] | None], via: str = "sync") -> Writer:
+    """``user`` as the policy knows a writer in ``campaign``: their role, and a volunteer's channels granted now
+    (``granted_now``, called for volunteers only: reading the grants costs a read of their assignments)."""
+    role = role_in(user, campaign) if campaign is not None else None
+    return Writer(user.name, role, granted_now() if role == "volunteer" else None, via)
 
 
 def stored_versions(store: DocumentStore, docs: list) -> dict[str, "Stored"]:

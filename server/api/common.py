@@ -6,7 +6,7 @@ revision, and a refusal into the status and words the API answers with.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NoReturn
 
 from datetime import UTC, datetime
 
@@ -14,7 +14,7 @@ from flask import Response, g, request, stream_with_context
 from flask_smorest import abort
 
 from server.access import channels, writes
-from server.access.auth import require_role, role_in
+from server.access.auth import require_role
 from server.access.roles import MEMBERS, READERS, WRITERS
 from server.documents.checks import Invalid
 from server.people import roster_export
@@ -86,11 +86,10 @@ def writer(campaign: str | None = None) -> writes.Writer:
     """
     if campaign is None:
         campaign = (request.view_args or {}).get("campaign")
-    role = role_in(g.user, campaign) if campaign is not None else None
-    granted = None
-    if role == "volunteer":
-        granted = store_of().open_db(campaign).granted(channels.grants(g.user, campaign))
-    return writes.Writer(g.user.name, role, granted, via="api")
+    def granted_now() -> set[str]:
+        return store_of().open_db(campaign).granted(channels.grants(g.user, campaign))
+
+    return writes.writer_of(g.user, campaign, granted_now, via="api")
 
 
 def put(store: DocumentStore, doc: dict, campaign: str | None = None) -> dict:
@@ -101,10 +100,15 @@ def put(store: DocumentStore, doc: dict, campaign: str | None = None) -> dict:
     """
     try:
         return services().writes.put(store, doc, writer(campaign))
-    except Invalid as exc:
-        abort(422, message=exc.reason)
-    except Forbidden as exc:
-        abort(403, message=exc.reason)
+    except Forbidden as exc:  # checks.Invalid is a Forbidden too
+        refused(exc)
+
+
+def refused(problem: SyncError) -> NoReturn:
+    """A refusal of the write path as the API answers it: 422 a document that does not fit its type, 403 the
+    access policy's refusal, otherwise the error's own status; with the reason in words."""
+    abort(422 if isinstance(problem, Invalid) else 403 if isinstance(problem, Forbidden) else problem.status,
+          message=problem.reason)
 
 
 def save(store: DocumentStore, doc: dict, what: str, campaign: str | None = None) -> dict:
@@ -124,12 +128,8 @@ def save_all(store: DocumentStore, docs: list[dict], what: str, campaign: str | 
     """
     path, who = services().writes, writer(campaign)
     for problem in path.judge(store, docs, who):
-        if isinstance(problem, Invalid):
-            abort(422, message=problem.reason)
-        if isinstance(problem, Forbidden):
-            abort(403, message=problem.reason)
         if problem is not None:
-            abort(problem.status, message=problem.reason)
+            refused(problem)
     results = store.bulk_docs(docs) if docs else []
     if all("error" not in r for r in results):
         return results

@@ -123,8 +123,7 @@ def _granted_now(store: DocumentStore) -> set[str] | None:
 
 
 def _writer(store: DocumentStore) -> writes.Writer:
-    role = auth.role_in(g.user, g.campaign)
-    return writes.Writer(g.user.name, role, _granted_now(store) if role == "volunteer" else None)
+    return writes.writer_of(g.user, g.campaign, lambda: _granted_now(store))
 
 
 def _visible(store: DocumentStore, doc_ids: list[str]) -> set[str]:
