@@ -182,13 +182,12 @@ def _released(issues: list[dict], concern_ids: set[str], but: str, stamp: str) -
     return out
 
 
-def _statuses(held: list[dict], issue: dict) -> list[dict]:
+def _statuses(store: DocumentStore, issue: dict) -> list[dict]:
     """The writes that bring an issue's ``concern_status`` documents (one per turf, on its volunteers' phones)
-    in line with it (``issue``: its new body, or its tombstone); ``held``: every one the campaign has."""
+    in line with it (``issue``: its new body, or its tombstone); only that issue's are read."""
     issue_id = issue["_id"]
     wanted = follow_up.status_docs(issue, issue_id)
-    prefix = follow_up.status_id(issue_id, "")
-    mine = {doc["_id"]: doc for doc in held if doc["_id"].startswith(prefix)}
+    mine = {doc["_id"]: doc for doc in docs_of_type(store, follow_up.status_id(issue_id, ""), "concern_status")}
     out = []
     for doc_id, body in wanted.items():
         current = mine.get(doc_id)
@@ -204,8 +203,7 @@ def _statuses(held: list[dict], issue: dict) -> list[dict]:
 def _commit(store: DocumentStore, issues: list[dict]) -> dict[str, str]:
     """Write these issues (new bodies or tombstones) and their statuses in one batch, all or none
     (``save_all``: a refusal or a 412 leaves every one as it was read); their new revisions by id."""
-    held = docs_of_type(store, "concern_status:", "concern_status")
-    docs = issues + [write for issue in issues for write in _statuses(held, issue)]
+    docs = issues + [write for issue in issues for write in _statuses(store, issue)]
     results = save_all(store, docs, "issue")
     return {result["id"]: result["rev"] for result in results}
 
